@@ -1,0 +1,25 @@
+import type { Command } from 'commander'
+import type { CliContext } from '../context.ts'
+import { registerDemo } from './demo.ts'
+import { registerProduce } from './produce.ts'
+import { registerRegistry } from './registry.ts'
+import { registerReplay } from './replay.ts'
+import { registerRun } from './run.ts'
+import { registerSchemas } from './schemas.ts'
+import { registerSpecCommands } from './spec.ts'
+import { registerTail } from './tail.ts'
+import { registerTopics } from './topics.ts'
+import { registerValidate } from './validate.ts'
+
+export function registerCommands(program: Command, ctx: CliContext): void {
+  registerDemo(program, ctx)
+  registerRun(program, ctx)
+  registerProduce(program, ctx)
+  registerTail(program, ctx)
+  registerTopics(program, ctx)
+  registerSchemas(program, ctx)
+  registerReplay(program, ctx)
+  registerValidate(program, ctx)
+  registerSpecCommands(program, ctx)
+  registerRegistry(program, ctx)
+}

@@ -1,0 +1,53 @@
+import path from 'node:path'
+import { loadConfig } from '../config/load.ts'
+import type { Config } from '../config/schema.ts'
+import { setLogLevel } from '../logger.ts'
+import { loadMesh } from '../product/mesh.ts'
+import type { Product } from '../product/load.ts'
+import { openRuntime, type Runtime } from '../runtime.ts'
+
+export interface GlobalOptions {
+  config?: string
+  dataDir?: string
+  logLevel?: string
+  verbose?: boolean
+}
+
+/** What commands share: the configuration (validated once) and lazily opened backends. */
+export interface CliContext {
+  config(): Config
+  runtime(): Promise<Runtime>
+  products(refs: readonly string[]): Product[]
+  close(): Promise<void>
+}
+
+export function createContext(globals: () => GlobalOptions): CliContext {
+  let config: Config | undefined
+  let runtime: Promise<Runtime> | undefined
+  const ctx: CliContext = {
+    config() {
+      if (!config) {
+        const g = globals()
+        config = loadConfig({
+          ...(g.config ? { file: g.config } : {}),
+          flags: { dataDir: g.dataDir, logLevel: g.logLevel },
+        })
+        setLogLevel(config.logLevel)
+      }
+      return config
+    },
+    runtime() {
+      runtime ??= openRuntime(ctx.config())
+      return runtime
+    },
+    products(refs) {
+      const c = ctx.config()
+      return loadMesh(refs, c.products.map((p) => path.resolve(p)), { schemaDirs: c.schemaDirs })
+    },
+    async close() {
+      if (runtime) await (await runtime).close()
+      runtime = undefined
+    },
+  }
+  return ctx
+}

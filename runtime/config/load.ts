@@ -1,0 +1,114 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { TributaryError } from '../errors.ts'
+import { deepFreeze, formatPath } from '../spec/load.ts'
+import { configSchema, envVars, type Config } from './schema.ts'
+
+type Tree = Record<string, unknown>
+
+export interface ConfigSources {
+  /** Path of a YAML or JSON config file; TRIBUTARY_CONFIG otherwise. */
+  file?: string
+  env?: NodeJS.ProcessEnv
+  /** Values from command-line flags, by config path (`transport.kind`). */
+  flags?: Record<string, unknown>
+}
+
+/**
+ * Builds the configuration from defaults, then the file, then environment variables, then flags;
+ * validates it once and freezes it. An error names where the bad value came from.
+ */
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? process.env
+  const origin = new Map<string, string>()
+  const tree: Tree = {}
+
+  const file = sources.file ?? env.TRIBUTARY_CONFIG
+  if (file) {
+    const text = readConfigFile(file)
+    let parsed: unknown
+    try {
+      parsed = parseYaml(text)
+    } catch (e) {
+      throw new TributaryError('TRIB_CONFIG_INVALID', `${file}: not valid YAML (${(e as Error).message.split('\n')[0]})`, { cause: e })
+    }
+    if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed)))
+      throw new TributaryError('TRIB_CONFIG_INVALID', `${file}: expected a mapping of configuration keys`)
+    merge(tree, (parsed ?? {}) as Tree, file, origin, '')
+  }
+
+  for (const [name, spec] of Object.entries(envVars)) {
+    const raw = env[name]
+    if (raw === undefined || raw === '') continue
+    const type: string = spec.type
+    const value = type === 'number' ? Number(raw) : type === 'list' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : type === 'boolean' ? raw === 'true' : raw
+    setPath(tree, spec.path, value)
+    origin.set(spec.path, `environment variable ${name}`)
+  }
+
+  for (const [p, value] of Object.entries(sources.flags ?? {})) {
+    if (value === undefined) continue
+    setPath(tree, p, value)
+    origin.set(p, 'command line')
+  }
+
+  const result = configSchema.safeParse(tree)
+  if (!result.success) {
+    const issue = result.error.issues[0]!
+    const at = formatPath(issue.path.filter((p): p is string | number => typeof p !== 'symbol'))
+    const from = sourceOf(at, origin) ?? 'defaults'
+    const message = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : issue.message.replace(/^Invalid input: /, '')
+    throw new TributaryError('TRIB_CONFIG_INVALID', `config ${at || '(root)'} (from ${from}): ${message}`, { details: { path: at, source: from } })
+  }
+  return deepFreeze(result.data)
+}
+
+function readConfigFile(file: string): string {
+  try {
+    return fs.readFileSync(path.resolve(file), 'utf8')
+  } catch (e) {
+    throw new TributaryError('TRIB_CONFIG_INVALID', `config file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e })
+  }
+}
+
+function merge(into: Tree, from: Tree, source: string, origin: Map<string, string>, prefix: string): void {
+  for (const [k, v] of Object.entries(from)) {
+    const p = prefix ? `${prefix}.${k}` : k
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const child = (into[k] && typeof into[k] === 'object' ? into[k] : (into[k] = {})) as Tree
+      merge(child, v as Tree, source, origin, p)
+    } else {
+      into[k] = v
+      origin.set(p, source)
+    }
+  }
+}
+
+export function setPath(tree: Tree, dotted: string, value: unknown): void {
+  const parts = dotted.split('.')
+  let cur = tree
+  for (const part of parts.slice(0, -1)) {
+    if (!cur[part] || typeof cur[part] !== 'object') cur[part] = {}
+    cur = cur[part] as Tree
+  }
+  cur[parts.at(-1)!] = value
+}
+
+const sourceOf = (at: string, origin: Map<string, string>): string | undefined => {
+  for (let p = at; p; p = p.includes('.') ? p.slice(0, p.lastIndexOf('.')) : '') {
+    const found = origin.get(p.replace(/\[\d+\]$/, ''))
+    if (found) return found
+  }
+  return undefined
+}
+
+/** The effective configuration with secrets replaced, for `tributary config --print`. */
+export function redactConfig(config: Config): unknown {
+  const secrets = new Set<string>(Object.values(envVars).filter((v) => 'secret' in v && v.secret).map((v) => v.path))
+  const walk = (node: unknown, prefix: string): unknown => {
+    if (!node || typeof node !== 'object' || Array.isArray(node)) return secrets.has(prefix) ? '***' : node
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, prefix ? `${prefix}.${k}` : k)]))
+  }
+  return walk(config, '')
+}

@@ -1,0 +1,88 @@
+/**
+ * One table of stable error codes. A code never changes meaning once released; the README lists
+ * every code (a test fails when one is missing there). `retriable` says whether trying the same
+ * operation again may succeed without anyone changing input or configuration.
+ */
+export const errorCodes = {
+  // configuration and product spec
+  TRIB_CONFIG_INVALID: { retriable: false, summary: 'runtime configuration failed validation' },
+  TRIB_SPEC_NOT_FOUND: { retriable: false, summary: 'no product.yaml in the given folder' },
+  TRIB_SPEC_PARSE: { retriable: false, summary: 'product.yaml is not valid YAML' },
+  TRIB_SPEC_INVALID: { retriable: false, summary: 'product.yaml failed validation' },
+  TRIB_SCHEMA_NOT_FOUND: { retriable: false, summary: 'a schema referenced by a spec does not exist' },
+  TRIB_SCHEMA_INVALID: { retriable: false, summary: 'an Avro schema file is malformed' },
+  TRIB_TRANSFORM_INVALID: { retriable: false, summary: 'transform.ts does not export what the runtime calls' },
+  TRIB_CODEGEN_STALE: { retriable: false, summary: 'generated record types differ from schemas/*.avsc' },
+
+  // log (embedded and Kafka)
+  TRIB_LOG_CORRUPT: { retriable: false, summary: 'a committed log record failed its checksum' },
+  TRIB_LOG_LOCKED: { retriable: true, summary: 'another process holds the log writer lock for too long' },
+  TRIB_TOPIC_NOT_FOUND: { retriable: false, summary: 'the topic does not exist' },
+  TRIB_TOPIC_INVALID: { retriable: false, summary: 'invalid topic name or partition count' },
+  TRIB_OFFSET_OUT_OF_RANGE: { retriable: false, summary: 'offset outside the partition' },
+  TRIB_LOG_CLOSED: { retriable: false, summary: 'the log or consumer was closed' },
+  TRIB_LOG_GROUP_BUSY: { retriable: true, summary: 'the consumer group already has a live member on that partition' },
+
+  // schema registry
+  TRIB_REGISTRY_SUBJECT_NOT_FOUND: { retriable: false, summary: 'subject not found (Confluent 40401)' },
+  TRIB_REGISTRY_VERSION_NOT_FOUND: { retriable: false, summary: 'version not found (Confluent 40402)' },
+  TRIB_REGISTRY_SCHEMA_NOT_FOUND: { retriable: false, summary: 'schema id not found (Confluent 40403)' },
+  TRIB_REGISTRY_INCOMPATIBLE: { retriable: false, summary: 'schema incompatible with earlier versions (Confluent 409)' },
+  TRIB_REGISTRY_INVALID_SCHEMA: { retriable: false, summary: 'schema is not valid Avro (Confluent 42201)' },
+  TRIB_REGISTRY_INVALID_COMPATIBILITY: { retriable: false, summary: 'unknown compatibility level (Confluent 42203)' },
+  TRIB_REGISTRY_UNAVAILABLE: { retriable: true, summary: 'the schema registry could not be reached' },
+  TRIB_REGISTRY_INVALID_VERSION: { retriable: false, summary: 'version is not a positive integer or "latest" (Confluent 42202)' },
+  TRIB_REGISTRY_SUBJECT_SOFT_DELETED: { retriable: false, summary: 'subject is already soft-deleted (Confluent 40404)' },
+  TRIB_REGISTRY_SUBJECT_NOT_SOFT_DELETED: { retriable: false, summary: 'permanent delete of a subject not soft-deleted first (Confluent 40405)' },
+  TRIB_REGISTRY_VERSION_SOFT_DELETED: { retriable: false, summary: 'version is already soft-deleted (Confluent 40406)' },
+  TRIB_REGISTRY_VERSION_NOT_SOFT_DELETED: { retriable: false, summary: 'permanent delete of a version not soft-deleted first (Confluent 40407)' },
+  TRIB_REGISTRY_CORRUPT: { retriable: false, summary: 'a committed line of the embedded registry file failed its checksum' },
+
+  // per-record processing; each of these routes a record to the dead-letter topic
+  TRIB_DECODE_MAGIC: { retriable: false, summary: 'value is not in the Confluent wire format (magic byte 0)' },
+  TRIB_DECODE_UNKNOWN_SCHEMA: { retriable: false, summary: 'the schema id in the frame is not registered' },
+  TRIB_DECODE_INCOMPATIBLE: { retriable: false, summary: "writer schema cannot be resolved to the port's reader schema" },
+  TRIB_DECODE_AVRO: { retriable: false, summary: 'bytes do not decode with the writer schema' },
+  TRIB_DECODE_JSON: { retriable: false, summary: 'value is not valid JSON' },
+  TRIB_DECODE_ENVELOPE: { retriable: false, summary: 'value is not a valid Debezium change event' },
+  TRIB_RECORD_TOO_LARGE: { retriable: false, summary: 'record exceeds the configured maximum size' },
+  TRIB_VALIDATE_TYPE: { retriable: false, summary: "record does not match the port's Avro type" },
+  TRIB_VALIDATE_RULE: { retriable: false, summary: 'record breaks a contract rule of the port' },
+  TRIB_TRANSFORM_FAILED: { retriable: false, summary: 'the transform threw for this record' },
+  TRIB_TRANSFORM_OUTPUT: { retriable: false, summary: 'the transform returned an output that is not valid' },
+  TRIB_ENCODE_FAILED: { retriable: false, summary: "an output does not encode with its port's schema" },
+
+  // lifecycle
+  TRIB_PRODUCT_NOT_FOUND: { retriable: false, summary: 'no product with that name' },
+  TRIB_STATE_STORE: { retriable: false, summary: 'a local state store failed' },
+  TRIB_USAGE: { retriable: false, summary: 'invalid command-line usage' },
+  TRIB_INTERNAL: { retriable: false, summary: 'an unexpected internal error' },
+} as const satisfies Record<string, { retriable: boolean; summary: string }>
+
+export type ErrorCode = keyof typeof errorCodes
+
+export interface ErrorOptions {
+  cause?: unknown
+  /** Structured context: file, field path, topic/partition/offset… shown by the CLI and logged. */
+  details?: Record<string, unknown>
+}
+
+export class TributaryError extends Error {
+  readonly code: ErrorCode
+  readonly retriable: boolean
+  readonly details: Record<string, unknown>
+
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'TributaryError'
+    this.code = code
+    this.retriable = errorCodes[code].retriable
+    this.details = options.details ?? {}
+  }
+}
+
+export const isTributaryError = (e: unknown, code?: ErrorCode): e is TributaryError =>
+  e instanceof TributaryError && (code === undefined || e.code === code)
+
+/** A message for any thrown value, without a stack. */
+export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))

@@ -1,0 +1,142 @@
+/**
+ * The log: topics of partitioned, offset-addressed records with keys, headers and timestamps, plus
+ * consumer groups. The engine only knows this interface; adapters live in `connectors/`
+ * (embedded segment files, Kafka). One contract suite (`test/contract/log.contract.ts`) runs
+ * against every adapter.
+ *
+ * Offsets are JS numbers (safe up to 2^53). Timestamps are epoch milliseconds.
+ */
+
+export type Headers = Record<string, Buffer>
+
+/** A record as stored: immutable once appended. */
+export interface LogRecord {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: number
+  readonly timestamp: number
+  readonly key: Buffer | null
+  /** null is a tombstone. */
+  readonly value: Buffer | null
+  readonly headers: Headers
+}
+
+/** A record to append. Without `partition`, the partition is chosen from the key (Kafka's murmur2). */
+export interface OutgoingRecord {
+  topic: string
+  partition?: number
+  key: Buffer | null
+  value: Buffer | null
+  headers?: Headers
+  /** Defaults to the append time. */
+  timestamp?: number
+}
+
+export interface RecordPosition {
+  topic: string
+  partition: number
+  offset: number
+}
+
+export interface TopicPartition {
+  topic: string
+  partition: number
+}
+
+/** Offsets of the next record to read per partition (Kafka's committed-offset convention). */
+export interface PartitionOffset extends TopicPartition {
+  offset: number
+}
+
+export interface PartitionInfo {
+  partition: number
+  /** First offset still stored (0 with infinite retention). */
+  start: number
+  /** Offset the next appended record will get; only committed records are below it. */
+  end: number
+}
+
+export interface TopicInfo {
+  name: string
+  partitions: PartitionInfo[]
+}
+
+export interface TopicOptions {
+  partitions?: number
+  replicationFactor?: number
+}
+
+/**
+ * Where a consumer starts on a partition that has no committed offset for its group (or always, for
+ * a consumer without a group).
+ */
+export type StartFrom =
+  | { kind: 'earliest' }
+  | { kind: 'latest' }
+  | { kind: 'offset'; offset: number }
+  | { kind: 'timestamp'; timestamp: number }
+
+export interface ConsumerOptions {
+  /** Consumer group; offsets are committed under it. null: positions live only in this consumer. */
+  group: string | null
+  topics: string[]
+  /** Default: earliest. */
+  from?: StartFrom
+  /** Upper bound on records held in memory by this consumer between polls. */
+  maxBufferedRecords?: number
+  /**
+   * Static membership, for several consumers of one group in one process (stream threads): this
+   * consumer takes the partitions p with p % count === index. Without it, the embedded log gives a
+   * consumer every partition; Kafka always assigns partitions through the group protocol.
+   */
+  member?: { index: number; count: number }
+}
+
+export interface PollOptions {
+  maxRecords?: number
+  /** How long to wait when nothing is available. 0 returns at once. */
+  maxWaitMs?: number
+}
+
+/**
+ * A consumer delivers records of each partition in offset order. It never delivers a record of an
+ * uncommitted append (read-committed).
+ */
+export interface Consumer {
+  /** The next records across assigned partitions; [] when none arrived within maxWaitMs. */
+  poll(options?: PollOptions): Promise<LogRecord[]>
+  /** Moves the read position of one partition; the next poll starts there. */
+  seek(position: PartitionOffset): void
+  /** Partitions currently assigned to this consumer. */
+  assignment(): TopicPartition[]
+  /**
+   * Commits this consumer's group offsets together with output records as one step.
+   * Embedded log: atomic (exactly-once). Kafka: a transaction when the producer is transactional,
+   * otherwise outputs first and offsets second (at-least-once).
+   * Offsets are "next offset to read", i.e. last processed + 1.
+   */
+  commit(step: { offsets: PartitionOffset[]; records?: OutgoingRecord[] }): Promise<RecordPosition[]>
+  /** True once there is nothing more to read right now on any assigned partition. */
+  caughtUp(): boolean
+  close(): Promise<void>
+}
+
+export interface Log {
+  readonly kind: 'embedded' | 'kafka'
+  /** Creates the topic when missing. An existing topic keeps its partition count. */
+  ensureTopic(name: string, options?: TopicOptions): Promise<TopicInfo>
+  /** undefined when the topic does not exist. */
+  describeTopic(name: string): Promise<TopicInfo | undefined>
+  listTopics(): Promise<TopicInfo[]>
+  /** Appends records; resolves once they are acknowledged (durable against a process crash). */
+  append(records: OutgoingRecord[]): Promise<RecordPosition[]>
+  /** First offset whose timestamp is >= the given time, per partition; `end` when there is none. */
+  offsetsForTimestamp(topic: string, timestamp: number): Promise<PartitionOffset[]>
+  consumer(options: ConsumerOptions): Consumer
+  listGroups(): Promise<string[]>
+  /** Committed offsets of a group (only partitions it has committed). */
+  groupOffsets(group: string): Promise<PartitionOffset[]>
+  /** Overwrites a group's committed offsets (used by replay). The group must have no live consumer. */
+  setGroupOffsets(group: string, offsets: PartitionOffset[]): Promise<void>
+  close(): Promise<void>
+}

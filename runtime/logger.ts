@@ -1,0 +1,24 @@
+import pino, { type Logger } from 'pino'
+import pretty from 'pino-pretty'
+
+/**
+ * The one root logger. Library code takes a child per module (`logger.child({ module: 'log' })`).
+ * Logs go to stderr so that command output on stdout stays machine-readable; pretty on a TTY,
+ * JSON lines otherwise.
+ */
+function createRoot(): Logger {
+  const level = process.env.TRIBUTARY_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info')
+  if (process.stderr.isTTY) {
+    return pino({ level }, pretty({ destination: 2, sync: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' }))
+  }
+  return pino({ level, base: undefined }, pino.destination({ dest: 2, sync: true }))
+}
+
+export const logger: Logger = createRoot()
+
+export const setLogLevel = (level: string): void => {
+  logger.level = level
+}
+
+export const moduleLogger = (module: string): Logger => logger.child({ module })
+export type { Logger }

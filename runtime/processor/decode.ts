@@ -1,0 +1,20 @@
+import type { LogRecord } from '../log/log.ts'
+import type { InputPort } from '../product/load.ts'
+import type { ChangeOp } from '../product/transform.ts'
+
+/** An input record after decoding, resolution to the reader schema and the Avro type check. */
+export interface Decoded {
+  key: unknown
+  /** null: a tombstone. */
+  value: Record<string, unknown> | null
+  op?: ChangeOp | 't'
+  before?: Record<string, unknown> | null
+}
+
+/** Decodes records of one input port. Throws TributaryErrors whose code says decode or validate. */
+export interface PortDecoder {
+  readonly port: InputPort
+  /** Adds the schema ids the record's frames refer to, so they can be fetched before the sync decode. */
+  schemaIds(record: LogRecord, into: Set<number>): void
+  decode(record: LogRecord): Decoded
+}

@@ -1,0 +1,123 @@
+import type { Type } from 'avsc'
+import { compileAvroChange, parseJsonChange, type AvroChangeCodec, type ChangeEvent } from '../../connectors/debezium/index.ts'
+import type { LogRecord } from '../log/log.ts'
+import type { InputPort } from '../product/load.ts'
+import { compileConformer, type Conformer } from '../registry/conform.ts'
+import { createType } from '../registry/logical-types.ts'
+import type { Serde } from '../registry/serde.ts'
+import { HEADER_SIZE, frameSchemaId, peekSchemaId } from '../registry/wire.ts'
+import { TributaryError, messageOf } from '../errors.ts'
+import type { Decoded, PortDecoder } from './decode.ts'
+
+type Row = Record<string, unknown>
+
+/**
+ * The decoder for an input port, by format and envelope:
+ * - avro: writer schema from the frame's id, resolved to the port's reader schema by Avro rules;
+ * - avro + debezium: the envelope decoded with its writer schema, Debezium types converted to
+ *   canonical values, the row conformed to the reader schema;
+ * - json (+ debezium): parsed, envelope unpacked, conformed to the reader schema.
+ */
+export function decoderFor(port: InputPort, serde: Serde): PortDecoder {
+  const readerType = port.schema ? createType(port.schema.schema) : undefined
+  const conformRow: (row: Row) => Row = readerType ? (compileConformer(readerType) as (row: Row) => Row) : (row) => row
+  const { format, envelope } = port.spec
+  const decodeKey = format === 'avro' ? avroKey(serde) : jsonKey
+
+  const schemaIds = (record: LogRecord, into: Set<number>) => {
+    if (format !== 'avro') return
+    const v = record.value && peekSchemaId(record.value)
+    if (v !== undefined && v !== null) into.add(v)
+    const k = record.key && peekSchemaId(record.key)
+    if (k !== undefined && k !== null) into.add(k)
+  }
+
+  const fromChange = (e: ChangeEvent, key: unknown): Decoded => {
+    if (e.op === 't') return { key, value: {}, op: 't' }
+    // A delete's row is what Debezium kept of it (often only the key columns), so it is not conformed.
+    if (e.op === 'd') return { key, value: e.before ?? {}, op: 'd', before: e.before }
+    return { key, value: conformRow(e.after!), op: e.op, before: e.before }
+  }
+
+  let decodeValue: (r: LogRecord, key: unknown) => Decoded
+  if (format === 'avro' && envelope === 'debezium') {
+    const codecs = new Map<number, AvroChangeCodec>()
+    decodeValue = (r, key) => {
+      const id = frameSchemaId(r.value!)
+      let codec = codecs.get(id)
+      if (!codec) {
+        const text = serde.writerSchema(id)
+        if (text === undefined) throw new TributaryError('TRIB_DECODE_UNKNOWN_SCHEMA', `schema id ${id} is not registered`, { details: { schemaId: id } })
+        // Transforms get op, before and after; the source block is skipped unread.
+        codec = compileAvroChange(JSON.parse(text) as object, { withSource: false })
+        codecs.set(id, codec)
+      }
+      let change: ChangeEvent
+      try {
+        change = codec.decode(r.value!.subarray(HEADER_SIZE), r)
+      } catch (e) {
+        if (e instanceof TributaryError) throw e
+        throw new TributaryError('TRIB_DECODE_AVRO', `bytes do not decode with schema id ${id}: ${messageOf(e)}`, { cause: e, details: { schemaId: id } })
+      }
+      return fromChange(change, key)
+    }
+  } else if (format === 'avro') {
+    decodeValue = (r, key) => ({ key, value: serde.decode(r.value!, readerType).value as Row })
+  } else if (envelope === 'debezium') {
+    decodeValue = (r, key) => fromChange(parseJsonChange(r.value!, r), key)
+  } else {
+    decodeValue = (r, key) => ({ key, value: conformRow(parseJson(r)) })
+  }
+
+  return {
+    port,
+    schemaIds,
+    decode(record) {
+      const key = decodeKey(record.key)
+      if (record.value === null) return { key, value: null }
+      return decodeValue(record, key)
+    },
+  }
+}
+
+function parseJson(r: LogRecord): Row {
+  let v: unknown
+  try {
+    v = JSON.parse(r.value!.toString('utf8'))
+  } catch (e) {
+    throw new TributaryError('TRIB_DECODE_JSON', `value is not valid JSON: ${messageOf(e)}`, { cause: e })
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new TributaryError('TRIB_VALIDATE_TYPE', `value: expected a JSON object, got ${Array.isArray(v) ? 'an array' : typeof v}`)
+  return v as Row
+}
+
+/** Keys are read leniently: a key that is not in the expected form is kept as text, never a dead letter. */
+const avroKey =
+  (serde: Serde) =>
+  (key: Buffer | null): unknown => {
+    if (key === null) return null
+    if (peekSchemaId(key) !== undefined) {
+      try {
+        return serde.decode(key).value
+      } catch {
+        // fall through to text
+      }
+    }
+    return key.toString('utf8')
+  }
+
+function jsonKey(key: Buffer | null): unknown {
+  if (key === null) return null
+  const text = key.toString('utf8')
+  try {
+    const v = JSON.parse(text) as unknown
+    // Kafka Connect's JSON converter wraps keys as { schema, payload }.
+    if (v && typeof v === 'object' && 'payload' in v && 'schema' in v) return (v as { payload: unknown }).payload
+    return v
+  } catch {
+    return text
+  }
+}
+
+export type { Type }

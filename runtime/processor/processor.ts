@@ -1,0 +1,342 @@
+import path from 'node:path'
+import type { Consumer, Log, LogRecord, OutgoingRecord, PartitionOffset } from '../log/log.ts'
+import type { Product } from '../product/load.ts'
+import type { InputRecord, OutputRecord, TransformContext, TransformModule } from '../product/transform.ts'
+import type { Serde } from '../registry/serde.ts'
+import { StateDb } from '../state/db.ts'
+import { PartitionedState } from '../state/kv.ts'
+import { TributaryError, messageOf } from '../errors.ts'
+import { moduleLogger, type Logger } from '../logger.ts'
+import { compileContract, type ContractCheck } from './contract.ts'
+import type { PortDecoder } from './decode.ts'
+import { deadLetter, type Stage } from './dlq.ts'
+import { PortEncoder } from './encode.ts'
+import { ProductMetrics } from './metrics.ts'
+import { TablePort } from './table-port.ts'
+import type { RunnableProduct } from './runnable.ts'
+
+export interface ProcessorOptions {
+  log: Log
+  serde: Serde
+  /** Root of local state; the product's store lives in `<stateDir>/<product>/<thread>`. */
+  stateDir: string
+  /** This processor's share of the product's partitions when several stream threads run it. */
+  member?: { index: number; count: number }
+  piiSalt: string
+  decoderFor: (port: Product['inputs'][number]) => PortDecoder
+  /** How long one poll waits for records when the inputs are idle. */
+  pollWaitMs?: number
+}
+
+interface StreamPort {
+  decoder: PortDecoder
+  check: ContractCheck
+}
+
+const stageOf = (e: unknown): Stage => {
+  const code = e instanceof TributaryError ? e.code : ''
+  return code.startsWith('TRIB_VALIDATE') ? 'validate' : 'decode'
+}
+
+/** Output topics with their partition counts, and the dead-letter topic (one partition keeps its order). */
+export async function ensureOutputs(product: Product, log: Log): Promise<void> {
+  for (const port of product.outputs) await log.ensureTopic(port.spec.topic, { partitions: port.spec.partitions })
+  await log.ensureTopic(product.dlqTopic, { partitions: 1 })
+}
+
+/** The offsets to commit: one past the last record of each partition in the batch. */
+function nextOffsets(records: readonly LogRecord[]): PartitionOffset[] {
+  const last = new Map<string, Map<number, number>>()
+  for (const r of records) {
+    let byPartition = last.get(r.topic)
+    if (!byPartition) last.set(r.topic, (byPartition = new Map()))
+    byPartition.set(r.partition, r.offset)
+  }
+  const out: PartitionOffset[] = []
+  for (const [topic, byPartition] of last) for (const [partition, offset] of byPartition) out.push({ topic, partition, offset: offset + 1 })
+  return out
+}
+
+/**
+ * Runs one data product: consume its stream ports as consumer group `<product>`, decode, validate,
+ * transform, encode, and commit outputs, dead letters, state changes and input offsets as one step.
+ * Each poll is one batch; records of a partition are handled in offset order, one at a time, so
+ * per-key order holds.
+ */
+export class Processor implements RunnableProduct {
+  readonly product: Product
+  readonly metrics = new ProductMetrics()
+  readonly #opts: ProcessorOptions
+  readonly #module: TransformModule
+  readonly #logger: Logger
+  readonly #streams = new Map<string, StreamPort>()
+  readonly #tables = new Map<string, TablePort>()
+  readonly #encoders = new Map<string, PortEncoder>()
+  #db: StateDb | undefined
+  #state: PartitionedState | undefined
+  #consumer: Consumer | undefined
+  #ctx: TransformContext | undefined
+  #changelogReady = false
+  #lastPollEmpty = false
+  #stopRequested = false
+
+  constructor(product: Product, module: TransformModule, options: ProcessorOptions) {
+    this.product = product
+    this.#module = module
+    this.#opts = options
+    this.#logger = moduleLogger('processor').child({ product: product.name })
+  }
+
+  get name(): string {
+    return this.product.name
+  }
+
+  get changelogTopic(): string {
+    return `${this.product.name}.changelog`
+  }
+
+  /** Creates this product's output topics (so downstream products can start) and registers their schemas. */
+  async prepareOutputs(): Promise<void> {
+    const { log, serde, piiSalt } = this.#opts
+    await ensureOutputs(this.product, log)
+    for (const port of this.product.outputs) this.#encoders.set(port.spec.name, await PortEncoder.create(port, serde, piiSalt))
+  }
+
+  /** Opens state, checks inputs exist, restores state from its changelog and joins the group. */
+  async start(): Promise<void> {
+    const { log } = this.#opts
+    if (this.#encoders.size === 0) await this.prepareOutputs()
+    for (const port of this.product.inputs) {
+      if (!(await log.describeTopic(port.spec.topic)))
+        throw new TributaryError(
+          'TRIB_TOPIC_NOT_FOUND',
+          `${this.product.specFile}: input port ${port.spec.name} reads topic ${port.spec.topic}, which does not exist`,
+          { details: { topic: port.spec.topic, port: port.spec.name } },
+        )
+    }
+    const member = this.#opts.member
+    // One store per stream thread; a partition that moves between threads is restored from its changelog.
+    this.#db = StateDb.open(path.join(this.#opts.stateDir, this.product.name, String(member?.index ?? 0)))
+    this.#state = new PartitionedState(this.#db, this.changelogTopic)
+    const restored = await this.#state.restore(log, member)
+    if (restored > 0) this.#logger.info({ restored }, 'state restored from changelog')
+    this.#changelogReady = (await log.describeTopic(this.changelogTopic)) !== undefined
+
+    for (const port of this.product.inputs) {
+      const decoder = this.#opts.decoderFor(port)
+      if (port.spec.mode === 'table') {
+        const table = new TablePort(this.#db, decoder)
+        await table.open(log)
+        this.#tables.set(port.spec.name, table)
+      } else {
+        this.#streams.set(port.spec.topic, { decoder, check: compileContract(port.spec.contract?.fields) })
+      }
+    }
+    this.#ctx = {
+      product: this.product.name,
+      lookup: <T>(port: string, key: unknown) => {
+        const table = this.#tables.get(port)
+        if (!table) throw new TributaryError('TRIB_TRANSFORM_FAILED', `ctx.lookup: ${port} is not a table-mode input port of ${this.product.name}`)
+        return table.get(key) as T | undefined
+      },
+      state: this.#state.api,
+      log: this.#logger.child({ module: 'transform' }),
+    }
+    await this.#catchUpTables()
+    await this.#module.init?.(this.#ctx)
+    this.#consumer = log.consumer({
+      group: this.product.name,
+      topics: [...this.#streams.keys()],
+      from: { kind: 'earliest' },
+      ...(member ? { member } : {}),
+    })
+    this.#logger.info({ inputs: this.product.inputs.map((p) => p.spec.topic) }, 'product started')
+  }
+
+  /** True when the last poll found nothing and every input is read to its end. */
+  idle(): boolean {
+    return this.#lastPollEmpty && (this.#consumer?.caughtUp() ?? false)
+  }
+
+  /** Processes one batch. Returns the number of input records handled (0 when idle). */
+  async step(maxWaitMs = this.#opts.pollWaitMs ?? 200): Promise<number> {
+    const consumer = this.#consumer
+    if (!consumer) throw new TributaryError('TRIB_INTERNAL', `product ${this.product.name} is not started`)
+    const records = await consumer.poll({ maxRecords: this.product.spec.processing.batchSize, maxWaitMs })
+    this.#lastPollEmpty = records.length === 0
+    if (records.length === 0) return 0
+    const started = performance.now()
+    await this.#catchUpTables()
+    await this.#prefetch(records)
+
+    const outputs: OutgoingRecord[] = []
+    for (const record of records) {
+      const pending = this.#process(record, outputs)
+      if (pending) await pending
+    }
+    await this.#commit(consumer, nextOffsets(records), outputs)
+    this.metrics.observeBatch(performance.now() - started)
+    return records.length
+  }
+
+  /** Processes until stopped. A stop request lets the current batch finish and commit. */
+  async run(onBatch?: (records: number) => void): Promise<void> {
+    while (!this.#stopRequested) {
+      const n = await this.step()
+      if (n > 0) onBatch?.(n)
+    }
+  }
+
+  requestStop(): void {
+    this.#stopRequested = true
+  }
+
+  async close(): Promise<void> {
+    this.#stopRequested = true
+    await this.#consumer?.close()
+    for (const t of this.#tables.values()) await t.close()
+    await this.#db?.close()
+    this.#consumer = undefined
+    this.#db = undefined
+  }
+
+  /**
+   * Handles one record. Synchronous unless the transform returns a promise, so a batch of sync
+   * transforms costs no promise per record.
+   */
+  #process(record: LogRecord, outputs: OutgoingRecord[]): Promise<void> | undefined {
+    const stream = this.#streams.get(record.topic)!
+    ProductMetrics.add(this.metrics.recordsIn, stream.decoder.port.spec.name)
+    const input = this.#decode(record, stream, outputs)
+    if (input === undefined) return undefined
+    const state = this.#state!
+    state.begin(record.partition)
+    let result: unknown
+    try {
+      result = this.#module.transform(input, this.#ctx!)
+    } catch (e) {
+      return this.#transformFailed(record, input.port, e, outputs)
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function')
+      return (result as Promise<unknown>).then(
+        (r) => this.#emit(record, input.port, r, outputs),
+        (e: unknown) => this.#transformFailed(record, input.port, e, outputs),
+      )
+    this.#emit(record, input.port, result, outputs)
+    return undefined
+  }
+
+  /** Decode, resolve and validate; a failure becomes a dead letter and returns undefined. */
+  #decode(record: LogRecord, stream: StreamPort, outputs: OutgoingRecord[]): InputRecord | undefined {
+    const portName = stream.decoder.port.spec.name
+    try {
+      const limit = this.product.spec.processing.maxRecordBytes
+      if (record.value !== null && record.value.length > limit)
+        throw new TributaryError('TRIB_RECORD_TOO_LARGE', `${record.topic}/${record.partition}@${record.offset}: value of ${record.value.length} bytes exceeds ${limit}`)
+      const d = stream.decoder.decode(record)
+      if (d.value === null || d.op === 't') {
+        // A tombstone (or a truncate) carries no row: a no-op for an event stream, counted.
+        ProductMetrics.add(this.metrics.skipped, d.op === 't' ? 'truncate' : 'tombstone')
+        return undefined
+      }
+      // A delete carries only the row as it was (often just its key); contract rules are for live rows.
+      const violation = d.op === 'd' ? undefined : stream.check(d.value)
+      if (violation) throw new TributaryError('TRIB_VALIDATE_RULE', `port ${portName}: ${violation.message}`, { details: { ...violation } })
+      const input: InputRecord = {
+        port: portName,
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        timestamp: record.timestamp,
+        key: d.key,
+        value: d.value,
+        headers: record.headers,
+      }
+      if (d.op) {
+        input.op = d.op as InputRecord['op']
+        input.before = d.before ?? null
+      }
+      return input
+    } catch (e) {
+      this.#deadLetter(record, portName, stageOf(e), e, outputs)
+      return undefined
+    }
+  }
+
+  #transformFailed(record: LogRecord, port: string, e: unknown, outputs: OutgoingRecord[]): undefined {
+    this.#state!.discard()
+    this.#deadLetter(record, port, 'transform', new TributaryError('TRIB_TRANSFORM_FAILED', `transform threw: ${messageOf(e)}`, { cause: e }), outputs)
+    return undefined
+  }
+
+  /** All outputs of one input encode, or the input goes to the dead-letter topic with none of them. */
+  #emit(record: LogRecord, port: string, result: unknown, outputs: OutgoingRecord[]): void {
+    const state = this.#state!
+    const list = result === undefined || result === null ? [] : Array.isArray(result) ? result : [result]
+    const start = outputs.length
+    try {
+      for (const out of list as OutputRecord[]) {
+        const encoder = out && typeof out === 'object' ? this.#encoders.get(out.port) : undefined
+        if (!encoder)
+          throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `transform returned an output for unknown port ${JSON.stringify((out as OutputRecord)?.port)}`)
+        outputs.push(encoder.encode(out, record.timestamp))
+      }
+    } catch (e) {
+      outputs.length = start
+      state.discard()
+      const stage = e instanceof TributaryError && e.code !== 'TRIB_ENCODE_FAILED' && e.code !== 'TRIB_VALIDATE_RULE' ? 'transform' : 'encode'
+      this.#deadLetter(record, port, stage, e, outputs)
+      return
+    }
+    state.keep()
+    for (const out of list as OutputRecord[]) ProductMetrics.add(this.metrics.recordsOut, out.port)
+  }
+
+  #deadLetter(record: LogRecord, port: string, stage: Stage, error: unknown, outputs: OutgoingRecord[]): void {
+    outputs.push(deadLetter(this.product.dlqTopic, record, stage, port, error))
+    ProductMetrics.add(this.metrics.deadLetters, error instanceof TributaryError ? error.code : 'TRIB_TRANSFORM_FAILED')
+    this.#logger.debug({ err: messageOf(error), stage, topic: record.topic, partition: record.partition, offset: record.offset }, 'dead letter')
+  }
+
+  async #commit(consumer: Consumer, offsets: PartitionOffset[], outputs: OutgoingRecord[]): Promise<void> {
+    const state = this.#state!
+    if (state.dirty && !this.#changelogReady) {
+      const partitions = Math.max(
+        1,
+        ...(await Promise.all([...this.#streams.keys()].map(async (t) => (await this.#opts.log.describeTopic(t))?.partitions.length ?? 1))),
+      )
+      await this.#opts.log.ensureTopic(this.changelogTopic, { partitions })
+      this.#changelogReady = true
+    }
+    const records = state.dirty ? [...outputs, ...state.changelog()] : outputs
+    try {
+      const positions = await consumer.commit({ offsets, records })
+      if (state.dirty) state.committed(positions)
+    } catch (e) {
+      state.abandon()
+      throw e
+    }
+  }
+
+  async #prefetch(records: LogRecord[]): Promise<void> {
+    const ids = new Set<number>()
+    for (const r of records) this.#streams.get(r.topic)?.decoder.schemaIds(r, ids)
+    if (ids.size > 0) {
+      try {
+        await this.#opts.serde.prefetch(ids)
+      } catch (e) {
+        // Unknown ids are per-record errors (dead letters); only an unreachable registry stops the batch.
+        if (e instanceof TributaryError && e.code === 'TRIB_REGISTRY_UNAVAILABLE') throw e
+      }
+    }
+  }
+
+  async #catchUpTables(): Promise<void> {
+    for (const table of this.#tables.values()) {
+      await table.catchUp(this.#opts.serde, this.product.dlqTopic, async (dead) => {
+        await this.#opts.log.append(dead)
+        ProductMetrics.add(this.metrics.deadLetters, 'table', dead.length)
+      })
+    }
+  }
+}

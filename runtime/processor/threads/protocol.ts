@@ -1,0 +1,28 @@
+import type { Config } from '../../config/schema.ts'
+
+/** Messages between the main thread and a stream thread (structured-clone safe). */
+export type ToThread =
+  | { type: 'start'; productDir: string; config: Config; member: { index: number; count: number } }
+  | { type: 'step'; maxWaitMs: number }
+  /** Steps until nothing is left to read right now. */
+  | { type: 'drain' }
+  | { type: 'run' }
+  | { type: 'stop' }
+  | { type: 'close' }
+
+export interface MetricsSnapshot {
+  recordsIn: Array<[string, number]>
+  recordsOut: Array<[string, number]>
+  deadLetters: Array<[string, number]>
+  skipped: Array<[string, number]>
+  batches: number
+  lastCommitAt: number
+}
+
+export type FromThread =
+  | { type: 'started' }
+  | { type: 'stepped'; records: number; idle: boolean; metrics: MetricsSnapshot }
+  | { type: 'progress'; records: number; metrics: MetricsSnapshot }
+  | { type: 'stopped'; metrics: MetricsSnapshot }
+  | { type: 'closed' }
+  | { type: 'failed'; code: string; message: string }

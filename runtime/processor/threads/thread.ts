@@ -1,0 +1,90 @@
+import { parentPort } from 'node:worker_threads'
+import { TributaryError, messageOf } from '../../errors.ts'
+import { setLogLevel } from '../../logger.ts'
+import { loadProduct, loadTransform } from '../../product/load.ts'
+import { openRuntime, type Runtime } from '../../runtime.ts'
+import { decoderFor } from '../decoders.ts'
+import type { ProductMetrics } from '../metrics.ts'
+import { Processor } from '../processor.ts'
+import type { FromThread, MetricsSnapshot, ToThread } from './protocol.ts'
+
+/**
+ * A stream thread: one Processor over this thread's share of a product's partitions, with its own
+ * log, registry and state handles. The main thread only sends commands and reads metrics.
+ */
+const port = parentPort!
+let runtime: Runtime | undefined
+let processor: Processor | undefined
+let running: Promise<void> | undefined
+
+const send = (m: FromThread) => port.postMessage(m)
+
+export const snapshot = (m: ProductMetrics): MetricsSnapshot => ({
+  recordsIn: [...m.recordsIn],
+  recordsOut: [...m.recordsOut],
+  deadLetters: [...m.deadLetters],
+  skipped: [...m.skipped],
+  batches: m.batches,
+  lastCommitAt: m.lastCommitAt,
+})
+
+async function handle(msg: ToThread): Promise<void> {
+  switch (msg.type) {
+    case 'start': {
+      setLogLevel(msg.config.logLevel)
+      runtime = await openRuntime(msg.config)
+      const product = loadProduct(msg.productDir, { schemaDirs: msg.config.schemaDirs })
+      const rt = runtime
+      processor = new Processor(product, await loadTransform(product), {
+        log: rt.log,
+        serde: rt.serde,
+        stateDir: rt.stateDir,
+        piiSalt: rt.config.pii.salt,
+        decoderFor: (p) => decoderFor(p, rt.serde),
+        member: msg.member,
+      })
+      await processor.start()
+      send({ type: 'started' })
+      return
+    }
+    case 'step': {
+      const records = await processor!.step(msg.maxWaitMs)
+      send({ type: 'stepped', records, idle: records === 0 && processor!.idle(), metrics: snapshot(processor!.metrics) })
+      return
+    }
+    case 'drain': {
+      let records = 0
+      for (let n = await processor!.step(0); n > 0; n = await processor!.step(0)) records += n
+      send({ type: 'stepped', records, idle: processor!.idle(), metrics: snapshot(processor!.metrics) })
+      return
+    }
+    case 'run': {
+      const p = processor!
+      let last = 0
+      running = p.run(() => {
+        if (Date.now() - last < 250) return
+        last = Date.now()
+        send({ type: 'progress', records: 0, metrics: snapshot(p.metrics) })
+      })
+      await running
+      send({ type: 'stopped', metrics: snapshot(p.metrics) })
+      return
+    }
+    case 'stop':
+      processor?.requestStop()
+      return
+    case 'close':
+      processor?.requestStop()
+      await running
+      await processor?.close()
+      await runtime?.close()
+      send({ type: 'closed' })
+      return
+  }
+}
+
+port.on('message', (msg: ToThread) => {
+  handle(msg).catch((e: unknown) =>
+    send({ type: 'failed', code: e instanceof TributaryError ? e.code : 'TRIB_INTERNAL', message: messageOf(e) }),
+  )
+})

@@ -1,0 +1,137 @@
+import { Worker } from 'node:worker_threads'
+import { TributaryError, isTributaryError, type ErrorCode } from '../../errors.ts'
+import type { Product } from '../../product/load.ts'
+import type { Runtime } from '../../runtime.ts'
+import { ProductMetrics } from '../metrics.ts'
+import type { RunnableProduct } from '../runnable.ts'
+import type { FromThread, MetricsSnapshot, ToThread } from './protocol.ts'
+
+const entry = new URL('./entry.js', import.meta.url)
+
+interface Thread {
+  worker: Worker
+  pending: { resolve: (m: FromThread) => void; reject: (e: unknown) => void } | undefined
+  metrics: MetricsSnapshot | undefined
+  idle: boolean
+  closed?: boolean
+  onProgress?: () => void
+}
+
+/**
+ * A product run by several stream threads (like Kafka Streams' num.stream.threads): thread i of n
+ * owns the input partitions p with p % n === i, with its own consumer, state store and commits.
+ * Each thread's commits are atomic over its partitions, so exactly-once holds per thread.
+ */
+export class ThreadedProcessor implements RunnableProduct {
+  readonly product: Product
+  readonly #runtime: Runtime
+  readonly #threads: Thread[] = []
+  readonly #count: number
+
+  constructor(product: Product, runtime: Runtime, count: number) {
+    this.product = product
+    this.#runtime = runtime
+    this.#count = count
+  }
+
+  get name(): string {
+    return this.product.name
+  }
+
+  get metrics(): ProductMetrics {
+    const m = new ProductMetrics()
+    for (const t of this.#threads) {
+      if (!t.metrics) continue
+      for (const [k, v] of t.metrics.recordsIn) ProductMetrics.add(m.recordsIn, k, v)
+      for (const [k, v] of t.metrics.recordsOut) ProductMetrics.add(m.recordsOut, k, v)
+      for (const [k, v] of t.metrics.deadLetters) ProductMetrics.add(m.deadLetters, k, v)
+      for (const [k, v] of t.metrics.skipped) ProductMetrics.add(m.skipped, k, v)
+      m.batches += t.metrics.batches
+      m.lastCommitAt = Math.max(m.lastCommitAt, t.metrics.lastCommitAt)
+    }
+    return m
+  }
+
+  async start(): Promise<void> {
+    for (let index = 0; index < this.#count; index++) {
+      const thread: Thread = { worker: new Worker(entry), pending: undefined, metrics: undefined, idle: false }
+      thread.worker.on('message', (m: FromThread) => this.#receive(thread, m))
+      thread.worker.on('error', (e) => this.#fail(thread, e))
+      thread.worker.on('exit', (code) => this.#fail(thread, new TributaryError('TRIB_INTERNAL', `stream thread of ${this.name} exited (${code})`)))
+      this.#threads.push(thread)
+    }
+    await Promise.all(
+      this.#threads.map((t, index) =>
+        this.#request(t, { type: 'start', productDir: this.product.dir, config: this.#runtime.config, member: { index, count: this.#count } }),
+      ),
+    )
+  }
+
+  /** With maxWaitMs 0, each thread drains what is available on its own (no lock-step between threads). */
+  async step(maxWaitMs = 200): Promise<number> {
+    const msg: ToThread = maxWaitMs === 0 ? { type: 'drain' } : { type: 'step', maxWaitMs }
+    const replies = await Promise.all(this.#threads.map((t) => this.#request(t, msg)))
+    return replies.reduce((n, r) => n + (r.type === 'stepped' ? r.records : 0), 0)
+  }
+
+  idle(): boolean {
+    return this.#threads.every((t) => t.idle)
+  }
+
+  /** Every thread processes on its own until requestStop; progress reports call onBatch. */
+  async run(onBatch?: (records: number) => void): Promise<void> {
+    await Promise.all(
+      this.#threads.map((t) => {
+        t.onProgress = () => onBatch?.(0)
+        return this.#request(t, { type: 'run' })
+      }),
+    )
+  }
+
+  requestStop(): void {
+    for (const t of this.#threads) t.worker.postMessage({ type: 'stop' } satisfies ToThread)
+  }
+
+  /** Closes every thread; their last metrics stay readable. */
+  async close(): Promise<void> {
+    const threads = this.#threads.filter((t) => !t.closed)
+    for (const t of threads) t.closed = true
+    await Promise.all(
+      threads.map(async (t) => {
+        try {
+          await this.#request(t, { type: 'close' })
+        } finally {
+          t.worker.removeAllListeners('exit')
+          await t.worker.terminate()
+        }
+      }),
+    )
+  }
+
+  #request(t: Thread, msg: ToThread): Promise<FromThread> {
+    if (t.pending) return Promise.reject(new TributaryError('TRIB_INTERNAL', `stream thread of ${this.name} is busy`))
+    return new Promise((resolve, reject) => {
+      t.pending = { resolve, reject }
+      t.worker.postMessage(msg)
+    })
+  }
+
+  #receive(t: Thread, m: FromThread): void {
+    if ('metrics' in m) t.metrics = m.metrics
+    if (m.type === 'progress') {
+      t.onProgress?.()
+      return
+    }
+    if (m.type === 'stepped') t.idle = m.idle
+    const pending = t.pending
+    t.pending = undefined
+    if (m.type === 'failed') pending?.reject(new TributaryError(m.code as ErrorCode, m.message))
+    else pending?.resolve(m)
+  }
+
+  #fail(t: Thread, e: unknown): void {
+    const pending = t.pending
+    t.pending = undefined
+    pending?.reject(isTributaryError(e) ? e : new TributaryError('TRIB_INTERNAL', `stream thread of ${this.name} failed: ${String(e)}`, { cause: e }))
+  }
+}

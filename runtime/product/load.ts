@@ -1,0 +1,134 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { TributaryError } from '../errors.ts'
+import { findSpecFile, formatPath, readSpec, deepFreeze } from '../spec/load.ts'
+import type { InputPortSpec, OutputPortSpec, ProductSpec } from '../spec/schema.ts'
+import { SchemaCatalog, schemaDirsFor, type SchemaFile } from '../spec/schemas.ts'
+import { fieldAt, isNullable, unwrapNullable } from '../spec/fields.ts'
+import type { TransformModule } from './transform.ts'
+
+export interface InputPort {
+  readonly spec: InputPortSpec
+  /** The reader schema; absent for Avro ports that read with the writer's schema. */
+  readonly schema?: SchemaFile
+}
+
+export interface OutputPort {
+  readonly spec: OutputPortSpec
+  readonly schema: SchemaFile
+  readonly keyFields: readonly string[]
+}
+
+/** A product folder, loaded and cross-checked: the spec plus its resolved schemas. Frozen. */
+export interface Product {
+  readonly name: string
+  readonly dir: string
+  readonly specFile: string
+  readonly spec: ProductSpec
+  readonly inputs: readonly InputPort[]
+  readonly outputs: readonly OutputPort[]
+  readonly transformFile: string
+  readonly dlqTopic: string
+}
+
+export interface LoadOptions {
+  /** Extra folders of .avsc files (after the product's own and its nearest ancestor's schemas/). */
+  schemaDirs?: readonly string[]
+}
+
+export function loadProduct(dir: string, options: LoadOptions = {}): Product {
+  const absDir = path.resolve(dir)
+  if (!fs.existsSync(absDir) || !fs.statSync(absDir).isDirectory())
+    throw new TributaryError('TRIB_PRODUCT_NOT_FOUND', `product folder ${dir} does not exist`, { details: { dir } })
+  const specFile = findSpecFile(absDir)
+  const spec = readSpec(specFile)
+  const catalog = new SchemaCatalog(schemaDirsFor(absDir, options.schemaDirs))
+  const where = (at: Array<string | number>) => `${specFile} ${formatPath(at)}`
+
+  const inputs = spec.inputPorts.map((p, i): InputPort => {
+    const schema = p.schema ? catalog.resolve(p.schema, absDir, where(['inputPorts', i, 'schema'])) : undefined
+    if (schema) {
+      for (const field of Object.keys(p.contract?.fields ?? {})) requireField(schema, field, where(['inputPorts', i, 'contract', 'fields', field]))
+      if (p.key) requireField(schema, p.key, where(['inputPorts', i, 'key']))
+    }
+    return { spec: p, ...(schema ? { schema } : {}) }
+  })
+
+  const outputs = spec.outputPorts.map((p, i): OutputPort => {
+    const schema = catalog.resolve(p.schema, absDir, where(['outputPorts', i, 'schema']))
+    const keyFields = p.key === undefined ? [] : Array.isArray(p.key) ? p.key : [p.key]
+    for (const k of keyFields) requireField(schema, k, where(['outputPorts', i, 'key']))
+    for (const field of Object.keys(p.contract?.fields ?? {})) requireField(schema, field, where(['outputPorts', i, 'contract', 'fields', field]))
+    for (const [field, action] of Object.entries(p.policies?.pii ?? {}))
+      checkPolicyField(schema, field, action, where(['outputPorts', i, 'policies', 'pii', field]))
+    const snap = p.snapshot
+    if (snap) {
+      const q = snap.quality
+      const fields = [
+        ...(q?.notNull ?? []),
+        ...Object.keys(q?.acceptedValues ?? {}),
+        ...Object.keys(q?.range ?? {}),
+        ...(q?.freshness ? [q.freshness.field] : []),
+        ...(snap.partitionBy && 'day' in snap.partitionBy ? [snap.partitionBy.day] : []),
+        ...(snap.partitionBy && 'hour' in snap.partitionBy ? [snap.partitionBy.hour] : []),
+      ]
+      for (const f of fields) requireField(schema, f, where(['outputPorts', i, 'snapshot']))
+    }
+    return { spec: p, schema, keyFields }
+  })
+
+  const transformFile = path.resolve(absDir, spec.transform)
+  if (!fs.existsSync(transformFile))
+    throw new TributaryError('TRIB_TRANSFORM_INVALID', `${where(['transform'])}: ${transformFile} does not exist`, {
+      details: { file: transformFile },
+    })
+
+  return deepFreeze({ name: spec.name, dir: absDir, specFile, spec, inputs, outputs, transformFile, dlqTopic: `${spec.name}.dlq` })
+}
+
+function requireField(schema: SchemaFile, field: string, where: string): void {
+  if (!fieldAt(schema.schema, field))
+    throw new TributaryError('TRIB_SPEC_INVALID', `${where}: field "${field}" is not in schema ${schema.fullName} (${schema.file})`, {
+      details: { field, schema: schema.fullName },
+    })
+}
+
+/** hash and mask produce strings; drop produces null. The output schema must accept that. */
+export function checkPolicyField(schema: SchemaFile, field: string, action: string, where: string): void {
+  requireField(schema, field, where)
+  const f = fieldAt(schema.schema, field)!
+  const base = unwrapNullable(f.type)
+  const isString = base === 'string' || (typeof base === 'object' && !Array.isArray(base) && base.type === 'string')
+  if (action === 'drop' ? !isNullable(f.type) : !isString)
+    throw new TributaryError(
+      'TRIB_SPEC_INVALID',
+      `${where}: "${action}" needs ${action === 'drop' ? 'a nullable field' : 'a string field'}, but ${field} is ${JSON.stringify(f.type)}`,
+      { details: { field } },
+    )
+}
+
+/** Imports transform.ts (TypeScript runs through tsx, no build step) and checks its exports. */
+export async function loadTransform(product: Product): Promise<TransformModule> {
+  let mod: Record<string, unknown>
+  try {
+    mod = (await import(pathToFileURL(product.transformFile).href)) as Record<string, unknown>
+  } catch (e) {
+    throw new TributaryError('TRIB_TRANSFORM_INVALID', `${product.transformFile}: failed to load (${(e as Error).message})`, {
+      cause: e,
+      details: { file: product.transformFile },
+    })
+  }
+  const transform = typeof mod.default === 'function' ? mod.default : mod.transform
+  if (typeof transform !== 'function')
+    throw new TributaryError(
+      'TRIB_TRANSFORM_INVALID',
+      `${product.transformFile}: must export a transform function (export default defineTransform(...) or export function transform)`,
+      { details: { file: product.transformFile } },
+    )
+  if (mod.init !== undefined && typeof mod.init !== 'function')
+    throw new TributaryError('TRIB_TRANSFORM_INVALID', `${product.transformFile}: export "init" must be a function`, {
+      details: { file: product.transformFile },
+    })
+  return { transform: transform as TransformModule['transform'], ...(mod.init ? { init: mod.init as TransformModule['init'] } : {}) }
+}

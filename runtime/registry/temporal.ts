@@ -1,0 +1,204 @@
+/**
+ * Dates, times and timestamps as the canonical strings of common.md, and back. `digits` is the
+ * number of fraction digits of the unit: 3 (millis), 6 (micros), 9 (nanos). Parsing is exact: a
+ * string with more precision than the unit holds is refused unless the extra digits are zeros.
+ * Formatting takes numbers (millis, micros) or bigints (nanos beyond 2^53).
+ */
+
+export type Digits = 3 | 6 | 9
+
+const SECONDS_PER_DAY = 86_400
+const UNIT = { 3: 1_000, 6: 1_000_000, 9: 1_000_000_000 } as const
+const UNIT_BIG = { 3: 1_000n, 6: 1_000_000n, 9: 1_000_000_000n } as const
+
+const DATE_RE = /^(-?\d{4,6})-(\d{2})-(\d{2})$/
+const TIME_RE = /^(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$/
+const TIMESTAMP_RE = /^(-?\d{4,6})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/i
+
+const pad = (n: number, width: number): string => String(n).padStart(width, '0')
+
+/** 'YYYY-MM-DD' for days since 1970-01-01 (proleptic Gregorian, like JS Date). */
+export function formatDate(days: number): string {
+  const [y, m, d] = civilFromDays(days)
+  const year = y >= 0 && y <= 9999 ? pad(y, 4) : (y < 0 ? '-' : '+') + pad(Math.abs(y), 6)
+  return `${year}-${pad(m, 2)}-${pad(d, 2)}`
+}
+
+/** Days since 1970-01-01 for 'YYYY-MM-DD', or undefined when it is not a real date. */
+export function parseDate(text: string): number | undefined {
+  if (text.length === 10) {
+    const fast = canonicalDays(text, 0)
+    if (fast !== undefined) return fast
+  }
+  const m = DATE_RE.exec(text)
+  return m ? civilDays(Number(m[1]), Number(m[2]), Number(m[3])) : undefined
+}
+
+function civilDays(year: number, month: number, day: number): number | undefined {
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined
+  return daysFromCivil(year, month, day)
+}
+
+const isLeap = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0
+const daysInMonth = (y: number, m: number): number => (m === 2 ? (isLeap(y) ? 29 : 28) : m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31)
+
+// Howard Hinnant's days_from_civil / civil_from_days: calendar arithmetic without Date objects,
+// which matters on the per-record path.
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year
+  const era = Math.floor(y / 400)
+  const yoe = y - era * 400
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+}
+
+function civilFromDays(days: number): [number, number, number] {
+  const z = days + 719468
+  const era = Math.floor(z / 146097)
+  const doe = z - era * 146097
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365)
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
+  const mp = Math.floor((5 * doy + 2) / 153)
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1
+  const m = mp < 10 ? mp + 3 : mp - 9
+  return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d]
+}
+
+/** 'HH:MM:SS.fff' for a time of day counted in 10^-digits seconds since midnight. */
+export function formatTime(value: number | bigint, digits: Digits): string {
+  // A day holds 8.64e13 nanoseconds, well within a safe integer.
+  const n = Number(value)
+  const unit = UNIT[digits]
+  const seconds = Math.floor(n / unit)
+  const fraction = n - seconds * unit
+  const hh = Math.floor(seconds / 3600)
+  const mm = Math.floor((seconds % 3600) / 60)
+  return `${pad(hh, 2)}:${pad(mm, 2)}:${pad(seconds % 60, 2)}.${fraction.toString().padStart(digits, '0')}`
+}
+
+/** The time of day in 10^-digits seconds for 'HH:MM:SS[.f…]', or undefined. */
+export function parseTime(text: string, digits: 3 | 6): number | undefined {
+  const m = TIME_RE.exec(text)
+  if (!m) return undefined
+  const hh = Number(m[1])
+  const mm = Number(m[2])
+  const ss = Number(m[3])
+  if (hh > 23 || mm > 59 || ss > 59) return undefined
+  const fraction = parseFraction(m[4], digits)
+  if (fraction === undefined) return undefined
+  return (hh * 3600 + mm * 60 + ss) * UNIT[digits] + fraction
+}
+
+/**
+ * ISO 8601 for an instant counted in 10^-digits seconds since the epoch: 'YYYY-MM-DDTHH:MM:SS.fffZ',
+ * without the 'Z' for local timestamps.
+ */
+export function formatTimestamp(value: number | bigint, digits: Digits, utc: boolean): string {
+  let seconds: number
+  let fraction: string
+  if (typeof value === 'number' && digits !== 9) {
+    const unit = UNIT[digits]
+    seconds = Math.floor(value / unit)
+    fraction = String(value - seconds * unit)
+  } else {
+    const big = BigInt(value)
+    const unit = UNIT_BIG[digits]
+    let s = big / unit
+    let f = big % unit
+    if (f < 0n) {
+      s -= 1n
+      f += unit
+    }
+    seconds = Number(s)
+    fraction = f.toString()
+  }
+  const days = Math.floor(seconds / SECONDS_PER_DAY)
+  const sod = seconds - days * SECONDS_PER_DAY
+  const hh = Math.floor(sod / 3600)
+  const mm = Math.floor((sod % 3600) / 60)
+  const time = `${pad(hh, 2)}:${pad(mm, 2)}:${pad(sod % 60, 2)}.${fraction.padStart(digits, '0')}`
+  return `${formatDate(days)}T${time}${utc ? 'Z' : ''}`
+}
+
+/**
+ * The instant in 10^-digits seconds for an ISO 8601 timestamp, or undefined. `utc` timestamps need
+ * a zone ('Z' or an offset, which is applied); local timestamps must not have one.
+ */
+export function parseTimestamp(text: string, digits: 3 | 6, utc: boolean): number | undefined {
+  const fast = parseCanonicalTimestamp(text, digits, utc)
+  if (fast !== undefined) return fast
+  const m = TIMESTAMP_RE.exec(text)
+  if (!m) return undefined
+  const zone = m[8]
+  if (utc !== (zone !== undefined)) return undefined
+  const days = civilDays(Number(m[1]), Number(m[2]), Number(m[3]))
+  const hh = Number(m[4])
+  const mm = Number(m[5])
+  const ss = Number(m[6])
+  if (days === undefined || hh > 23 || mm > 59 || ss > 59) return undefined
+  const fraction = parseFraction(m[7], digits)
+  if (fraction === undefined) return undefined
+  const offset = zone === undefined ? 0 : offsetSeconds(zone)
+  if (offset === undefined) return undefined
+  const value = (days * SECONDS_PER_DAY + hh * 3600 + mm * 60 + ss - offset) * UNIT[digits] + fraction
+  return Number.isSafeInteger(value) ? value : undefined
+}
+
+function offsetSeconds(zone: string): number | undefined {
+  if (zone === 'Z' || zone === 'z') return 0
+  const sign = zone[0] === '-' ? -1 : 1
+  const digits = zone.slice(1).replace(':', '')
+  const hours = Number(digits.slice(0, 2))
+  const minutes = Number(digits.slice(2))
+  if (hours > 23 || minutes > 59) return undefined
+  return sign * (hours * 3600 + minutes * 60)
+}
+
+// Fraction digits as a count of the unit; undefined when digits beyond the unit are not zeros.
+function parseFraction(text: string | undefined, digits: 3 | 6): number | undefined {
+  if (text === undefined) return 0
+  if (text.length > digits && /[1-9]/.test(text.slice(digits))) return undefined
+  return Number(text.slice(0, digits).padEnd(digits, '0'))
+}
+
+// ---- the canonical shapes, read by char code: the per-record fast path -------------------------
+
+const digitAt = (text: string, i: number): number => {
+  const d = text.charCodeAt(i) - 48
+  return d >= 0 && d <= 9 ? d : NaN
+}
+const twoAt = (text: string, i: number): number => digitAt(text, i) * 10 + digitAt(text, i + 1)
+
+/** Days for a canonical 'YYYY-MM-DD' starting at `at`, or undefined (then the slow path decides). */
+function canonicalDays(text: string, at: number): number | undefined {
+  if (text.charCodeAt(at + 4) !== 45 || text.charCodeAt(at + 7) !== 45) return undefined
+  const year = twoAt(text, at) * 100 + twoAt(text, at + 2)
+  const month = twoAt(text, at + 5)
+  const day = twoAt(text, at + 8)
+  if (Number.isNaN(year + month + day)) return undefined
+  return civilDays(year, month, day)
+}
+
+/**
+ * The instant for exactly the canonical form 'YYYY-MM-DDTHH:MM:SS.<digits>' plus 'Z' when `utc`,
+ * or undefined for anything else (including valid ISO strings in other shapes).
+ */
+export function parseCanonicalTimestamp(text: string, digits: 3 | 6, utc: boolean): number | undefined {
+  if (text.length !== 20 + digits + (utc ? 1 : 0)) return undefined
+  if (text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 46) return undefined
+  if (utc && text.charCodeAt(20 + digits) !== 90) return undefined
+  const days = canonicalDays(text, 0)
+  const hh = twoAt(text, 11)
+  const mm = twoAt(text, 14)
+  const ss = twoAt(text, 17)
+  if (days === undefined || !(hh <= 23 && mm <= 59 && ss <= 59)) return undefined
+  let fraction = 0
+  for (let i = 20; i < 20 + digits; i++) fraction = fraction * 10 + digitAt(text, i)
+  if (Number.isNaN(fraction)) return undefined
+  const value = (days * SECONDS_PER_DAY + hh * 3600 + mm * 60 + ss) * UNIT[digits] + fraction
+  return Number.isSafeInteger(value) ? value : undefined
+}
+
+/** True when `text` is already the canonical date string. */
+export const isCanonicalDate = (text: string): boolean => text.length === 10 && canonicalDays(text, 0) !== undefined

@@ -1,0 +1,55 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { openEmbeddedLog } from '../connectors/embedded-log/index.ts'
+import { openEmbeddedRegistry } from '../connectors/registry/embedded/index.ts'
+import type { Config } from './config/schema.ts'
+import type { Log } from './log/log.ts'
+import type { SchemaRegistry } from './registry/registry.ts'
+import { createSerde, type Serde } from './registry/serde.ts'
+import { SchemaCatalog } from './spec/schemas.ts'
+import { moduleLogger } from './logger.ts'
+
+/** The backends a process works with, chosen by configuration. Product code never sees which. */
+export interface Runtime {
+  readonly config: Config
+  readonly log: Log
+  readonly registry: SchemaRegistry
+  readonly serde: Serde
+  readonly stateDir: string
+  close(): Promise<void>
+}
+
+export async function openRuntime(config: Config): Promise<Runtime> {
+  const dataDir = path.resolve(config.dataDir)
+  fs.mkdirSync(dataDir, { recursive: true })
+  const log = await openEmbeddedLog({
+    dir: path.join(dataDir, 'log'),
+    fsync: config.transport.fsync,
+    defaultPartitions: config.transport.defaultPartitions,
+  })
+  const registry = await openEmbeddedRegistry({ dir: path.join(dataDir, 'registry') })
+  const serde = createSerde(registry)
+  return {
+    config,
+    log,
+    registry,
+    serde,
+    stateDir: path.join(dataDir, 'state'),
+    async close() {
+      await log.close()
+      await registry.close()
+    },
+  }
+}
+
+/**
+ * Registers every schema file under its full name (Confluent's RecordNameStrategy subject), so the
+ * registry knows the mesh's vocabulary before any record flows. Topic subjects (`<topic>-value`)
+ * are registered by the products that write them.
+ */
+export async function registerSchemaFiles(registry: SchemaRegistry, dirs: readonly string[]): Promise<number> {
+  const files = new SchemaCatalog(dirs).all()
+  for (const f of files) await registry.register(f.fullName, f.schema)
+  moduleLogger('registry').debug({ count: files.length }, 'schema files registered')
+  return files.length
+}

@@ -1,0 +1,22 @@
+import os from 'node:os'
+import { execSync } from 'node:child_process'
+import { benchLog } from './log.ts'
+import { benchUserProfiles } from './user-profiles.ts'
+
+/** `npm run bench`: one JSON document of figures, comparable run against run. Not a test. */
+const commit = (() => {
+  try {
+    return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()
+  } catch {
+    return 'unknown'
+  }
+})()
+
+const results: Record<string, unknown> = {
+  commit,
+  date: new Date().toISOString(),
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+}
+results.embeddedLog = await benchLog()
+results.userProfiles = await benchUserProfiles()
+process.stdout.write(`${JSON.stringify(results, null, 2)}\n`)

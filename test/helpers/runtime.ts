@@ -1,0 +1,74 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { loadConfig } from '../../runtime/config/load.ts'
+import type { Log, LogRecord } from '../../runtime/log/log.ts'
+import { loadMesh } from '../../runtime/product/mesh.ts'
+import type { Product } from '../../runtime/product/load.ts'
+import { openRuntime, type Runtime } from '../../runtime/runtime.ts'
+import type { Serde } from '../../runtime/registry/serde.ts'
+import { peekSchemaId } from '../../runtime/registry/wire.ts'
+
+export const repoRoot = path.resolve(import.meta.dirname, '../..')
+export const productsDir = path.join(repoRoot, 'products')
+
+export const tempDir = (prefix = 'trib-'): string => fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+
+/** An embedded runtime in a fresh temporary data folder. */
+export async function tempRuntime(): Promise<{ runtime: Runtime; dir: string; cleanup: () => Promise<void> }> {
+  const dir = tempDir()
+  const runtime = await openRuntime(loadConfig({ env: {}, flags: { dataDir: dir } }))
+  return {
+    runtime,
+    dir,
+    cleanup: async () => {
+      await runtime.close()
+      fs.rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+export const exampleMesh = (): Product[] => loadMesh([], [productsDir])
+
+/** Every record of a topic, read from the start to the end as it is now. */
+export async function readTopic(log: Log, topic: string): Promise<LogRecord[]> {
+  const consumer = log.consumer({ group: null, topics: [topic], from: { kind: 'earliest' } })
+  const out: LogRecord[] = []
+  try {
+    for (;;) {
+      const batch = await consumer.poll({ maxRecords: 5000, maxWaitMs: 0 })
+      out.push(...batch)
+      if (batch.length === 0 && consumer.caughtUp()) return out
+    }
+  } finally {
+    await consumer.close()
+  }
+}
+
+/** Decoded key and value (plain objects) of every record of a topic. */
+export async function readDecoded(log: Log, serde: Serde, topic: string): Promise<Array<{ partition: number; offset: number; key: unknown; value: unknown; headers: Record<string, string> }>> {
+  const records = await readTopic(log, topic)
+  const ids = new Set<number>()
+  for (const r of records) for (const b of [r.key, r.value]) if (b && peekSchemaId(b) !== undefined) ids.add(peekSchemaId(b)!)
+  await serde.prefetch(ids)
+  const plain = (v: unknown) => (v === null || v === undefined ? v : JSON.parse(JSON.stringify(v)))
+  // Dead letters may hold bytes that do not decode: those come back as text.
+  const decode = (b: Buffer | null): unknown => {
+    if (b === null) return null
+    if (peekSchemaId(b) !== undefined) {
+      try {
+        return plain(serde.decode(b).value)
+      } catch {
+        return b.toString()
+      }
+    }
+    return b.toString()
+  }
+  return records.map((r) => ({
+    partition: r.partition,
+    offset: r.offset,
+    key: decode(r.key),
+    value: decode(r.value),
+    headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, v.toString()])),
+  }))
+}
