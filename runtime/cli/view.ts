@@ -1,6 +1,7 @@
 import type { LogRecord, StartFrom } from '../log/log.ts'
 import type { Serde } from '../registry/serde.ts'
-import { peekSchemaId } from '../registry/wire.ts'
+import { HEADER_SIZE, peekSchemaId } from '../registry/wire.ts'
+import { compileAvroChange, type AvroChangeCodec } from '../../connectors/debezium/index.ts'
 import { TributaryError } from '../errors.ts'
 
 /** A record as commands show it: key and value decoded as far as they can be, headers as text. */
@@ -29,11 +30,40 @@ export function viewRecord(r: LogRecord, serde: Serde): RecordView {
   }
 }
 
+const debezium = new Map<number, AvroChangeCodec | null>()
+
+/** A Debezium envelope schema is shown as its change event, with Debezium's types converted. */
+function debeziumCodec(id: number, serde: Serde): AvroChangeCodec | null {
+  let codec = debezium.get(id)
+  if (codec === undefined) {
+    const text = serde.writerSchema(id) ?? ''
+    codec = null
+    if (/"name":\s*"[^"]*\.Envelope"/.test(text) && text.includes('"op"')) {
+      try {
+        codec = compileAvroChange(JSON.parse(text) as object)
+      } catch {
+        codec = null
+      }
+    }
+    debezium.set(id, codec)
+  }
+  return codec
+}
+
 /** Avro in the Confluent frame when the id is known; else JSON; else text; else base64. */
 export function decodeBytes(b: Buffer | null, serde: Serde): { value: unknown; schemaId?: number } {
   if (b === null) return { value: null }
   const id = peekSchemaId(b)
   if (id !== undefined && serde.writerType(id)) {
+    const codec = debeziumCodec(id, serde)
+    if (codec) {
+      try {
+        const e = codec.decode(b.subarray(HEADER_SIZE))
+        return { value: { op: e.op, before: e.before, after: e.after, source: e.source, ts_ms: e.tsMs }, schemaId: id }
+      } catch {
+        // shown raw below
+      }
+    }
     try {
       return { value: serde.decode(b).value, schemaId: id }
     } catch {
