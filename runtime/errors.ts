@@ -52,6 +52,28 @@ export const errorCodes = {
   TRIB_TRANSFORM_OUTPUT: { retriable: false, summary: 'the transform returned an output that is not valid' },
   TRIB_ENCODE_FAILED: { retriable: false, summary: "an output does not encode with its port's schema" },
 
+  // lake (Iceberg tables and their storage)
+  TRIB_LAKE_STORAGE: { retriable: true, summary: 'the lake storage failed to read, write, list or delete a file' },
+  TRIB_LAKE_FILE_NOT_FOUND: { retriable: false, summary: 'a file the lake expected is missing from its storage' },
+  TRIB_LAKE_STORAGE_URI: { retriable: false, summary: 'a lake URI has an unsupported scheme or lies outside the storage root' },
+  TRIB_LAKE_NOT_FOUND: { retriable: false, summary: 'no Iceberg table (metadata/v<N>.metadata.json) at the location' },
+  TRIB_LAKE_EXISTS: { retriable: false, summary: 'an Iceberg table already exists at the location' },
+  TRIB_LAKE_CORRUPT: { retriable: false, summary: 'a table metadata, manifest or data file is unreadable or breaks the Iceberg spec' },
+  TRIB_LAKE_SCHEMA_UNSUPPORTED: { retriable: false, summary: 'an Avro type has no Iceberg equivalent' },
+  TRIB_LAKE_SCHEMA_INCOMPATIBLE: { retriable: false, summary: 'a schema change would make existing table data unreadable' },
+  TRIB_LAKE_INVALID_UPDATE: { retriable: false, summary: 'a table update is malformed or refers to something that does not exist' },
+  TRIB_LAKE_COMMIT_CONFLICT: { retriable: false, summary: 'a commit requirement no longer holds against the latest table metadata' },
+  TRIB_LAKE_COMMIT_RETRIES: { retriable: true, summary: 'a commit lost the race for the next metadata version too many times' },
+  TRIB_LAKE_COMMIT_STATE_UNKNOWN: { retriable: false, summary: 'a commit may or may not have been written; reload the table before retrying' },
+  TRIB_LAKE_SNAPSHOT_NOT_FOUND: { retriable: false, summary: 'no snapshot, branch or tag with that id, name or time' },
+  TRIB_LAKE_ROW_INVALID: { retriable: false, summary: 'a row does not fit the table schema' },
+
+  // SQL over the lake
+  TRIB_QUERY_INVALID: { retriable: false, summary: 'the SQL does not parse' },
+  TRIB_QUERY_FORBIDDEN: { retriable: false, summary: 'the statement is not a read-only query' },
+  TRIB_QUERY_UNKNOWN_TABLE: { retriable: false, summary: 'the query names a table the lake does not have' },
+  TRIB_QUERY_FAILED: { retriable: false, summary: 'the query failed while running' },
+
   // lifecycle
   TRIB_PRODUCT_NOT_FOUND: { retriable: false, summary: 'no product with that name' },
   TRIB_STATE_STORE: { retriable: false, summary: 'a local state store failed' },

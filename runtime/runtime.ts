@@ -1,5 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { openEmbeddedLog } from '../connectors/embedded-log/index.ts'
 import { openEmbeddedRegistry } from '../connectors/registry/embedded/index.ts'
 import type { Config } from './config/schema.ts'
@@ -16,6 +17,8 @@ export interface Runtime {
   readonly registry: SchemaRegistry
   readonly serde: Serde
   readonly stateDir: string
+  /** Root URI of the lake: `<lake>/<product>/<port>` is one Iceberg table. */
+  readonly lakeUri: string
   close(): Promise<void>
 }
 
@@ -35,6 +38,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     registry,
     serde,
     stateDir: path.join(dataDir, 'state'),
+    lakeUri: config.lake.uri ?? pathToFileURL(path.join(dataDir, 'lake')).href,
     async close() {
       await log.close()
       await registry.close()

@@ -21,6 +21,12 @@ export const configSchema = z.strictObject({
   schemaDirs: z.array(z.string().min(1)).default([]).describe('extra folders of .avsc files'),
   transport: embeddedTransport.default({ kind: 'embedded', fsync: 'never', defaultPartitions: 3 }),
   registry: embeddedRegistry.default({ kind: 'embedded' }),
+  lake: z
+    .strictObject({
+      uri: z.string().min(1).optional().describe('root of the Iceberg tables; default file://<dataDir>/lake'),
+      enabled: z.boolean().default(true).describe('compact output ports with a snapshot block into the lake'),
+    })
+    .default({ enabled: true }),
   streamThreads: z
     .number()
     .int()
@@ -49,6 +55,8 @@ export const envVars = {
   TRIBUTARY_DEFAULT_PARTITIONS: { path: 'transport.defaultPartitions', type: 'number' },
   TRIBUTARY_REGISTRY: { path: 'registry.kind', type: 'string' },
   TRIBUTARY_STREAM_THREADS: { path: 'streamThreads', type: 'number' },
+  TRIBUTARY_LAKE_URI: { path: 'lake.uri', type: 'string' },
+  TRIBUTARY_LAKE_ENABLED: { path: 'lake.enabled', type: 'boolean' },
   TRIBUTARY_PII_SALT: { path: 'pii.salt', type: 'string', secret: true },
 } as const satisfies Record<string, { path: string; type: 'string' | 'number' | 'boolean' | 'list'; secret?: boolean }>
 

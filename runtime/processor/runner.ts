@@ -6,6 +6,8 @@ import { decoderFor } from './decoders.ts'
 import { Processor, ensureOutputs } from './processor.ts'
 import type { RunnableProduct } from './runnable.ts'
 import { ThreadedProcessor } from './threads/threaded.ts'
+import { SnapshotCompactor } from '../compactor/compactor.ts'
+import { snapshotTargets } from '../compactor/targets.ts'
 
 const logger = moduleLogger('runner')
 
@@ -21,24 +23,28 @@ export interface RunOptions {
  * (capped by the input partitions). Every product's outputs exist before any product starts, so
  * downstream inputs resolve.
  */
-export async function createProcessors(runtime: Runtime, products: readonly Product[]): Promise<RunnableProduct[]> {
+export async function createProcessors(runtime: Runtime, products: readonly Product[], options: { lake?: boolean } = {}): Promise<RunnableProduct[]> {
   for (const product of products) await ensureOutputs(product, runtime.log)
   const runnables: RunnableProduct[] = []
   for (const product of products) {
     const threads = Math.min(runtime.config.streamThreads, await streamPartitions(runtime, product))
     if (threads > 1) {
       runnables.push(new ThreadedProcessor(product, runtime, threads))
-      continue
+    } else {
+      const processor = new Processor(product, await loadTransform(product), {
+        log: runtime.log,
+        serde: runtime.serde,
+        stateDir: runtime.stateDir,
+        piiSalt: runtime.config.pii.salt,
+        decoderFor: (port) => decoderFor(port, runtime.serde),
+      })
+      await processor.prepareOutputs()
+      runnables.push(processor)
     }
-    const processor = new Processor(product, await loadTransform(product), {
-      log: runtime.log,
-      serde: runtime.serde,
-      stateDir: runtime.stateDir,
-      piiSalt: runtime.config.pii.salt,
-      decoderFor: (port) => decoderFor(port, runtime.serde),
-    })
-    await processor.prepareOutputs()
-    runnables.push(processor)
+    // The product's tables follow it: each compacts one of its output topics (and its dead letters).
+    if (options.lake ?? runtime.config.lake.enabled)
+      for (const target of snapshotTargets(product))
+        runnables.push(new SnapshotCompactor(product, target, { log: runtime.log, serde: runtime.serde, stateDir: runtime.stateDir, lakeUri: runtime.lakeUri }))
   }
   return runnables
 }

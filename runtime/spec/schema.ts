@@ -169,6 +169,8 @@ export const productSpecSchema = z
     spec.outputPorts.forEach((p, i) => {
       if (p.snapshot?.mode === 'upsert' && !p.key)
         ctx.addIssue({ code: 'custom', path: ['outputPorts', i, 'key'], message: 'an upsert snapshot needs a key' })
+      if (p.name === 'dlq')
+        ctx.addIssue({ code: 'custom', path: ['outputPorts', i, 'name'], message: 'the port name "dlq" is reserved for the dead-letter table' })
       if (p.topic === `${spec.name}.dlq`)
         ctx.addIssue({ code: 'custom', path: ['outputPorts', i, 'topic'], message: 'the .dlq topic is reserved for dead letters' })
     })

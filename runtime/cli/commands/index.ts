@@ -1,6 +1,8 @@
 import type { Command } from 'commander'
 import type { CliContext } from '../context.ts'
 import { registerDemo } from './demo.ts'
+import { registerLake } from './lake.ts'
+import { registerQuery } from './query.ts'
 import { registerProduce } from './produce.ts'
 import { registerRegistry } from './registry.ts'
 import { registerReplay } from './replay.ts'
@@ -21,5 +23,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerReplay(program, ctx)
   registerValidate(program, ctx)
   registerSpecCommands(program, ctx)
+  registerQuery(program, ctx)
+  registerLake(program, ctx)
   registerRegistry(program, ctx)
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { createProcessors, runProcessors } from '../../processor/runner.ts'
 import type { RunnableProduct } from '../../processor/runnable.ts'
 import { ProductMetrics } from '../../processor/metrics.ts'
+import { SnapshotCompactor } from '../../compactor/compactor.ts'
 import { registerSchemaFiles } from '../../runtime.ts'
 import { schemaDirsFor } from '../../spec/schemas.ts'
 import { moduleLogger } from '../../logger.ts'
@@ -20,7 +21,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .action(async (refs: string[], opts: { untilIdle?: boolean; format: string }) => {
       const summary = await runMesh(ctx, refs, { untilIdle: Boolean(opts.untilIdle) })
       if (opts.format === 'json') printJson(summary)
-      else print(table(summary))
+      else print(`${table(summary.products)}\n\n${table(summary.tables)}`)
     })
 }
 
@@ -32,8 +33,21 @@ export interface ProductSummary extends Record<string, unknown> {
   skipped: number
 }
 
+export interface TableSummary extends Record<string, unknown> {
+  table: string
+  read: number
+  rows: number
+  commits: number
+  'audit failures': number
+}
+
+export interface MeshSummary {
+  products: ProductSummary[]
+  tables: TableSummary[]
+}
+
 /** Runs products; SIGINT/SIGTERM finish the batch in flight, commit, and close. */
-export async function runMesh(ctx: CliContext, refs: readonly string[], opts: { untilIdle: boolean }): Promise<ProductSummary[]> {
+export async function runMesh(ctx: CliContext, refs: readonly string[], opts: { untilIdle: boolean }): Promise<MeshSummary> {
   const products = ctx.products(refs)
   const runtime = await ctx.runtime()
   const dirs = [...new Set(products.flatMap((p) => schemaDirsFor(p.dir, runtime.config.schemaDirs)))]
@@ -64,7 +78,16 @@ export async function runMesh(ctx: CliContext, refs: readonly string[], opts: { 
     bar.done()
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal)
   }
-  return processors.map(summarize)
+  return {
+    products: processors.filter((p) => !(p instanceof SnapshotCompactor)).map(summarize),
+    tables: processors.filter((p): p is SnapshotCompactor => p instanceof SnapshotCompactor).map((c) => ({
+      table: c.name,
+      read: ProductMetrics.total(c.metrics.recordsIn),
+      rows: c.lake.rows,
+      commits: c.lake.commits,
+      'audit failures': c.lake.auditFailures,
+    })),
+  }
 }
 
 export const summarize = (p: RunnableProduct): ProductSummary => ({

@@ -1,0 +1,341 @@
+import path from 'node:path'
+import type { Type } from 'avsc'
+import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
+import { ancestry, createTable, joinPath, loadTable, MAIN_BRANCH, type DataFile, type Snapshot, type Table, type TableMetadata } from '../lake/index.ts'
+import type { DeletePosition } from '../lake/deletes.ts'
+import type { Consumer, Log, LogRecord } from '../log/log.ts'
+import { moduleLogger, type Logger } from '../logger.ts'
+import type { Product } from '../product/load.ts'
+import { keyExtractor } from '../processor/keys.ts'
+import { ProductMetrics } from '../processor/metrics.ts'
+import type { RunnableProduct } from '../processor/runnable.ts'
+import { createType } from '../registry/logical-types.ts'
+import type { Serde } from '../registry/serde.ts'
+import { peekSchemaId } from '../registry/wire.ts'
+import { StateDb } from '../state/db.ts'
+import { auditSnapshot, type AuditResult } from './audit.ts'
+import { KeyIndex, keyString, type RowPosition } from './key-index.ts'
+import { deadLetterRow, type SnapshotTarget } from './targets.ts'
+
+/** The branch every compaction commits to; `main` follows it when the audit passes. */
+export const AUDIT_BRANCH = 'audit'
+export const OFFSETS_PROPERTY = 'tributary.offsets'
+export const TOPIC_PROPERTY = 'tributary.topic'
+export const AUDIT_PROPERTY = 'tributary.audit'
+
+type Row = Record<string, unknown>
+
+export interface CompactorOptions {
+  log: Log
+  serde: Serde
+  stateDir: string
+  lakeUri: string
+  now?: () => number
+}
+
+/** Figures of one table's compaction, read by the CLI summary and by metrics. */
+export class LakeMetrics {
+  commits = 0
+  rows = 0
+  bytes = 0
+  lastCommitMs = 0
+  lastPublishAt = 0
+  auditFailures = 0
+  skipped = 0
+}
+
+/**
+ * Compacts one topic into one Iceberg table, exactly once. Each commit lands on the `audit` branch
+ * with the topic offsets it covers in its summary; the table's quality rules run on that snapshot,
+ * and `main` fast-forwards to it only when they pass (write-audit-publish). On start the compactor
+ * resumes from the offsets of the audit branch's head, so a crash anywhere produces no duplicate and
+ * no gap. Upsert tables delete replaced rows with position deletes found through a key index.
+ */
+export class SnapshotCompactor implements RunnableProduct {
+  readonly product: Product
+  readonly target: SnapshotTarget
+  readonly metrics = new ProductMetrics()
+  readonly lake = new LakeMetrics()
+  lastAudit: AuditResult | undefined
+  readonly #opts: CompactorOptions
+  readonly #logger: Logger
+  readonly #now: () => number
+  #table: Table | undefined
+  #consumer: Consumer | undefined
+  #db: StateDb | undefined
+  #index: KeyIndex | undefined
+  #readerType: Type | undefined
+  #keyOf: ((row: Row) => unknown) | undefined
+  /** Snapshot id at the head of the audit branch (null: the branch does not exist yet). */
+  #head: number | null = null
+  /** Next offset per partition covered by the head snapshot, then by what is pending. */
+  #offsets = new Map<number, number>()
+  #pendingRows: Row[] = []
+  #pendingKeys = new Map<string, Row | null>()
+  #pendingRecords = 0
+  #lastCommitAt = 0
+  #idle = false
+  #stop = false
+
+  constructor(product: Product, target: SnapshotTarget, options: CompactorOptions) {
+    this.product = product
+    this.target = target
+    this.#opts = options
+    this.#now = options.now ?? Date.now
+    this.#logger = moduleLogger('compactor').child({ table: target.name })
+  }
+
+  get name(): string {
+    return this.target.name
+  }
+
+  get location(): string {
+    return joinPath(this.#opts.lakeUri, this.target.path)
+  }
+
+  get table(): Table | undefined {
+    return this.#table
+  }
+
+  async start(): Promise<void> {
+    const { target } = this
+    if (target.kind === 'port') {
+      this.#readerType = createType(target.avroSchema)
+      const port = this.product.outputs.find((o) => o.spec.name === target.port)!
+      this.#keyOf = keyExtractor(port)
+    }
+    if (target.mode === 'upsert') {
+      this.#db = StateDb.open(path.join(this.#opts.stateDir, this.product.name, 'lake'))
+      this.#index = new KeyIndex(this.#db, target.port)
+    }
+    await this.#open()
+    this.#lastCommitAt = this.#now()
+  }
+
+  /** (Re)reads the table: creates or evolves it, finds where the last commit stopped, seeks there. */
+  async #open(): Promise<void> {
+    const { target } = this
+    const table = await this.#openTable()
+    this.#table = table
+    const md = table.metadata
+    this.#head = md.refs[AUDIT_BRANCH]?.['snapshot-id'] ?? null
+    const head = table.snapshot(this.#head === null ? {} : { ref: AUDIT_BRANCH })
+    this.#offsets = offsetsOf(md, head, target.topic)
+    this.#pendingRows = []
+    this.#pendingKeys.clear()
+    this.#pendingRecords = 0
+
+    await this.#consumer?.close()
+    const info = await this.#opts.log.describeTopic(target.topic)
+    if (!info) throw new TributaryError('TRIB_TOPIC_NOT_FOUND', `table ${target.name} reads topic ${target.topic}, which does not exist`, { details: { topic: target.topic } })
+    const consumer = this.#opts.log.consumer({ group: null, topics: [target.topic], from: { kind: 'earliest' } })
+    for (const [partition, offset] of this.#offsets) consumer.seek({ topic: target.topic, partition, offset })
+    this.#consumer = consumer
+
+    const headId = head?.['snapshot-id']
+    if (this.#index && this.#index.snapshotId !== headId) {
+      const rows = await this.#index.rebuild(table, headId, target.keyFields, target.avroSchema)
+      this.#logger.info({ rows, snapshot: headId }, 'key index rebuilt from the table')
+    }
+    // A commit that landed before a crash but was never audited and published.
+    if (this.#head !== null && md.refs[MAIN_BRANCH]?.['snapshot-id'] !== this.#head) await this.#auditAndPublish(this.#head)
+  }
+
+  async #openTable(): Promise<Table> {
+    const { target } = this
+    try {
+      const table = await loadTable(this.location)
+      const names = new Set(table.schema().fields.map((f) => f.name))
+      const fields = (target.avroSchema.fields as Array<{ name: string }>).map((f) => f.name)
+      if (fields.some((f) => !names.has(f))) {
+        await table.evolveSchema(target.avroSchema)
+        this.#logger.info({ added: fields.filter((f) => !names.has(f)) }, 'table schema evolved')
+      }
+      return table
+    } catch (e) {
+      if (!isTributaryError(e, 'TRIB_LAKE_NOT_FOUND')) throw e
+    }
+    try {
+      return await createTable(this.location, {
+        avroSchema: target.avroSchema,
+        partitionBy: [...target.partitionBy],
+        ...(target.mode === 'upsert' ? { identifierFields: [...target.keyFields] } : {}),
+        properties: { 'tributary.product': target.product, 'tributary.port': target.port, [TOPIC_PROPERTY]: target.topic, 'tributary.mode': target.mode },
+      })
+    } catch (e) {
+      // Another process created it first.
+      if (isTributaryError(e, 'TRIB_LAKE_EXISTS')) return loadTable(this.location)
+      throw e
+    }
+  }
+
+  idle(): boolean {
+    return this.#idle && this.#pendingRecords === 0
+  }
+
+  /**
+   * Reads what is available and commits when the policy says so. With maxWaitMs 0 (draining) a
+   * poll that finds nothing commits whatever is pending.
+   */
+  async step(maxWaitMs = 200): Promise<number> {
+    const consumer = this.#consumer
+    if (!consumer) throw new TributaryError('TRIB_INTERNAL', `compactor of ${this.name} is not started`)
+    const records = await consumer.poll({ maxRecords: 5000, maxWaitMs })
+    this.#idle = records.length === 0 && consumer.caughtUp()
+    if (records.length > 0) await this.#take(records)
+    const elapsed = this.#now() - this.#lastCommitAt
+    const due =
+      this.#pendingRecords > 0 &&
+      ((this.target.commitRecords !== undefined && this.#pendingRecords >= this.target.commitRecords) || elapsed >= this.target.commitIntervalMs || (maxWaitMs === 0 && records.length === 0))
+    if (due) await this.commit()
+    return records.length
+  }
+
+  async run(onBatch?: (records: number) => void): Promise<void> {
+    while (!this.#stop) {
+      const n = await this.step()
+      if (n > 0) onBatch?.(n)
+    }
+    await this.commit()
+  }
+
+  requestStop(): void {
+    this.#stop = true
+  }
+
+  async close(): Promise<void> {
+    this.#stop = true
+    await this.#consumer?.close()
+    this.#consumer = undefined
+    await this.#db?.close()
+    this.#db = undefined
+  }
+
+  async #take(records: LogRecord[]): Promise<void> {
+    const ids = new Set<number>()
+    if (this.target.kind === 'port')
+      for (const r of records) for (const b of [r.key, r.value]) if (b) { const id = peekSchemaId(b); if (id !== undefined) ids.add(id) }
+    await this.#opts.serde.prefetch(ids)
+    for (const r of records) {
+      this.#offsets.set(r.partition, r.offset + 1)
+      this.#pendingRecords++
+      ProductMetrics.add(this.metrics.recordsIn, this.target.port)
+      try {
+        if (this.target.kind === 'dlq') this.#pendingRows.push(deadLetterRow(r))
+        else this.#takePortRecord(r)
+      } catch (e) {
+        // The record stays in its topic; the table cannot hold it. Counted and logged, never silent.
+        this.lake.skipped++
+        ProductMetrics.add(this.metrics.skipped, isTributaryError(e) ? e.code : 'TRIB_INTERNAL')
+        this.#logger.warn({ err: messageOf(e), topic: r.topic, partition: r.partition, offset: r.offset }, 'record not added to the table')
+      }
+    }
+  }
+
+  #takePortRecord(r: LogRecord): void {
+    const serde = this.#opts.serde
+    const row = r.value === null ? null : (serde.decode(r.value, this.#readerType).value as Row)
+    if (this.target.mode === 'append') {
+      if (row !== null) this.#pendingRows.push(row)
+      return
+    }
+    let key: string
+    if (row !== null) {
+      const k = this.#keyOf!(row)
+      key = keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
+    } else {
+      if (r.key === null) throw new TributaryError('TRIB_DECODE_ENVELOPE', 'a tombstone without a key cannot delete a row')
+      const k = serde.decode(r.key).value
+      key = keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
+    }
+    this.#pendingKeys.set(key, row)
+  }
+
+  /** Commits what is pending to the audit branch, then audits and publishes it. */
+  async commit(): Promise<void> {
+    if (this.#pendingRecords === 0 || !this.#table) return
+    const started = performance.now()
+    const table = this.#table
+    const rows: Row[] = []
+    const deletes: DeletePosition[] = []
+    const index = this.#index
+    const keyChanges: Array<[string, RowPosition | undefined]> = []
+    const rowKeys: string[] = []
+    if (index) {
+      for (const [key, row] of this.#pendingKeys) {
+        const old = index.get(key)
+        if (old) deletes.push({ path: old[0], pos: old[1] })
+        if (row === null) keyChanges.push([key, undefined])
+        else {
+          rowKeys.push(key)
+          rows.push(row)
+        }
+      }
+    } else rows.push(...this.#pendingRows)
+
+    try {
+      let files: DataFile[] = []
+      if (rows.length > 0) files = await table.writeDataFiles(rows, (file, indexes) => indexes.forEach((r, i) => rowKeys[r] !== undefined && keyChanges.push([rowKeys[r]!, [file.filePath, i]])))
+      const summary = { [TOPIC_PROPERTY]: this.target.topic, [OFFSETS_PROPERTY]: JSON.stringify(Object.fromEntries([...this.#offsets].sort(([a], [b]) => a - b))) }
+      const snapshot = await table.newSnapshot({
+        branch: AUDIT_BRANCH,
+        addDataFiles: files,
+        deletePositions: deletes,
+        summary,
+        expectedParent: this.#head,
+        ...(files.length === 0 && deletes.length === 0 ? { operation: 'append' as const } : {}),
+      })
+      this.#head = snapshot['snapshot-id']
+      index?.apply(keyChanges, snapshot['snapshot-id'])
+      this.lake.commits++
+      this.lake.rows += rows.length
+      this.lake.bytes += files.reduce((n, f) => n + f.fileSizeInBytes, 0)
+      ProductMetrics.add(this.metrics.recordsOut, this.target.port, rows.length)
+      this.#pendingRows = []
+      this.#pendingKeys.clear()
+      this.#pendingRecords = 0
+      this.#lastCommitAt = this.#now()
+      await this.#auditAndPublish(snapshot['snapshot-id'])
+      this.lake.lastCommitMs = performance.now() - started
+      this.metrics.observeBatch(this.lake.lastCommitMs)
+      this.#logger.debug({ snapshot: snapshot['snapshot-id'], rows: rows.length, deletes: deletes.length, ms: Math.round(this.lake.lastCommitMs) }, 'snapshot committed')
+    } catch (e) {
+      if (isTributaryError(e, 'TRIB_LAKE_COMMIT_CONFLICT')) {
+        // Someone moved the branch (a rollback, a rewrite): start over from what the table says.
+        this.#logger.warn({ err: messageOf(e) }, 'table changed under the compactor; re-reading it')
+        await this.#open()
+        return
+      }
+      throw e
+    }
+  }
+
+  async #auditAndPublish(snapshotId: number): Promise<void> {
+    const table = this.#table!
+    const main = table.metadata.refs[MAIN_BRANCH]?.['snapshot-id']
+    const result = await auditSnapshot(table, snapshotId, this.target.quality, this.target.keyFields, main, this.#now())
+    this.lastAudit = result
+    if (!result.passed) {
+      this.lake.auditFailures++
+      this.#logger.error({ snapshot: snapshotId, failures: result.failures.map((f) => f.message) }, 'audit failed: main stays where it is')
+      await table.setProperties({ [AUDIT_PROPERTY]: JSON.stringify(result) })
+      return
+    }
+    await table.fastForward(AUDIT_BRANCH, MAIN_BRANCH)
+    if (table.metadata.properties[AUDIT_PROPERTY]) await table.setProperties({ [AUDIT_PROPERTY]: JSON.stringify(result) })
+    this.lake.lastPublishAt = this.#now()
+  }
+}
+
+/**
+ * The offsets covered by a snapshot: those in the summary of the newest snapshot in its ancestry
+ * that has them (a rewrite or a rollback commits snapshots without offsets of their own).
+ */
+export function offsetsOf(md: TableMetadata, snapshot: Snapshot | undefined, topic: string): Map<number, number> {
+  for (const s of snapshot ? ancestry(md, snapshot['snapshot-id']) : []) {
+    const summary = s.summary as Record<string, string>
+    if (summary[OFFSETS_PROPERTY] && summary[TOPIC_PROPERTY] === topic)
+      return new Map(Object.entries(JSON.parse(summary[OFFSETS_PROPERTY]) as Record<string, number>).map(([p, o]) => [Number(p), o]))
+  }
+  return new Map()
+}

@@ -1,0 +1,123 @@
+import type { LogRecord } from '../log/log.ts'
+import type { OutputPort, Product } from '../product/load.ts'
+import type { QualityRules } from '../spec/schema.ts'
+import { parseDuration } from '../util/duration.ts'
+import { dlqHeaders } from '../processor/dlq.ts'
+
+/**
+ * A table the lake keeps for a product: one per output port with `snapshot:` set (its records,
+ * materialized by upsert or append), plus the product's dead letters (append).
+ */
+export interface SnapshotTarget {
+  /** `<product>.<port>`; the DLQ table is `<product>.dlq`. */
+  readonly name: string
+  readonly product: string
+  readonly port: string
+  readonly topic: string
+  /** Path under the lake root. */
+  readonly path: string
+  readonly avroSchema: Record<string, unknown>
+  readonly mode: 'upsert' | 'append'
+  readonly keyFields: readonly string[]
+  /** Iceberg partition transforms, e.g. 'day(played_at)'. */
+  readonly partitionBy: readonly string[]
+  readonly commitIntervalMs: number
+  readonly commitRecords: number | undefined
+  readonly quality: QualityRules | undefined
+  readonly retention: { maxAgeMs?: number; keepLast?: number } | undefined
+  /** How a record becomes a row: Avro values of the port's schema, or a dead letter's parts. */
+  readonly kind: 'port' | 'dlq'
+}
+
+export const dlqRowSchema = {
+  type: 'record',
+  name: 'DeadLetter',
+  namespace: 'tributary',
+  doc: 'A record a product could not process, with why and where it came from.',
+  fields: [
+    { name: 'dlq_partition', type: 'int' },
+    { name: 'dlq_offset', type: 'long' },
+    { name: 'timestamp', type: { type: 'long', logicalType: 'timestamp-millis' } },
+    { name: 'source_topic', type: ['null', 'string'], default: null },
+    { name: 'source_partition', type: ['null', 'int'], default: null },
+    { name: 'source_offset', type: ['null', 'long'], default: null },
+    { name: 'port', type: ['null', 'string'], default: null },
+    { name: 'error_code', type: ['null', 'string'], default: null },
+    { name: 'error_stage', type: ['null', 'string'], default: null },
+    { name: 'error_message', type: ['null', 'string'], default: null },
+    { name: 'key', type: ['null', 'bytes'], default: null },
+    { name: 'value', type: ['null', 'bytes'], default: null },
+  ],
+} as const
+
+export function snapshotTargets(product: Product): SnapshotTarget[] {
+  const targets = product.outputs.filter((o) => o.spec.snapshot).map((o) => portTarget(product, o))
+  targets.push({
+    name: `${product.name}.dlq`,
+    product: product.name,
+    port: 'dlq',
+    topic: product.dlqTopic,
+    path: `${product.name}/dlq`,
+    avroSchema: dlqRowSchema as unknown as Record<string, unknown>,
+    mode: 'append',
+    keyFields: [],
+    partitionBy: [],
+    commitIntervalMs: 10_000,
+    commitRecords: undefined,
+    quality: undefined,
+    retention: undefined,
+    kind: 'dlq',
+  })
+  return targets
+}
+
+function portTarget(product: Product, port: OutputPort): SnapshotTarget {
+  const snap = port.spec.snapshot!
+  const p = snap.partitionBy
+  const partitionBy = !p ? [] : 'day' in p ? [`day(${p.day})`] : 'hour' in p ? [`hour(${p.hour})`] : [`bucket[${p.bucket}](${port.keyFields[0] ?? ''})`]
+  const retention = snap.retention
+    ? {
+        ...(snap.retention.maxAge ? { maxAgeMs: parseDuration(snap.retention.maxAge)! } : {}),
+        ...(snap.retention.keepLast ? { keepLast: snap.retention.keepLast } : {}),
+      }
+    : undefined
+  return {
+    name: `${product.name}.${port.spec.name}`,
+    product: product.name,
+    port: port.spec.name,
+    topic: port.spec.topic,
+    path: `${product.name}/${port.spec.name}`,
+    avroSchema: port.schema.schema,
+    mode: snap.mode,
+    keyFields: port.keyFields,
+    partitionBy,
+    commitIntervalMs: parseDuration(snap.commit.interval)!,
+    commitRecords: snap.commit.records,
+    quality: snap.quality,
+    retention,
+    kind: 'port',
+  }
+}
+
+/** A dead letter as a row of the DLQ table. */
+export function deadLetterRow(r: LogRecord): Record<string, unknown> {
+  const h = (name: string) => r.headers[name]?.toString('utf8') ?? null
+  const n = (name: string) => {
+    const v = h(name)
+    return v === null || v === '' ? null : Number(v)
+  }
+  return {
+    dlq_partition: r.partition,
+    dlq_offset: r.offset,
+    timestamp: new Date(r.timestamp).toISOString(),
+    source_topic: h(dlqHeaders.topic),
+    source_partition: n(dlqHeaders.partition),
+    source_offset: n(dlqHeaders.offset),
+    port: h(dlqHeaders.port),
+    error_code: h(dlqHeaders.code),
+    error_stage: h(dlqHeaders.stage),
+    error_message: h(dlqHeaders.message),
+    key: r.key,
+    value: r.value,
+  }
+}

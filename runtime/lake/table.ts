@@ -1,0 +1,283 @@
+import { randomUUID } from 'node:crypto'
+import { TributaryError, isTributaryError } from '../errors.ts'
+import type { TableCommit, TableUpdate } from './commit.ts'
+import { writePositionDeletes, type DeletePosition } from './deletes.ts'
+import { snapshotFiles, type SnapshotFiles } from './files.ts'
+import { expireSnapshots, rewriteDataFiles, type ExpireOptions, type ExpireResult, type RewriteOptions, type RewriteResult } from './maintenance.ts'
+import { ancestry, currentSchema, currentSnapshot, refSnapshot } from './metadata.ts'
+import { buildPartitionSpec, specById, type PartitionFieldInput } from './partition.ts'
+import { writeParquetFiles, type WriteFilesOptions } from './parquet.ts'
+import { planScan, resolveSnapshot, type ScanPlan, type ScanSelector } from './scan.ts'
+import { avroToIcebergSchema } from './schema.ts'
+import { snapshotProducer, type SnapshotChanges } from './snapshot.ts'
+import { scanToSql, type ScanSqlOptions } from './sql.ts'
+import { openStorage, type LakeStorage } from './storage.ts'
+import type { DataFile, PartitionSpec, Schema, Snapshot, SnapshotRef, TableMetadata } from './types.ts'
+import { MAIN_BRANCH } from './types.ts'
+import { commitTable, loadLatest, type CommitOptions, type CommitPreparer, type LoadedMetadata } from './versions.ts'
+
+/**
+ * The table facade: create or load an Iceberg v2 table at a location (a `file://` directory now,
+ * `s3://` later) and commit to it. Every change goes through one commit path (commitTable), so
+ * concurrent writers never lose each other's commits. `metadata` is the version this object last
+ * read or wrote; each commit re-reads the latest first.
+ */
+export interface CreateTableOptions {
+  /** The row schema as an Avro record schema (JSON); ids are assigned here. */
+  avroSchema: unknown
+  /** e.g. ['day(created_at)', 'bucket[16](user_id)']; unpartitioned by default. */
+  partitionBy?: PartitionFieldInput[]
+  /** Key fields (required primitives): Iceberg identifier-field-ids. */
+  identifierFields?: string[]
+  properties?: Record<string, string>
+}
+
+export interface NewSnapshot {
+  /** Default 'main'. A branch that does not exist yet starts from main's current snapshot. */
+  branch?: string
+  /** Rows of canonical values (common.md), written as Parquet files (one per partition). */
+  addRows?: readonly Record<string, unknown>[]
+  /** Files already written with `writeDataFiles`. */
+  addDataFiles?: DataFile[]
+  /** Rows to delete: (data file URI, row position) pairs, written as position delete files. */
+  deletePositions?: readonly DeletePosition[]
+  /** Live data or delete file URIs to drop from the table (rewrites). */
+  removeFiles?: string[]
+  /** Inferred when absent: append, overwrite (with deletes) or delete (deletes only). */
+  operation?: SnapshotChanges['operation']
+  /** Extra summary properties, e.g. the input offsets a compactor consumed. */
+  summary?: Record<string, string>
+  /** See SnapshotChanges.expectedParent: the exactly-once guard of a single writer per branch. */
+  expectedParent?: number | null
+}
+
+export async function createTable(location: string, options: CreateTableOptions, commitOptions: CommitOptions = {}): Promise<Table> {
+  const storage = await openStorage(location)
+  const { schema, lastColumnId } = avroToIcebergSchema(options.avroSchema, options.identifierFields ? { identifierFields: options.identifierFields } : {})
+  const { spec } = buildPartitionSpec(schema, options.partitionBy ?? [], 0, 999)
+  const updates: TableUpdate[] = [
+    { action: 'assign-uuid', uuid: randomUUID() },
+    { action: 'set-location', location: storage.root },
+    { action: 'add-schema', schema, 'last-column-id': lastColumnId },
+    { action: 'set-current-schema', 'schema-id': -1 },
+    { action: 'add-spec', spec },
+    { action: 'set-default-spec', 'spec-id': -1 },
+    { action: 'set-properties', updates: { 'write.format.default': 'parquet', ...(options.properties ?? {}) } },
+  ]
+  try {
+    const loaded = await commitTable(storage, () => ({ requirements: [{ type: 'assert-create' }], updates }), commitOptions)
+    return new Table(storage, loaded, commitOptions)
+  } catch (e) {
+    if (isTributaryError(e, 'TRIB_LAKE_COMMIT_CONFLICT')) throw new TributaryError('TRIB_LAKE_EXISTS', `an Iceberg table already exists at ${storage.root}`, { cause: e, details: { location: storage.root } })
+    throw e
+  }
+}
+
+export async function loadTable(location: string, commitOptions: CommitOptions = {}): Promise<Table> {
+  const storage = await openStorage(location)
+  const loaded = await loadLatest(storage)
+  if (!loaded) throw new TributaryError('TRIB_LAKE_NOT_FOUND', `no Iceberg table at ${storage.root} (no metadata/v<N>.metadata.json)`, { details: { location: storage.root } })
+  return new Table(storage, loaded, commitOptions)
+}
+
+export class Table {
+  constructor(
+    readonly storage: LakeStorage,
+    private loaded: LoadedMetadata,
+    private readonly commitOptions: CommitOptions = {},
+  ) {}
+
+  get location(): string {
+    return this.loaded.metadata.location
+  }
+  get metadata(): TableMetadata {
+    return this.loaded.metadata
+  }
+  /** URI of the metadata file `metadata` came from (what StaticTable.from_metadata reads). */
+  get metadataFile(): string {
+    return this.loaded.file
+  }
+  schema(): Schema {
+    return currentSchema(this.metadata)
+  }
+  spec(): PartitionSpec {
+    return specById(this.metadata['partition-specs'], this.metadata['default-spec-id'])
+  }
+  /** The snapshot a selector names (default: main's current snapshot). */
+  snapshot(selector: ScanSelector = {}): Snapshot | undefined {
+    return resolveSnapshot(this.metadata, selector)
+  }
+
+  /** Re-reads the latest metadata version. */
+  async refresh(): Promise<TableMetadata> {
+    const latest = await loadLatest(this.storage)
+    if (!latest) throw new TributaryError('TRIB_LAKE_NOT_FOUND', `the table at ${this.storage.root} has disappeared`, { details: { location: this.storage.root } })
+    this.loaded = latest
+    return latest.metadata
+  }
+
+  /** The low-level commit path; `prepare` is re-run against newer metadata after a lost race. */
+  async commit(prepare: CommitPreparer | TableCommit): Promise<TableMetadata> {
+    const fn: CommitPreparer = typeof prepare === 'function' ? prepare : () => prepare
+    this.loaded = await commitTable(this.storage, fn, this.commitOptions)
+    return this.loaded.metadata
+  }
+
+  /**
+   * Writes rows as Parquet data files of the current schema and spec, without committing them.
+   * `onFile` learns which rows each file holds, in order (for callers that index row positions).
+   */
+  async writeDataFiles(rows: readonly Record<string, unknown>[], onFile?: WriteFilesOptions['onFile']): Promise<DataFile[]> {
+    return writeParquetFiles(this.storage, { schema: this.schema(), spec: this.spec(), rows, table: this.location, ...(onFile ? { onFile } : {}) })
+  }
+
+  /** The live files of a snapshot (default: main's current snapshot). */
+  async files(selector: ScanSelector = {}): Promise<SnapshotFiles> {
+    const snapshot = resolveSnapshot(this.metadata, selector)
+    return snapshot ? snapshotFiles(this.storage, this.metadata, snapshot) : { manifests: [], data: [], deletes: [] }
+  }
+
+  async scan(selector: ScanSelector = {}): Promise<ScanPlan> {
+    return planScan(this.storage, this.metadata, selector)
+  }
+
+  /** A DuckDB view body reading the selected snapshot with deletes applied. */
+  async sql(selector: ScanSelector = {}, options: ScanSqlOptions = {}): Promise<string> {
+    return scanToSql(await this.scan(selector), options)
+  }
+
+  /**
+   * Commits one snapshot to a branch: writes `addRows` and the position deletes, then commits. On a
+   * definite failure (conflict, retries exhausted) the files it wrote are removed; on
+   * TRIB_LAKE_COMMIT_STATE_UNKNOWN they are kept, since the commit may have happened.
+   */
+  async newSnapshot(change: NewSnapshot): Promise<Snapshot> {
+    await this.refresh()
+    const branch = change.branch ?? MAIN_BRANCH
+    const md = this.metadata
+    const specId = md['default-spec-id']
+    const written: DataFile[] = []
+    try {
+      written.push(...(change.addRows?.length ? await this.writeDataFiles(change.addRows) : []))
+      const addDataFiles = [...(change.addDataFiles ?? []), ...written].map((file) => ({ file, specId }))
+      let addDeleteFiles: { file: DataFile; specId: number }[] = []
+      if (change.deletePositions?.length) {
+        const head = md.refs[branch] ? refSnapshot(md, branch) : currentSnapshot(md)
+        const live = head ? (await snapshotFiles(this.storage, md, head)).data : []
+        addDeleteFiles = await writePositionDeletes(this.storage, md, live, change.deletePositions)
+        written.push(...addDeleteFiles.map((d) => d.file))
+      }
+      const operation = change.operation ?? (addDeleteFiles.length === 0 && !change.removeFiles?.length ? 'append' : addDataFiles.length === 0 ? 'delete' : 'overwrite')
+      const changes: SnapshotChanges = { branch, operation, addDataFiles, addDeleteFiles }
+      if (change.removeFiles) changes.removeFiles = change.removeFiles
+      if (change.summary) changes.summary = change.summary
+      // Deletes point at positions in the branch head's files: they must not rebase onto another head.
+      changes.expectedParent = change.expectedParent !== undefined ? change.expectedParent : addDeleteFiles.length > 0 ? (md.refs[branch]?.['snapshot-id'] ?? null) : undefined
+      if (changes.expectedParent === undefined) delete changes.expectedParent
+      return await this.commitSnapshot(changes)
+    } catch (e) {
+      if (!isTributaryError(e, 'TRIB_LAKE_COMMIT_STATE_UNKNOWN')) await Promise.all(written.map((f) => this.storage.delete(f.filePath).catch(() => undefined)))
+      throw e
+    }
+  }
+
+  /** Commits prepared file changes (files already written); the building block of newSnapshot and rewrites. */
+  async commitSnapshot(changes: SnapshotChanges): Promise<Snapshot> {
+    const producer = snapshotProducer(this.storage, changes)
+    let committed = false
+    try {
+      const md = await this.commit((base) => producer.prepare(base))
+      committed = true
+      return md.snapshots.find((s) => s['snapshot-id'] === producer.snapshotId) as Snapshot
+    } catch (e) {
+      if (isTributaryError(e, 'TRIB_LAKE_COMMIT_STATE_UNKNOWN')) throw e
+      await producer.cleanup(false)
+      throw e
+    } finally {
+      if (committed) await producer.cleanup(true)
+    }
+  }
+
+  /**
+   * Points a branch or tag at a snapshot (creating it). `expected` guards against a concurrent move
+   * (undefined: no guard; null: the ref must not exist yet).
+   */
+  async setRef(name: string, snapshotId: number, options: Omit<SnapshotRef, 'snapshot-id'> & { expected?: number | null } = { type: 'branch' }): Promise<TableMetadata> {
+    const { expected, ...ref } = options
+    return this.commit({
+      requirements: expected === undefined ? [] : [{ type: 'assert-ref-snapshot-id', ref: name, 'snapshot-id': expected }],
+      updates: [{ action: 'set-snapshot-ref', 'ref-name': name, ...ref, 'snapshot-id': snapshotId }],
+    })
+  }
+
+  /** Tags the current snapshot of `from` (default main). */
+  async tag(name: string, options: { from?: string; maxRefAgeMs?: number } = {}): Promise<TableMetadata> {
+    const snapshot = refSnapshot(this.metadata, options.from ?? MAIN_BRANCH)
+    if (!snapshot) throw new TributaryError('TRIB_LAKE_SNAPSHOT_NOT_FOUND', `table ${this.location}: ${options.from ?? MAIN_BRANCH} has no snapshot to tag`, { details: { ref: options.from } })
+    return this.setRef(name, snapshot['snapshot-id'], { type: 'tag', expected: null, ...(options.maxRefAgeMs !== undefined ? { 'max-ref-age-ms': options.maxRefAgeMs } : {}) })
+  }
+
+  async removeRef(name: string): Promise<TableMetadata> {
+    return this.commit({ requirements: [], updates: [{ action: 'remove-snapshot-ref', 'ref-name': name }] })
+  }
+
+  /**
+   * Write-audit-publish: moves `branch` (default main) to the head of `source` when that is a
+   * fast-forward (the branch's head is an ancestor of the source's head). Refused otherwise, and
+   * when either ref moved meanwhile: TRIB_LAKE_COMMIT_CONFLICT.
+   */
+  async fastForward(source: string, branch: string = MAIN_BRANCH): Promise<Snapshot> {
+    const md = await this.commit((base) => {
+      const m = base?.metadata as TableMetadata
+      const to = refSnapshot(m, source)
+      if (!to) throw new TributaryError('TRIB_LAKE_SNAPSHOT_NOT_FOUND', `table ${m.location} has no branch ${source}`, { details: { ref: source } })
+      const from = m.refs[branch]?.['snapshot-id'] ?? null
+      if (from !== null && !ancestry(m, to['snapshot-id']).some((s) => s['snapshot-id'] === from)) {
+        throw new TributaryError('TRIB_LAKE_COMMIT_CONFLICT', `table ${m.location}: ${branch} (snapshot ${from}) is not an ancestor of ${source} (snapshot ${to['snapshot-id']}); not a fast-forward`, {
+          details: { branch, source },
+        })
+      }
+      const { 'snapshot-id': _s, ...retention } = m.refs[branch] ?? { 'snapshot-id': 0, type: 'branch' as const }
+      return {
+        requirements: [
+          { type: 'assert-ref-snapshot-id', ref: branch, 'snapshot-id': from },
+          { type: 'assert-ref-snapshot-id', ref: source, 'snapshot-id': to['snapshot-id'] },
+        ],
+        updates: [{ action: 'set-snapshot-ref', 'ref-name': branch, ...retention, type: 'branch', 'snapshot-id': to['snapshot-id'] }],
+      }
+    })
+    return refSnapshot(md, branch) as Snapshot
+  }
+
+  /** Adopts a new Avro schema: ids kept by name, new optional fields added (see schema.ts). */
+  async evolveSchema(avroSchema: unknown, options: { identifierFields?: string[] } = {}): Promise<Schema> {
+    const md = await this.commit((base) => {
+      const m = base?.metadata as TableMetadata
+      const previous = currentSchema(m)
+      const ids = options.identifierFields ?? previous['identifier-field-ids']?.map((id) => previous.fields.find((f) => f.id === id)?.name as string)
+      const { schema, lastColumnId } = avroToIcebergSchema(avroSchema, { previous, lastColumnId: m['last-column-id'], ...(ids ? { identifierFields: ids } : {}) })
+      return {
+        requirements: [{ type: 'assert-current-schema-id', 'current-schema-id': m['current-schema-id'] }],
+        updates: [
+          { action: 'add-schema', schema, 'last-column-id': lastColumnId },
+          { action: 'set-current-schema', 'schema-id': -1 },
+        ],
+      }
+    })
+    return currentSchema(md)
+  }
+
+  async setProperties(updates: Record<string, string>): Promise<TableMetadata> {
+    return this.commit({ requirements: [], updates: [{ action: 'set-properties', updates }] })
+  }
+
+  /** Removes old snapshots and the files only they reached (maintenance.ts). */
+  async expireSnapshots(options: ExpireOptions = {}): Promise<ExpireResult> {
+    return expireSnapshots(this, options)
+  }
+
+  /** Compacts small files and applies deletes in a replace snapshot (maintenance.ts). */
+  async rewriteDataFiles(options: RewriteOptions = {}): Promise<RewriteResult> {
+    return rewriteDataFiles(this, options)
+  }
+}

@@ -1,0 +1,33 @@
+import type { DuckDBConnection } from '@duckdb/node-api'
+import { TributaryError } from '../errors.ts'
+
+/**
+ * Queries over the lake are read-only. Two layers: the statement must be one SELECT (DuckDB's own
+ * parser decides, through json_serialize_sql, which serializes SELECT statements only), and the
+ * connection runs sandboxed (external access off, only the lake's folder readable), so table
+ * functions such as read_csv('/etc/passwd') or a URL cannot reach outside the lake either.
+ */
+export async function assertReadOnly(conn: DuckDBConnection, sql: string): Promise<void> {
+  const text = sql.trim().replace(/;\s*$/, '')
+  if (text === '') throw forbidden('the query is empty')
+  const result = await conn.runAndReadAll(`SELECT json_serialize_sql(${quote(text)})`)
+  const parsed = JSON.parse(String(result.getRows()[0]![0])) as { error?: boolean; error_message?: string; error_type?: string; statements?: unknown[] }
+  if (parsed.error) {
+    if (parsed.error_type === 'parser') throw new TributaryError('TRIB_QUERY_INVALID', `syntax error: ${firstLine(parsed.error_message)}`)
+    throw forbidden(`${statementKind(text)} statements are not allowed: queries are read-only (SELECT, WITH … SELECT)`)
+  }
+  if ((parsed.statements?.length ?? 0) !== 1) throw forbidden('one statement per query')
+}
+
+const forbidden = (why: string) => new TributaryError('TRIB_QUERY_FORBIDDEN', why)
+const quote = (s: string) => `'${s.replace(/'/g, "''")}'`
+const firstLine = (s = '') => s.split('\n')[0]!.replace(/^Parser Error: /, '')
+const statementKind = (sql: string) => (/^\s*([A-Za-z]+)/.exec(sql)?.[1] ?? 'such').toUpperCase()
+
+/** Locks a connection down to reading the given folders. Irreversible for that connection's database. */
+export async function sandbox(conn: DuckDBConnection, readable: readonly string[]): Promise<void> {
+  const dirs = readable.map((d) => quote(d.endsWith('/') ? d : `${d}/`)).join(', ')
+  await conn.run(`SET allowed_directories = [${dirs}]`)
+  await conn.run('SET enable_external_access = false')
+  await conn.run('SET lock_configuration = true')
+}

@@ -1,0 +1,155 @@
+import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBResultReader } from '@duckdb/node-api'
+import { fileURLToPath } from 'node:url'
+import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
+import { loadTable, joinPath, type ScanSelector } from '../lake/index.ts'
+import { quoteIdent, quoteString } from '../lake/duckdb.ts'
+import type { Product } from '../product/load.ts'
+import { snapshotTargets } from '../compactor/targets.ts'
+import { assertReadOnly, sandbox } from './guard.ts'
+
+/** A lake table as queries name it: `<product>.<port>` (or with underscores: `user_profiles.profiles`). */
+export interface LakeTable {
+  name: string
+  product: string
+  port: string
+  location: string
+}
+
+/** The tables of these products that exist in the lake. */
+export async function lakeTables(products: readonly Product[], lakeUri: string): Promise<LakeTable[]> {
+  const out: LakeTable[] = []
+  for (const product of products)
+    for (const t of snapshotTargets(product)) {
+      const location = joinPath(lakeUri, t.path)
+      try {
+        await loadTable(location)
+        out.push({ name: t.name, product: t.product, port: t.port, location })
+      } catch (e) {
+        if (!isTributaryError(e, 'TRIB_LAKE_NOT_FOUND')) throw e
+      }
+    }
+  return out
+}
+
+/** `--as-of`: a snapshot id, an ISO 8601 time, or a tag or branch name. */
+export function parseAsOf(text: string | undefined): ScanSelector {
+  if (text === undefined || text === '') return {}
+  if (/^\d+$/.test(text)) return { snapshotId: Number(text) }
+  if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
+    const ms = Date.parse(text)
+    if (Number.isNaN(ms)) throw new TributaryError('TRIB_USAGE', `--as-of ${JSON.stringify(text)} is not a valid ISO 8601 time`)
+    return { asOfTimestampMs: ms }
+  }
+  return { ref: text }
+}
+
+export interface QueryOptions {
+  asOf?: ScanSelector
+  /** At most this many rows are returned; `truncated` says whether there were more. */
+  maxRows?: number
+  timeoutMs?: number
+}
+
+export interface QueryResult {
+  columns: string[]
+  rows: unknown[][]
+  truncated: boolean
+}
+
+/**
+ * Runs one read-only SELECT over the lake's tables with DuckDB: each table is a view over its
+ * snapshot's Parquet files (position deletes applied), at `asOf` when given. A table that cannot
+ * resolve `asOf` (no such snapshot or tag) fails only if the query reads it. The instance is
+ * private and sandboxed to the lake's folder.
+ */
+export async function runQuery(tables: readonly LakeTable[], sql: string, options: QueryOptions = {}): Promise<QueryResult> {
+  const instance = await DuckDBInstance.create(':memory:')
+  const conn = await instance.connect()
+  try {
+    await assertReadOnly(conn, sql)
+    const readable = new Set<string>()
+    for (const t of tables) {
+      await createView(conn, t, options.asOf ?? {})
+      if (t.location.startsWith('file:')) readable.add(fileURLToPath(t.location))
+    }
+    await sandbox(conn, [...readable])
+    return await execute(conn, sql, tables, options)
+  } finally {
+    conn.closeSync()
+    instance.closeSync()
+  }
+}
+
+async function createView(conn: DuckDBConnection, t: LakeTable, asOf: ScanSelector): Promise<void> {
+  let body: string
+  try {
+    const table = await loadTable(t.location)
+    // Without a time-travel selector, the table is what main publishes (the audit branch may be ahead).
+    body = await table.sql(asOf)
+  } catch (e) {
+    body = `SELECT error(${quoteString(`table ${t.name}: ${messageOf(e)}`)})`
+  }
+  const names: Array<[string, string]> = [[t.product, t.port]]
+  if (underscore(t.product) !== t.product || underscore(t.port) !== t.port) names.push([underscore(t.product), underscore(t.port)])
+  for (const [schema, view] of names) {
+    await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
+    await conn.run(`CREATE OR REPLACE VIEW ${quoteIdent(schema)}.${quoteIdent(view)} AS ${body}`)
+  }
+}
+
+const underscore = (s: string): string => s.replace(/-/g, '_')
+
+async function execute(conn: DuckDBConnection, sql: string, tables: readonly LakeTable[], options: QueryOptions): Promise<QueryResult> {
+  const maxRows = options.maxRows ?? Number.MAX_SAFE_INTEGER
+  const timer = options.timeoutMs ? setTimeout(() => conn.interrupt(), options.timeoutMs) : undefined
+  try {
+    const reader = await conn.runAndReadUntil(sql.trim().replace(/;\s*$/, ''), maxRows + 1)
+    const rows = convertRows(reader)
+    return { columns: reader.deduplicatedColumnNames(), rows: rows.slice(0, maxRows), truncated: rows.length > maxRows }
+  } catch (e) {
+    throw queryError(e, tables, options)
+  } finally {
+    if (timer) clearTimeout(timer)
+  }
+}
+
+function queryError(e: unknown, tables: readonly LakeTable[], options: QueryOptions): TributaryError {
+  const text = messageOf(e).split('\n')[0]!
+  const missing = /Table with name ([^\s]+) does not exist/.exec(text) ?? /Catalog "?([^"\s]+)"? does not exist/.exec(text)
+  if (missing) {
+    const known = tables.map((t) => t.name).join(', ') || 'none (run a product with a snapshot: block first)'
+    return new TributaryError('TRIB_QUERY_UNKNOWN_TABLE', `unknown table ${missing[1]}; the lake has: ${known}`, { cause: e })
+  }
+  if (/^Permission Error/.test(text)) return new TributaryError('TRIB_QUERY_FORBIDDEN', `queries read the lake's tables only (${text.replace(/^Permission Error: /, '')})`, { cause: e })
+  if (/INTERRUPT/i.test(text)) return new TributaryError('TRIB_QUERY_FAILED', `the query ran longer than ${options.timeoutMs} ms and was stopped`, { cause: e })
+  const custom = /Invalid Input Error: (table .*)$/.exec(text)
+  if (custom) return new TributaryError('TRIB_LAKE_SNAPSHOT_NOT_FOUND', custom[1]!, { cause: e })
+  if (/Parser Error/.test(text)) return new TributaryError('TRIB_QUERY_INVALID', text.replace(/^Parser Error: /, 'syntax error: '), { cause: e })
+  return new TributaryError('TRIB_QUERY_FAILED', text, { cause: e })
+}
+
+/** DuckDB values in the runtime's canonical JSON forms: safe integers as numbers, ISO timestamps. */
+function convertRows(reader: DuckDBResultReader): unknown[][] {
+  const types = reader.columnTypes().map((t) => t.typeId)
+  return reader.getRowsJson().map((row) =>
+    row.map((v, i) => {
+      if (v === null) return null
+      switch (types[i]) {
+        case DuckDBTypeId.BIGINT:
+        case DuckDBTypeId.HUGEINT:
+        case DuckDBTypeId.UBIGINT: {
+          const n = Number(v)
+          return Number.isSafeInteger(n) ? n : v
+        }
+        case DuckDBTypeId.TIMESTAMP_TZ:
+          return String(v).replace(' ', 'T').replace(/\+00(:00)?$/, 'Z')
+        case DuckDBTypeId.TIMESTAMP:
+        case DuckDBTypeId.TIMESTAMP_MS:
+          return String(v).replace(' ', 'T')
+        default:
+          return v
+      }
+    }),
+  )
+}
+

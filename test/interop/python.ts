@@ -1,0 +1,71 @@
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { ScanPlan } from '../../runtime/lake/scan.ts'
+import { duckdbType } from '../../runtime/lake/duckdb.ts'
+import { defaultPathOf } from '../../runtime/lake/sql.ts'
+
+/**
+ * The real Python readers (pyiceberg, DuckDB python) behind test/interop/read_table.py. The venv is
+ * created on first use by test/infra/python-venv.sh (a minute or so), and reused after.
+ */
+export const repoRoot = path.resolve(import.meta.dirname, '../..')
+let python: string | undefined
+
+export function pythonPath(): string {
+  python ??= execFileSync('bash', [path.join(repoRoot, 'test/infra/python-venv.sh')], { encoding: 'utf8', timeout: 15 * 60_000, stdio: ['ignore', 'pipe', 'inherit'] }).trim()
+  return python
+}
+
+export type Row = Record<string, unknown>
+
+function run(args: string[]): Row[] {
+  const out = execFileSync(pythonPath(), [path.join(repoRoot, 'test/interop/read_table.py'), ...args], { encoding: 'utf8', maxBuffer: 256 * 2 ** 20, timeout: 120_000 })
+  return JSON.parse(out) as Row[]
+}
+
+/** Rows pyiceberg reads for a metadata file (or table directory) at a snapshot or ref. */
+export function pyicebergRows(location: string, at: { snapshotId?: number; ref?: string } = {}): Row[] {
+  const args = ['pyiceberg', location]
+  if (at.snapshotId !== undefined) args.push('--snapshot-id', String(at.snapshotId))
+  if (at.ref !== undefined) args.push('--ref', at.ref)
+  return run(args)
+}
+
+/** Rows DuckDB's iceberg extension (iceberg_scan) reads for a metadata file at a snapshot. */
+export function duckdbIcebergRows(location: string, snapshotId?: number): Row[] {
+  return run(['duckdb-iceberg', location, ...(snapshotId !== undefined ? ['--snapshot-id', String(snapshotId)] : [])])
+}
+
+/** pyiceberg's own scan plan: each data file with the delete files it applies. */
+export function pyicebergFiles(location: string, snapshotId?: number): { file: string; records: number; deletes: string[] }[] {
+  const args = ['pyiceberg-files', location]
+  if (snapshotId !== undefined) args.push('--snapshot-id', String(snapshotId))
+  return run(args) as unknown as { file: string; records: number; deletes: string[] }[]
+}
+
+/** Rows DuckDB (python) reads from the files of our scan plan, applying deletes by position. */
+export function duckdbRows(plan: ScanPlan): Row[] {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'trib-plan-')), 'plan.json')
+  try {
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        columns: plan.schema.fields.map((f) => ({ id: f.id, name: f.name, type: duckdbType(f.type) })),
+        data: plan.tasks.map((t) => defaultPathOf(t.dataFile.filePath)),
+        deletes: plan.deleteFiles.map((f) => defaultPathOf(f.filePath)),
+      }),
+    )
+    return run(['duckdb', file])
+  } finally {
+    fs.rmSync(path.dirname(file), { recursive: true, force: true })
+  }
+}
+
+export function parquetSchema(file: string): { name: string; field_id: number | null; type: string | null; logical_type: string | null; repetition: string }[] {
+  return run(['parquet-schema', file]) as unknown as ReturnType<typeof parquetSchema>
+}
+
+/** Rows sorted by `key` for order-free comparison. */
+export const sortBy = (rows: Row[], key = 'id'): Row[] => [...rows].sort((a, b) => Number(a[key]) - Number(b[key]))

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest'
+import { murmur3 } from '../../../runtime/lake/murmur3.ts'
+import { applyTransform, bucketBytes, buildPartitionSpec, partitionPath } from '../../../runtime/lake/partition.ts'
+import { avroToIcebergSchema } from '../../../runtime/lake/schema.ts'
+import type { IcebergType } from '../../../runtime/lake/types.ts'
+
+describe('partition transforms', () => {
+  // The hash values listed in the Iceberg spec, appendix B.
+  it('hashes like the spec for every type', () => {
+    const cases: [IcebergType, unknown, number][] = [
+      ['int', 34, 2017239379],
+      ['long', 34, 2017239379],
+      ['decimal(4, 2)', 1420n, -500754589],
+      ['date', 17486, -653330422],
+      ['time', 81068000000, -662762989],
+      ['timestamp', 1510871468000000, -2047944441],
+      ['timestamptz', 1510871468000000, -2047944441],
+      ['string', 'iceberg', 1210000089],
+      ['uuid', 'f79c3e09-677c-4bbd-a479-3f349cb785e7', 1488055340],
+      ['binary', Buffer.from([0, 1, 2, 3]), -188683207],
+    ]
+    for (const [type, value, hash] of cases) expect(murmur3(bucketBytes(type, value as never)), String(type)).toBe(hash)
+  })
+
+  it('buckets, days, hours, months and years', () => {
+    expect(applyTransform('bucket[16]', 'long', 34)).toBe((2017239379 & 0x7fffffff) % 16)
+    expect(applyTransform('bucket[7]', 'string', 'iceberg')).toBe(1210000089 % 7)
+    const micros = Date.UTC(2024, 1, 29, 13, 45) * 1000
+    expect(applyTransform('day', 'timestamptz', micros)).toBe(19782)
+    expect(applyTransform('day', 'date', 19782)).toBe(19782)
+    expect(applyTransform('hour', 'timestamp', micros)).toBe(19782 * 24 + 13)
+    expect(applyTransform('month', 'timestamptz', micros)).toBe(54 * 12 + 1)
+    expect(applyTransform('year', 'date', 19782)).toBe(54)
+    expect(applyTransform('day', 'timestamptz', -1)).toBe(-1)
+    expect(applyTransform('day', 'timestamptz', null)).toBeNull()
+  })
+
+  it('builds specs from short forms and names directories like Hive', () => {
+    const { schema } = avroToIcebergSchema({ type: 'record', name: 'R', fields: [{ name: 'ts', type: { type: 'long', logicalType: 'timestamp-micros' } }, { name: 'id', type: 'long' }, { name: 'c', type: 'string' }] })
+    const { spec, lastPartitionId } = buildPartitionSpec(schema, ['day(ts)', 'bucket[8](id)', 'c', { source: 'ts', transform: 'hour' }], 0, 999)
+    expect(spec.fields).toEqual([
+      { 'source-id': 1, 'field-id': 1000, name: 'ts_day', transform: 'day' },
+      { 'source-id': 2, 'field-id': 1001, name: 'id_bucket', transform: 'bucket[8]' },
+      { 'source-id': 3, 'field-id': 1002, name: 'c', transform: 'identity' },
+      { 'source-id': 1, 'field-id': 1003, name: 'ts_hour', transform: 'hour' },
+    ])
+    expect(lastPartitionId).toBe(1003)
+    expect(partitionPath(spec, schema, { ts_day: 19782, id_bucket: 3, c: 'a b/c', ts_hour: 19782 * 24 + 13 })).toBe('ts_day=2024-02-29/id_bucket=3/c=a%20b%2Fc/ts_hour=2024-02-29-13')
+    expect(() => buildPartitionSpec(schema, ['day(id)'], 0, 999)).toThrow(expect.objectContaining({ code: 'TRIB_LAKE_INVALID_UPDATE' }))
+    expect(() => buildPartitionSpec(schema, ['day(nope)'], 0, 999)).toThrow(/not a top-level field/)
+    expect(() => buildPartitionSpec(schema, ['truncate[3](c)'], 0, 999)).toThrow(/not supported/)
+  })
+})
