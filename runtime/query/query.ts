@@ -131,10 +131,14 @@ function queryError(e: unknown, tables: readonly LakeTable[], options: QueryOpti
 /** DuckDB values in the runtime's canonical JSON forms: safe integers as numbers, ISO timestamps. */
 function convertRows(reader: DuckDBResultReader): unknown[][] {
   const types = reader.columnTypes().map((t) => t.typeId)
-  return reader.getRowsJson().map((row) =>
+  // Bytes as base64, as everywhere else in Tributary's JSON (DuckDB's JSON form is an escaped string).
+  const raw = types.includes(DuckDBTypeId.BLOB) ? reader.getRowsJS() : undefined
+  return reader.getRowsJson().map((row, r) =>
     row.map((v, i) => {
       if (v === null) return null
       switch (types[i]) {
+        case DuckDBTypeId.BLOB:
+          return Buffer.from(raw![r]![i] as Uint8Array).toString('base64')
         case DuckDBTypeId.BIGINT:
         case DuckDBTypeId.HUGEINT:
         case DuckDBTypeId.UBIGINT: {
