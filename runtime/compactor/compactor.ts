@@ -22,6 +22,7 @@ export const AUDIT_BRANCH = 'audit'
 export const OFFSETS_PROPERTY = 'tributary.offsets'
 export const TOPIC_PROPERTY = 'tributary.topic'
 export const AUDIT_PROPERTY = 'tributary.audit'
+const EXPIRE_EVERY_COMMITS = 20
 
 type Row = Record<string, unknown>
 
@@ -76,6 +77,7 @@ export class SnapshotCompactor implements RunnableProduct {
   #lastCommitAt = 0
   #idle = false
   #stop = false
+  #commitsSinceExpiry = 0
 
   constructor(product: Product, target: SnapshotTarget, options: CompactorOptions) {
     this.product = product
@@ -324,6 +326,22 @@ export class SnapshotCompactor implements RunnableProduct {
     await table.fastForward(AUDIT_BRANCH, MAIN_BRANCH)
     if (table.metadata.properties[AUDIT_PROPERTY]) await table.setProperties({ [AUDIT_PROPERTY]: JSON.stringify(result) })
     this.lake.lastPublishAt = this.#now()
+    await this.#expire()
+  }
+
+  /** The port's retention, applied every few commits: old snapshots go, tags and refs stay. */
+  async #expire(): Promise<void> {
+    const retention = this.target.retention
+    if (!retention || ++this.#commitsSinceExpiry < EXPIRE_EVERY_COMMITS) return
+    this.#commitsSinceExpiry = 0
+    const now = this.#now()
+    const result = await this.#table!.expireSnapshots({
+      // With only keepLast, age does not protect a snapshot: everything beyond the last N may go.
+      olderThanMs: retention.maxAgeMs !== undefined ? now - retention.maxAgeMs : now + 1,
+      retainLast: retention.keepLast ?? 1,
+      now,
+    })
+    if (result.expiredSnapshotIds.length > 0) this.#logger.info({ expired: result.expiredSnapshotIds.length, deletedFiles: result.deletedFiles.length }, 'snapshots expired')
   }
 }
 

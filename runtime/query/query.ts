@@ -107,18 +107,21 @@ async function execute(conn: DuckDBConnection, sql: string, tables: readonly Lak
     const rows = convertRows(reader)
     return { columns: reader.deduplicatedColumnNames(), rows: rows.slice(0, maxRows), truncated: rows.length > maxRows }
   } catch (e) {
-    throw queryError(e, tables, options)
+    throw queryError(e, sql, tables, options)
   } finally {
     if (timer) clearTimeout(timer)
   }
 }
 
-function queryError(e: unknown, tables: readonly LakeTable[], options: QueryOptions): TributaryError {
+function queryError(e: unknown, sql: string, tables: readonly LakeTable[], options: QueryOptions): TributaryError {
   const text = messageOf(e).split('\n')[0]!
   const missing = /Table with name ([^\s]+) does not exist/.exec(text) ?? /Catalog "?([^"\s]+)"? does not exist/.exec(text)
   if (missing) {
     const known = tables.map((t) => t.name).join(', ') || 'none (run a product with a snapshot: block first)'
-    return new TributaryError('TRIB_QUERY_UNKNOWN_TABLE', `unknown table ${missing[1]}; the lake has: ${known}`, { cause: e })
+    // DuckDB names the table without its schema; show it as the query wrote it.
+    const name = missing[1]!.replace(/"/g, '')
+    const written = new RegExp(`((?:"[^"]+"|[\\w-]+)\\.)?"?${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?(?![\\w"])`).exec(sql)?.[0]?.replace(/"/g, '') ?? name
+    return new TributaryError('TRIB_QUERY_UNKNOWN_TABLE', `unknown table ${written}; the lake has: ${known}`, { cause: e })
   }
   if (/^Permission Error/.test(text)) return new TributaryError('TRIB_QUERY_FORBIDDEN', `queries read the lake's tables only (${text.replace(/^Permission Error: /, '')})`, { cause: e })
   if (/INTERRUPT/i.test(text)) return new TributaryError('TRIB_QUERY_FAILED', `the query ran longer than ${options.timeoutMs} ms and was stopped`, { cause: e })
