@@ -258,9 +258,9 @@ export class SnapshotCompactor implements RunnableProduct {
     if (this.#pendingRecords === 0 || !this.#table) return
     const started = performance.now()
     const table = this.#table
-    const rows: Row[] = []
-    const deletes: DeletePosition[] = []
     const index = this.#index
+    const rows: Row[] = index ? [] : this.#pendingRows
+    const deletes: DeletePosition[] = []
     const keyChanges: Array<[string, RowPosition | undefined]> = []
     const rowKeys: string[] = []
     if (index) {
@@ -273,7 +273,7 @@ export class SnapshotCompactor implements RunnableProduct {
           rows.push(row)
         }
       }
-    } else rows.push(...this.#pendingRows)
+    }
 
     try {
       let files: DataFile[] = []
