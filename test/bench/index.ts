@@ -2,6 +2,8 @@ import os from 'node:os'
 import { execSync } from 'node:child_process'
 import { benchLog } from './log.ts'
 import { benchUserProfiles } from './user-profiles.ts'
+import { benchLakeParquet } from './lake-parquet.ts'
+import { benchLake } from './lake.ts'
 
 /** `npm run bench`: one JSON document of figures, comparable run against run. Not a test. */
 const commit = (() => {
@@ -19,4 +21,6 @@ const results: Record<string, unknown> = {
 }
 results.embeddedLog = await benchLog()
 results.userProfiles = await benchUserProfiles()
+results.parquetWriter = await benchLakeParquet()
+results.lake = await benchLake()
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`)
