@@ -3,7 +3,7 @@ import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { TributaryError } from '../errors.ts'
 import { deepFreeze, formatPath } from '../spec/load.ts'
-import { configSchema, envVars, type Config } from './schema.ts'
+import { configSchema, envVars, secretPaths, type Config } from './schema.ts'
 
 type Tree = Record<string, unknown>
 
@@ -105,7 +105,7 @@ const sourceOf = (at: string, origin: Map<string, string>): string | undefined =
 
 /** The effective configuration with secrets replaced, for `tributary config --print`. */
 export function redactConfig(config: Config): unknown {
-  const secrets = new Set<string>(Object.values(envVars).filter((v) => 'secret' in v && v.secret).map((v) => v.path))
+  const secrets = secretPaths
   const walk = (node: unknown, prefix: string): unknown => {
     if (!node || typeof node !== 'object' || Array.isArray(node)) return secrets.has(prefix) ? '***' : node
     return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, prefix ? `${prefix}.${k}` : k)]))

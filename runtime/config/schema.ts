@@ -3,30 +3,78 @@ import { z } from 'zod'
 /**
  * The runtime configuration: which backends, where state lives, how to log. Product behaviour is
  * in product.yaml; this is about the machine it runs on. Validated once at start, then frozen.
+ * Backends are chosen by `kind`; their options sit beside it, and a kind's required options are
+ * checked only when that kind is chosen, so one file can hold both set-ups.
  */
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
-const embeddedTransport = z.strictObject({
-  kind: z.literal('embedded'),
-  fsync: z.enum(['never', 'always']).default('never').describe("'always' survives power loss; 'never' survives process crashes"),
-  defaultPartitions: z.number().int().min(1).max(1024).default(3),
+const kafka = z.strictObject({
+  brokers: z.array(z.string().regex(/^[^\s:]+:\d+$/, 'host:port')).default([]).describe('bootstrap brokers, host:port'),
+  clientId: z.string().min(1).default('tributary'),
+  ssl: z.boolean().default(false).describe('TLS to the brokers (system CAs)'),
+  sasl: z
+    .strictObject({
+      mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+      username: z.string().min(1),
+      password: z.string().min(1).describe('secret'),
+    })
+    .optional(),
+  replicationFactor: z.number().int().min(-1).max(32).default(-1).describe('for topics Tributary creates; -1: the broker default'),
+  connectionTimeoutMs: z.number().int().positive().default(10_000),
+  requestTimeoutMs: z.number().int().positive().default(30_000),
+  transactionTimeoutMs: z.number().int().positive().default(60_000),
 })
 
-const embeddedRegistry = z.strictObject({ kind: z.literal('embedded') })
+const transport = z
+  .strictObject({
+    kind: z.enum(['embedded', 'kafka']).default('embedded'),
+    fsync: z.enum(['never', 'always']).default('never').describe("embedded: 'always' survives power loss; 'never' survives process crashes"),
+    defaultPartitions: z.number().int().min(1).max(1024).default(3),
+    kafka: kafka.default(kafka.parse({})),
+  })
+  .superRefine((t, ctx) => {
+    if (t.kind === 'kafka' && t.kafka.brokers.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['kafka', 'brokers'], message: 'transport kafka needs at least one broker (host:port)' })
+  })
+
+const registry = z
+  .strictObject({
+    kind: z.enum(['embedded', 'confluent']).default('embedded'),
+    url: z.string().url().optional().describe('a Confluent-compatible schema registry'),
+    username: z.string().min(1).optional().describe('basic auth user (Confluent Cloud: API key)'),
+    password: z.string().min(1).optional().describe('secret'),
+    retries: z.number().int().min(0).max(20).default(5),
+  })
+  .superRefine((r, ctx) => {
+    if (r.kind === 'confluent' && !r.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'registry confluent needs a url' })
+  })
+
+const lake = z.strictObject({
+  uri: z.string().min(1).optional().describe('root of the Iceberg tables: file:///path or s3://bucket/prefix; default file://<dataDir>/lake'),
+  enabled: z.boolean().default(true).describe('compact output ports with a snapshot block into the lake'),
+  s3: z
+    .strictObject({
+      endpoint: z.string().url().optional().describe('an S3-compatible endpoint (MinIO, …); AWS when absent'),
+      region: z.string().min(1).default('us-east-1'),
+      forcePathStyle: z.boolean().default(false).describe('bucket in the path rather than the host name (MinIO)'),
+    })
+    .default({ region: 'us-east-1', forcePathStyle: false }),
+})
 
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('.tributary').describe('local state: embedded log, registry, stores, lake'),
   logLevel: z.enum(logLevels).default('info'),
   products: z.array(z.string().min(1)).default(['products']).describe('product folders, or folders of product folders'),
   schemaDirs: z.array(z.string().min(1)).default([]).describe('extra folders of .avsc files'),
-  transport: embeddedTransport.default({ kind: 'embedded', fsync: 'never', defaultPartitions: 3 }),
-  registry: embeddedRegistry.default({ kind: 'embedded' }),
-  lake: z
+  transport: transport.default(transport.parse({})),
+  registry: registry.default(registry.parse({})),
+  lake: lake.default(lake.parse({})),
+  http: z
     .strictObject({
-      uri: z.string().min(1).optional().describe('root of the Iceberg tables; default file://<dataDir>/lake'),
-      enabled: z.boolean().default(true).describe('compact output ports with a snapshot block into the lake'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      host: z.string().min(1).default('0.0.0.0'),
     })
-    .default({ enabled: true }),
+    .default({ port: 8080, host: '0.0.0.0' }),
   streamThreads: z
     .number()
     .int()
@@ -43,7 +91,8 @@ export type Config = z.infer<typeof configSchema>
 
 /**
  * Environment variables and the config path each sets. One table: it drives loading, the README,
- * and the docker-compose check.
+ * and the docker-compose check. S3 credentials are not here: they come from the standard AWS chain
+ * (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles, instance roles).
  */
 export const envVars = {
   TRIBUTARY_DATA_DIR: { path: 'dataDir', type: 'string' },
@@ -53,11 +102,31 @@ export const envVars = {
   TRIBUTARY_TRANSPORT: { path: 'transport.kind', type: 'string' },
   TRIBUTARY_LOG_FSYNC: { path: 'transport.fsync', type: 'string' },
   TRIBUTARY_DEFAULT_PARTITIONS: { path: 'transport.defaultPartitions', type: 'number' },
+  TRIBUTARY_KAFKA_BROKERS: { path: 'transport.kafka.brokers', type: 'list' },
+  TRIBUTARY_KAFKA_CLIENT_ID: { path: 'transport.kafka.clientId', type: 'string' },
+  TRIBUTARY_KAFKA_SSL: { path: 'transport.kafka.ssl', type: 'boolean' },
+  TRIBUTARY_KAFKA_SASL_MECHANISM: { path: 'transport.kafka.sasl.mechanism', type: 'string' },
+  TRIBUTARY_KAFKA_SASL_USERNAME: { path: 'transport.kafka.sasl.username', type: 'string' },
+  TRIBUTARY_KAFKA_SASL_PASSWORD: { path: 'transport.kafka.sasl.password', type: 'string', secret: true },
+  TRIBUTARY_KAFKA_REPLICATION_FACTOR: { path: 'transport.kafka.replicationFactor', type: 'number' },
   TRIBUTARY_REGISTRY: { path: 'registry.kind', type: 'string' },
-  TRIBUTARY_STREAM_THREADS: { path: 'streamThreads', type: 'number' },
+  TRIBUTARY_REGISTRY_URL: { path: 'registry.url', type: 'string' },
+  TRIBUTARY_REGISTRY_USERNAME: { path: 'registry.username', type: 'string' },
+  TRIBUTARY_REGISTRY_PASSWORD: { path: 'registry.password', type: 'string', secret: true },
   TRIBUTARY_LAKE_URI: { path: 'lake.uri', type: 'string' },
   TRIBUTARY_LAKE_ENABLED: { path: 'lake.enabled', type: 'boolean' },
+  TRIBUTARY_S3_ENDPOINT: { path: 'lake.s3.endpoint', type: 'string' },
+  TRIBUTARY_S3_REGION: { path: 'lake.s3.region', type: 'string' },
+  TRIBUTARY_S3_FORCE_PATH_STYLE: { path: 'lake.s3.forcePathStyle', type: 'boolean' },
+  TRIBUTARY_HTTP_PORT: { path: 'http.port', type: 'number' },
+  TRIBUTARY_HTTP_HOST: { path: 'http.host', type: 'string' },
+  TRIBUTARY_STREAM_THREADS: { path: 'streamThreads', type: 'number' },
   TRIBUTARY_PII_SALT: { path: 'pii.salt', type: 'string', secret: true },
 } as const satisfies Record<string, { path: string; type: 'string' | 'number' | 'boolean' | 'list'; secret?: boolean }>
 
 export type EnvVar = keyof typeof envVars
+
+/** Config paths whose values are secrets: redacted when printed, never logged. */
+export const secretPaths: ReadonlySet<string> = new Set([
+  ...Object.values(envVars).filter((v) => 'secret' in v && v.secret).map((v) => v.path as string),
+])
