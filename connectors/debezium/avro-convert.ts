@@ -19,7 +19,8 @@ export function kindOfAvro(s: AvroSchema): SemanticKind | undefined {
   return kindOfConnectName(s['connect.name']) ?? (s['connect.name'] === undefined ? kindOfLogicalType(s.logicalType) : undefined)
 }
 
-function scaleOf(s: AvroObject): number {
+/** A decimal's scale: Connect's `connect.parameters.scale`, else the Avro attribute. */
+export function scaleOf(s: AvroObject): number {
   const params = s['connect.parameters']
   const fromParams = isObject(params) ? Number(params.scale) : NaN
   if (Number.isInteger(fromParams)) return fromParams

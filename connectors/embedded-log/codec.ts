@@ -1,6 +1,6 @@
-import { crc32 } from 'node:zlib'
 import { TributaryError } from '../../runtime/errors.ts'
 import type { Headers, LogRecord, OutgoingRecord } from '../../runtime/log/log.ts'
+import { crc32Range } from './crc.ts'
 
 /**
  * The segment record frame. Big-endian throughout; the CRC covers every byte after itself, so a
@@ -89,7 +89,7 @@ export function encodeBatch(records: readonly OutgoingRecord[], baseOffset: numb
       }
     }
     buf.writeUInt32BE(p - start - FRAME_HEAD, start)
-    buf.writeUInt32BE(crc32(buf.subarray(start + FRAME_HEAD, p)), start + 4)
+    buf.writeUInt32BE(crc32Range(buf, start + FRAME_HEAD, p), start + 4)
   }
   return buf
 }
@@ -151,7 +151,7 @@ export function parseRecords(
     const length = checkFrame(chunk, p, limit, src, offset)
     if (length < 0) break
     const end = p + length
-    if (chunk.readUInt32BE(p + 4) !== crc32(chunk.subarray(p + FRAME_HEAD, end))) {
+    if (chunk.readUInt32BE(p + 4) !== crc32Range(chunk, p + FRAME_HEAD, end)) {
       throw corrupt(src, p, 'checksum mismatch', offset)
     }
     if (offset >= skipBelow) {

@@ -1,12 +1,14 @@
 import type { LogRecord } from '../../runtime/log/log.ts'
-import { parseRecords } from './codec.ts'
+import { FRAME_HEAD, MIN_FRAME, parseRecords, readFrameLength } from './codec.ts'
 import type { ReadFiles } from './files.ts'
 import type { Partition } from './partition.ts'
+import type { Segment } from './segment.ts'
 
 /**
  * A read position in one partition. Records are parsed lazily out of one read chunk at a time, so
- * a reader holds at most one chunk (~1 MB) and never a queue of decoded records. Reads stop at the
- * committed extent of each segment, so nothing uncommitted is ever delivered.
+ * a reader holds at most two chunks (~1 MB each: the one being parsed and the next one, read ahead
+ * while the first is parsed) and never a queue of decoded records. Reads stop at the committed
+ * extent of each segment, so nothing uncommitted is ever delivered.
  */
 export class PartitionReader {
   /** Next offset to deliver. */
@@ -18,6 +20,8 @@ export class PartitionReader {
   /** Index in chunk of the next frame, and that frame's offset. */
   private at = 0
   private frameOffset = 0
+  /** The next chunk of the current segment, being read while this one is parsed. */
+  private ahead: { segIdx: number; pos: number; chunk: Promise<Buffer | undefined> } | undefined
 
   constructor(
     readonly partition: Partition,
@@ -35,6 +39,7 @@ export class PartitionReader {
     this.target = offset
     this.segIdx = -1
     this.chunk = null
+    this.ahead = undefined
   }
 
   hasMore(): boolean {
@@ -84,9 +89,38 @@ export class PartitionReader {
       pos = 0
       this.frameOffset = seg.base
     }
-    this.chunk = await seg.readChunk(this.files, pos, seg.bytes)
+    const ahead = this.ahead
+    this.ahead = undefined
+    const early = ahead !== undefined && ahead.segIdx === this.segIdx && ahead.pos === pos ? await ahead.chunk : undefined
+    this.chunk = early ?? (await seg.readChunk(this.files, pos, seg.bytes))
     this.chunkPos = pos
     this.at = 0
+    this.readAhead(seg, pos + wholeFrames(this.chunk))
     return true
   }
+
+  /**
+   * Starts reading the chunk after this one, so the disk read (in libuv's pool, on another core)
+   * overlaps the parsing and processing of this one. A failed read ahead is forgotten: the chunk
+   * is read again when needed, and that read reports the error.
+   */
+  private readAhead(seg: Segment, pos: number): void {
+    if (pos >= seg.bytes) return
+    const chunk = seg.readChunk(this.files, pos, seg.bytes).then(
+      (c) => c,
+      () => undefined,
+    )
+    this.ahead = { segIdx: this.segIdx, pos, chunk }
+  }
+}
+
+/** Bytes of the whole frames at the start of a chunk: where the next chunk starts. */
+function wholeFrames(chunk: Buffer): number {
+  let at = 0
+  while (at + FRAME_HEAD <= chunk.length) {
+    const length = readFrameLength(chunk, at)
+    if (length < MIN_FRAME || at + length > chunk.length) break
+    at += length
+  }
+  return at
 }

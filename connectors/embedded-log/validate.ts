@@ -11,9 +11,13 @@ function invalid(r: OutgoingRecord, i: number, what: string): TributaryError {
 
 /** Checks records before anything is written, so a bad record never leaves half an append behind. */
 export function validateRecords(records: readonly OutgoingRecord[]): void {
+  let checked: string | undefined // records of a batch mostly share a topic: check its name once
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!
-    assertTopicName(r.topic)
+    if (r.topic !== checked) {
+      assertTopicName(r.topic)
+      checked = r.topic
+    }
     if (r.key !== null && !isBytes(r.key)) throw invalid(r, i, 'key must be a Buffer or null')
     if (r.value !== null && !isBytes(r.value)) throw invalid(r, i, 'value must be a Buffer or null')
     if (r.partition !== undefined && (!Number.isInteger(r.partition) || r.partition < 0)) {

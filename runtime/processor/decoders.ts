@@ -1,8 +1,10 @@
 import type { Type } from 'avsc'
+import { compileFastChange, type FastChange } from '../../connectors/debezium/avro-fast.ts'
 import { compileAvroChange, parseJsonChange, type AvroChangeCodec, type ChangeEvent } from '../../connectors/debezium/index.ts'
 import type { LogRecord } from '../log/log.ts'
 import type { InputPort } from '../product/load.ts'
 import { compileConformer, type Conformer } from '../registry/conform.ts'
+import { planRow, type WriterField } from '../registry/conform-plan.ts'
 import { createType } from '../registry/logical-types.ts'
 import type { Serde } from '../registry/serde.ts'
 import { HEADER_SIZE, frameSchemaId, peekSchemaId } from '../registry/wire.ts'
@@ -15,7 +17,8 @@ type Row = Record<string, unknown>
  * The decoder for an input port, by format and envelope:
  * - avro: writer schema from the frame's id, resolved to the port's reader schema by Avro rules;
  * - avro + debezium: the envelope decoded with its writer schema, Debezium types converted to
- *   canonical values, the row conformed to the reader schema;
+ *   canonical values, the row conformed to the reader schema (by the generated fast path when it
+ *   takes the record, see avro-fast.ts; else step by step, which also reports every error);
  * - json (+ debezium): parsed, envelope unpacked, conformed to the reader schema.
  */
 export function decoderFor(port: InputPort, serde: Serde): PortDecoder {
@@ -41,7 +44,8 @@ export function decoderFor(port: InputPort, serde: Serde): PortDecoder {
 
   let decodeValue: (r: LogRecord, key: unknown) => Decoded
   if (format === 'avro' && envelope === 'debezium') {
-    const codecs = new Map<number, AvroChangeCodec>()
+    const codecs = new Map<number, { exact: AvroChangeCodec; fast: FastChange | undefined }>()
+    const planAfter = readerType && ((fields: WriterField[]) => planRow(readerType, fields))
     decodeValue = (r, key) => {
       const id = frameSchemaId(r.value!)
       let codec = codecs.get(id)
@@ -49,12 +53,22 @@ export function decoderFor(port: InputPort, serde: Serde): PortDecoder {
         const text = serde.writerSchema(id)
         if (text === undefined) throw new TributaryError('TRIB_DECODE_UNKNOWN_SCHEMA', `schema id ${id} is not registered`, { details: { schemaId: id } })
         // Transforms get op, before and after; the source block is skipped unread.
-        codec = compileAvroChange(JSON.parse(text) as object, { withSource: false })
+        const writer = JSON.parse(text) as object
+        codec = { exact: compileAvroChange(writer, { withSource: false }), fast: compileFastChange(writer, planAfter) }
         codecs.set(id, codec)
+      }
+      if (codec.fast) {
+        let change: ChangeEvent | undefined
+        try {
+          change = codec.fast.decode(r.value!, HEADER_SIZE)
+        } catch {
+          // Declined: the exact path below gives the same value or the canonical error.
+        }
+        if (change) return codec.fast.conformed && change.after ? { key, value: change.after, op: change.op, before: change.before } : fromChange(change, key)
       }
       let change: ChangeEvent
       try {
-        change = codec.decode(r.value!.subarray(HEADER_SIZE), r)
+        change = codec.exact.decode(r.value!.subarray(HEADER_SIZE), r)
       } catch (e) {
         if (e instanceof TributaryError) throw e
         throw new TributaryError('TRIB_DECODE_AVRO', `bytes do not decode with schema id ${id}: ${messageOf(e)}`, { cause: e, details: { schemaId: id } })

@@ -60,13 +60,9 @@ export class PortEncoder {
       throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `tombstone for port ${port.spec.name} needs a key`)
     }
     const key = this.#key && keyValue !== undefined && keyValue !== null ? this.#key(keyValue) : null
-    return {
-      topic: port.spec.topic,
-      key,
-      value,
-      timestamp: out.timestamp ?? timestamp,
-      ...(out.headers ? { headers: toHeaders(out.headers) } : {}),
-    }
+    const record: OutgoingRecord = { topic: port.spec.topic, key, value, timestamp: out.timestamp ?? timestamp }
+    if (out.headers) record.headers = toHeaders(out.headers)
+    return record
   }
 }
 

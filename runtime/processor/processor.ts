@@ -12,6 +12,7 @@ import type { PortDecoder } from './decode.ts'
 import { deadLetter, type Stage } from './dlq.ts'
 import { PortEncoder } from './encode.ts'
 import { ProductMetrics } from './metrics.ts'
+import { RecordState } from './record-state.ts'
 import { TablePort } from './table-port.ts'
 import type { RunnableProduct } from './runnable.ts'
 
@@ -28,9 +29,16 @@ export interface ProcessorOptions {
   pollWaitMs?: number
 }
 
+interface OutputPort {
+  encoder: PortEncoder
+  emitted: number
+}
+
 interface StreamPort {
   decoder: PortDecoder
   check: ContractCheck
+  /** Records received in the current batch, added to the metrics once per batch. */
+  received: number
 }
 
 const stageOf = (e: unknown): Stage => {
@@ -71,12 +79,14 @@ export class Processor implements RunnableProduct {
   readonly #logger: Logger
   readonly #streams = new Map<string, StreamPort>()
   readonly #tables = new Map<string, TablePort>()
-  readonly #encoders = new Map<string, PortEncoder>()
+  /** Output ports by name, with the outputs encoded in the current batch (added to the metrics per batch). */
+  readonly #encoders = new Map<string, OutputPort>()
   #db: StateDb | undefined
   #state: PartitionedState | undefined
   #consumer: Consumer | undefined
   #ctx: TransformContext | undefined
   #changelogReady = false
+  #recordState: RecordState | undefined
   #lastPollEmpty = false
   #stopRequested = false
 
@@ -99,7 +109,8 @@ export class Processor implements RunnableProduct {
   async prepareOutputs(): Promise<void> {
     const { log, serde, piiSalt } = this.#opts
     await ensureOutputs(this.product, log)
-    for (const port of this.product.outputs) this.#encoders.set(port.spec.name, await PortEncoder.create(port, serde, piiSalt))
+    for (const port of this.product.outputs)
+      this.#encoders.set(port.spec.name, { encoder: await PortEncoder.create(port, serde, piiSalt), emitted: 0 })
   }
 
   /** Opens state, checks inputs exist, restores state from its changelog and joins the group. */
@@ -129,7 +140,7 @@ export class Processor implements RunnableProduct {
         await table.open(log)
         this.#tables.set(port.spec.name, table)
       } else {
-        this.#streams.set(port.spec.topic, { decoder, check: compileContract(port.spec.contract?.fields) })
+        this.#streams.set(port.spec.topic, { decoder, check: compileContract(port.spec.contract?.fields), received: 0 })
       }
     }
     this.#ctx = {
@@ -139,7 +150,7 @@ export class Processor implements RunnableProduct {
         if (!table) throw new TributaryError('TRIB_TRANSFORM_FAILED', `ctx.lookup: ${port} is not a table-mode input port of ${this.product.name}`)
         return table.get(key) as T | undefined
       },
-      state: this.#state.api,
+      state: (this.#recordState = new RecordState(this.#state)).api,
       log: this.#logger.child({ module: 'transform' }),
     }
     await this.#catchUpTables()
@@ -170,9 +181,13 @@ export class Processor implements RunnableProduct {
     await this.#prefetch(records)
 
     const outputs: OutgoingRecord[] = []
-    for (const record of records) {
-      const pending = this.#process(record, outputs)
-      if (pending) await pending
+    try {
+      for (const record of records) {
+        const pending = this.#process(record, outputs)
+        if (pending) await pending
+      }
+    } finally {
+      this.#flushCounts()
     }
     await this.#commit(consumer, nextOffsets(records), outputs)
     this.metrics.observeBatch(performance.now() - started)
@@ -206,11 +221,10 @@ export class Processor implements RunnableProduct {
    */
   #process(record: LogRecord, outputs: OutgoingRecord[]): Promise<void> | undefined {
     const stream = this.#streams.get(record.topic)!
-    ProductMetrics.add(this.metrics.recordsIn, stream.decoder.port.spec.name)
+    stream.received++
     const input = this.#decode(record, stream, outputs)
     if (input === undefined) return undefined
-    const state = this.#state!
-    state.begin(record.partition)
+    this.#recordState!.next(record.partition)
     let result: unknown
     try {
       result = this.#module.transform(input, this.#ctx!)
@@ -242,21 +256,11 @@ export class Processor implements RunnableProduct {
       // A delete carries only the row as it was (often just its key); contract rules are for live rows.
       const violation = d.op === 'd' ? undefined : stream.check(d.value)
       if (violation) throw new TributaryError('TRIB_VALIDATE_RULE', `port ${portName}: ${violation.message}`, { details: { ...violation } })
-      const input: InputRecord = {
-        port: portName,
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-        timestamp: record.timestamp,
-        key: d.key,
-        value: d.value,
-        headers: record.headers,
-      }
-      if (d.op) {
-        input.op = d.op as InputRecord['op']
-        input.before = d.before ?? null
-      }
-      return input
+      const { topic, partition, offset, timestamp, headers } = record
+      // One literal per shape (change event or not), rather than adding op/before afterwards.
+      return d.op
+        ? { port: portName, topic, partition, offset, timestamp, key: d.key, value: d.value, headers, op: d.op as InputRecord['op'], before: d.before ?? null }
+        : { port: portName, topic, partition, offset, timestamp, key: d.key, value: d.value, headers }
     } catch (e) {
       this.#deadLetter(record, portName, stageOf(e), e, outputs)
       return undefined
@@ -264,32 +268,50 @@ export class Processor implements RunnableProduct {
   }
 
   #transformFailed(record: LogRecord, port: string, e: unknown, outputs: OutgoingRecord[]): undefined {
-    this.#state!.discard()
+    this.#recordState!.discard()
     this.#deadLetter(record, port, 'transform', new TributaryError('TRIB_TRANSFORM_FAILED', `transform threw: ${messageOf(e)}`, { cause: e }), outputs)
     return undefined
   }
 
   /** All outputs of one input encode, or the input goes to the dead-letter topic with none of them. */
   #emit(record: LogRecord, port: string, result: unknown, outputs: OutgoingRecord[]): void {
-    const state = this.#state!
-    const list = result === undefined || result === null ? [] : Array.isArray(result) ? result : [result]
     const start = outputs.length
+    let single: OutputPort | undefined
     try {
-      for (const out of list as OutputRecord[]) {
-        const encoder = out && typeof out === 'object' ? this.#encoders.get(out.port) : undefined
-        if (!encoder)
-          throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `transform returned an output for unknown port ${JSON.stringify((out as OutputRecord)?.port)}`)
-        outputs.push(encoder.encode(out, record.timestamp))
-      }
+      // One output (the common case) needs no list around it.
+      if (Array.isArray(result)) for (const out of result) this.#encodeOne(out, record, outputs)
+      else if (result !== undefined && result !== null) single = this.#encodeOne(result, record, outputs)
     } catch (e) {
       outputs.length = start
-      state.discard()
+      this.#recordState!.discard()
       const stage = e instanceof TributaryError && e.code !== 'TRIB_ENCODE_FAILED' && e.code !== 'TRIB_VALIDATE_RULE' ? 'transform' : 'encode'
       this.#deadLetter(record, port, stage, e, outputs)
       return
     }
-    state.keep()
-    for (const out of list as OutputRecord[]) ProductMetrics.add(this.metrics.recordsOut, out.port)
+    this.#recordState!.keep()
+    // Counted only once every output of the input encoded.
+    if (single) single.emitted++
+    else if (Array.isArray(result)) for (const out of result as OutputRecord[]) this.#encoders.get(out.port)!.emitted++
+  }
+
+  #encodeOne(out: unknown, record: LogRecord, outputs: OutgoingRecord[]): OutputPort {
+    const port = out && typeof out === 'object' ? this.#encoders.get((out as OutputRecord).port) : undefined
+    if (!port)
+      throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `transform returned an output for unknown port ${JSON.stringify((out as OutputRecord)?.port)}`)
+    outputs.push(port.encoder.encode(out as OutputRecord, record.timestamp))
+    return port
+  }
+
+  /** Per-batch counts into the metrics: one map update per port and batch, not per record. */
+  #flushCounts(): void {
+    for (const stream of this.#streams.values()) {
+      if (stream.received > 0) ProductMetrics.add(this.metrics.recordsIn, stream.decoder.port.spec.name, stream.received)
+      stream.received = 0
+    }
+    for (const [name, port] of this.#encoders) {
+      if (port.emitted > 0) ProductMetrics.add(this.metrics.recordsOut, name, port.emitted)
+      port.emitted = 0
+    }
   }
 
   #deadLetter(record: LogRecord, port: string, stage: Stage, error: unknown, outputs: OutgoingRecord[]): void {

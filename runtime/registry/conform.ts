@@ -38,6 +38,17 @@ export function conform(type: Type, value: unknown): unknown {
   return conformer(value)
 }
 
+/**
+ * The bare conform node of `type`, for compiled readers that conform field by field: it returns
+ * the conformed value or CONFORM_FAIL, and leaves the reason unreported (callers that fail then
+ * conform again with a conformer, which names the path).
+ */
+export function conformNode(type: Type): (value: unknown) => unknown {
+  return compile(type, new Map())
+}
+
+export { FAIL as CONFORM_FAIL }
+
 /** A reusable conformer for `type` (what `conform` caches per type). */
 export function compileConformer(type: Type): Conformer {
   const node = compile(type, new Map())

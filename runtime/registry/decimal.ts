@@ -82,23 +82,40 @@ export function decimalToBytes(text: string, scale: number, precision: number, s
 
 /** The decimal string of two's-complement bytes at `scale`. */
 export function bytesToDecimal(bytes: Uint8Array, scale: number): string {
-  if (bytes.length > 6) return formatDecimal(bytesToBigInt(bytes), scale)
-  let n = 0
-  for (const b of bytes) n = n * 256 + b
-  if (bytes.length > 0 && (bytes[0] as number) & 0x80) n -= 2 ** (8 * bytes.length)
-  const negative = n < 0
-  const digits = String(negative ? -n : n)
-  if (scale === 0) return negative ? `-${digits}` : digits
-  const padded = digits.padStart(scale + 1, '0')
-  const split = padded.length - scale
-  return `${negative ? '-' : ''}${padded.slice(0, split)}.${padded.slice(split)}`
+  return bytesToDecimalAt(bytes, 0, bytes.length, scale)
 }
+
+/** bytesToDecimal of bytes[start, end), without a view of the range (decoders read in place). */
+export function bytesToDecimalAt(bytes: Uint8Array, start: number, end: number, scale: number): string {
+  const length = end - start
+  if (length > 6) return formatDecimal(bytesToBigInt(bytes.subarray(start, end)), scale)
+  let n = 0
+  for (let i = start; i < end; i++) n = n * 256 + (bytes[i] as number)
+  if (length > 0 && (bytes[start] as number) & 0x80) n -= 2 ** (8 * length)
+  const negative = n < 0
+  const abs = negative ? -n : n
+  if (scale === 0) return negative ? `-${abs}` : String(abs)
+  if (scale > 15) return formatDecimal(BigInt(n), scale)
+  // |n| < 2^47: whole and fraction parts by exact double arithmetic, no padding of the whole.
+  const unit = 10 ** scale
+  let whole = Math.floor(abs / unit)
+  let fraction = abs - whole * unit
+  if (fraction < 0) {
+    whole -= 1
+    fraction += unit
+  }
+  const text = scale === 2 ? TWO_DIGITS[fraction]! : String(fraction).padStart(scale, '0')
+  return negative ? `-${whole}.${text}` : `${whole}.${text}`
+}
+
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'))
 
 /**
  * The unscaled value of a short canonical decimal ('-123.45' at scale 2: digits, then exactly
  * `scale` fraction digits), read by char code; undefined for anything else (the general path decides).
+ * decimalToBytes writes such a value (below 10^precision) as smallToBytes's minimal two's complement.
  */
-function smallCanonical(text: string, scale: number): number | undefined {
+export function smallCanonical(text: string, scale: number): number | undefined {
   const negative = text.charCodeAt(0) === 45
   const start = negative ? 1 : 0
   const point = scale > 0 ? text.length - scale - 1 : text.length

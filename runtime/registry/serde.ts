@@ -3,6 +3,7 @@ import type { Schema, Type } from 'avsc'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
 import { moduleLogger } from '../logger.ts'
 import { describeMismatch } from './describe.ts'
+import { compileFastWriter, TOO_SMALL, type FastWriter } from './fast-writer.ts'
 import { createType, logicalTypes } from './logical-types.ts'
 import type { SchemaRegistry } from './registry.ts'
 import { HEADER_SIZE, frameSchemaId } from './wire.ts'
@@ -160,22 +161,29 @@ function writerTypeFor(id: number, text: string): Type | TributaryError {
   }
 }
 
-/** A synchronous encoder writing the frame header once and each body after it in a reused buffer. */
+/**
+ * A synchronous encoder. The generated writer (fast-writer.ts) writes each frame straight into a
+ * shared slab and the value is a view of it, so a record costs no allocation and no copy of its
+ * own; whatever it does not take (a value avsc refuses or reports, a record bigger than a slab)
+ * goes through avsc in a reused scratch buffer and is copied out, as before.
+ */
 function frameEncoder(subject: string, id: number, type: Type): (value: unknown) => Buffer {
+  const fast = compileFastWriter(type)
+  const slabs = fast && new Slabs(id)
   let scratch = Buffer.allocUnsafe(16 * 1024)
-  const writeHeader = (buf: Buffer): void => {
-    buf[0] = 0
-    buf.writeInt32BE(id, 1)
-  }
-  writeHeader(scratch)
+  writeHeader(scratch, 0, id)
   return (value) => {
+    if (fast && slabs) {
+      const framed = slabs.write(fast, value)
+      if (framed) return framed
+    }
     let end: number
     try {
       end = type.encode(value, scratch, HEADER_SIZE)
       if (end < 0) {
         // avsc reports how many bytes were missing.
         scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, scratch.length - end))
-        writeHeader(scratch)
+        writeHeader(scratch, 0, id)
         end = type.encode(value, scratch, HEADER_SIZE)
       }
     } catch (e) {
@@ -184,8 +192,48 @@ function frameEncoder(subject: string, id: number, type: Type): (value: unknown)
         details: { subject, schemaId: id },
       })
     }
-    const out = Buffer.allocUnsafe(end)
-    scratch.copy(out, 0, 0, end)
-    return out
+    return copyOut(scratch, end)
   }
+}
+
+const writeHeader = (buf: Buffer, at: number, id: number): void => {
+  buf[at] = 0
+  buf.writeInt32BE(id, at + 1)
+}
+
+const SLAB_BYTES = 64 * 1024
+
+/** Frames written back to back into 64 KB slabs; a slab lives as long as a record viewing it. */
+class Slabs {
+  #slab = Buffer.allocUnsafe(SLAB_BYTES)
+  #used = 0
+  readonly #id: number
+
+  constructor(id: number) {
+    this.#id = id
+  }
+
+  /** The framed value, or undefined when the writer refuses it or it needs more than a slab. */
+  write(fast: FastWriter, value: unknown): Buffer | undefined {
+    for (;;) {
+      const start = this.#used
+      if (start + HEADER_SIZE < SLAB_BYTES) {
+        writeHeader(this.#slab, start, this.#id)
+        const end = fast(value, this.#slab, start + HEADER_SIZE)
+        if (end > 0) {
+          this.#used = end
+          return this.#slab.subarray(start, end)
+        }
+        if (end !== TOO_SMALL || start === 0) return undefined
+      }
+      this.#slab = Buffer.allocUnsafe(SLAB_BYTES)
+      this.#used = 0
+    }
+  }
+}
+
+function copyOut(scratch: Buffer, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end)
+  scratch.copy(out, 0, 0, end)
+  return out
 }

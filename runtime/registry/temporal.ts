@@ -16,9 +16,27 @@ const TIME_RE = /^(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$/
 const TIMESTAMP_RE = /^(-?\d{4,6})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/i
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0')
+// Formatting runs per field per record: table lookups instead of number-to-string-and-pad.
+const TWO = Array.from({ length: 100 }, (_, i) => pad(i, 2))
+const THREE = Array.from({ length: 1000 }, (_, i) => pad(i, 3))
+
+// A direct-mapped memo of formatted dates: event times cluster on a few days and birth dates
+// repeat, and a lookup costs a fraction of the calendar arithmetic.
+const DATE_SLOTS = 1 << 15
+const memoDays = new Float64Array(DATE_SLOTS).fill(Number.NaN)
+const memoDates: string[] = new Array<string>(DATE_SLOTS).fill('')
 
 /** 'YYYY-MM-DD' for days since 1970-01-01 (proleptic Gregorian, like JS Date). */
 export function formatDate(days: number): string {
+  const slot = days & (DATE_SLOTS - 1)
+  if (memoDays[slot] === days) return memoDates[slot]!
+  const text = civilDate(days)
+  memoDays[slot] = days
+  memoDates[slot] = text
+  return text
+}
+
+function civilDate(days: number): string {
   const [y, m, d] = civilFromDays(days)
   const year = y >= 0 && y <= 9999 ? pad(y, 4) : (y < 0 ? '-' : '+') + pad(Math.abs(y), 6)
   return `${year}-${pad(m, 2)}-${pad(d, 2)}`
@@ -100,7 +118,8 @@ export function formatTimestamp(value: number | bigint, digits: Digits, utc: boo
   if (typeof value === 'number' && digits !== 9) {
     const unit = UNIT[digits]
     seconds = Math.floor(value / unit)
-    fraction = String(value - seconds * unit)
+    const f = value - seconds * unit
+    fraction = digits === 3 ? THREE[f]! : THREE[Math.floor(f / 1000)]! + THREE[f % 1000]!
   } else {
     const big = BigInt(value)
     const unit = UNIT_BIG[digits]
@@ -111,14 +130,15 @@ export function formatTimestamp(value: number | bigint, digits: Digits, utc: boo
       f += unit
     }
     seconds = Number(s)
-    fraction = f.toString()
+    fraction = f.toString().padStart(digits, '0')
   }
   const days = Math.floor(seconds / SECONDS_PER_DAY)
   const sod = seconds - days * SECONDS_PER_DAY
   const hh = Math.floor(sod / 3600)
-  const mm = Math.floor((sod % 3600) / 60)
-  const time = `${pad(hh, 2)}:${pad(mm, 2)}:${pad(sod % 60, 2)}.${fraction.padStart(digits, '0')}`
-  return `${formatDate(days)}T${time}${utc ? 'Z' : ''}`
+  const rest = sod - hh * 3600
+  const mm = Math.floor(rest / 60)
+  const text = `${formatDate(days)}T${TWO[hh]!}:${TWO[mm]!}:${TWO[rest - mm * 60]!}.${fraction}`
+  return utc ? `${text}Z` : text
 }
 
 /**
@@ -164,20 +184,40 @@ function parseFraction(text: string | undefined, digits: 3 | 6): number | undefi
 
 // ---- the canonical shapes, read by char code: the per-record fast path -------------------------
 
-const digitAt = (text: string, i: number): number => {
-  const d = text.charCodeAt(i) - 48
-  return d >= 0 && d <= 9 ? d : NaN
+/**
+ * The value of `count` decimal digits at text[at..] (callers check the length first), or -1 when
+ * one is not a digit. Integer arithmetic only, so the parse stays on small integers.
+ */
+function digitsAt(text: string, at: number, count: number): number {
+  let n = 0
+  for (let i = at; i < at + count; i++) {
+    const d = text.charCodeAt(i) - 48
+    if (d < 0 || d > 9) return -1
+    n = n * 10 + d
+  }
+  return n
 }
-const twoAt = (text: string, i: number): number => digitAt(text, i) * 10 + digitAt(text, i + 1)
+
+// A direct-mapped memo of civil date -> days (the inverse of formatDate's), keyed by YYYYMMDD.
+const memoCivil = new Float64Array(DATE_SLOTS).fill(Number.NaN)
+const memoCivilDays = new Float64Array(DATE_SLOTS)
 
 /** Days for a canonical 'YYYY-MM-DD' starting at `at`, or undefined (then the slow path decides). */
 function canonicalDays(text: string, at: number): number | undefined {
   if (text.charCodeAt(at + 4) !== 45 || text.charCodeAt(at + 7) !== 45) return undefined
-  const year = twoAt(text, at) * 100 + twoAt(text, at + 2)
-  const month = twoAt(text, at + 5)
-  const day = twoAt(text, at + 8)
-  if (Number.isNaN(year + month + day)) return undefined
-  return civilDays(year, month, day)
+  const year = digitsAt(text, at, 4)
+  const month = digitsAt(text, at + 5, 2)
+  const day = digitsAt(text, at + 8, 2)
+  if (year < 0 || month < 0 || day < 0) return undefined
+  const key = year * 10_000 + month * 100 + day
+  const slot = key & (DATE_SLOTS - 1)
+  if (memoCivil[slot] === key) return memoCivilDays[slot]
+  const days = civilDays(year, month, day)
+  if (days !== undefined) {
+    memoCivil[slot] = key
+    memoCivilDays[slot] = days
+  }
+  return days
 }
 
 /**
@@ -189,13 +229,11 @@ export function parseCanonicalTimestamp(text: string, digits: 3 | 6, utc: boolea
   if (text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 46) return undefined
   if (utc && text.charCodeAt(20 + digits) !== 90) return undefined
   const days = canonicalDays(text, 0)
-  const hh = twoAt(text, 11)
-  const mm = twoAt(text, 14)
-  const ss = twoAt(text, 17)
-  if (days === undefined || !(hh <= 23 && mm <= 59 && ss <= 59)) return undefined
-  let fraction = 0
-  for (let i = 20; i < 20 + digits; i++) fraction = fraction * 10 + digitAt(text, i)
-  if (Number.isNaN(fraction)) return undefined
+  const hh = digitsAt(text, 11, 2)
+  const mm = digitsAt(text, 14, 2)
+  const ss = digitsAt(text, 17, 2)
+  const fraction = digitsAt(text, 20, digits)
+  if (days === undefined || !(hh >= 0 && hh <= 23 && mm >= 0 && mm <= 59 && ss >= 0 && ss <= 59) || fraction < 0) return undefined
   const value = (days * SECONDS_PER_DAY + hh * 3600 + mm * 60 + ss) * UNIT[digits] + fraction
   return Number.isSafeInteger(value) ? value : undefined
 }
