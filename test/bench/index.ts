@@ -1,11 +1,13 @@
 import os from 'node:os'
 import { execSync } from 'node:child_process'
+import { setLogLevel } from '../../runtime/logger.ts'
 import { benchLog } from './log.ts'
 import { benchUserProfiles } from './user-profiles.ts'
 import { benchLakeParquet } from './lake-parquet.ts'
 import { benchLake } from './lake.ts'
 
 /** `npm run bench`: one JSON document of figures, comparable run against run. Not a test. */
+setLogLevel(process.env.TRIBUTARY_LOG_LEVEL ?? 'warn')
 const commit = (() => {
   try {
     return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()
