@@ -16,6 +16,8 @@ export interface GlobalOptions {
 /** What commands share: the configuration (validated once) and lazily opened backends. */
 export interface CliContext {
   config(): Config
+  /** For commands that print their own story (demo): logs below warn only when asked for. */
+  quietLogs(): void
   runtime(): Promise<Runtime>
   products(refs: readonly string[]): Product[]
   close(): Promise<void>
@@ -35,6 +37,10 @@ export function createContext(globals: () => GlobalOptions): CliContext {
         setLogLevel(config.logLevel)
       }
       return config
+    },
+    quietLogs() {
+      const c = ctx.config()
+      if (!globals().logLevel && !process.env.TRIBUTARY_LOG_LEVEL && c.logLevel === 'info') setLogLevel('warn')
     },
     runtime() {
       runtime ??= openRuntime(ctx.config())

@@ -23,6 +23,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .option('--seed <n>', 'random seed (same seed, same data)', (v) => Number(v), 42)
     .option('--reset', 'wipe the data folder first even if it was not made by a demo')
     .action(async (opts: { users: number; plays: number; seed: number; reset?: boolean }) => {
+      ctx.quietLogs()
       const dataDir = path.resolve(ctx.config().dataDir)
       resetDataDir(dataDir, Boolean(opts.reset))
       const runtime = await ctx.runtime()

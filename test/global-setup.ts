@@ -1,0 +1,21 @@
+import { execFileSync } from 'node:child_process'
+import path from 'node:path'
+
+/**
+ * Real servers for the suite: Kafka (KRaft) and the S3-compatible server via test/infra/infra.sh,
+ * and the Python readers' venv. Idempotent: servers already running (npm run infra:up) are used
+ * and left running; servers this run started are stopped at the end, so nothing stray remains.
+ */
+const root = path.resolve(import.meta.dirname, '..')
+const infra = (command: string): string =>
+  execFileSync('bash', [path.join(root, 'test/infra/infra.sh'), command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+
+export default function setup(): () => void {
+  const before = infra('status')
+  const wasRunning = /kafka: running/.test(before) && /s3:\s+running/.test(before)
+  process.stderr.write(infra('up'))
+  execFileSync('bash', [path.join(root, 'test/infra/python-venv.sh')], { stdio: ['ignore', 'ignore', 'inherit'] })
+  return () => {
+    if (!wasRunning) infra('down')
+  }
+}
