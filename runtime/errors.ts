@@ -22,6 +22,11 @@ export const errorCodes = {
   TRIB_OFFSET_OUT_OF_RANGE: { retriable: false, summary: 'offset outside the partition' },
   TRIB_LOG_CLOSED: { retriable: false, summary: 'the log or consumer was closed' },
   TRIB_LOG_GROUP_BUSY: { retriable: true, summary: 'the consumer group already has a live member on that partition' },
+  TRIB_LOG_REBALANCED: { retriable: true, summary: 'the group reassigned the partitions before the commit; uncommitted records are delivered again' },
+  TRIB_KAFKA_UNAVAILABLE: { retriable: true, summary: 'the Kafka brokers could not be reached or did not answer in time' },
+  TRIB_KAFKA_AUTH: { retriable: false, summary: 'Kafka rejected the credentials, or the client lacks an ACL for the operation' },
+  TRIB_KAFKA_FENCED: { retriable: false, summary: 'another instance with the same transactional id took over (exactly-once fencing)' },
+  TRIB_KAFKA_TRANSACTION: { retriable: true, summary: 'a Kafka transaction failed and was aborted; none of its outputs or offsets count' },
 
   // schema registry
   TRIB_REGISTRY_SUBJECT_NOT_FOUND: { retriable: false, summary: 'subject not found (Confluent 40401)' },
@@ -37,6 +42,8 @@ export const errorCodes = {
   TRIB_REGISTRY_VERSION_SOFT_DELETED: { retriable: false, summary: 'version is already soft-deleted (Confluent 40406)' },
   TRIB_REGISTRY_VERSION_NOT_SOFT_DELETED: { retriable: false, summary: 'permanent delete of a version not soft-deleted first (Confluent 40407)' },
   TRIB_REGISTRY_CORRUPT: { retriable: false, summary: 'a committed line of the embedded registry file failed its checksum' },
+  TRIB_REGISTRY_UNAUTHORIZED: { retriable: false, summary: 'the schema registry refused the credentials or the permission (HTTP 401/403)' },
+  TRIB_REGISTRY_BAD_RESPONSE: { retriable: false, summary: 'the schema registry answered outside the Confluent REST API (status, error code or body)' },
 
   // per-record processing; each of these routes a record to the dead-letter topic
   TRIB_DECODE_MAGIC: { retriable: false, summary: 'value is not in the Confluent wire format (magic byte 0)' },
@@ -55,6 +62,8 @@ export const errorCodes = {
   // lake (Iceberg tables and their storage)
   TRIB_LAKE_STORAGE: { retriable: true, summary: 'the lake storage failed to read, write, list or delete a file' },
   TRIB_LAKE_FILE_NOT_FOUND: { retriable: false, summary: 'a file the lake expected is missing from its storage' },
+  TRIB_LAKE_BUCKET_NOT_FOUND: { retriable: false, summary: 'the S3 bucket of the lake URI does not exist at the endpoint' },
+  TRIB_LAKE_ACCESS_DENIED: { retriable: false, summary: 'the lake storage refused the credentials or denied access' },
   TRIB_LAKE_STORAGE_URI: { retriable: false, summary: 'a lake URI has an unsupported scheme or lies outside the storage root' },
   TRIB_LAKE_NOT_FOUND: { retriable: false, summary: 'no Iceberg table (metadata/v<N>.metadata.json) at the location' },
   TRIB_LAKE_EXISTS: { retriable: false, summary: 'an Iceberg table already exists at the location' },
@@ -73,6 +82,15 @@ export const errorCodes = {
   TRIB_QUERY_FORBIDDEN: { retriable: false, summary: 'the statement is not a read-only query' },
   TRIB_QUERY_UNKNOWN_TABLE: { retriable: false, summary: 'the query names a table the lake does not have' },
   TRIB_QUERY_FAILED: { retriable: false, summary: 'the query failed while running' },
+
+  // HTTP management ports
+  TRIB_HTTP_NOT_FOUND: { retriable: false, summary: 'no such route' },
+  TRIB_HTTP_METHOD_NOT_ALLOWED: { retriable: false, summary: 'the route does not take that method' },
+  TRIB_HTTP_BAD_REQUEST: { retriable: false, summary: 'a parameter or the body is not valid' },
+  TRIB_HTTP_BODY_TOO_LARGE: { retriable: false, summary: 'the request body exceeds the configured limit' },
+  TRIB_HTTP_UNAUTHORIZED: { retriable: false, summary: 'the control port needs a bearer token' },
+  TRIB_HTTP_FORBIDDEN: { retriable: false, summary: 'the bearer token is not the control token' },
+  TRIB_HTTP_TOO_MANY_STREAMS: { retriable: true, summary: 'the client has too many subscriptions open' },
 
   // lifecycle
   TRIB_PRODUCT_NOT_FOUND: { retriable: false, summary: 'no product with that name' },

@@ -7,7 +7,7 @@ import type { Consumer, Log, LogRecord } from '../log/log.ts'
 import { moduleLogger, type Logger } from '../logger.ts'
 import type { Product } from '../product/load.ts'
 import { keyExtractor } from '../processor/keys.ts'
-import { ProductMetrics } from '../processor/metrics.ts'
+import { Histogram, ProductMetrics } from '../processor/metrics.ts'
 import type { RunnableProduct } from '../processor/runnable.ts'
 import { createType } from '../registry/logical-types.ts'
 import type { Serde } from '../registry/serde.ts'
@@ -40,9 +40,12 @@ export class LakeMetrics {
   rows = 0
   bytes = 0
   lastCommitMs = 0
+  /** When main last moved (from the table's snapshot log at start, then from publishes). */
   lastPublishAt = 0
   auditFailures = 0
   skipped = 0
+  /** Seconds per commit: write files, commit, audit, publish. */
+  readonly commitSeconds = new Histogram([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])
 }
 
 /**
@@ -121,6 +124,7 @@ export class SnapshotCompactor implements RunnableProduct {
     this.#table = table
     const md = table.metadata
     this.#head = md.refs[AUDIT_BRANCH]?.['snapshot-id'] ?? null
+    this.lake.lastPublishAt = Math.max(this.lake.lastPublishAt, md['snapshot-log'].at(-1)?.['timestamp-ms'] ?? 0)
     const head = table.snapshot(this.#head === null ? {} : { ref: AUDIT_BRANCH })
     this.#offsets = offsetsOf(md, head, target.topic)
     this.#pendingRows = []
@@ -299,6 +303,7 @@ export class SnapshotCompactor implements RunnableProduct {
       this.#lastCommitAt = this.#now()
       await this.#auditAndPublish(snapshot['snapshot-id'])
       this.lake.lastCommitMs = performance.now() - started
+      this.lake.commitSeconds.observe(this.lake.lastCommitMs / 1000)
       this.metrics.observeBatch(this.lake.lastCommitMs)
       this.#logger.debug({ snapshot: snapshot['snapshot-id'], rows: rows.length, deletes: deletes.length, ms: Math.round(this.lake.lastCommitMs) }, 'snapshot committed')
     } catch (e) {

@@ -73,8 +73,14 @@ export const configSchema = z.strictObject({
     .strictObject({
       port: z.number().int().min(0).max(65535).default(8080),
       host: z.string().min(1).default('0.0.0.0'),
+      controlToken: z.string().min(16).optional().describe('secret bearer token for the control port; without it, control is closed'),
+      maxBodyBytes: z.number().int().positive().default(65_536),
+      maxStreamsPerClient: z.number().int().positive().default(4).describe('concurrent subscriptions per client address'),
+      queryMaxRows: z.number().int().positive().default(10_000),
+      queryTimeoutMs: z.number().int().positive().default(15_000),
     })
-    .default({ port: 8080, host: '0.0.0.0' }),
+    .default({ port: 8080, host: '0.0.0.0', maxBodyBytes: 65_536, maxStreamsPerClient: 4, queryMaxRows: 10_000, queryTimeoutMs: 15_000 }),
+  shutdownDeadlineMs: z.number().int().positive().default(30_000).describe('SIGTERM: time to finish the batch, commit and flush before exiting anyway'),
   streamThreads: z
     .number()
     .int()
@@ -120,6 +126,8 @@ export const envVars = {
   TRIBUTARY_S3_FORCE_PATH_STYLE: { path: 'lake.s3.forcePathStyle', type: 'boolean' },
   TRIBUTARY_HTTP_PORT: { path: 'http.port', type: 'number' },
   TRIBUTARY_HTTP_HOST: { path: 'http.host', type: 'string' },
+  TRIBUTARY_HTTP_CONTROL_TOKEN: { path: 'http.controlToken', type: 'string', secret: true },
+  TRIBUTARY_SHUTDOWN_DEADLINE_MS: { path: 'shutdownDeadlineMs', type: 'number' },
   TRIBUTARY_STREAM_THREADS: { path: 'streamThreads', type: 'number' },
   TRIBUTARY_PII_SALT: { path: 'pii.salt', type: 'string', secret: true },
 } as const satisfies Record<string, { path: string; type: 'string' | 'number' | 'boolean' | 'list'; secret?: boolean }>

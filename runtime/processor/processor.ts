@@ -11,6 +11,7 @@ import { compileContract, type ContractCheck } from './contract.ts'
 import type { PortDecoder } from './decode.ts'
 import { deadLetter, type Stage } from './dlq.ts'
 import { PortEncoder } from './encode.ts'
+import type { PiiAction } from './policy.ts'
 import { ProductMetrics } from './metrics.ts'
 import { RecordState } from './record-state.ts'
 import { TablePort } from './table-port.ts'
@@ -200,6 +201,12 @@ export class Processor implements RunnableProduct {
       const n = await this.step()
       if (n > 0) onBatch?.(n)
     }
+  }
+
+  setPolicy(port: string, pii: Readonly<Record<string, PiiAction>>): void {
+    const encoder = this.#encoders.get(port)
+    if (!encoder) throw new TributaryError('TRIB_USAGE', `${this.product.name} has no output port ${port}`)
+    encoder.encoder.setPolicy(pii)
   }
 
   requestStop(): void {

@@ -1,5 +1,6 @@
 import type { Product } from '../product/load.ts'
 import type { ProductMetrics } from './metrics.ts'
+import type { PiiAction } from './policy.ts'
 
 /** What the runner drives: one product, in this thread or in several stream threads. */
 export interface RunnableProduct {
@@ -14,4 +15,6 @@ export interface RunnableProduct {
   run(onBatch?: (records: number) => void): Promise<void>
   requestStop(): void
   close(): Promise<void>
+  /** Replaces an output port's PII policy for records encoded from now on (processors only). */
+  setPolicy?(port: string, pii: Readonly<Record<string, PiiAction>>): void
 }

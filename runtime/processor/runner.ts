@@ -16,6 +16,8 @@ export interface RunOptions {
   untilIdle?: boolean
   signal?: AbortSignal
   onBatch?: (processor: RunnableProduct, records: number) => void
+  /** Told when a runnable has started (its consumers joined, its stores open). */
+  onStarted?: (processor: RunnableProduct) => void
 }
 
 /**
@@ -68,6 +70,7 @@ export async function runProcessors(processors: readonly RunnableProduct[], opti
     for (const p of processors) {
       await p.start()
       started.push(p)
+      options.onStarted?.(p)
     }
     if (options.untilIdle) {
       for (;;) {

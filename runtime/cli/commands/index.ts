@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import type { CliContext } from '../context.ts'
+import { registerCatalog } from './catalog.ts'
 import { registerDemo } from './demo.ts'
 import { registerLake } from './lake.ts'
 import { registerQuery } from './query.ts'
@@ -7,6 +8,7 @@ import { registerProduce } from './produce.ts'
 import { registerRegistry } from './registry.ts'
 import { registerReplay } from './replay.ts'
 import { registerRun } from './run.ts'
+import { registerServe } from './serve.ts'
 import { registerSchemas } from './schemas.ts'
 import { registerSpecCommands } from './spec.ts'
 import { registerTail } from './tail.ts'
@@ -16,6 +18,7 @@ import { registerValidate } from './validate.ts'
 export function registerCommands(program: Command, ctx: CliContext): void {
   registerDemo(program, ctx)
   registerRun(program, ctx)
+  registerServe(program, ctx)
   registerProduce(program, ctx)
   registerTail(program, ctx)
   registerTopics(program, ctx)
@@ -25,5 +28,6 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerSpecCommands(program, ctx)
   registerQuery(program, ctx)
   registerLake(program, ctx)
+  registerCatalog(program, ctx)
   registerRegistry(program, ctx)
 }

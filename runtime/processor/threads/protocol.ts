@@ -1,4 +1,7 @@
 import type { Config } from '../../config/schema.ts'
+import type { MetricsSnapshot } from '../metrics.ts'
+
+export type { MetricsSnapshot }
 
 /** Messages between the main thread and a stream thread (structured-clone safe). */
 export type ToThread =
@@ -8,16 +11,9 @@ export type ToThread =
   | { type: 'drain' }
   | { type: 'run' }
   | { type: 'stop' }
+  | { type: 'policy'; port: string; pii: Record<string, 'mask' | 'hash' | 'drop'> }
   | { type: 'close' }
 
-export interface MetricsSnapshot {
-  recordsIn: Array<[string, number]>
-  recordsOut: Array<[string, number]>
-  deadLetters: Array<[string, number]>
-  skipped: Array<[string, number]>
-  batches: number
-  lastCommitAt: number
-}
 
 export type FromThread =
   | { type: 'started' }

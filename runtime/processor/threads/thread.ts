@@ -19,14 +19,7 @@ let running: Promise<void> | undefined
 
 const send = (m: FromThread) => port.postMessage(m)
 
-export const snapshot = (m: ProductMetrics): MetricsSnapshot => ({
-  recordsIn: [...m.recordsIn],
-  recordsOut: [...m.recordsOut],
-  deadLetters: [...m.deadLetters],
-  skipped: [...m.skipped],
-  batches: m.batches,
-  lastCommitAt: m.lastCommitAt,
-})
+export const snapshot = (m: ProductMetrics): MetricsSnapshot => m.snapshot()
 
 async function handle(msg: ToThread): Promise<void> {
   switch (msg.type) {
@@ -72,6 +65,9 @@ async function handle(msg: ToThread): Promise<void> {
     }
     case 'stop':
       processor?.requestStop()
+      return
+    case 'policy':
+      processor?.setPolicy(msg.port, msg.pii)
       return
     case 'close':
       processor?.requestStop()

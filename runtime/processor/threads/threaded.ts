@@ -4,6 +4,7 @@ import type { Product } from '../../product/load.ts'
 import type { Runtime } from '../../runtime.ts'
 import { ProductMetrics } from '../metrics.ts'
 import type { RunnableProduct } from '../runnable.ts'
+import type { PiiAction } from '../policy.ts'
 import type { FromThread, MetricsSnapshot, ToThread } from './protocol.ts'
 
 const entry = new URL('./entry.js', import.meta.url)
@@ -40,15 +41,7 @@ export class ThreadedProcessor implements RunnableProduct {
 
   get metrics(): ProductMetrics {
     const m = new ProductMetrics()
-    for (const t of this.#threads) {
-      if (!t.metrics) continue
-      for (const [k, v] of t.metrics.recordsIn) ProductMetrics.add(m.recordsIn, k, v)
-      for (const [k, v] of t.metrics.recordsOut) ProductMetrics.add(m.recordsOut, k, v)
-      for (const [k, v] of t.metrics.deadLetters) ProductMetrics.add(m.deadLetters, k, v)
-      for (const [k, v] of t.metrics.skipped) ProductMetrics.add(m.skipped, k, v)
-      m.batches += t.metrics.batches
-      m.lastCommitAt = Math.max(m.lastCommitAt, t.metrics.lastCommitAt)
-    }
+    for (const t of this.#threads) if (t.metrics) m.merge(t.metrics)
     return m
   }
 
@@ -90,6 +83,11 @@ export class ThreadedProcessor implements RunnableProduct {
 
   requestStop(): void {
     for (const t of this.#threads) t.worker.postMessage({ type: 'stop' } satisfies ToThread)
+  }
+
+  /** Sent without waiting for a reply: threads apply it between records, even while running. */
+  setPolicy(port: string, pii: Readonly<Record<string, PiiAction>>): void {
+    for (const t of this.#threads) t.worker.postMessage({ type: 'policy', port, pii: { ...pii } } satisfies ToThread)
   }
 
   /** Closes every thread; their last metrics stay readable. */
