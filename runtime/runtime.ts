@@ -9,6 +9,7 @@ import type { SchemaRegistry } from './registry/registry.ts'
 import { createSerde, type Serde } from './registry/serde.ts'
 import { SchemaCatalog } from './spec/schemas.ts'
 import { moduleLogger } from './logger.ts'
+import { configureLakeCache, schemeOf } from './lake/index.ts'
 
 /** The backends a process works with, chosen by configuration. Product code never sees which. */
 export interface Runtime {
@@ -32,13 +33,20 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   })
   const registry = await openEmbeddedRegistry({ dir: path.join(dataDir, 'registry') })
   const serde = createSerde(registry)
+  const lakeUri = config.lake.uri ?? pathToFileURL(path.join(dataDir, 'lake')).href
+  if (schemeOf(lakeUri) === 's3') {
+    const { registerS3Storage } = await import('../connectors/storage/s3/index.ts')
+    registerS3Storage(config.lake.s3)
+    // DuckDB reads remote tables through local copies of their immutable files.
+    configureLakeCache({ dir: path.join(dataDir, 'lake-cache') })
+  }
   return {
     config,
     log,
     registry,
     serde,
     stateDir: path.join(dataDir, 'state'),
-    lakeUri: config.lake.uri ?? pathToFileURL(path.join(dataDir, 'lake')).href,
+    lakeUri,
     async close() {
       await log.close()
       await registry.close()

@@ -56,9 +56,8 @@ export class KeyIndex {
   async rebuild(table: Table, snapshotId: number | undefined, keyFields: readonly string[], avroSchema: Record<string, unknown>): Promise<number> {
     this.#db.clear(this.#store)
     if (snapshotId === undefined) return 0
-    const plan = await table.scan({ snapshotId })
-    const uriOf = new Map(plan.tasks.map((t) => [t.dataFile.filePath.replace(/^file:(\/\/)?(?=\/)/, ''), t.dataFile.filePath]))
-    const view = await table.sql({ snapshotId }, { positions: true })
+    // `_file` is the data file's URI, whatever local path DuckDB read it from.
+    const view = await table.localSql({ snapshotId }, { positions: true })
     const conn = await duckdb()
     let count = 0
     try {
@@ -66,8 +65,7 @@ export class KeyIndex {
       const changes: Array<[string, RowPosition]> = []
       for (const row of reader.getRows()) {
         const key = keyString(row.slice(0, keyFields.length))
-        const file = String(row[keyFields.length])
-        changes.push([key, [uriOf.get(file) ?? file, Number(row[keyFields.length + 1])]])
+        changes.push([key, [String(row[keyFields.length]), Number(row[keyFields.length + 1])]])
       }
       count = changes.length
       this.apply(changes, snapshotId)

@@ -9,7 +9,7 @@ import { partitionPath, specById, tupleKey } from './partition.ts'
 import { copyToDataFile } from './parquet.ts'
 import { matchDeletes, type ScanPlan } from './scan.ts'
 import { snapshotFiles } from './files.ts'
-import { scanToSql } from './sql.ts'
+import { localPathOf, scanToSql } from './sql.ts'
 import type { Table } from './table.ts'
 import type { DataFile, Snapshot, TableMetadata } from './types.ts'
 import { MAIN_BRANCH } from './types.ts'
@@ -142,7 +142,9 @@ export async function rewriteDataFiles(table: Table, options: RewriteOptions = {
       const plan: ScanPlan = { snapshot: head, schema, tasks: group, deleteFiles: [...new Set(group.flatMap((t) => t.deletes))] }
       const dir = ['data', partitionPath(specById(md['partition-specs'], specId), schema, first.dataFile.partition)].filter(Boolean).join('/')
       const target = `${dir}/${randomUUID()}.parquet`
-      const file = await copyToDataFile(table.storage, conn, scanToSql(plan), schema.fields, target)
+      // DuckDB reads local files: on object storage, the read-through cache provides them.
+      const pathOf = await localPathOf(table.storage, plan)
+      const file = await copyToDataFile(table.storage, conn, scanToSql(plan, pathOf ? { pathOf } : {}), schema.fields, target)
       if (file.recordCount > 0) added.push({ file: { ...file, partition: first.dataFile.partition }, specId })
       else await table.storage.delete(target)
       for (const t of group) rewritten.add(t.dataFile.filePath)

@@ -5,6 +5,7 @@ import path from 'node:path'
 import { DuckDBDataChunk, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api'
 import { TributaryError } from '../errors.ts'
 import { toBound, truncateLower, truncateUpper, type InternalValue } from './bounds.ts'
+import { evictFromLakeCache, seedLakeCache } from './cache.ts'
 import { duckdb, duckdbType, fieldIdsOption, quoteIdent, quoteString } from './duckdb.ts'
 import { partitionPath, partitioner, tupleKey, type PartitionTuple } from './partition.ts'
 import type { LakeStorage } from './storage.ts'
@@ -136,7 +137,14 @@ export async function copyToDataFile(
     const source = `read_parquet(${quoteString(staging)})`
     const { recordCount, stats } = await columnStats(conn, source, fields, options.fullStringBounds === true)
     const size = (await fs.stat(staging)).size
-    await storage.putFile(target, staging)
+    // On object storage the staged file also becomes the cached copy: audits read it back at once.
+    if (!local) await seedLakeCache(storage, storage.uri(target), staging)
+    try {
+      await storage.putFile(target, staging)
+    } catch (e) {
+      if (!local) await evictFromLakeCache(storage.uri(target))
+      throw e
+    }
     return { content: 0, filePath: storage.uri(target), fileFormat: 'PARQUET', partition: {}, recordCount, fileSizeInBytes: size, ...stats }
   } catch (e) {
     await fs.rm(staging, { force: true }).catch(() => undefined)

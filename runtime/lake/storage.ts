@@ -1,7 +1,7 @@
 import { TributaryError } from '../errors.ts'
 
 /**
- * Where a lake keeps its files, chosen by URI scheme (`file://` now, `s3://` later). The engine only
+ * Where a lake keeps its files, chosen by URI scheme (`file://`, `s3://`). The engine only
  * knows this interface; adapters live in connectors/storage/<scheme>/.
  *
  * Paths. Every method takes either a path relative to `root` ('metadata/v3.metadata.json') or an
@@ -37,6 +37,12 @@ export interface LakeStorage {
   delete(path: string): Promise<void>
   /** A path on local disk when the storage has one (DuckDB can read it directly), else undefined. */
   localPath(path: string): string | undefined
+  /**
+   * Optional: copies a file into a new local file (which must not exist) without holding it all in
+   * memory; a missing file is TRIB_LAKE_FILE_NOT_FOUND. The read-through cache (cache.ts) uses it
+   * when present, `read` otherwise.
+   */
+  download?(path: string, localFile: string): Promise<void>
 }
 
 export type StorageOpener = (uri: string) => Promise<LakeStorage>

@@ -10,15 +10,15 @@ import { writeParquetFiles, type WriteFilesOptions } from './parquet.ts'
 import { planScan, resolveSnapshot, type ScanPlan, type ScanSelector } from './scan.ts'
 import { avroToIcebergSchema } from './schema.ts'
 import { snapshotProducer, type SnapshotChanges } from './snapshot.ts'
-import { scanToSql, type ScanSqlOptions } from './sql.ts'
+import { localPathOf, scanToSql, type ScanSqlOptions } from './sql.ts'
 import { openStorage, type LakeStorage } from './storage.ts'
 import type { DataFile, PartitionSpec, Schema, Snapshot, SnapshotRef, TableMetadata } from './types.ts'
 import { MAIN_BRANCH } from './types.ts'
 import { commitTable, loadLatest, type CommitOptions, type CommitPreparer, type LoadedMetadata } from './versions.ts'
 
 /**
- * The table facade: create or load an Iceberg v2 table at a location (a `file://` directory now,
- * `s3://` later) and commit to it. Every change goes through one commit path (commitTable), so
+ * The table facade: create or load an Iceberg v2 table at a location (a `file://` directory or an
+ * `s3://` prefix) and commit to it. Every change goes through one commit path (commitTable), so
  * concurrent writers never lose each other's commits. `metadata` is the version this object last
  * read or wrote; each commit re-reads the latest first.
  */
@@ -141,9 +141,23 @@ export class Table {
     return planScan(this.storage, this.metadata, selector)
   }
 
-  /** A DuckDB view body reading the selected snapshot with deletes applied. */
+  /**
+   * A DuckDB view body reading the selected snapshot with deletes applied, naming files by their
+   * URIs: for a DuckDB that can read the storage itself. The runtime uses `localSql`.
+   */
   async sql(selector: ScanSelector = {}, options: ScanSqlOptions = {}): Promise<string> {
     return scanToSql(await this.scan(selector), options)
+  }
+
+  /**
+   * Like `sql`, but every file is a local path DuckDB can read: the storage's own path (file://)
+   * or a copy in the read-through cache (cache.ts), fetched now when missing. What every DuckDB
+   * read of the lake in the runtime goes through (queries, audits, key index, rewrites).
+   */
+  async localSql(selector: ScanSelector = {}, options: Omit<ScanSqlOptions, 'pathOf'> = {}): Promise<string> {
+    const plan = await this.scan(selector)
+    const pathOf = await localPathOf(this.storage, plan)
+    return scanToSql(plan, { ...options, ...(pathOf ? { pathOf } : {}) })
   }
 
   /**

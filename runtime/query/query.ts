@@ -1,7 +1,8 @@
 import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBResultReader } from '@duckdb/node-api'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
-import { loadTable, joinPath, type ScanSelector } from '../lake/index.ts'
+import { lakeCacheDir, loadTable, joinPath, schemeOf, type ScanSelector } from '../lake/index.ts'
 import { quoteIdent, quoteString } from '../lake/duckdb.ts'
 import type { Product } from '../product/load.ts'
 import { snapshotTargets } from '../compactor/targets.ts'
@@ -60,7 +61,8 @@ export interface QueryResult {
  * Runs one read-only SELECT over the lake's tables with DuckDB: each table is a view over its
  * snapshot's Parquet files (position deletes applied), at `asOf` when given. A table that cannot
  * resolve `asOf` (no such snapshot or tag) fails only if the query reads it. The instance is
- * private and sandboxed to the lake's folder.
+ * private and sandboxed to the lake's folder (for object storage: the local read-through cache,
+ * see lake/cache.ts).
  */
 export async function runQuery(tables: readonly LakeTable[], sql: string, options: QueryOptions = {}): Promise<QueryResult> {
   const instance = await DuckDBInstance.create(':memory:')
@@ -69,8 +71,12 @@ export async function runQuery(tables: readonly LakeTable[], sql: string, option
     await assertReadOnly(conn, sql)
     const readable = new Set<string>()
     for (const t of tables) {
+      const local = schemeOf(t.location) === 'file'
+      // Views over object storage read cached copies, fetched when the view is made: only for
+      // tables the statement can name (it must spell the port to reach the view).
+      if (!local && !mentions(sql, t)) continue
       await createView(conn, t, options.asOf ?? {})
-      if (t.location.startsWith('file:')) readable.add(fileURLToPath(t.location))
+      readable.add(!local ? lakeCacheDir() : t.location.startsWith('file:') ? fileURLToPath(t.location) : path.resolve(t.location))
     }
     await sandbox(conn, [...readable])
     return await execute(conn, sql, tables, options)
@@ -85,7 +91,7 @@ async function createView(conn: DuckDBConnection, t: LakeTable, asOf: ScanSelect
   try {
     const table = await loadTable(t.location)
     // Without a time-travel selector, the table is what main publishes (the audit branch may be ahead).
-    body = await table.sql(asOf)
+    body = await table.localSql(asOf)
   } catch (e) {
     body = `SELECT error(${quoteString(`table ${t.name}: ${messageOf(e)}`)})`
   }
@@ -98,6 +104,12 @@ async function createView(conn: DuckDBConnection, t: LakeTable, asOf: ScanSelect
 }
 
 const underscore = (s: string): string => s.replace(/-/g, '_')
+
+/** Whether the SQL text contains the table's view name in either spelling (identifiers ignore case). */
+const mentions = (sql: string, t: LakeTable): boolean => {
+  const text = sql.toLowerCase()
+  return text.includes(t.port.toLowerCase()) || text.includes(underscore(t.port).toLowerCase())
+}
 
 async function execute(conn: DuckDBConnection, sql: string, tables: readonly LakeTable[], options: QueryOptions): Promise<QueryResult> {
   const maxRows = options.maxRows ?? Number.MAX_SAFE_INTEGER

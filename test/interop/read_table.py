@@ -13,6 +13,11 @@
   read_table.py parquet-schema <file.parquet>
       the Parquet schema (names, field ids, types) as DuckDB sees it
 
+Tables on s3:// are read through pyiceberg's S3 FileIO, configured from the environment:
+TRIBUTARY_S3_ENDPOINT (an S3-compatible server; path-style addressing unless
+TRIBUTARY_S3_FORCE_PATH_STYLE=false), TRIBUTARY_S3_REGION or AWS_REGION (default us-east-1),
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
+
 Rows are printed as a JSON array of objects; values are made JSON-safe (dates and timestamps as
 ISO strings, decimals as strings, bytes as hex).
 """
@@ -55,10 +60,25 @@ def args_after(argv):
     return out
 
 
+def fileio_properties():
+    import os
+
+    env = os.environ
+    props = {"s3.region": env.get("TRIBUTARY_S3_REGION") or env.get("AWS_REGION") or "us-east-1"}
+    if env.get("TRIBUTARY_S3_ENDPOINT"):
+        props["s3.endpoint"] = env["TRIBUTARY_S3_ENDPOINT"]
+        if env.get("TRIBUTARY_S3_FORCE_PATH_STYLE", "true").lower() != "false":
+            props["s3.force-virtual-addressing"] = "false"
+    for var, prop in (("AWS_ACCESS_KEY_ID", "s3.access-key-id"), ("AWS_SECRET_ACCESS_KEY", "s3.secret-access-key"), ("AWS_SESSION_TOKEN", "s3.session-token")):
+        if env.get(var):
+            props[prop] = env[var]
+    return props
+
+
 def pyiceberg_scan(location, opts):
     from pyiceberg.table import StaticTable
 
-    table = StaticTable.from_metadata(location)
+    table = StaticTable.from_metadata(location, properties=fileio_properties())
     scan = table.scan()
     if "snapshot-id" in opts:
         scan = table.scan(snapshot_id=int(opts["snapshot-id"]))
