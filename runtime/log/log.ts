@@ -64,6 +64,11 @@ export interface TopicInfo {
 export interface TopicOptions {
   partitions?: number
   replicationFactor?: number
+  /**
+   * Largest record the topic accepts (Kafka's topic config `max.message.bytes`), set when the topic
+   * is created; the broker's default applies otherwise. The embedded log has no per-record limit.
+   */
+  maxMessageBytes?: number
 }
 
 /**
@@ -90,6 +95,12 @@ export interface ConsumerOptions {
    * consumer every partition; Kafka always assigns partitions through the group protocol.
    */
   member?: { index: number; count: number }
+  /**
+   * Kafka: outputs and offsets in one Kafka transaction; consumers read_committed. commit() then
+   * produces the records and the group offsets atomically (exactly-once into output topics). The
+   * embedded log ignores it: its commits are atomic anyway.
+   */
+  exactlyOnce?: boolean
 }
 
 export interface PollOptions {
@@ -111,8 +122,8 @@ export interface Consumer {
   assignment(): TopicPartition[]
   /**
    * Commits this consumer's group offsets together with output records as one step.
-   * Embedded log: atomic (exactly-once). Kafka: a transaction when the producer is transactional,
-   * otherwise outputs first and offsets second (at-least-once).
+   * Embedded log: atomic (exactly-once). Kafka: one transaction when the consumer has
+   * `exactlyOnce`, otherwise outputs first and offsets second (at-least-once).
    * Offsets are "next offset to read", i.e. last processed + 1.
    */
   commit(step: { offsets: PartitionOffset[]; records?: OutgoingRecord[] }): Promise<RecordPosition[]>

@@ -9,7 +9,7 @@ import { TributaryError, messageOf } from '../errors.ts'
 import { moduleLogger, type Logger } from '../logger.ts'
 import { compileContract, type ContractCheck } from './contract.ts'
 import type { PortDecoder } from './decode.ts'
-import { deadLetter, type Stage } from './dlq.ts'
+import { DLQ_MAX_RECORD_BYTES, deadLetter, type Stage } from './dlq.ts'
 import { PortEncoder } from './encode.ts'
 import type { PiiAction } from './policy.ts'
 import { ProductMetrics } from './metrics.ts'
@@ -50,7 +50,7 @@ const stageOf = (e: unknown): Stage => {
 /** Output topics with their partition counts, and the dead-letter topic (one partition keeps its order). */
 export async function ensureOutputs(product: Product, log: Log): Promise<void> {
   for (const port of product.outputs) await log.ensureTopic(port.spec.topic, { partitions: port.spec.partitions })
-  await log.ensureTopic(product.dlqTopic, { partitions: 1 })
+  await log.ensureTopic(product.dlqTopic, { partitions: 1, maxMessageBytes: DLQ_MAX_RECORD_BYTES })
 }
 
 /** The offsets to commit: one past the last record of each partition in the batch. */
@@ -160,6 +160,7 @@ export class Processor implements RunnableProduct {
       group: this.product.name,
       topics: [...this.#streams.keys()],
       from: { kind: 'earliest' },
+      exactlyOnce: this.product.spec.processing.guarantee === 'exactly-once',
       ...(member ? { member } : {}),
     })
     this.#logger.info({ inputs: this.product.inputs.map((p) => p.spec.topic) }, 'product started')
@@ -347,17 +348,11 @@ export class Processor implements RunnableProduct {
     }
   }
 
+  /** Loads the batch's writer schemas. Unknown ids become per-record dead letters (the serde keeps them as such); any other failure (registry unreachable, refused credentials) stops the batch, to be retried. */
   async #prefetch(records: LogRecord[]): Promise<void> {
     const ids = new Set<number>()
     for (const r of records) this.#streams.get(r.topic)?.decoder.schemaIds(r, ids)
-    if (ids.size > 0) {
-      try {
-        await this.#opts.serde.prefetch(ids)
-      } catch (e) {
-        // Unknown ids are per-record errors (dead letters); only an unreachable registry stops the batch.
-        if (e instanceof TributaryError && e.code === 'TRIB_REGISTRY_UNAVAILABLE') throw e
-      }
-    }
+    if (ids.size > 0) await this.#opts.serde.prefetch(ids)
   }
 
   async #catchUpTables(): Promise<void> {

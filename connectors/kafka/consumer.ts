@@ -1,0 +1,514 @@
+import { randomUUID } from 'node:crypto'
+import type { EachBatchPayload, IMemberAssignment } from 'kafkajs'
+import { TributaryError } from '../../runtime/errors.ts'
+import type { Consumer, ConsumerOptions, LogRecord, OutgoingRecord, PartitionOffset, PollOptions, RecordPosition, StartFrom, TopicPartition } from '../../runtime/log/log.ts'
+import { Mutex } from '../embedded-log/lock.ts'
+import { assertTopicName } from '../embedded-log/names.ts'
+import { Signal } from '../embedded-log/signal.ts'
+import { PRIVATE_GROUP_PREFIX, type KafkaAdmin } from './admin.ts'
+import { log } from './client.ts'
+import { describe, hasType, isRebalance, toTributaryError } from './errors.ts'
+import { Handoff, toLogRecords } from './handoff.ts'
+import { fetchBytesFor, type ResolvedKafkaOptions } from './options.ts'
+import { formatOffsets, startOffsets, tpKey, type Part } from './positions.ts'
+import { Appender, type PartitionCounts, type Planner } from './producer.ts'
+import { Session, type SessionEvents } from './session.ts'
+import { TransactionalCommitter } from './transactions.ts'
+
+/** What a consumer needs from its log. */
+export interface ConsumerHost {
+  readonly options: ResolvedKafkaOptions
+  readonly admin: KafkaAdmin
+  readonly planner: Planner
+  readonly counts: PartitionCounts
+  append(records: readonly OutgoingRecord[]): Promise<RecordPosition[]>
+  /** Records and offsets for a group with no live member, in one transaction (replay, setGroupOffsets). */
+  offlineCommit(group: string, records: readonly OutgoingRecord[], offsets: readonly PartitionOffset[]): Promise<RecordPosition[]>
+  /**
+   * The member index of an exactly-once consumer's transactional id: `member.index` when given,
+   * else the lowest index no live exactly-once consumer of the group in this process holds.
+   */
+  transactionalIndex(group: string, member: number | undefined): number
+  consumerClosed(consumer: KafkaConsumer, group: string | null, transactionalIndex: number | undefined): void
+}
+
+const DEFAULT_MAX_WAIT_MS = 1000
+/** A poll waits this long for records it knows exist (position below end), even with maxWaitMs 0. */
+const FETCH_GRACE_MS = 1000
+const RECHECK_MS = 100
+const TOPIC_RECHECK_MS = 2000
+const HEARTBEAT_MS = 1000
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * A Log consumer over kafkajs (see handoff.ts for how eachBatch feeds poll).
+ *
+ * Group membership: kafkajs always joins a group. A consumer with `group: null` joins a private
+ * group of its own (random id, never committed to, hidden from listGroups) and positions itself
+ * by seeking after each assignment. Partitions are paused from the moment they are assigned
+ * until their start offset is resolved and sought (a pending seek, else the committed offset,
+ * else `from`), so no record is read from a wrong position.
+ *
+ * Rebalances (at-least-once): a batch handed out by poll() is held in eachBatch until the next
+ * poll(), and kafkajs cannot rejoin the group while it is held, so a commit made before polling
+ * again is made while this consumer still owns the partitions, under its current generation, and
+ * succeeds (the broker accepts commits while a rebalance is only pending). When a heartbeat
+ * reports a pending rebalance, the next poll lets go of everything held (records handed out count
+ * as read; the rest is fetched again by the next owner) and returns nothing until the new
+ * assignment is positioned. Uncommitted records of a partition that moves are delivered again
+ * from the group's committed offset: duplicates only of uncommitted records, never a loss. A
+ * commit for a partition that is no longer assigned, or after the group expelled this member
+ * (a processing stall beyond the rebalance timeout), fails with TRIB_LOG_REBALANCED.
+ *
+ * A failed commit rewinds the partitions it named to the group's committed offsets (read back
+ * from the broker, after settling an exactly-once transaction whose outcome is unknown), so a
+ * caller that keeps polling gets the uncommitted records again instead of skipping them.
+ */
+export class KafkaConsumer implements Consumer {
+  readonly #host: ConsumerHost
+  readonly #group: string | null
+  readonly #groupId: string
+  readonly #topics: string[]
+  readonly #from: StartFrom
+  readonly #maxBuffered: number
+  readonly #fetch: { maxBytes: number; maxBytesPerPartition: number }
+  readonly #txn: TransactionalCommitter | undefined
+  readonly #txnIndex: number | undefined
+  readonly #handoff = new Handoff()
+  readonly #signal = new Signal()
+  readonly #polling = new Mutex()
+  #session: Session | undefined
+  #starting: Promise<void> | undefined
+  #needSession = false
+  #retryAt = 0
+  #started = false
+  #closed = false
+  #ready = false
+  #generation = 0
+  #missing: string[] = []
+  #lastTopicCheck = 0
+  #parts = new Map<string, Part>()
+  readonly #seeks = new Map<string, number>()
+  #rebalancing = false
+  #memberLost = false
+  #fatal: TributaryError | undefined
+  #rewind: TopicPartition[] | undefined
+  #appender: Appender | undefined
+  #heartbeat: (() => Promise<void>) | undefined
+  #heartbeatTimer: NodeJS.Timeout | undefined
+
+  constructor(host: ConsumerHost, options: ConsumerOptions & { exactlyOnce?: boolean }) {
+    for (const t of options.topics) assertTopicName(t)
+    if (options.group !== null && (typeof options.group !== 'string' || options.group.length === 0))
+      throw new TributaryError('TRIB_USAGE', `consumer group must be a non-empty string or null, got ${JSON.stringify(options.group)}`)
+    const m = options.member
+    if (m !== undefined && !(Number.isInteger(m.count) && m.count >= 1 && Number.isInteger(m.index) && m.index >= 0 && m.index < m.count))
+      throw new TributaryError('TRIB_USAGE', `consumer member ${m.index} of ${m.count} is not a valid static membership`)
+    const { options: opts } = host
+    this.#host = host
+    this.#group = options.group
+    this.#groupId = options.group ?? `${PRIVATE_GROUP_PREFIX}${opts.kafka.clientId}.${randomUUID()}`
+    this.#topics = [...new Set(options.topics)]
+    this.#from = options.from ?? { kind: 'earliest' }
+    this.#maxBuffered = Math.max(1, options.maxBufferedRecords ?? 10_000)
+    this.#fetch = fetchBytesFor(options.maxBufferedRecords, opts.tuning)
+    // Stable per group and member: a restarted member fences the one it replaces (transactions.ts).
+    // Instances of one product in different processes need different clientIds (e.g. the pod name).
+    if (options.exactlyOnce && options.group !== null) {
+      this.#txnIndex = host.transactionalIndex(options.group, m?.index)
+      this.#txn = new TransactionalCommitter(opts, `${opts.kafka.clientId}.${options.group}.${this.#txnIndex}`, host.planner, host.counts, host.admin)
+    }
+  }
+
+  poll(options: PollOptions = {}): Promise<LogRecord[]> {
+    return this.#polling.run(() => this.#poll(options))
+  }
+
+  async #poll(options: PollOptions): Promise<LogRecord[]> {
+    this.#assertOpen()
+    const cap = Math.max(1, Math.min(options.maxRecords ?? 1000, this.#maxBuffered))
+    const maxWait = Math.max(0, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS)
+    const began = Date.now()
+    if (!this.#started) this.#started = this.#needSession = true
+    // The caller came back for more: the batches it fully took are done with.
+    await this.#release(false)
+    for (;;) {
+      this.#assertOpen()
+      if (this.#fatal) {
+        this.#handoff.releaseAll()
+        throw this.#fatal
+      }
+      await this.#maintain()
+      if (this.#rebalancing || this.#rewind !== undefined || !this.#ready) await this.#release(true)
+      else {
+        const out = this.#handoff.take(cap)
+        if (out.length > 0) return out
+      }
+      const waited = Date.now() - began
+      if (waited >= maxWait && (waited >= FETCH_GRACE_MS || this.caughtUp())) return []
+      const remaining = (waited < maxWait ? maxWait : FETCH_GRACE_MS) - waited
+      await this.#signal.wait(Math.max(1, Math.min(remaining, RECHECK_MS)))
+    }
+  }
+
+  seek(position: PartitionOffset): void {
+    this.#assertOpen()
+    const { topic, partition, offset } = position
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      throw new TributaryError('TRIB_OFFSET_OUT_OF_RANGE', `cannot seek ${topic}-${partition} to offset ${offset}`, { details: { ...position } })
+    const key = tpKey(topic, partition)
+    const part = this.#parts.get(key)
+    if (!this.#topics.includes(topic) || (this.#ready && part === undefined && !this.#missing.includes(topic)))
+      throw new TributaryError('TRIB_TOPIC_INVALID', `${topic}-${partition} is not assigned to this consumer`, { details: { ...position } })
+    // Not positioned yet: the seek wins over the committed offset and `from` when it is.
+    if (!this.#ready || part === undefined) {
+      this.#seeks.set(key, offset)
+      return
+    }
+    if (offset <= part.end) return this.#applySeek(part, offset)
+    // Past the end we know: read the end again first. kafkajs answers an out-of-range fetch by
+    // committing its default offset for the group.
+    part.seeking++
+    this.#handoff.dropPartition(topic, partition)
+    this.#session?.pause([part])
+    void this.#host.admin
+      .watermarks(topic)
+      .then((marks) => {
+        part.end = Math.max(part.end, marks.get(partition)?.high ?? part.end)
+      })
+      .catch((e: unknown) => log.warn({ topic, partition, cause: describe(e) }, 'could not read the end offset for a seek'))
+      .finally(() => {
+        part.seeking--
+        if (this.#parts.get(key) !== part || this.#closed) return
+        if (offset > part.end) log.warn({ topic, partition, offset, end: part.end }, 'seek past the end: starting at the end')
+        this.#applySeek(part, Math.min(offset, part.end))
+        if (this.#ready) this.#session?.resume([part])
+        this.#signal.notify()
+      })
+  }
+
+  assignment(): TopicPartition[] {
+    return [...this.#parts.values()]
+      .map((p) => ({ topic: p.topic, partition: p.partition }))
+      .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
+  }
+
+  async commit(step: { offsets: PartitionOffset[]; records?: OutgoingRecord[] }): Promise<RecordPosition[]> {
+    this.#assertOpen()
+    if (this.#fatal) throw this.#fatal
+    const records = step.records ?? []
+    const offsets = step.offsets
+    const group = this.#group
+    if (group === null) {
+      if (offsets.length > 0) throw new TributaryError('TRIB_USAGE', `a consumer without a group cannot commit offsets (topics ${this.#topics.join(', ')})`)
+      return this.#host.append(records)
+    }
+    // Never polled, so never joined: a commit for a group without live members (replay).
+    if (!this.#started) return this.#host.offlineCommit(group, records, offsets)
+    for (const o of offsets) {
+      if (!Number.isSafeInteger(o.offset) || o.offset < 0)
+        throw new TributaryError('TRIB_OFFSET_OUT_OF_RANGE', `group ${group}: offset ${o.offset} for ${o.topic}-${o.partition} is not valid`, { details: { ...o } })
+      if (!this.#parts.has(tpKey(o.topic, o.partition))) throw this.#rebalanced(o)
+    }
+    // Between generations (or expelled) the partitions may already be someone else's.
+    if ((this.#memberLost || !this.#ready) && offsets.length > 0) throw this.#rebalanced(offsets[0]!)
+    try {
+      let positions: RecordPosition[]
+      if (this.#txn) {
+        positions = await this.#txn.commit(group, records, offsets, () => {
+          if (this.#memberLost && offsets.length > 0) throw this.#rebalanced(offsets[0]!)
+        })
+      } else {
+        positions = await this.#producer().append(records)
+        if (offsets.length > 0) {
+          // kafkajs silently skips a commit while its runner is down (between generations).
+          if (!this.#ready || this.#session === undefined) throw this.#rebalanced(offsets[0]!)
+          await this.#session.commitOffsets(offsets)
+        }
+      }
+      for (const o of offsets) {
+        const part = this.#parts.get(tpKey(o.topic, o.partition))
+        if (part) part.base = o.offset
+      }
+      return positions
+    } catch (e) {
+      const err = toTributaryError(e, `committing offsets ${formatOffsets(offsets)} of group ${group}`, { group })
+      if (err.code === 'TRIB_KAFKA_FENCED') this.#fatal = err
+      else if (offsets.length > 0) this.#rewind = [...(this.#rewind ?? []), ...offsets.map(({ topic, partition }) => ({ topic, partition }))]
+      throw err
+    }
+  }
+
+  caughtUp(): boolean {
+    if (this.#closed) return true
+    if (!this.#started || !this.#ready || this.#rebalancing || this.#needSession || this.#starting || this.#rewind) return false
+    if (this.#handoff.untaken() > 0) return false
+    for (const p of this.#parts.values()) if (p.seeking > 0 || p.position < p.end) return false
+    return true
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#release(true)
+    this.#signal.notify()
+    clearInterval(this.#heartbeatTimer)
+    const session = this.#session
+    this.#session = undefined
+    await session?.stop()
+    await this.#starting?.catch(() => undefined)
+    await this.#txn?.close()
+    await this.#appender?.close()
+    this.#host.consumerClosed(this, this.#group, this.#txnIndex)
+  }
+
+  // ---- lifecycle ----
+
+  #assertOpen(): void {
+    if (this.#closed) throw new TributaryError('TRIB_LOG_CLOSED', `consumer of ${this.#topics.join(', ')} is closed`)
+  }
+
+  /** Starts a session when one is due, picks up topics created since, and performs pending rewinds. */
+  async #maintain(): Promise<void> {
+    const now = Date.now()
+    if (this.#needSession && this.#starting === undefined && now >= this.#retryAt) {
+      this.#needSession = false
+      this.#starting = this.#openSession()
+        .catch((e: unknown) => this.#sessionFailed(e))
+        .finally(() => {
+          this.#starting = undefined
+          this.#signal.notify()
+        })
+    }
+    if (this.#missing.length > 0 && this.#ready && this.#starting === undefined && now - this.#lastTopicCheck >= TOPIC_RECHECK_MS) await this.#checkTopics()
+    if (this.#rewind !== undefined && this.#ready) await this.#doRewind()
+  }
+
+  async #openSession(): Promise<void> {
+    const admin = this.#host.admin
+    // First, so a restarted member fences its predecessor before reading the group's offsets.
+    await this.#txn?.start()
+    const exists = await Promise.all(this.#topics.map((t) => admin.exists(t)))
+    if (this.#closed) return
+    const present = this.#topics.filter((_, i) => exists[i])
+    this.#missing = this.#topics.filter((_, i) => !exists[i])
+    this.#lastTopicCheck = Date.now()
+    if (present.length === 0) {
+      this.#parts = new Map()
+      this.#ready = true
+      return
+    }
+    const session: Session = new Session(this.#host.options, this.#groupId, present, this.#fetch, this.#events(() => session))
+    this.#session = session
+    await session.start()
+    if (this.#closed) await session.stop()
+  }
+
+  #sessionFailed(e: unknown): void {
+    const err = toTributaryError(e, `starting the Kafka consumer of ${this.#topics.join(', ')} (group ${this.#group ?? 'none'})`, { topics: this.#topics })
+    const session = this.#session
+    this.#session = undefined
+    void session?.stop()
+    if (!err.retriable) {
+      this.#fatal = err
+      return
+    }
+    log.warn({ topics: this.#topics, group: this.#group, cause: err.message }, 'Kafka consumer could not start; retrying')
+    this.#needSession = true
+    this.#retryAt = Date.now() + 1000
+  }
+
+  async #checkTopics(): Promise<void> {
+    this.#lastTopicCheck = Date.now()
+    try {
+      const exists = await Promise.all(this.#missing.map((t) => this.#host.admin.exists(t)))
+      if (!exists.some(Boolean) || this.#closed) return
+      log.debug({ topics: this.#missing.filter((_, i) => exists[i]) }, 'subscribed topics appeared: restarting the Kafka consumer')
+      await this.#release(true)
+      this.#ready = false
+      const session = this.#session
+      this.#session = undefined
+      await session?.stop()
+      this.#needSession = true
+      this.#retryAt = 0
+    } catch (e) {
+      log.debug({ cause: describe(e) }, 'checking for subscribed topics failed')
+    }
+  }
+
+  async #doRewind(): Promise<void> {
+    const tps = this.#rewind!
+    const group = this.#group!
+    try {
+      // Settles a transaction whose outcome is unknown (committed or aborted) before reading offsets.
+      await this.#txn?.start()
+      const committed = await this.#host.admin.committedOffsets(group, [...new Set(tps.map((t) => t.topic))])
+      const byKey = new Map(committed.map((o) => [tpKey(o.topic, o.partition), o.offset]))
+      this.#rewind = undefined
+      for (const { topic, partition } of tps) {
+        const part = this.#parts.get(tpKey(topic, partition))
+        if (part === undefined) continue
+        part.base = byKey.get(tpKey(topic, partition)) ?? part.base
+        this.#applySeek(part, part.base)
+      }
+      log.info({ group, partitions: tps.map((t) => `${t.topic}-${t.partition}`) }, 'rewound to the committed offsets after a failed commit')
+    } catch (e) {
+      log.warn({ group, cause: describe(e) }, 'rewinding after a failed commit failed; retrying at the next poll')
+    }
+  }
+
+  /**
+   * Lets go of held batches (all of them, or those fully handed out). Once let go, a partition
+   * may move to another member: the offsets of our last transaction must be readable by then.
+   */
+  async #release(all: boolean): Promise<void> {
+    if (this.#handoff.size === 0) return
+    if (this.#txn) await this.#txn.settled()
+    if (all) this.#handoff.releaseAll()
+    else this.#handoff.releaseTaken()
+  }
+
+  #applySeek(part: Part, offset: number): void {
+    this.#handoff.dropPartition(part.topic, part.partition)
+    part.position = offset
+    part.stale = true
+    this.#session?.seek(part.topic, part.partition, offset)
+  }
+
+  #rebalanced(o: TopicPartition): TributaryError {
+    return new TributaryError(
+      'TRIB_LOG_REBALANCED',
+      `${o.topic}-${o.partition} is not assigned to this consumer of group ${this.#group} any more (the group rebalanced); its uncommitted records are delivered again`,
+      { details: { topic: o.topic, partition: o.partition, group: this.#group } },
+    )
+  }
+
+  #producer(): Appender {
+    this.#appender ??= new Appender(this.#host.options, 'consumer-producer', this.#host.planner, this.#host.counts)
+    return this.#appender
+  }
+
+  // ---- kafkajs events ----
+
+  #events(current: () => Session): SessionEvents {
+    const live = (): boolean => !this.#closed && this.#session === current()
+    return {
+      onAssign: (a) => live() && this.#onAssign(current(), a),
+      onBatch: (p) => (live() ? this.#onBatch(p) : Promise.resolve()),
+      onSkippedBatch: (topic, partition, lastOffset, hw) => {
+        const part = live() ? this.#parts.get(tpKey(topic, partition)) : undefined
+        if (part === undefined || part.stale || part.seeking > 0) return
+        part.position = Math.max(part.position, Number(lastOffset) + 1)
+        part.end = Math.max(part.end, Number(hw))
+        this.#signal.notify()
+      },
+      onFetchStart: () => {
+        for (const p of this.#parts.values()) p.stale = false
+      },
+      onRebalancing: () => {
+        this.#ready = false
+        this.#rebalancing = true
+      },
+      onCrash: (error, restart) => {
+        if (!live()) return
+        this.#ready = false
+        if (!restart) this.#fatal = toTributaryError(error, `the Kafka consumer of ${this.#topics.join(', ')} (group ${this.#group ?? 'none'}) stopped`)
+        this.#signal.notify()
+      },
+    }
+  }
+
+  /** A new generation: pause everything assigned until its start offsets are resolved and sought. */
+  #onAssign(session: Session, assignment: IMemberAssignment): void {
+    const gen = ++this.#generation
+    this.#ready = false
+    this.#rebalancing = false
+    this.#memberLost = false
+    const parts = new Map<string, Part>()
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      for (const partition of partitions) {
+        const key = tpKey(topic, partition)
+        const prev = this.#parts.get(key)
+        parts.set(key, { topic, partition, position: prev?.position ?? -1, end: prev?.end ?? 0, low: 0, seeking: 0, stale: false, base: prev?.base ?? 0 })
+      }
+    }
+    this.#parts = parts
+    session.pause([...parts.values()])
+    log.debug({ group: this.#group, assignment }, 'partitions assigned')
+    void this.#position(session, gen)
+  }
+
+  async #position(session: Session, gen: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const current = (): boolean => gen === this.#generation && !this.#closed && session === this.#session
+      if (!current()) return
+      try {
+        const parts = [...this.#parts.values()]
+        const starts = await startOffsets(this.#host.admin, { parts, group: this.#group, from: this.#from, seeks: this.#seeks })
+        if (!current()) return
+        for (const p of parts) {
+          const s = starts.get(tpKey(p.topic, p.partition))!
+          Object.assign(p, { position: s.offset, end: s.high, low: s.low, base: s.committed ?? s.offset, stale: true })
+          session.seek(p.topic, p.partition, s.offset)
+        }
+        this.#seeks.clear()
+        this.#ready = true
+        session.resume(parts)
+        this.#signal.notify()
+        return
+      } catch (e) {
+        const wait = Math.min(5_000, 200 * 2 ** attempt)
+        log.warn({ group: this.#group, attempt, cause: describe(e) }, `positioning the assigned partitions failed; retrying in ${wait} ms`)
+        await sleep(wait)
+      }
+    }
+  }
+
+  #onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload
+    const part = this.#parts.get(tpKey(batch.topic, batch.partition))
+    if (!this.#ready || this.#rebalancing || part === undefined || part.seeking > 0 || payload.isStale()) return Promise.resolve()
+    const hw = Number(batch.highWatermark)
+    if (hw > part.end) part.end = hw
+    const records = toLogRecords(batch.topic, batch.partition, batch.messages)
+    if (records.length === 0) return Promise.resolve()
+    this.#heartbeat = payload.heartbeat
+    return new Promise<void>((resolve) => {
+      this.#handoff.add({
+        topic: batch.topic,
+        partition: batch.partition,
+        records,
+        lastOffset: batch.lastOffset(),
+        reader: part,
+        next: 0,
+        finish: (to) => {
+          if (to !== undefined) payload.resolveOffset(to)
+          resolve()
+        },
+      })
+      this.#heartbeats()
+      this.#signal.notify()
+    })
+  }
+
+  /** Keeps the membership alive while batches are held (kafkajs only heartbeats between batches). */
+  #heartbeats(): void {
+    if (this.#heartbeatTimer !== undefined) return
+    this.#heartbeatTimer = setInterval(() => {
+      if (this.#handoff.size === 0 || this.#closed) {
+        clearInterval(this.#heartbeatTimer)
+        this.#heartbeatTimer = undefined
+        return
+      }
+      this.#heartbeat?.().catch((e: unknown) => {
+        if (hasType(e, 'REBALANCE_IN_PROGRESS')) this.#rebalancing = true
+        else if (isRebalance(e)) {
+          log.warn({ group: this.#group, cause: describe(e) }, 'the group expelled this consumer; its uncommitted records go to the next owner')
+          this.#memberLost = this.#rebalancing = true
+        } else log.debug({ group: this.#group, cause: describe(e) }, 'heartbeat failed')
+        this.#signal.notify()
+      })
+    }, HEARTBEAT_MS)
+    this.#heartbeatTimer.unref()
+  }
+}

@@ -1,0 +1,82 @@
+import type { PartitionOffset, StartFrom, TopicPartition } from '../../runtime/log/log.ts'
+import type { KafkaAdmin } from './admin.ts'
+import { log } from './client.ts'
+
+export const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`
+
+/** An assigned partition as this consumer sees it. */
+export interface Part extends TopicPartition {
+  /** Next offset to hand out (-1 before the first assignment resolved it). */
+  position: number
+  /** Read-committed end as last seen (ListOffsets or a fetch's high watermark). */
+  end: number
+  low: number
+  /** A seek waits for a fresh end offset; the partition is paused meanwhile. */
+  seeking: number
+  /** Set by a seek until kafkajs starts its next fetch: reports of batches fetched before are stale. */
+  stale: boolean
+  /** The group's last known committed offset, else where reading started: a failed commit rewinds here. */
+  base: number
+}
+
+export interface StartInput {
+  parts: readonly Part[]
+  /** null: a consumer without a group, whose remembered positions win over `from`. */
+  group: string | null
+  from: StartFrom
+  /** Seeks requested before the assignment was known. */
+  seeks: ReadonlyMap<string, number>
+}
+
+export interface Start {
+  offset: number
+  low: number
+  high: number
+  /** The group's committed offset, when it has one. */
+  committed: number | undefined
+}
+
+/**
+ * Where each newly assigned partition starts: a pending seek, else the group's committed offset
+ * (group consumers: uncommitted records are delivered again, at-least-once), else the position
+ * this consumer had reached (consumers without a group keep reading where they were), else
+ * `from`. Always within [low, high]: kafkajs answers an out-of-range fetch by committing its
+ * default offset for the group, which must never happen behind our back.
+ */
+export async function startOffsets(admin: KafkaAdmin, input: StartInput): Promise<Map<string, Start>> {
+  const topics = [...new Set(input.parts.map((p) => p.topic))]
+  const marks = new Map(await Promise.all(topics.map(async (t) => [t, await admin.watermarks(t)] as const)))
+  const committed = new Map<string, number>()
+  if (input.group !== null && topics.length > 0)
+    for (const o of await admin.committedOffsets(input.group, topics)) committed.set(tpKey(o.topic, o.partition), o.offset)
+
+  const byTime = new Map<string, number>()
+  const from = input.from
+  if (from.kind === 'timestamp') {
+    const need = new Set(input.parts.filter((p) => !decided(p, input, committed)).map((p) => p.topic))
+    for (const t of need) for (const o of await admin.offsetsForTimestamp(t, from.timestamp)) byTime.set(tpKey(o.topic, o.partition), o.offset)
+  }
+
+  const out = new Map<string, Start>()
+  for (const p of input.parts) {
+    const key = tpKey(p.topic, p.partition)
+    const w = marks.get(p.topic)?.get(p.partition) ?? { low: 0, high: 0 }
+    let offset = input.seeks.get(key) ?? (input.group !== null ? committed.get(key) : p.position >= 0 ? p.position : undefined)
+    if (offset === undefined) {
+      if (from.kind === 'earliest') offset = w.low
+      else if (from.kind === 'latest') offset = w.high
+      else if (from.kind === 'offset') offset = from.offset
+      else offset = byTime.get(key) ?? w.high
+    }
+    if (offset > w.high) log.warn({ topic: p.topic, partition: p.partition, offset, end: w.high }, 'start past the end: starting at the end')
+    out.set(key, { offset: Math.min(Math.max(offset, w.low), w.high), low: w.low, high: w.high, committed: committed.get(key) })
+  }
+  return out
+}
+
+function decided(p: Part, input: StartInput, committed: Map<string, number>): boolean {
+  const key = tpKey(p.topic, p.partition)
+  return input.seeks.has(key) || (input.group !== null ? committed.has(key) : p.position >= 0)
+}
+
+export const formatOffsets = (a: readonly PartitionOffset[]): string => a.map((o) => `${o.topic}-${o.partition}@${o.offset}`).join(' ')

@@ -1,0 +1,38 @@
+/**
+ * Child process of kafka-exactly-once.test.ts: consumes the input topic with `exactlyOnce: true`
+ * and commits one output per input record together with the offsets, in small batches, until the
+ * input is exhausted. The parent SIGKILLs it at random points and starts it again.
+ *
+ *   tsx kafka-eos-worker.ts <broker> <clientId> <group> <input> <output>
+ */
+import { openKafkaLog } from '../../connectors/kafka/index.ts'
+import { configSchema } from '../../runtime/config/schema.ts'
+import type { LogRecord, PartitionOffset } from '../../runtime/log/log.ts'
+
+const [broker, clientId, group, input, output] = process.argv.slice(2) as [string, string, string, string, string]
+const kafka = configSchema.parse({ transport: { kafka: { brokers: [broker], clientId } } }).transport.kafka
+// A killed member stays in the group until its session times out; the broker's minimum keeps restarts quick.
+const log = await openKafkaLog({ kafka, defaultPartitions: 1, tuning: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 } })
+const consumer = log.consumer({ group, topics: [input], exactlyOnce: true })
+
+const nextOffsets = (records: LogRecord[]): PartitionOffset[] => {
+  const next = new Map<number, PartitionOffset>()
+  for (const r of records) next.set(r.partition, { topic: r.topic, partition: r.partition, offset: r.offset + 1 })
+  return [...next.values()]
+}
+
+let idle = 0
+for (;;) {
+  const records = await consumer.poll({ maxRecords: 40, maxWaitMs: 200 })
+  if (records.length === 0) {
+    if (consumer.caughtUp() && ++idle >= 3) break
+    continue
+  }
+  idle = 0
+  const outputs = records.map((r) => ({ topic: output, key: r.key, value: Buffer.from(`out:${r.value!.toString()}`) }))
+  await consumer.commit({ offsets: nextOffsets(records), records: outputs })
+  process.stdout.write(`committed ${records.length}\n`)
+}
+await consumer.close()
+await log.close()
+process.stdout.write('done\n')

@@ -1,0 +1,126 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { repoRoot } from '../helpers/runtime.ts'
+
+const run = promisify(execFile)
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+const libs = path.join(repoRoot, '.cache/kafka/libs')
+
+const portOpen = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port })
+    s.once('connect', () => (s.destroy(), resolve(true)))
+    s.once('error', () => resolve(false))
+  })
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port
+      srv.close(() => resolve(port))
+    })
+    srv.once('error', reject)
+  })
+
+/**
+ * A KRaft broker of its own for a test that stops and restarts it: the same jars and settings as
+ * test/infra/infra.sh, on free ports and a temporary data folder. Restarting the shared broker
+ * would break other test files running at the same time, and infra.sh's start is not safe against
+ * a concurrent start from another run while the port is closed.
+ */
+export class PrivateBroker {
+  private child: ChildProcess | undefined
+
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {}
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`
+  }
+
+  static async create(): Promise<PrivateBroker> {
+    if (!fs.existsSync(path.join(libs, '.complete'))) throw new Error(`Kafka jars missing in ${libs}: run \`npm run infra:up\` first`)
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-kafka-'))
+    const port = await freePort()
+    let controller = await freePort()
+    while (controller === port) controller = await freePort()
+    fs.writeFileSync(
+      path.join(dir, 'server.properties'),
+      [
+        'process.roles=broker,controller',
+        'node.id=1',
+        `controller.quorum.voters=1@127.0.0.1:${controller}`,
+        `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
+        `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+        'controller.listener.names=CONTROLLER',
+        'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+        'inter.broker.listener.name=PLAINTEXT',
+        `log.dirs=${path.join(dir, 'data')}`,
+        'num.partitions=3',
+        'offsets.topic.replication.factor=1',
+        'offsets.topic.num.partitions=10',
+        'transaction.state.log.replication.factor=1',
+        'transaction.state.log.min.isr=1',
+        'transaction.state.log.num.partitions=10',
+        'group.initial.rebalance.delay.ms=0',
+        'log.retention.hours=-1',
+        '',
+      ].join('\n'),
+    )
+    fs.writeFileSync(path.join(dir, 'log4j.properties'), 'log4j.rootLogger=WARN, stdout\nlog4j.appender.stdout=org.apache.log4j.ConsoleAppender\nlog4j.appender.stdout.layout=org.apache.log4j.PatternLayout\n')
+    const clusterId = randomBytes(16).toString('base64url')
+    await run('java', ['-cp', `${libs}/*`, `-Dlog4j.configuration=file:${dir}/log4j.properties`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', path.join(dir, 'server.properties')])
+    const broker = new PrivateBroker(dir, port)
+    await broker.start()
+    return broker
+  }
+
+  async start(): Promise<void> {
+    const out = fs.openSync(path.join(this.dir, 'kafka.log'), 'a')
+    this.child = spawn(
+      'java',
+      ['-Xms128m', '-Xmx512m', '-cp', `${libs}/*`, `-Dlog4j.configuration=file:${this.dir}/log4j.properties`, 'kafka.Kafka', path.join(this.dir, 'server.properties')],
+      { stdio: ['ignore', out, out] },
+    )
+    fs.closeSync(out)
+    const deadline = Date.now() + 120_000
+    while (!(await portOpen(this.port))) {
+      if (this.child.exitCode !== null) throw new Error(`private Kafka exited during start-up: ${this.logTail()}`)
+      if (Date.now() > deadline) throw new Error(`private Kafka did not open port ${this.port}: ${this.logTail()}`)
+      await sleep(250)
+    }
+  }
+
+  /** SIGTERM (a clean shutdown), waiting until the process is gone. */
+  async stop(): Promise<void> {
+    const child = this.child
+    this.child = undefined
+    if (child === undefined || child.exitCode !== null) return
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    await exited
+    clearTimeout(timer)
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop()
+    fs.rmSync(this.dir, { recursive: true, force: true })
+  }
+
+  private logTail(): string {
+    try {
+      return fs.readFileSync(path.join(this.dir, 'kafka.log'), 'utf8').slice(-2000)
+    } catch {
+      return '(no log)'
+    }
+  }
+}
