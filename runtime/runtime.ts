@@ -9,7 +9,7 @@ import type { SchemaRegistry } from './registry/registry.ts'
 import { createSerde, type Serde } from './registry/serde.ts'
 import { SchemaCatalog } from './spec/schemas.ts'
 import { moduleLogger } from './logger.ts'
-import { configureLakeCache, schemeOf } from './lake/index.ts'
+import { configureLakeCache, openStorage, schemeOf } from './lake/index.ts'
 
 /** The backends a process works with, chosen by configuration. Product code never sees which. */
 export interface Runtime {
@@ -23,15 +23,22 @@ export interface Runtime {
   close(): Promise<void>
 }
 
+/**
+ * Opens the backends the configuration names: the log (embedded segment files or Kafka), the
+ * schema registry (embedded or a Confluent-compatible server) and the lake's storage (file:// or
+ * s3://). Adapters load only when chosen, so an embedded run never touches the Kafka client.
+ */
 export async function openRuntime(config: Config): Promise<Runtime> {
   const dataDir = path.resolve(config.dataDir)
   fs.mkdirSync(dataDir, { recursive: true })
-  const log = await openEmbeddedLog({
-    dir: path.join(dataDir, 'log'),
-    fsync: config.transport.fsync,
-    defaultPartitions: config.transport.defaultPartitions,
-  })
-  const registry = await openEmbeddedRegistry({ dir: path.join(dataDir, 'registry') })
+  const log = await openLog(config, dataDir)
+  let registry: SchemaRegistry
+  try {
+    registry = await openRegistry(config, dataDir)
+  } catch (e) {
+    await log.close()
+    throw e
+  }
   const serde = createSerde(registry)
   const lakeUri = config.lake.uri ?? pathToFileURL(path.join(dataDir, 'lake')).href
   if (schemeOf(lakeUri) === 's3') {
@@ -39,6 +46,15 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     registerS3Storage(config.lake.s3)
     // DuckDB reads remote tables through local copies of their immutable files.
     configureLakeCache({ dir: path.join(dataDir, 'lake-cache') })
+    // Fails now, not at the first commit, when the bucket is missing, the credentials are wrong
+    // or the server is down (retriable: `serve` retries and reports not-ready meanwhile).
+    try {
+      await openStorage(lakeUri)
+    } catch (e) {
+      await log.close()
+      await registry.close()
+      throw e
+    }
   }
   return {
     config,
@@ -52,6 +68,23 @@ export async function openRuntime(config: Config): Promise<Runtime> {
       await registry.close()
     },
   }
+}
+
+async function openLog(config: Config, dataDir: string): Promise<Log> {
+  const t = config.transport
+  if (t.kind === 'kafka') {
+    const { openKafkaLog } = await import('../connectors/kafka/index.ts')
+    return openKafkaLog({ kafka: t.kafka, defaultPartitions: t.defaultPartitions })
+  }
+  return openEmbeddedLog({ dir: path.join(dataDir, 'log'), fsync: t.fsync, defaultPartitions: t.defaultPartitions })
+}
+
+async function openRegistry(config: Config, dataDir: string): Promise<SchemaRegistry> {
+  if (config.registry.kind === 'confluent') {
+    const { openConfluentRegistry } = await import('../connectors/registry/confluent/index.ts')
+    return openConfluentRegistry(config.registry)
+  }
+  return openEmbeddedRegistry({ dir: path.join(dataDir, 'registry') })
 }
 
 /**

@@ -19,6 +19,8 @@ export interface CliContext {
   /** For commands that print their own story (demo): logs below warn only when asked for. */
   quietLogs(): void
   runtime(): Promise<Runtime>
+  /** A runtime opened elsewhere (serve opens it while already serving /readyz); closed by close(). */
+  adopt(runtime: Runtime): void
   products(refs: readonly string[]): Product[]
   close(): Promise<void>
 }
@@ -45,6 +47,9 @@ export function createContext(globals: () => GlobalOptions): CliContext {
     runtime() {
       runtime ??= openRuntime(ctx.config())
       return runtime
+    },
+    adopt(r) {
+      runtime = Promise.resolve(r)
     },
     products(refs) {
       const c = ctx.config()

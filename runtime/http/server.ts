@@ -8,6 +8,7 @@ import { toOdps } from '../catalog/odps.ts'
 import { moduleLogger } from '../logger.ts'
 import { lakeTables, parseAsOf, runQuery } from '../query/query.ts'
 import type { ProductService, Policies } from '../service.ts'
+import type { StartupStatus } from '../startup.ts'
 import { createMetricsRegistry } from '../observability/prometheus.ts'
 import { startPositions, streamEvents } from './events.ts'
 import { httpError, readJson, sendError, sendJson } from './respond.ts'
@@ -21,6 +22,11 @@ const logger = moduleLogger('http')
  * a small function, every error a JSON body with a TRIB_ code.
  */
 export function createHttpServer(service: ProductService): http.Server {
+  return http.createServer(createHttpHandler(service))
+}
+
+/** The request listener of createHttpServer, for a server that is already listening (serve). */
+export function createHttpHandler(service: ProductService): http.RequestListener {
   const { config } = service.runtime
   const metrics: Registry = createMetricsRegistry({ runnables: () => service.runnables(), log: service.runtime.log })
   const streams = new Map<string, number>()
@@ -105,9 +111,9 @@ export function createHttpServer(service: ProductService): http.Server {
     }
   }
 
-  return http.createServer((req, res) => {
+  return (req, res) => {
     void handle(req, res)
-  })
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // A client that goes away mid-response (a closed subscription) is normal, not a crash.
@@ -127,6 +133,23 @@ export function createHttpServer(service: ProductService): http.Server {
       if (!res.headersSent) logger.debug({ method: req.method, path: url.pathname, err: (e as Error).message }, 'request refused')
       sendError(res, e)
     }
+  }
+}
+
+/**
+ * What the container answers while it opens its backends: alive (/healthz 200), not ready (/readyz
+ * 503 with the attempt and the last failure, which names the broker, endpoint or registry), and
+ * TRIB_HTTP_NOT_READY for everything else.
+ */
+export function startingHandler(status: StartupStatus): http.RequestListener {
+  return (req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    const why = status.lastError
+      ? `opening ${status.backends}: attempt ${status.attempt} failed (${status.lastError.code}: ${status.lastError.message}); retrying in ${status.retryInMs} ms`
+      : `opening ${status.backends} (attempt ${status.attempt})`
+    if (path === '/healthz') sendJson(res, 200, { status: 'starting' })
+    else if (path === '/readyz') sendJson(res, 503, { ready: false, reasons: [why] })
+    else sendError(res, httpError('TRIB_HTTP_NOT_READY', `not ready: ${why}`))
   }
 }
 

@@ -6,18 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateSampleData, playsTopic, usersTopic } from '../../products/sample-data/generate.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
 import { openRuntime } from '../../runtime/runtime.ts'
-import { readDecoded, repoRoot, tempDir } from '../helpers/runtime.ts'
+import { freePort, readDecoded, repoRoot, tempDir } from '../helpers/runtime.ts'
 
 const bin = path.join(repoRoot, 'runtime/cli/bin.js')
 const token = 'control-token-for-tests-0123456789'
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1')
-  await new Promise((r) => server.once('listening', r))
-  const port = (server.address() as net.AddressInfo).port
-  await new Promise((r) => server.close(r))
-  return port
-}
 
 /** Reads Server-Sent Events from a response until `count` records arrived; returns their ids and data. */
 async function readEvents(url: string, count: number, headers: Record<string, string> = {}): Promise<Array<{ id: string; data: { partition: number; offset: number; value: unknown } }>> {
@@ -88,10 +80,11 @@ describe('the product container over HTTP (tributary serve)', () => {
     dataDir = tempDir('trib-http-')
     await appendSample(60, 400, 5)
     await serve()
-    // Wait until the mesh has processed the sample (the daily-plays table has been published).
+    // Wait until the mesh has processed the sample (the tables the tests read have been published).
+    const published = async (product: string, table: string) =>
+      ((await json(`/products/${product}`)).body.tables ?? []).some((t: { table: string; rows: number }) => t.table === table && t.rows > 0)
     for (let i = 0; i < 300; i++) {
-      const { body } = await json('/products/top-podcasts')
-      if (body.tables?.find((t: { table: string; rows: number }) => t.table === 'top-podcasts.daily-plays' && t.rows > 0)) break
+      if ((await published('top-podcasts', 'top-podcasts.daily-plays')) && (await published('podcast-listeners', 'podcast-listeners.demographics'))) break
       await new Promise((r) => setTimeout(r, 200))
     }
   }, 180_000)

@@ -1,3 +1,4 @@
+import net from 'node:net'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -71,4 +72,13 @@ export async function readDecoded(log: Log, serde: Serde, topic: string): Promis
     value: decode(r.value),
     headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, v.toString()])),
   }))
+}
+
+/** A loopback port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1')
+  await new Promise((r) => server.once('listening', r))
+  const port = (server.address() as net.AddressInfo).port
+  await new Promise((r) => server.close(r))
+  return port
 }

@@ -1,9 +1,11 @@
+import http from 'node:http'
 import type { Command } from 'commander'
-import { createHttpServer, listen } from '../../http/server.ts'
+import { createHttpHandler, listen, startingHandler } from '../../http/server.ts'
 import { moduleLogger } from '../../logger.ts'
 import { registerSchemaFiles } from '../../runtime.ts'
 import { ProductService } from '../../service.ts'
 import { schemaDirsFor } from '../../spec/schemas.ts'
+import { openRuntimeUntilReady, type StartupStatus } from '../../startup.ts'
 import type { CliContext } from '../context.ts'
 
 const logger = moduleLogger('serve')
@@ -18,12 +20,14 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .action(async (refs: string[], opts: { port?: number; host?: string }) => {
       const config = ctx.config()
       const products = ctx.products(refs)
-      const runtime = await ctx.runtime()
-      await registerSchemaFiles(runtime.registry, [...new Set(products.flatMap((p) => schemaDirsFor(p.dir, config.schemaDirs)))])
-      const service = new ProductService(runtime, products)
-      const server = createHttpServer(service)
+
+      // Listen first: while Kafka, the registry or S3 are still unreachable the container is alive
+      // and says why it is not ready, instead of crash-looping.
+      const status: StartupStatus = { attempt: 0 }
+      let handler: http.RequestListener = startingHandler(status)
+      const server = http.createServer((req, res) => handler(req, res))
       const bound = await listen(server, opts.port ?? config.http.port, opts.host ?? config.http.host)
-      logger.info({ url: bound.url, products: products.map((p) => p.name) }, 'serving')
+      logger.info({ url: bound.url, products: products.map((p) => p.name) }, 'serving; opening backends')
 
       // SIGTERM: stop fetching, finish the batch in flight, commit, flush pending snapshots, close,
       // exit 0, all within the deadline. A second signal exits at once.
@@ -44,6 +48,12 @@ export function registerServe(program: Command, ctx: CliContext): void {
       }
       process.on('SIGTERM', onSignal).on('SIGINT', onSignal)
       try {
+        const runtime = await openRuntimeUntilReady(config, { signal: abort.signal, status })
+        if (!runtime) return
+        ctx.adopt(runtime)
+        await registerSchemaFiles(runtime.registry, [...new Set(products.flatMap((p) => schemaDirsFor(p.dir, config.schemaDirs)))])
+        const service = new ProductService(runtime, products)
+        handler = createHttpHandler(service)
         await service.start(abort.signal)
       } finally {
         server.closeAllConnections()
