@@ -40,28 +40,42 @@ export class PrivateBroker {
   private constructor(
     readonly dir: string,
     readonly port: number,
+    readonly saslPort: number | undefined,
   ) {}
 
   get address(): string {
     return `127.0.0.1:${this.port}`
   }
 
-  static async create(): Promise<PrivateBroker> {
+  /** The SASL_PLAINTEXT (PLAIN) listener, when created with `sasl`. */
+  get saslAddress(): string {
+    if (this.saslPort === undefined) throw new Error('this broker has no SASL listener')
+    return `127.0.0.1:${this.saslPort}`
+  }
+
+  /** With `sasl`, a second listener takes SASL/PLAIN with that one user. */
+  static async create(options: { sasl?: { username: string; password: string } } = {}): Promise<PrivateBroker> {
     if (!fs.existsSync(path.join(libs, '.complete'))) throw new Error(`Kafka jars missing in ${libs}: run \`npm run infra:up\` first`)
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-kafka-'))
     const port = await freePort()
     let controller = await freePort()
     while (controller === port) controller = await freePort()
+    let saslPort: number | undefined
+    if (options.sasl) do saslPort = await freePort()
+    while (saslPort === port || saslPort === controller)
+    const sasl = options.sasl
+    const jaas = sasl && `org.apache.kafka.common.security.plain.PlainLoginModule required username="${sasl.username}" password="${sasl.password}" user_${sasl.username}="${sasl.password}";`
     fs.writeFileSync(
       path.join(dir, 'server.properties'),
       [
         'process.roles=broker,controller',
         'node.id=1',
         `controller.quorum.voters=1@127.0.0.1:${controller}`,
-        `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
-        `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+        `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}${sasl ? `,SASL_PLAINTEXT://127.0.0.1:${saslPort}` : ''}`,
+        `advertised.listeners=PLAINTEXT://127.0.0.1:${port}${sasl ? `,SASL_PLAINTEXT://127.0.0.1:${saslPort}` : ''}`,
         'controller.listener.names=CONTROLLER',
-        'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+        'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT',
+        ...(sasl ? ['sasl.enabled.mechanisms=PLAIN', `listener.name.sasl_plaintext.plain.sasl.jaas.config=${jaas}`] : []),
         'inter.broker.listener.name=PLAINTEXT',
         `log.dirs=${path.join(dir, 'data')}`,
         'num.partitions=3',
@@ -78,7 +92,7 @@ export class PrivateBroker {
     fs.writeFileSync(path.join(dir, 'log4j.properties'), 'log4j.rootLogger=WARN, stdout\nlog4j.appender.stdout=org.apache.log4j.ConsoleAppender\nlog4j.appender.stdout.layout=org.apache.log4j.PatternLayout\n')
     const clusterId = randomBytes(16).toString('base64url')
     await run('java', ['-cp', `${libs}/*`, `-Dlog4j.configuration=file:${dir}/log4j.properties`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', path.join(dir, 'server.properties')])
-    const broker = new PrivateBroker(dir, port)
+    const broker = new PrivateBroker(dir, port, saslPort)
     await broker.start()
     return broker
   }
