@@ -7,15 +7,15 @@ import path from 'node:path'
  * and left running; servers this run started are stopped at the end, so nothing stray remains.
  */
 const root = path.resolve(import.meta.dirname, '..')
-const infra = (command: string): string =>
-  execFileSync('bash', [path.join(root, 'test/infra/infra.sh'), command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+const infra = (...args: string[]): string =>
+  execFileSync('bash', [path.join(root, 'test/infra/infra.sh'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
 
 export default function setup(): () => void {
   const before = infra('status')
-  const wasRunning = /kafka: running/.test(before) && /s3:\s+running/.test(before)
+  const started = (['kafka', 's3'] as const).filter((server) => !new RegExp(`${server}:\\s+running`).test(before))
   process.stderr.write(infra('up'))
   execFileSync('bash', [path.join(root, 'test/infra/python-venv.sh')], { stdio: ['ignore', 'ignore', 'inherit'] })
   return () => {
-    if (!wasRunning) infra('down')
+    for (const server of started) infra('down', server)
   }
 }

@@ -125,7 +125,14 @@ status() {
 
 case "${1:-}" in
   up) kafka_up; s3_up; status ;;
-  down) stop kafka "$kafka_dir/kafka.pid"; stop s3 "$s3_dir/s3.pid" ;;
+  down)
+    # `down kafka` or `down s3` stops one server; plain `down` stops both.
+    case "${2:-all}" in
+      kafka) stop kafka "$kafka_dir/kafka.pid" ;;
+      s3) stop s3 "$s3_dir/s3.pid" ;;
+      all) stop kafka "$kafka_dir/kafka.pid"; stop s3 "$s3_dir/s3.pid" ;;
+      *) echo "usage: $0 down [kafka|s3]" >&2; exit 2 ;;
+    esac ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down [kafka|s3]|status" >&2; exit 2 ;;
 esac
