@@ -26,7 +26,7 @@ export const errorCodes = {
   TRIB_KAFKA_UNAVAILABLE: { retriable: true, summary: 'the Kafka brokers could not be reached or did not answer in time' },
   TRIB_KAFKA_AUTH: { retriable: false, summary: 'Kafka rejected the credentials, or the client lacks an ACL for the operation' },
   TRIB_KAFKA_FENCED: { retriable: false, summary: 'another instance with the same transactional id took over (exactly-once fencing)' },
-  TRIB_KAFKA_TRANSACTION: { retriable: true, summary: 'a Kafka transaction failed and was aborted; none of its outputs or offsets count' },
+  TRIB_KAFKA_TRANSACTION: { retriable: true, summary: 'a Kafka transaction failed or its outcome is unknown; the consumer rewinds to the committed offsets' },
 
   // schema registry
   TRIB_REGISTRY_SUBJECT_NOT_FOUND: { retriable: false, summary: 'subject not found (Confluent 40401)' },
@@ -90,6 +90,7 @@ export const errorCodes = {
   TRIB_HTTP_BODY_TOO_LARGE: { retriable: false, summary: 'the request body exceeds the configured limit' },
   TRIB_HTTP_UNAUTHORIZED: { retriable: false, summary: 'the control port needs a bearer token' },
   TRIB_HTTP_FORBIDDEN: { retriable: false, summary: 'the bearer token is not the control token' },
+  TRIB_HTTP_NOT_READY: { retriable: true, summary: 'the container is still opening its backends (Kafka, registry, S3); /readyz says why' },
   TRIB_HTTP_TOO_MANY_STREAMS: { retriable: true, summary: 'the client has too many subscriptions open' },
 
   // lifecycle
