@@ -120,6 +120,11 @@ export class KafkaConsumer implements Consumer {
     }
   }
 
+  async prepare(): Promise<void> {
+    this.#assertOpen()
+    await this.#txn?.start()
+  }
+
   poll(options: PollOptions = {}): Promise<LogRecord[]> {
     return this.#polling.run(() => this.#poll(options))
   }

@@ -129,6 +129,12 @@ export interface Consumer {
   commit(step: { offsets: PartitionOffset[]; records?: OutgoingRecord[] }): Promise<RecordPosition[]>
   /** True once there is nothing more to read right now on any assigned partition. */
   caughtUp(): boolean
+  /**
+   * Optional: gets ready without reading. Kafka, exactly-once: registers the transactional id,
+   * which fences a predecessor and aborts the transactions it left open, so what is read next
+   * (a state changelog being restored) is settled instead of waiting for their timeout.
+   */
+  prepare?(): Promise<void>
   close(): Promise<void>
 }
 

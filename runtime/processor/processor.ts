@@ -127,6 +127,17 @@ export class Processor implements RunnableProduct {
         )
     }
     const member = this.#opts.member
+    // The consumer first: on Kafka, exactly-once, it fences a killed predecessor and aborts what
+    // that one left open, so the changelog restored next is settled.
+    const streamTopics = [...new Set(this.product.inputs.filter((p) => p.spec.mode !== 'table').map((p) => p.spec.topic))]
+    this.#consumer = log.consumer({
+      group: this.product.name,
+      topics: streamTopics,
+      from: { kind: 'earliest' },
+      exactlyOnce: this.product.spec.processing.guarantee === 'exactly-once',
+      ...(member ? { member } : {}),
+    })
+    await this.#consumer.prepare?.()
     // One store per stream thread; a partition that moves between threads is restored from its changelog.
     this.#db = StateDb.open(path.join(this.#opts.stateDir, this.product.name, String(member?.index ?? 0)))
     this.#state = new PartitionedState(this.#db, this.changelogTopic)
@@ -156,13 +167,6 @@ export class Processor implements RunnableProduct {
     }
     await this.#catchUpTables()
     await this.#module.init?.(this.#ctx)
-    this.#consumer = log.consumer({
-      group: this.product.name,
-      topics: [...this.#streams.keys()],
-      from: { kind: 'earliest' },
-      exactlyOnce: this.product.spec.processing.guarantee === 'exactly-once',
-      ...(member ? { member } : {}),
-    })
     this.#logger.info({ inputs: this.product.inputs.map((p) => p.spec.topic) }, 'product started')
   }
 
