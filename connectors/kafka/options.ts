@@ -68,7 +68,9 @@ export function resolveOptions(input: KafkaLogOptions): ResolvedKafkaOptions {
   if (brokers.length === 0) throw new TributaryError('TRIB_CONFIG_INVALID', 'transport.kafka.brokers: at least one broker (host:port) is needed')
   if (!Number.isInteger(input.defaultPartitions) || input.defaultPartitions < 1)
     throw new TributaryError('TRIB_CONFIG_INVALID', `transport.defaultPartitions: ${input.defaultPartitions} is not a positive integer`)
-  const tuning = { ...defaults, ...input.tuning }
+  const k = input.kafka
+  // The group timeouts are configuration (transport.kafka); tuning, when given, wins (tests).
+  const tuning = { ...defaults, sessionTimeoutMs: k.sessionTimeoutMs ?? defaults.sessionTimeoutMs, heartbeatIntervalMs: k.heartbeatIntervalMs ?? defaults.heartbeatIntervalMs, ...input.tuning }
   if (tuning.heartbeatIntervalMs >= tuning.sessionTimeoutMs)
     throw new TributaryError('TRIB_CONFIG_INVALID', `kafka tuning: heartbeatIntervalMs ${tuning.heartbeatIntervalMs} must be below sessionTimeoutMs ${tuning.sessionTimeoutMs}`)
   return Object.freeze({

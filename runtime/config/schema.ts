@@ -23,6 +23,8 @@ const kafka = z.strictObject({
   connectionTimeoutMs: z.number().int().positive().default(10_000),
   requestTimeoutMs: z.number().int().positive().default(30_000),
   transactionTimeoutMs: z.number().int().positive().default(60_000),
+  sessionTimeoutMs: z.number().int().min(1000).default(30_000).describe("consumer group session timeout (Kafka's session.timeout.ms): how soon a dead instance's partitions move"),
+  heartbeatIntervalMs: z.number().int().positive().default(3_000).describe('below a third of sessionTimeoutMs'),
 })
 
 const transport = z
@@ -115,6 +117,7 @@ export const envVars = {
   TRIBUTARY_KAFKA_SASL_USERNAME: { path: 'transport.kafka.sasl.username', type: 'string' },
   TRIBUTARY_KAFKA_SASL_PASSWORD: { path: 'transport.kafka.sasl.password', type: 'string', secret: true },
   TRIBUTARY_KAFKA_REPLICATION_FACTOR: { path: 'transport.kafka.replicationFactor', type: 'number' },
+  TRIBUTARY_KAFKA_SESSION_TIMEOUT_MS: { path: 'transport.kafka.sessionTimeoutMs', type: 'number' },
   TRIBUTARY_REGISTRY: { path: 'registry.kind', type: 'string' },
   TRIBUTARY_REGISTRY_URL: { path: 'registry.url', type: 'string' },
   TRIBUTARY_REGISTRY_USERNAME: { path: 'registry.username', type: 'string' },

@@ -143,11 +143,14 @@ export const productSpecSchema = z
       .default({}),
     processing: z
       .strictObject({
-        guarantee: z.enum(['at-least-once', 'exactly-once']).default('exactly-once'),
+        guarantee: z
+          .enum(['at-least-once', 'exactly-once'])
+          .optional()
+          .describe('when absent: at-least-once on Kafka (its default); the embedded log commits outputs with offsets atomically either way'),
         batchSize: z.number().int().min(1).max(100_000).default(2000),
         maxRecordBytes: z.number().int().positive().default(1_048_576),
       })
-      .default({ guarantee: 'exactly-once', batchSize: 2000, maxRecordBytes: 1_048_576 }),
+      .default({ batchSize: 2000, maxRecordBytes: 1_048_576 }),
     transform: z.string().default('./transform.ts'),
   })
   .superRefine((spec, ctx) => {

@@ -25,7 +25,7 @@ const PRODUCT = 'user-profiles'
  * On the real broker (`npm run infra:up`), over the same messages (user-profiles' input: Avro
  * Debezium CDC from products/sample-data, on its own topic): (a) the user-profiles processor in
  * Kafka mode, end to end (decode, contract, transform, encode, produce and commit per batch,
- * at-least-once as its spec asks); (b) bare kafkajs pass-through (eachBatch, an idempotent producer
+ * exactly-once as its spec asks: one transaction per batch); (b) bare kafkajs pass-through (eachBatch, an idempotent producer
  * with acks all, manual offset commits; no decoding); (c) the Log adapter's poll →
  * commit({records, offsets}) pass-through, at-least-once and (d) exactly-once (one transaction per
  * batch). Timed from the first record received to the last commit, so group joins are not
