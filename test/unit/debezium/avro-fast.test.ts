@@ -5,38 +5,9 @@ import { buildAvro } from '../../../connectors/debezium/build.ts'
 import { compileConformer } from '../../../runtime/registry/conform.ts'
 import { planRow } from '../../../runtime/registry/conform-plan.ts'
 import { createType } from '../../../runtime/registry/logical-types.ts'
-import { alice, bob, bobUpdated, fixtureJson, logicalTypesRow, usersTable } from './tables.ts'
+import { alice, bob, bobUpdated, fixtureJson, logicalTypesRow, logicalTypesWire, usersTable } from './tables.ts'
 
 const typesSchema = fixtureJson('logical-types/logical_types.envelope.avsc')
-
-/** The row of the logical-types table as AvroConverter writes it (see avro.test.ts). */
-const typesWire = {
-  id: 1,
-  d: 19675,
-  t_ms: 49_000_123,
-  t_us: 49_000_123_456,
-  t_ns: 49_000_123_456_789,
-  ts_ms: 1_700_000_000_123,
-  ts_us: 1_700_000_000_123_456,
-  ts_ns: 1_700_000_000_123_456_789n,
-  ts_tz: '2023-11-14T22:13:20.123456Z',
-  t_tz: '22:13:20.123456Z',
-  price: Buffer.from([0x30, 0x39]),
-  debt: Buffer.from([0xff]),
-  amount: { scale: 4, value: Buffer.from([0x7a, 0xb7]) },
-  ratio: { scale: 0, value: Buffer.from([0xfb]) },
-  doc: '{"tags": ["a", "b"], "n": 1}',
-  uid: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
-  mood: 'happy',
-  c_date: 19675,
-  c_time: 49_000_123,
-  c_ts: 1_700_000_000_123,
-  big: 9_007_199_254_740_990,
-  blob: Buffer.from('deadbeef', 'hex'),
-  small: 7,
-  f: 1.5,
-  flag: true,
-}
 
 const source = {
   version: '2.7.3.Final',
@@ -156,17 +127,17 @@ function damaged(bodies: Buffer[]): Buffer[] {
 describe('Debezium Avro fast path', () => {
   it('decodes every semantic type exactly like the exact path, nanoseconds and ts_ns included', () => {
     const fast = fastDecoder(typesSchema)
-    const event = fast.decode(framed(typesEnvelope(typesWire, 'c')), 5)
+    const event = fast.decode(framed(typesEnvelope(logicalTypesWire, 'c')), 5)
     expect(event.after).toEqual({ ...logicalTypesRow, big: 9_007_199_254_740_990 })
     expect(event).toMatchObject({ op: 'c', before: null, source: null, tsMs: 1_700_000_000_650 })
     expect(fast.conformed).toBe(false)
-    const bodies = ['c', 'u', 'd', 'r'].map((op) => typesEnvelope(op === 'd' ? null : typesWire, op, op === 'u' || op === 'd' ? typesWire : null))
+    const bodies = ['c', 'u', 'd', 'r'].map((op) => typesEnvelope(op === 'd' ? null : logicalTypesWire, op, op === 'u' || op === 'd' ? logicalTypesWire : null))
     expect(agree(typesSchema, undefined, bodies)).toBe(4)
   })
 
   it('reads a NanoTimestamp beyond 2^53 as a bigint-backed exact value', () => {
     const fast = fastDecoder(typesSchema)
-    const late = { ...typesWire, ts_ns: 9_000_000_000_000_000_001n, t_ns: 86_399_999_999_999 }
+    const late = { ...logicalTypesWire, ts_ns: 9_000_000_000_000_000_001n, t_ns: 86_399_999_999_999 }
     expect(agree(typesSchema, undefined, [typesEnvelope(late, 'c')])).toBe(1)
     expect(fast.decode(framed(typesEnvelope(late, 'c')), 5).after?.ts_ns).toBe('2255-03-14T16:00:00.000000001Z')
   })
@@ -208,21 +179,21 @@ describe('Debezium Avro fast path', () => {
   })
 
   it('declines whatever the exact path refuses, and never disagrees on damaged bytes', () => {
-    const bodies = ['c', 'u', 'd'].map((op) => typesEnvelope(op === 'd' ? null : typesWire, op, op === 'c' ? null : typesWire))
+    const bodies = ['c', 'u', 'd'].map((op) => typesEnvelope(op === 'd' ? null : logicalTypesWire, op, op === 'c' ? null : logicalTypesWire))
     const all = damaged(bodies)
     const taken = agree(typesSchema, undefined, all)
     expect(taken).toBeLessThan(all.length)
     const fast = fastDecoder(typesSchema)
-    const good = framed(typesEnvelope(typesWire, 'c'))
+    const good = framed(typesEnvelope(logicalTypesWire, 'c'))
     expect(() => fast.decode(good.subarray(0, good.length - 1), 5)).toThrow()
     expect(() => fast.decode(Buffer.concat([good, Buffer.from([0])]), 5)).toThrow()
     expect(() => fast.decode(framed(typesEnvelope(null, 't')), 5)).toThrow() // truncates go the exact way
-    expect(() => fast.decode(framed(typesEnvelope({ ...typesWire, doc: '{nope' }, 'c')), 5)).toThrow()
+    expect(() => fast.decode(framed(typesEnvelope({ ...logicalTypesWire, doc: '{nope' }, 'c')), 5)).toThrow()
     // A uuid column: upper case is lowered like the exact path does; text that is no uuid goes the exact way.
-    const upper = typesEnvelope({ ...typesWire, uid: typesWire.uid.toUpperCase() }, 'c')
-    expect(fast.decode(framed(upper), 5).after?.uid).toBe(typesWire.uid)
-    expect(() => fast.decode(framed(typesEnvelope({ ...typesWire, uid: 'not-a-uuid' }, 'c')), 5)).toThrow()
-    expect(agree(typesSchema, undefined, [upper, typesEnvelope({ ...typesWire, uid: 'not-a-uuid' }, 'c')])).toBe(1)
+    const upper = typesEnvelope({ ...logicalTypesWire, uid: logicalTypesWire.uid.toUpperCase() }, 'c')
+    expect(fast.decode(framed(upper), 5).after?.uid).toBe(logicalTypesWire.uid)
+    expect(() => fast.decode(framed(typesEnvelope({ ...logicalTypesWire, uid: 'not-a-uuid' }, 'c')), 5)).toThrow()
+    expect(agree(typesSchema, undefined, [upper, typesEnvelope({ ...logicalTypesWire, uid: 'not-a-uuid' }, 'c')])).toBe(1)
   })
 
   it('has no fast decoder for a recursive row type', () => {

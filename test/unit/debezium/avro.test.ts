@@ -2,7 +2,7 @@ import avro from 'avsc'
 import { describe, expect, it } from 'vitest'
 import { compileAvroChange, compileAvroValue, createEnvelopeType, rowSchemaOf } from '../../../connectors/debezium/avro.ts'
 import { isTributaryError } from '../../../runtime/errors.ts'
-import { alice, fixtureJson, logicalTypesRow } from './tables.ts'
+import { alice, fixtureJson, logicalTypesRow, logicalTypesWire } from './tables.ts'
 
 const usersSchema = fixtureJson('users/users.envelope.avsc')
 const typesSchema = fixtureJson('logical-types/logical_types.envelope.avsc')
@@ -24,35 +24,6 @@ const source = (table: string, tsNs: bigint) => ({
   xmin: null,
 })
 
-/** The logical-types row as AvroConverter puts it on the wire. */
-const typesWire = {
-  id: 1,
-  d: 19675,
-  t_ms: 49_000_123,
-  t_us: 49_000_123_456,
-  t_ns: 49_000_123_456_789,
-  ts_ms: 1_700_000_000_123,
-  ts_us: 1_700_000_000_123_456,
-  ts_ns: 1_700_000_000_123_456_789n,
-  ts_tz: '2023-11-14T22:13:20.123456Z',
-  t_tz: '22:13:20.123456Z',
-  price: Buffer.from([0x30, 0x39]),
-  debt: Buffer.from([0xff]),
-  amount: { scale: 4, value: Buffer.from([0x7a, 0xb7]) },
-  ratio: { scale: 0, value: Buffer.from([0xfb]) },
-  doc: '{"tags": ["a", "b"], "n": 1}',
-  uid: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
-  mood: 'happy',
-  c_date: 19675,
-  c_time: 49_000_123,
-  c_ts: 1_700_000_000_123,
-  big: 9_007_199_254_740_990, // avsc's native long stops at 2^53 - 2
-  blob: Buffer.from('deadbeef', 'hex'),
-  small: 7,
-  f: 1.5,
-  flag: true,
-}
-
 const envelope = (row: object, op = 'c', tsNs = 1_700_000_000_650_000_001n) => ({
   before: op === 'd' ? row : null,
   after: op === 'd' ? null : row,
@@ -66,7 +37,7 @@ const envelope = (row: object, op = 'c', tsNs = 1_700_000_000_650_000_001n) => (
 
 describe('Avro envelopes', () => {
   const codec = compileAvroChange(typesSchema)
-  const bytes = createEnvelopeType(typesSchema).toBuffer(envelope(typesWire))
+  const bytes = createEnvelopeType(typesSchema).toBuffer(envelope(logicalTypesWire))
 
   it('decodes and converts every semantic type exactly', () => {
     const event = codec.convert(codec.type.fromBuffer(bytes))
@@ -91,17 +62,17 @@ describe('Avro envelopes', () => {
       wrapUnions: false,
       typeHook: (s: unknown) => (s === 'long' || (typeof s === 'object' && s !== null && (s as { type?: unknown }).type === 'long') ? bigLong : undefined),
     })
-    const fine = writer.toBuffer(envelope({ ...typesWire, big: 2n ** 53n - 2n }))
+    const fine = writer.toBuffer(envelope({ ...logicalTypesWire, big: 2n ** 53n - 2n }))
     expect((codec.type.fromBuffer(fine) as { after: { big: unknown } }).after.big).toBe(2 ** 53 - 2)
-    const huge = writer.toBuffer(envelope({ ...typesWire, big: 2n ** 53n + 1n }))
+    const huge = writer.toBuffer(envelope({ ...logicalTypesWire, big: 2n ** 53n + 1n }))
     expect(() => codec.type.fromBuffer(huge)).toThrow(/precision loss/)
   })
 
   it('reads a delete (before only) and names the side in conversion errors', () => {
-    const event = codec.convert(codec.type.fromBuffer(createEnvelopeType(typesSchema).toBuffer(envelope(typesWire, 'd'))))
+    const event = codec.convert(codec.type.fromBuffer(createEnvelopeType(typesSchema).toBuffer(envelope(logicalTypesWire, 'd'))))
     expect(event).toMatchObject({ op: 'd', after: null, before: { ...logicalTypesRow, big: 9_007_199_254_740_990 } })
 
-    const bad = codec.type.fromBuffer(createEnvelopeType(typesSchema).toBuffer(envelope({ ...typesWire, doc: '{not json' })))
+    const bad = codec.type.fromBuffer(createEnvelopeType(typesSchema).toBuffer(envelope({ ...logicalTypesWire, doc: '{not json' })))
     try {
       codec.convert(bad, { topic: 'registration.public.logical_types', partition: 2, offset: 9 })
       expect.unreachable()
@@ -112,7 +83,7 @@ describe('Avro envelopes', () => {
   })
 
   it('checks the envelope rules on Avro too', () => {
-    const decoded = codec.type.fromBuffer(createEnvelopeType(typesSchema).toBuffer({ ...envelope(typesWire), op: 'x' }))
+    const decoded = codec.type.fromBuffer(createEnvelopeType(typesSchema).toBuffer({ ...envelope(logicalTypesWire), op: 'x' }))
     expect(() => codec.convert(decoded)).toThrow(/unknown value "x"/)
   })
 
@@ -159,7 +130,7 @@ describe('rowSchemaOf', () => {
   it('lifts the Value record out with full names, resolving the VariableScaleDecimal reference', () => {
     const row = rowSchemaOf(typesSchema) as { name: string; fields: Array<{ name: string; type: unknown }> }
     expect(row.name).toBe('registration.public.logical_types.Value')
-    expect(row.fields.map((f) => f.name)).toEqual(Object.keys(typesWire))
+    expect(row.fields.map((f) => f.name)).toEqual(Object.keys(logicalTypesWire))
     expect(row.fields.find((f) => f.name === 'ratio')?.type).toEqual(['null', 'io.debezium.data.VariableScaleDecimal'])
     const type = avro.Type.forSchema(row as avro.Schema, { wrapUnions: false, typeHook: () => undefined })
     expect(type.name).toBe('registration.public.logical_types.Value')

@@ -115,3 +115,32 @@ export const logicalTypesRow = {
   f: 1.5,
   flag: true,
 }
+
+/** The logical-types row as AvroConverter puts it on the wire. */
+export const logicalTypesWire = {
+  id: 1,
+  d: 19675,
+  t_ms: 49_000_123,
+  t_us: 49_000_123_456,
+  t_ns: 49_000_123_456_789,
+  ts_ms: 1_700_000_000_123,
+  ts_us: 1_700_000_000_123_456,
+  ts_ns: 1_700_000_000_123_456_789n,
+  ts_tz: '2023-11-14T22:13:20.123456Z',
+  t_tz: '22:13:20.123456Z',
+  price: Buffer.from([0x30, 0x39]),
+  debt: Buffer.from([0xff]),
+  amount: { scale: 4, value: Buffer.from([0x7a, 0xb7]) },
+  ratio: { scale: 0, value: Buffer.from([0xfb]) },
+  doc: '{"tags": ["a", "b"], "n": 1}',
+  uid: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+  mood: 'happy',
+  c_date: 19675,
+  c_time: 49_000_123,
+  c_ts: 1_700_000_000_123,
+  big: 9_007_199_254_740_990, // avsc's native long stops at 2^53 - 2
+  blob: Buffer.from('deadbeef', 'hex'),
+  small: 7,
+  f: 1.5,
+  flag: true,
+}

@@ -1,32 +1,14 @@
 import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { duckdb } from '../../../runtime/lake/duckdb.ts'
 import { snapshotFiles } from '../../../runtime/lake/files.ts'
 import { readManifestList } from '../../../runtime/lake/manifest.ts'
 import { createTable, type Table } from '../../../runtime/lake/table.ts'
+import { ids, tempDirs } from './support.ts'
 
 const schema = { type: 'record', name: 'R', fields: [{ name: 'id', type: 'long' }, { name: 'v', type: 'string' }] }
-const dirs: string[] = []
-const tempDir = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-lake-maint-'))
-  dirs.push(d)
-  return d
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true })
-})
+const tempDir = tempDirs('trib-lake-maint-')
 const local = (uri: string): string => uri.replace('file://', '')
-
-async function ids(table: Table, selector: Parameters<Table['sql']>[0] = {}): Promise<number[]> {
-  const conn = await duckdb()
-  try {
-    return (await conn.runAndReadAll(await table.sql(selector))).getRows().map((r) => Number(r[0])).sort((a, b) => a - b)
-  } finally {
-    conn.closeSync()
-  }
-}
 
 /** Every file any remaining snapshot references exists. */
 async function assertComplete(table: Table): Promise<void> {

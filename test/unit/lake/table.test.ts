@@ -1,9 +1,9 @@
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { duckdb } from '../../../runtime/lake/duckdb.ts'
 import { createTable, loadTable, type Table } from '../../../runtime/lake/table.ts'
+import { ids, tempDirs } from './support.ts'
 
 const schema = {
   type: 'record',
@@ -15,24 +15,8 @@ const schema = {
     { name: 'note', type: ['null', 'string'], default: null },
   ],
 }
-const dirs: string[] = []
-const tempDir = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-lake-table-'))
-  dirs.push(d)
-  return d
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true })
-})
+const tempDir = tempDirs('trib-lake-table-')
 
-async function ids(table: Table, selector: Parameters<Table['sql']>[0] = {}): Promise<number[]> {
-  const conn = await duckdb()
-  try {
-    return (await conn.runAndReadAll(await table.sql(selector))).getRows().map((r) => Number(r[0])).sort((a, b) => a - b)
-  } finally {
-    conn.closeSync()
-  }
-}
 const r = (id: number, extra: Record<string, unknown> = {}) => ({ id, at: '2024-05-01T12:00:00.000Z', ...extra })
 
 describe('table facade', () => {

@@ -1,26 +1,18 @@
 import { execFile } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { snapshotFiles } from '../../../runtime/lake/files.ts'
 import { ancestry } from '../../../runtime/lake/metadata.ts'
 import { openStorage, type LakeStorage } from '../../../runtime/lake/storage.ts'
 import { createTable, loadTable } from '../../../runtime/lake/table.ts'
 import { commitTable, loadLatest } from '../../../runtime/lake/versions.ts'
+import { tempDirs } from './support.ts'
 
 const run = promisify(execFile)
 const schema = { type: 'record', name: 'R', fields: [{ name: 'id', type: 'long' }, { name: 'who', type: 'string' }] }
-const dirs: string[] = []
-const tempDir = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-lake-versions-'))
-  dirs.push(d)
-  return d
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true })
-})
+const tempDir = tempDirs('trib-lake-versions-')
 
 async function allIds(location: string): Promise<number[]> {
   const t = await loadTable(location)
