@@ -31,31 +31,26 @@ export interface Runtime {
 export async function openRuntime(config: Config): Promise<Runtime> {
   const dataDir = path.resolve(config.dataDir)
   fs.mkdirSync(dataDir, { recursive: true })
+  const lakeUri = config.lake.uri ?? pathToFileURL(path.join(dataDir, 'lake')).href
   const log = await openLog(config, dataDir)
-  let registry: SchemaRegistry
+  let registry: SchemaRegistry | undefined
   try {
     registry = await openRegistry(config, dataDir)
+    if (schemeOf(lakeUri) === 's3') {
+      const { registerS3Storage } = await import('../connectors/storage/s3/index.ts')
+      registerS3Storage(config.lake.s3)
+      // DuckDB reads remote tables through local copies of their immutable files.
+      configureLakeCache({ dir: path.join(dataDir, 'lake-cache') })
+      // Fails now, not at the first commit, when the bucket is missing, the credentials are wrong
+      // or the server is down (retriable: `serve` retries and reports not-ready meanwhile).
+      await openStorage(lakeUri)
+    }
   } catch (e) {
     await log.close()
+    await registry?.close()
     throw e
   }
   const serde = createSerde(registry)
-  const lakeUri = config.lake.uri ?? pathToFileURL(path.join(dataDir, 'lake')).href
-  if (schemeOf(lakeUri) === 's3') {
-    const { registerS3Storage } = await import('../connectors/storage/s3/index.ts')
-    registerS3Storage(config.lake.s3)
-    // DuckDB reads remote tables through local copies of their immutable files.
-    configureLakeCache({ dir: path.join(dataDir, 'lake-cache') })
-    // Fails now, not at the first commit, when the bucket is missing, the credentials are wrong
-    // or the server is down (retriable: `serve` retries and reports not-ready meanwhile).
-    try {
-      await openStorage(lakeUri)
-    } catch (e) {
-      await log.close()
-      await registry.close()
-      throw e
-    }
-  }
   return {
     config,
     log,

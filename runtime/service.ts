@@ -5,6 +5,7 @@ import { checkPolicyField } from './product/load.ts'
 import { createProcessors, runProcessors } from './processor/runner.ts'
 import type { RunnableProduct } from './processor/runnable.ts'
 import type { PiiAction } from './processor/policy.ts'
+import { piiActions } from './spec/schema.ts'
 import { ProductMetrics } from './processor/metrics.ts'
 import { SnapshotCompactor } from './compactor/compactor.ts'
 import type { Runtime } from './runtime.ts'
@@ -93,7 +94,7 @@ export class ProductService {
       const out = p.outputs.find((o) => o.spec.name === port)
       if (!out) throw new TributaryError('TRIB_USAGE', `${product} has no output port ${port} (it has ${p.outputs.map((o) => o.spec.name).join(', ')})`)
       for (const [field, action] of Object.entries(pii)) {
-        if (!['mask', 'hash', 'drop'].includes(action)) throw new TributaryError('TRIB_USAGE', `${port}.${field}: "${String(action)}" is not a PII action (mask, hash or drop)`)
+        if (!(piiActions as readonly string[]).includes(action)) throw new TributaryError('TRIB_USAGE', `${port}.${field}: "${String(action)}" is not a PII action (mask, hash or drop)`)
         checkPolicyField(out.schema, field, action, `${product} port ${port} policy`)
       }
     }

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { isTributaryError, messageOf } from './errors.ts'
+import { backoffDelay } from './util/backoff.ts'
 import type { Config } from './config/schema.ts'
 import { moduleLogger } from './logger.ts'
 import { openRuntime, type Runtime } from './runtime.ts'
@@ -44,31 +46,20 @@ export async function openRuntimeUntilReady(config: Config, options: OpenUntilRe
       return runtime
     } catch (e) {
       if (!isTributaryError(e) || !e.retriable) throw e
-      const wait = Math.min(maxBackoffMs, initialBackoffMs * 2 ** Math.min(attempt - 1, 16))
+      const wait = backoffDelay(attempt, { initialDelayMs: initialBackoffMs, maxDelayMs: maxBackoffMs, jitter: 0 })
       status.lastError = { code: e.code, message: messageOf(e) }
       status.retryInMs = wait
       logger.warn({ attempt, code: e.code, err: messageOf(e), retryInMs: wait }, 'backends not reachable at start; retrying')
-      await sleep(wait, signal)
+      await sleep(wait, undefined, signal ? { signal } : {}).catch(() => undefined)
     }
   }
   return undefined
 }
 
-export function describeBackends(config: Config): string {
+function describeBackends(config: Config): string {
   const t = config.transport
   const log = t.kind === 'kafka' ? `Kafka ${t.kafka.brokers.join(',')}` : 'embedded log'
   const registry = config.registry.kind === 'confluent' ? `registry ${config.registry.url}` : 'embedded registry'
   const lake = config.lake.uri ? `lake ${config.lake.uri}${config.lake.s3.endpoint ? ` at ${config.lake.s3.endpoint}` : ''}` : 'local lake'
   return `${log}, ${registry}, ${lake}`
 }
-
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    signal?.addEventListener('abort', done, { once: true })
-    function done(): void {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-  })

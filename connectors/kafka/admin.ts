@@ -1,14 +1,16 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { backoffDelay } from '../../runtime/util/backoff.ts'
 import type { Admin as KafkajsAdmin } from 'kafkajs'
 import { TributaryError } from '../../runtime/errors.ts'
 import type { PartitionInfo, PartitionOffset, TopicInfo } from '../../runtime/log/log.ts'
 import { createClient, log } from './client.ts'
 import { describe, hasType, isUnknownTopic, toTributaryError } from './errors.ts'
 import type { ResolvedKafkaOptions } from './options.ts'
+import { tpKey } from './positions.ts'
 
 /** Groups of consumers without a group (see consumer.ts): never listed, never committed to. */
 export const PRIVATE_GROUP_PREFIX = 'tributary.private.'
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 export interface Watermark {
   /** First offset still stored. */
@@ -49,7 +51,7 @@ export class KafkaAdmin {
         await probe.disconnect().catch(() => undefined)
         const err = toTributaryError(e, `Kafka brokers ${brokers}`, { brokers: options.kafka.brokers })
         if (err.code === 'TRIB_KAFKA_AUTH') throw err
-        const wait = Math.min(5_000, 250 * 2 ** Math.min(attempt - 1, 5))
+        const wait = backoffDelay(attempt, { initialDelayMs: 250, maxDelayMs: 5_000, jitter: 0 })
         const elapsed = Date.now() - started
         if (elapsed + wait > options.startTimeoutMs)
           throw new TributaryError(
@@ -195,8 +197,8 @@ export class KafkaAdmin {
     const topics = [...new Set(offsets.map((o) => o.topic))]
     const deadline = Date.now() + this.options.tuning.offsetsVisibleTimeoutMs
     for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
-      const now = new Map((await this.committedOffsets(group, topics)).map((o) => [`${o.topic}\u0000${o.partition}`, o.offset]))
-      if (offsets.every((o) => now.get(`${o.topic}\u0000${o.partition}`) === o.offset)) return true
+      const now = new Map((await this.committedOffsets(group, topics)).map((o) => [tpKey(o.topic, o.partition), o.offset]))
+      if (offsets.every((o) => now.get(tpKey(o.topic, o.partition)) === o.offset)) return true
       if (Date.now() + wait > deadline) {
         log.warn({ group, offsets }, `committed offsets of group ${group} not readable after ${this.options.tuning.offsetsVisibleTimeoutMs} ms`)
         return false
@@ -206,5 +208,5 @@ export class KafkaAdmin {
   }
 }
 
-export const notFound = (topic: string): TributaryError =>
+const notFound = (topic: string): TributaryError =>
   new TributaryError('TRIB_TOPIC_NOT_FOUND', `topic ${topic} does not exist`, { details: { topic } })

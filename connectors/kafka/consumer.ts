@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { backoffDelay } from '../../runtime/util/backoff.ts'
 import { randomUUID } from 'node:crypto'
 import type { EachBatchPayload, IMemberAssignment } from 'kafkajs'
 import { TributaryError } from '../../runtime/errors.ts'
@@ -38,7 +40,6 @@ const FETCH_GRACE_MS = 1000
 const RECHECK_MS = 100
 const TOPIC_RECHECK_MS = 2000
 const HEARTBEAT_MS = 1000
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * A Log consumer over kafkajs (see handoff.ts for how eachBatch feeds poll).
@@ -97,7 +98,7 @@ export class KafkaConsumer implements Consumer {
   #heartbeat: (() => Promise<void>) | undefined
   #heartbeatTimer: NodeJS.Timeout | undefined
 
-  constructor(host: ConsumerHost, options: ConsumerOptions & { exactlyOnce?: boolean }) {
+  constructor(host: ConsumerHost, options: ConsumerOptions) {
     for (const t of options.topics) assertTopicName(t)
     if (options.group !== null && (typeof options.group !== 'string' || options.group.length === 0))
       throw new TributaryError('TRIB_USAGE', `consumer group must be a non-empty string or null, got ${JSON.stringify(options.group)}`)
@@ -434,7 +435,7 @@ export class KafkaConsumer implements Consumer {
       for (const partition of partitions) {
         const key = tpKey(topic, partition)
         const prev = this.#parts.get(key)
-        parts.set(key, { topic, partition, position: prev?.position ?? -1, end: prev?.end ?? 0, low: 0, seeking: 0, stale: false, base: prev?.base ?? 0 })
+        parts.set(key, { topic, partition, position: prev?.position ?? -1, end: prev?.end ?? 0, seeking: 0, stale: false, base: prev?.base ?? 0 })
       }
     }
     this.#parts = parts
@@ -453,7 +454,7 @@ export class KafkaConsumer implements Consumer {
         if (!current()) return
         for (const p of parts) {
           const s = starts.get(tpKey(p.topic, p.partition))!
-          Object.assign(p, { position: s.offset, end: s.high, low: s.low, base: s.committed ?? s.offset, stale: true })
+          Object.assign(p, { position: s.offset, end: s.high, base: s.committed ?? s.offset, stale: true })
           session.seek(p.topic, p.partition, s.offset)
         }
         this.#seeks.clear()
@@ -462,7 +463,7 @@ export class KafkaConsumer implements Consumer {
         this.#signal.notify()
         return
       } catch (e) {
-        const wait = Math.min(5_000, 200 * 2 ** attempt)
+        const wait = backoffDelay(attempt + 1, { initialDelayMs: 200, maxDelayMs: 5_000, jitter: 0 })
         log.warn({ group: this.#group, attempt, cause: describe(e) }, `positioning the assigned partitions failed; retrying in ${wait} ms`)
         await sleep(wait)
       }

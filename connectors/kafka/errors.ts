@@ -26,7 +26,7 @@ const REBALANCE_TYPES = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 
 const TOO_LARGE_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD'])
 
 /** The innermost kafkajs error: retries and non-retriable wrappers keep the real one as `cause`. */
-export function rootCause(e: unknown): KafkajsErrorLike {
+function rootCause(e: unknown): KafkajsErrorLike {
   let cur = e as KafkajsErrorLike
   for (let i = 0; i < 8 && cur && typeof cur === 'object' && cur.cause && typeof cur.cause === 'object'; i++) cur = cur.cause as KafkajsErrorLike
   return cur ?? {}

@@ -10,7 +10,6 @@ export interface Part extends TopicPartition {
   position: number
   /** Read-committed end as last seen (ListOffsets or a fetch's high watermark). */
   end: number
-  low: number
   /** A seek waits for a fresh end offset; the partition is paused meanwhile. */
   seeking: number
   /** Set by a seek until kafkajs starts its next fetch: reports of batches fetched before are stale. */
@@ -30,7 +29,6 @@ export interface StartInput {
 
 export interface Start {
   offset: number
-  low: number
   high: number
   /** The group's committed offset, when it has one. */
   committed: number | undefined
@@ -69,7 +67,7 @@ export async function startOffsets(admin: KafkaAdmin, input: StartInput): Promis
       else offset = byTime.get(key) ?? w.high
     }
     if (offset > w.high) log.warn({ topic: p.topic, partition: p.partition, offset, end: w.high }, 'start past the end: starting at the end')
-    out.set(key, { offset: Math.min(Math.max(offset, w.low), w.high), low: w.low, high: w.high, committed: committed.get(key) })
+    out.set(key, { offset: Math.min(Math.max(offset, w.low), w.high), high: w.high, committed: committed.get(key) })
   }
   return out
 }

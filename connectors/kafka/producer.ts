@@ -7,6 +7,7 @@ import { validateRecords } from '../embedded-log/validate.ts'
 import { createClient, type KafkaClient } from './client.ts'
 import { toTributaryError } from './errors.ts'
 import type { ResolvedKafkaOptions } from './options.ts'
+import { tpKey } from './positions.ts'
 
 /** A kafkajs producer or transaction: both send batches the same way. */
 export interface BatchSender {
@@ -20,7 +21,7 @@ export type PartitionCounts = (topic: string) => Promise<number>
 interface Chunk {
   readonly messages: Map<string, Message[]>
   /** Per record of the chunk: its index in the append, topic, partition and rank within the partition. */
-  readonly slots: Array<{ index: number; topic: string; partition: number; rank: number }>
+  readonly slots: Array<{ index: number; topic: string; partition: number; rank: number; key: string }>
   readonly perPartition: Map<string, { count: number; bytes: number }>
   bytes: number
 }
@@ -63,7 +64,7 @@ export class Planner {
           details: { topic: r.topic, partition, index: i },
         })
       const size = sizeOf(r)
-      const key = `${r.topic}\u0000${partition}`
+      const key = tpKey(r.topic, partition)
       let part = cur.perPartition.get(key)
       const full = part !== undefined && (part.count >= chunkRecordsPerPartition || part.bytes + size > chunkBytes)
       if (full || (cur.slots.length > 0 && cur.bytes + size > chunkBytes * 8)) {
@@ -77,7 +78,7 @@ export class Planner {
       let list = cur.messages.get(r.topic)
       if (list === undefined) cur.messages.set(r.topic, (list = []))
       list.push(message)
-      cur.slots.push({ index: i, topic: r.topic, partition, rank: part.count })
+      cur.slots.push({ index: i, topic: r.topic, partition, rank: part.count, key })
       part.count++
       part.bytes += size
       cur.bytes += size
@@ -93,9 +94,9 @@ export async function sendChunks(sender: BatchSender, chunks: readonly Chunk[], 
   for (const chunk of chunks) {
     const topicMessages = [...chunk.messages].map(([topic, messages]) => ({ topic, messages }))
     const meta = await sender.sendBatch({ acks: -1, topicMessages })
-    const base = new Map(meta.map((m) => [`${m.topicName}\u0000${m.partition}`, Number(m.baseOffset ?? m.offset)]))
+    const base = new Map(meta.map((m) => [tpKey(m.topicName, m.partition), Number(m.baseOffset ?? m.offset)]))
     for (const s of chunk.slots) {
-      const b = base.get(`${s.topic}\u0000${s.partition}`)
+      const b = base.get(s.key)
       if (b === undefined || !Number.isSafeInteger(b))
         throw new TributaryError('TRIB_INTERNAL', `the broker acknowledged no offset for ${s.topic}-${s.partition}`, { details: { topic: s.topic, partition: s.partition } })
       positions[s.index] = { topic: s.topic, partition: s.partition, offset: b + s.rank }

@@ -6,6 +6,7 @@ import type { KafkaAdmin } from './admin.ts'
 import { createClient, log } from './client.ts'
 import { describe, isFenced, toTributaryError } from './errors.ts'
 import type { ResolvedKafkaOptions } from './options.ts'
+import { formatOffsets } from './positions.ts'
 import { describeFailure, producerFor, sendChunks, type PartitionCounts, type Planner } from './producer.ts'
 
 /** kafkajs' sendOffsets shape: offsets are strings, grouped by topic. */
@@ -65,7 +66,6 @@ export class TransactionalCommitter {
       if (this.closed) throw new TributaryError('TRIB_LOG_CLOSED', `transactional producer ${this.transactionalId} is closed`)
       const chunks = await this.planner.plan(records, this.counts)
       const producer = await this.connect()
-      const where = `transaction ${this.transactionalId} of group ${group} (${records.length} records, offsets ${offsets.map((o) => `${o.topic}-${o.partition}@${o.offset}`).join(' ')})`
       let txn: Awaited<ReturnType<Producer['transaction']>> | undefined
       try {
         txn = await producer.transaction()
@@ -80,6 +80,8 @@ export class TransactionalCommitter {
         }
         return positions
       } catch (e) {
+        // Built only on failure: a commit per batch should not pay for its error message.
+        const where = `transaction ${this.transactionalId} of group ${group} (${records.length} records, offsets ${formatOffsets(offsets)})`
         if (txn?.isActive()) await txn.abort().catch((abortError: unknown) => log.debug({ cause: describe(abortError) }, `abort of ${where} failed`))
         // A new producer re-initializes the id: a clean epoch, nothing left open.
         this.reset()

@@ -1,7 +1,7 @@
 import { snapshotTargets } from '../compactor/targets.ts'
 import { isTributaryError } from '../errors.ts'
 import { joinPath, loadTable, MAIN_BRANCH } from '../lake/index.ts'
-import { lineage, type LineageEdge } from '../product/mesh.ts'
+import { lineage } from '../product/mesh.ts'
 import type { Product } from '../product/load.ts'
 import { parseDuration } from '../util/duration.ts'
 import { avroToJsonSchema } from './json-schema.ts'
@@ -83,7 +83,7 @@ export type ProductDescription = Awaited<ReturnType<typeof describeProduct>>
 
 const unique = (xs: string[]): string[] => [...new Set(xs)]
 
-export async function tableStatuses(product: Product, lakeUri: string): Promise<TableStatus[]> {
+async function tableStatuses(product: Product, lakeUri: string): Promise<TableStatus[]> {
   const out: TableStatus[] = []
   for (const t of snapshotTargets(product)) {
     try {
@@ -121,4 +121,3 @@ function sloStatus(product: Product, tables: TableStatus[], live: LiveStatus | u
   return out
 }
 
-export type { LineageEdge }

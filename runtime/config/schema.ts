@@ -51,16 +51,26 @@ const registry = z
     if (r.kind === 'confluent' && !r.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'registry confluent needs a url' })
   })
 
+const s3 = z.strictObject({
+  endpoint: z.string().url().optional().describe('an S3-compatible endpoint (MinIO, …); AWS when absent'),
+  region: z.string().min(1).default('us-east-1'),
+  forcePathStyle: z.boolean().default(false).describe('bucket in the path rather than the host name (MinIO)'),
+})
+
 const lake = z.strictObject({
   uri: z.string().min(1).optional().describe('root of the Iceberg tables: file:///path or s3://bucket/prefix; default file://<dataDir>/lake'),
   enabled: z.boolean().default(true).describe('compact output ports with a snapshot block into the lake'),
-  s3: z
-    .strictObject({
-      endpoint: z.string().url().optional().describe('an S3-compatible endpoint (MinIO, …); AWS when absent'),
-      region: z.string().min(1).default('us-east-1'),
-      forcePathStyle: z.boolean().default(false).describe('bucket in the path rather than the host name (MinIO)'),
-    })
-    .default({ region: 'us-east-1', forcePathStyle: false }),
+  s3: s3.default(s3.parse({})),
+})
+
+const http = z.strictObject({
+  port: z.number().int().min(0).max(65535).default(8080),
+  host: z.string().min(1).default('0.0.0.0'),
+  controlToken: z.string().min(16).optional().describe('secret bearer token for the control port; without it, control is closed'),
+  maxBodyBytes: z.number().int().positive().default(65_536),
+  maxStreamsPerClient: z.number().int().positive().default(4).describe('concurrent subscriptions per client address'),
+  queryMaxRows: z.number().int().positive().default(10_000),
+  queryTimeoutMs: z.number().int().positive().default(15_000),
 })
 
 export const configSchema = z.strictObject({
@@ -71,17 +81,7 @@ export const configSchema = z.strictObject({
   transport: transport.default(transport.parse({})),
   registry: registry.default(registry.parse({})),
   lake: lake.default(lake.parse({})),
-  http: z
-    .strictObject({
-      port: z.number().int().min(0).max(65535).default(8080),
-      host: z.string().min(1).default('0.0.0.0'),
-      controlToken: z.string().min(16).optional().describe('secret bearer token for the control port; without it, control is closed'),
-      maxBodyBytes: z.number().int().positive().default(65_536),
-      maxStreamsPerClient: z.number().int().positive().default(4).describe('concurrent subscriptions per client address'),
-      queryMaxRows: z.number().int().positive().default(10_000),
-      queryTimeoutMs: z.number().int().positive().default(15_000),
-    })
-    .default({ port: 8080, host: '0.0.0.0', maxBodyBytes: 65_536, maxStreamsPerClient: 4, queryMaxRows: 10_000, queryTimeoutMs: 15_000 }),
+  http: http.default(http.parse({})),
   shutdownDeadlineMs: z.number().int().positive().default(30_000).describe('SIGTERM: time to finish the batch, commit and flush before exiting anyway'),
   streamThreads: z
     .number()

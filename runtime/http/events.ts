@@ -17,9 +17,9 @@ export type Positions = Map<number, number>
 
 const VECTOR = /^\d+:\d+(,\d+:\d+)*$/
 
-export const formatPositions = (p: Positions): string => [...p].sort(([a], [b]) => a - b).map(([k, v]) => `${k}:${v}`).join(',')
+const formatPositions = (p: Positions): string => [...p].sort(([a], [b]) => a - b).map(([k, v]) => `${k}:${v}`).join(',')
 
-export function parsePositions(text: string): Positions | undefined {
+function parsePositions(text: string): Positions | undefined {
   if (!VECTOR.test(text)) return undefined
   return new Map(text.split(',').map((pair) => pair.split(':').map(Number) as [number, number]))
 }

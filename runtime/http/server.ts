@@ -21,17 +21,16 @@ const logger = moduleLogger('http')
  * ports, SQL over the lake, and the control port for PII policies. Plain node:http: every route is
  * a small function, every error a JSON body with a TRIB_ code.
  */
-export function createHttpServer(service: ProductService): http.Server {
-  return http.createServer(createHttpHandler(service))
-}
-
-/** The request listener of createHttpServer, for a server that is already listening (serve). */
 export function createHttpHandler(service: ProductService): http.RequestListener {
   const { config } = service.runtime
   const metrics: Registry = createMetricsRegistry({ runnables: () => service.runnables(), log: service.runtime.log })
   const streams = new Map<string, number>()
   const registry = 'versionsOfId' in service.runtime.registry ? createRegistryHttpHandler(service.runtime.registry as EmbeddedRegistry) : undefined
   const baseUrl = (req: IncomingMessage) => `http://${req.headers.host ?? `localhost:${config.http.port}`}`
+  const describe = (name: string) => {
+    const p = service.product(name)
+    return describeProduct(p, service.products, { lakeUri: service.runtime.lakeUri, live: service.live(p.name) })
+  }
 
   const router = new Router()
     .add('GET', '/healthz', ({ res }) => sendJson(res, 200, { status: 'ok' }))
@@ -44,20 +43,21 @@ export function createHttpHandler(service: ProductService): http.RequestListener
       res.writeHead(200, { 'content-type': metrics.contentType })
       res.end(text)
     })
-    .add('GET', '/products', async ({ req, res }) => {
-      const all = await Promise.all(service.products.map((p) => describeProduct(p, service.products, { lakeUri: service.runtime.lakeUri, live: service.live(p.name) })))
+    // The list needs only the specs; the lake and lineage are read per product on demand.
+    .add('GET', '/products', ({ req, res }) => {
       sendJson(res, 200, {
-        products: all.map((d) => ({ name: d.name, domain: d.domain, owner: d.owner, description: d.description, version: d.version, href: `${baseUrl(req)}/products/${d.name}` })),
+        products: service.products.map(({ name, spec }) => ({
+          name,
+          domain: spec.domain,
+          owner: spec.owner,
+          description: spec.description.trim(),
+          version: spec.version,
+          href: `${baseUrl(req)}/products/${name}`,
+        })),
       })
     })
-    .add('GET', '/products/:name', async ({ res, params }) => {
-      const p = service.product(params.name!)
-      sendJson(res, 200, await describeProduct(p, service.products, { lakeUri: service.runtime.lakeUri, live: service.live(p.name) }))
-    })
-    .add('GET', '/products/:name/odps', async ({ req, res, params }) => {
-      const p = service.product(params.name!)
-      sendJson(res, 200, toOdps(await describeProduct(p, service.products, { lakeUri: service.runtime.lakeUri, live: service.live(p.name) }), baseUrl(req)))
-    })
+    .add('GET', '/products/:name', async ({ res, params }) => sendJson(res, 200, await describe(params.name!)))
+    .add('GET', '/products/:name/odps', async ({ req, res, params }) => sendJson(res, 200, toOdps(await describe(params.name!), baseUrl(req))))
     .add('GET', '/products/:name/ports/:port/events', (r) => subscribe(r))
     .add('POST', '/query', async ({ req, res }) => {
       const body = (await readJson(req, config.http.maxBodyBytes)) as { sql?: unknown; asOf?: unknown; maxRows?: unknown }

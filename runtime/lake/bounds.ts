@@ -1,4 +1,4 @@
-import { bigIntToBytes, bytesToBigInt } from '../registry/decimal.ts'
+import { bigIntToBytes } from '../registry/decimal.ts'
 import { parseDecimalType } from './schema.ts'
 import type { IcebergType } from './types.ts'
 
@@ -52,37 +52,8 @@ export function toBound(type: IcebergType, value: InternalValue): Buffer | undef
   }
 }
 
-export function fromBound(type: IcebergType, bytes: Buffer): InternalValue | undefined {
-  if (typeof type !== 'string') return undefined
-  switch (type) {
-    case 'boolean':
-      return bytes[0] === 1
-    case 'int':
-    case 'date':
-      return bytes.readInt32LE(0)
-    case 'long':
-    case 'time':
-    case 'timestamp':
-    case 'timestamptz':
-      return Number(bytes.readBigInt64LE(0))
-    case 'float':
-      return bytes.readFloatLE(0)
-    case 'double':
-      return bytes.readDoubleLE(0)
-    case 'string':
-      return bytes.toString('utf8')
-    case 'uuid': {
-      const h = bytes.toString('hex')
-      return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
-    }
-    default:
-      if (parseDecimalType(type)) return bytesToBigInt(bytes)
-      return Buffer.from(bytes)
-  }
-}
-
 /** String bounds are truncated to this many code points, as Iceberg writers do by default. */
-export const STRING_BOUND_CHARS = 16
+const STRING_BOUND_CHARS = 16
 
 /** A lower bound for a string: its first code points (a prefix sorts no later than the string). */
 export function truncateLower(value: string): string {

@@ -128,7 +128,9 @@ export async function rewriteDataFiles(table: Table, options: RewriteOptions = {
   const groups = new Map<string, typeof tasks>()
   for (const t of tasks) {
     const key = `${specOf.get(t.dataFile.filePath)}|${tupleKey(t.dataFile.partition)}`
-    groups.set(key, [...(groups.get(key) ?? []), t])
+    const group = groups.get(key)
+    if (group) group.push(t)
+    else groups.set(key, [t])
   }
   const schema = table.schema()
   const conn = await duckdb()

@@ -90,8 +90,11 @@ const MICROS_PER_HOUR = 3_600_000_000
 
 /** Applies a transform to one internal source value. */
 export function applyTransform(transform: string, sourceType: IcebergType, value: PartitionValue): PartitionValue {
+  return applyParsed(parseTransform(transform), sourceType, value)
+}
+
+function applyParsed(t: ParsedTransform, sourceType: IcebergType, value: PartitionValue): PartitionValue {
   if (value === null) return null
-  const t = parseTransform(transform)
   switch (t.kind) {
     case 'identity':
       return value
@@ -126,10 +129,11 @@ export function bucketBytes(type: IcebergType, value: InternalValue): Uint8Array
 /** Compiles a function giving the partition tuple of one row from its internal values by source id. */
 export function partitioner(spec: PartitionSpec, schema: Schema): (valueOf: (sourceId: number) => PartitionValue) => PartitionTuple {
   const byId = fieldsById(schema)
-  const fields = spec.fields.map((f) => ({ name: f.name, sourceId: f['source-id'], transform: f.transform, type: byId.get(f['source-id'])?.type }))
+  // Parsed once here: the returned function runs for every row written.
+  const fields = spec.fields.map((f) => ({ name: f.name, sourceId: f['source-id'], transform: parseTransform(f.transform), type: byId.get(f['source-id'])?.type }))
   return (valueOf) => {
     const out: PartitionTuple = {}
-    for (const f of fields) out[f.name] = f.type === undefined ? null : applyTransform(f.transform, f.type, valueOf(f.sourceId))
+    for (const f of fields) out[f.name] = f.type === undefined ? null : applyParsed(f.transform, f.type, valueOf(f.sourceId))
     return out
   }
 }

@@ -65,7 +65,9 @@ export function matchDeletes(data: LiveFile[], deletes: LiveFile[]): { tasks: Sc
       throw new TributaryError('TRIB_LAKE_CORRUPT', `${d.dataFile.filePath}: equality delete files are not supported`, { details: { file: d.dataFile.filePath } })
     }
     const key = `${d.specId}|${tupleKey(d.dataFile.partition)}`
-    byPartition.set(key, [...(byPartition.get(key) ?? []), d])
+    const group = byPartition.get(key)
+    if (group) group.push(d)
+    else byPartition.set(key, [d])
   }
   const used = new Set<DataFile>()
   const tasks = data.map((f) => {

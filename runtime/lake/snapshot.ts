@@ -59,7 +59,11 @@ export function snapshotProducer(storage: LakeStorage, changes: SnapshotChanges,
     const out: WrittenManifest[] = []
     for (const [content, files] of [[0, changes.addDataFiles ?? []], [1, changes.addDeleteFiles ?? []]] as const) {
       const bySpec = new Map<number, DataFile[]>()
-      for (const f of files) bySpec.set(f.specId, [...(bySpec.get(f.specId) ?? []), f.file])
+      for (const f of files) {
+        const group = bySpec.get(f.specId)
+        if (group) group.push(f.file)
+        else bySpec.set(f.specId, [f.file])
+      }
       for (const [specId, group] of bySpec) {
         const path = `metadata/${randomUUID()}-m${out.length}.avro`
         written.push(path)

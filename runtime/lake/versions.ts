@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { TributaryError, isTributaryError } from '../errors.ts'
 import { moduleLogger } from '../logger.ts'
+import { backoffDelay } from '../util/backoff.ts'
 import { applyCommit, type TableCommit } from './commit.ts'
 import { parseMetadata, serializeMetadata } from './metadata.ts'
 import type { LakeStorage } from './storage.ts'
@@ -105,7 +106,7 @@ export async function commitTable(storage: LakeStorage, prepare: CommitPreparer,
       })
     }
     log.debug({ file: storage.uri(path), attempt }, 'lost the commit race; retrying on the newer version')
-    await sleep(Math.min(2000, baseDelay * 2 ** (attempt - 1)) * (0.5 + Math.random()))
+    await sleep(backoffDelay(attempt, { initialDelayMs: baseDelay, maxDelayMs: 2000, jitter: 0.5 }))
     base = await loadLatest(storage)
   }
 }

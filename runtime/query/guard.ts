@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { TributaryError } from '../errors.ts'
+import { quoteString } from '../lake/duckdb.ts'
 
 /**
  * Queries over the lake are read-only. Two layers: the statement must be one SELECT (DuckDB's own
@@ -10,7 +11,7 @@ import { TributaryError } from '../errors.ts'
 export async function assertReadOnly(conn: DuckDBConnection, sql: string): Promise<void> {
   const text = sql.trim().replace(/;\s*$/, '')
   if (text === '') throw forbidden('the query is empty')
-  const result = await conn.runAndReadAll(`SELECT json_serialize_sql(${quote(text)})`)
+  const result = await conn.runAndReadAll(`SELECT json_serialize_sql(${quoteString(text)})`)
   const parsed = JSON.parse(String(result.getRows()[0]![0])) as { error?: boolean; error_message?: string; error_type?: string; statements?: unknown[] }
   if (parsed.error) {
     if (parsed.error_type === 'parser') throw new TributaryError('TRIB_QUERY_INVALID', `syntax error: ${firstLine(parsed.error_message)}`)
@@ -20,13 +21,12 @@ export async function assertReadOnly(conn: DuckDBConnection, sql: string): Promi
 }
 
 const forbidden = (why: string) => new TributaryError('TRIB_QUERY_FORBIDDEN', why)
-const quote = (s: string) => `'${s.replace(/'/g, "''")}'`
 const firstLine = (s = '') => s.split('\n')[0]!.replace(/^Parser Error: /, '')
 const statementKind = (sql: string) => (/^\s*([A-Za-z]+)/.exec(sql)?.[1] ?? 'such').toUpperCase()
 
 /** Locks a connection down to reading the given folders. Irreversible for that connection's database. */
 export async function sandbox(conn: DuckDBConnection, readable: readonly string[]): Promise<void> {
-  const dirs = readable.map((d) => quote(d.endsWith('/') ? d : `${d}/`)).join(', ')
+  const dirs = readable.map((d) => quoteString(d.endsWith('/') ? d : `${d}/`)).join(', ')
   await conn.run(`SET allowed_directories = [${dirs}]`)
   await conn.run('SET enable_external_access = false')
   await conn.run('SET lock_configuration = true')

@@ -1,5 +1,5 @@
 import type { Type } from 'avsc'
-import { CONFORM_FAIL, conformNode } from './conform.ts'
+import { CONFORM_FAIL, conformNode, type AnyType } from './conform.ts'
 import { CanonicalType, DateType, DecimalType, UuidType } from './logical-types.ts'
 
 /**
@@ -42,14 +42,12 @@ export interface RowPlan {
   failed: unknown
 }
 
-type FieldOf = { name: string; type: Type; defaultValue(): unknown }
-
 /** undefined when the reader is not a record, or when every row would fail (a missing field with no default). */
 export function planRow(reader: Type, writer: readonly WriterField[]): RowPlan | undefined {
   if (reader.typeName !== 'record') return undefined
   const index = new Map(writer.map((f, i) => [f.name, i]))
   const steps: RowStep[] = []
-  for (const f of (reader as unknown as { fields: FieldOf[] }).fields) {
+  for (const f of (reader as AnyType).fields!) {
     const from = index.get(f.name)
     if (from === undefined) {
       if (f.defaultValue() === undefined) return undefined
@@ -66,7 +64,7 @@ function fieldConvert(reader: Type, writer: WriterField): ((value: unknown) => u
   let target = reader
   if (reader.typeName === 'union:unwrapped') {
     // ["null", T]: null stays null, anything else is T's business (the only branch of its kind).
-    const branches = (reader as unknown as { types: Type[] }).types
+    const branches = (reader as AnyType).types!
     const live = branches.filter((b) => b.typeName !== 'null')
     if (branches.length !== 2 || live.length !== 1) return conformNode(reader)
     target = live[0]!

@@ -61,7 +61,8 @@ export function compileConformer(type: Type): Conformer {
   }
 }
 
-type AnyType = Type & {
+/** avsc's runtime shape of a type, which its typings leave out. */
+export type AnyType = Type & {
   fields?: { name: string; type: Type; defaultValue(): unknown }[]
   types?: Type[]
   symbols?: string[]

@@ -1,4 +1,5 @@
 import type { Type } from 'avsc'
+import type { AnyType } from './conform.ts'
 import { smallCanonical } from './decimal.ts'
 import { CanonicalType, DecimalType } from './logical-types.ts'
 
@@ -110,16 +111,6 @@ const HELPERS = `
       else b.set(v, p)
       p += n
     }`
-
-type AnyType = Type & {
-  fields?: Array<{ name: string; type: Type; defaultValue(): unknown }>
-  types?: Type[]
-  symbols?: string[]
-  size?: number
-  itemsType?: Type
-  valuesType?: Type
-  underlyingType?: Type
-}
 
 /** avsc's bucket of a union branch (see its getTypeBucket). */
 function bucketOf(type: Type): string {

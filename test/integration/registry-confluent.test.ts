@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { openConfluentRegistry } from '../../connectors/registry/confluent/index.ts'
-import { backoffDelay } from '../../connectors/registry/confluent/retry.ts'
+import { backoffDelay } from '../../runtime/util/backoff.ts'
 import { type EmbeddedRegistry, createRegistryHttpHandler, openEmbeddedRegistry } from '../../connectors/registry/embedded/index.ts'
 import { TributaryError, isTributaryError } from '../../runtime/errors.ts'
 

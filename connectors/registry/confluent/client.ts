@@ -3,7 +3,8 @@ import { moduleLogger } from '../../../runtime/logger.ts'
 import { type ApiResponse, type CallParams, type RegistryApi, openRegistryApi } from './api.ts'
 import { type FailedRequest, errorForResponse, isRetriableStatus, unexpectedBody } from './errors.ts'
 import type { ResolvedOptions } from './options.ts'
-import { backoffDelay, sleep } from './retry.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { backoffDelay } from '../../../runtime/util/backoff.ts'
 
 /**
  * JSON over HTTP to a Confluent-compatible registry: basic auth, a timeout per attempt, and
@@ -77,7 +78,7 @@ export class RegistryClient {
       const delayMs = backoffDelay(attempt, { initialDelayMs: initialRetryDelayMs, maxDelayMs: maxRetryDelayMs })
       log.warn({ url: this.url, method: req.method, route: req.route, attempt, delayMs, reason: outcome.error.message }, 'schema registry request failed; retrying')
       try {
-        await sleep(delayMs, this.#closing.signal)
+        await sleep(delayMs, undefined, { signal: this.#closing.signal })
       } catch {
         throw this.#closedError(req)
       }

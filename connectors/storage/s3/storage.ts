@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { TributaryError } from '../../../runtime/errors.ts'
 import { relativeTo, type LakeStorage } from '../../../runtime/lake/storage.ts'
+import { backoffDelay } from '../../../runtime/util/backoff.ts'
 import { endpointName } from './client.ts'
 import { attemptsOf, codeOf, s3Error, statusOf } from './errors.ts'
 import type { ResolvedS3Options, S3Location } from './options.ts'
@@ -109,7 +110,7 @@ export class S3Storage implements LakeStorage {
           }
         }
         if ((status === 409 || code === 'ConditionalRequestConflict') && attempt < CONFLICT_ATTEMPTS) {
-          await sleep(this.options.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random()))
+          await sleep(backoffDelay(attempt, { initialDelayMs: this.options.baseDelayMs, maxDelayMs: Number.MAX_SAFE_INTEGER, jitter: 0.5 }))
           continue
         }
         throw this.fail(e, 'create', p)
