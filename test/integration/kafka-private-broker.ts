@@ -90,7 +90,8 @@ export class PrivateBroker {
       ].join('\n'),
     )
     fs.writeFileSync(path.join(dir, 'log4j.properties'), 'log4j.rootLogger=WARN, stdout\nlog4j.appender.stdout=org.apache.log4j.ConsoleAppender\nlog4j.appender.stdout.layout=org.apache.log4j.PatternLayout\n')
-    const clusterId = randomBytes(16).toString('base64url')
+    // Like Kafka's own random-uuid: never a leading '-', which the tool's parser takes for an option.
+    const clusterId = `A${randomBytes(16).toString('base64url').slice(1)}`
     await run('java', ['-cp', `${libs}/*`, `-Dlog4j.configuration=file:${dir}/log4j.properties`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', path.join(dir, 'server.properties')])
     const broker = new PrivateBroker(dir, port, saslPort)
     await broker.start()
