@@ -1,7 +1,7 @@
 import path from 'node:path'
 import type { Type } from 'avsc'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
-import { ancestry, createTable, joinPath, loadTable, MAIN_BRANCH, type DataFile, type Snapshot, type Table, type TableMetadata } from '../lake/index.ts'
+import { ancestry, ColumnBatch, columnarPlan, createTable, joinPath, loadTable, MAIN_BRANCH, type ColumnarPlan, type DataFile, type Snapshot, type Table, type TableMetadata } from '../lake/index.ts'
 import type { DeletePosition } from '../lake/deletes.ts'
 import type { Consumer, Log, LogRecord } from '../log/log.ts'
 import { moduleLogger, type Logger } from '../logger.ts'
@@ -11,7 +11,7 @@ import { Histogram, ProductMetrics } from '../processor/metrics.ts'
 import type { RunnableProduct } from '../processor/runnable.ts'
 import { createType } from '../registry/logical-types.ts'
 import type { Serde } from '../registry/serde.ts'
-import { peekSchemaId } from '../registry/wire.ts'
+import { HEADER_SIZE, peekSchemaId } from '../registry/wire.ts'
 import { StateDb } from '../state/db.ts'
 import { auditSnapshot, type AuditResult } from './audit.ts'
 import { KeyIndex, keyString, type RowPosition } from './key-index.ts'
@@ -75,7 +75,12 @@ export class SnapshotCompactor implements RunnableProduct {
   /** Next offset per partition covered by the head snapshot, then by what is pending. */
   #offsets = new Map<number, number>()
   #pendingRows: Row[] = []
-  #pendingKeys = new Map<string, Row | null>()
+  /** Append mode: rows decoded straight into columns (see lake/avro-columns.ts). */
+  #pendingBatch: ColumnBatch | undefined
+  /** Upsert mode: the last value per key, as a row, as checked Avro bytes for the columnar path, or null (deleted). */
+  #pendingKeys = new Map<string, Row | Buffer | null>()
+  /** The columnar plan per writer schema id (null: rows of that schema take the canonical path). */
+  #plans = new Map<number, ColumnarPlan | null>()
   #pendingRecords = 0
   #lastCommitAt = 0
   #idle = false
@@ -128,8 +133,10 @@ export class SnapshotCompactor implements RunnableProduct {
     const head = table.snapshot(this.#head === null ? {} : { ref: AUDIT_BRANCH })
     this.#offsets = offsetsOf(md, head, target.topic)
     this.#pendingRows = []
+    this.#pendingBatch = undefined
     this.#pendingKeys.clear()
     this.#pendingRecords = 0
+    this.#plans.clear()
 
     await this.#consumer?.close()
     const info = await this.#opts.log.describeTopic(target.topic)
@@ -240,6 +247,19 @@ export class SnapshotCompactor implements RunnableProduct {
 
   #takePortRecord(r: LogRecord): void {
     const serde = this.#opts.serde
+    const plan = r.value === null ? undefined : this.#planFor(r.value)
+    if (plan) {
+      const value = r.value as Buffer
+      if (this.target.mode === 'append') {
+        plan.append((this.#pendingBatch ??= new ColumnBatch(this.#table!.schema())), value, HEADER_SIZE, value.length)
+        return
+      }
+      const key = plan.values(value, HEADER_SIZE, value.length, this.target.keyFields)
+      if (key) {
+        this.#pendingKeys.set(keyString(key), value)
+        return
+      }
+    }
     const row = r.value === null ? null : (serde.decode(r.value, this.#readerType).value as Row)
     if (this.target.mode === 'append') {
       if (row !== null) this.#pendingRows.push(row)
@@ -257,6 +277,20 @@ export class SnapshotCompactor implements RunnableProduct {
     this.#pendingKeys.set(key, row)
   }
 
+  /** The columnar plan for a framed value's writer schema, if its rows can take that path. */
+  #planFor(value: Buffer): ColumnarPlan | undefined {
+    const id = peekSchemaId(value)
+    if (id === undefined) return undefined
+    let plan = this.#plans.get(id)
+    if (plan === undefined) {
+      const table = this.#table!
+      const text = this.#opts.serde.writerSchema(id)
+      plan = (text !== undefined && table.spec().fields.length === 0 && columnarPlan(JSON.parse(text), table.schema(), this.target.avroSchema)) || null
+      this.#plans.set(id, plan)
+    }
+    return plan ?? undefined
+  }
+
   /** Commits what is pending to the audit branch, then audits and publishes it. */
   async commit(): Promise<void> {
     if (this.#pendingRecords === 0 || !this.#table) return
@@ -264,24 +298,36 @@ export class SnapshotCompactor implements RunnableProduct {
     const table = this.#table
     const index = this.#index
     const rows: Row[] = index ? [] : this.#pendingRows
+    let batch = index ? undefined : this.#pendingBatch
     const deletes: DeletePosition[] = []
     const keyChanges: Array<[string, RowPosition | undefined]> = []
     const rowKeys: string[] = []
+    const batchKeys: string[] = []
     if (index) {
       for (const [key, row] of this.#pendingKeys) {
         const old = index.get(key)
         if (old) deletes.push({ path: old[0], pos: old[1] })
         if (row === null) keyChanges.push([key, undefined])
-        else {
+        else if (Buffer.isBuffer(row)) {
+          // Checked when taken, so appending cannot fail here.
+          this.#planFor(row)!.append((batch ??= new ColumnBatch(table.schema())), row, HEADER_SIZE, row.length)
+          batchKeys.push(key)
+        } else {
           rowKeys.push(key)
           rows.push(row)
         }
       }
     }
+    const written = rows.length + (batch?.rows ?? 0)
 
     try {
-      let files: DataFile[] = []
-      if (rows.length > 0) files = await table.writeDataFiles(rows, (file, indexes) => indexes.forEach((r, i) => rowKeys[r] !== undefined && keyChanges.push([rowKeys[r]!, [file.filePath, i]])))
+      const files: DataFile[] = []
+      if (rows.length > 0) files.push(...(await table.writeDataFiles(rows, (file, indexes) => indexes.forEach((r, i) => rowKeys[r] !== undefined && keyChanges.push([rowKeys[r]!, [file.filePath, i]])))))
+      if (batch && batch.rows > 0) {
+        const file = await table.writeColumnBatch(batch)
+        batchKeys.forEach((key, i) => keyChanges.push([key, [file.filePath, i]]))
+        files.push(file)
+      }
       const summary = { [TOPIC_PROPERTY]: this.target.topic, [OFFSETS_PROPERTY]: JSON.stringify(Object.fromEntries([...this.#offsets].sort(([a], [b]) => a - b))) }
       const snapshot = await table.newSnapshot({
         branch: AUDIT_BRANCH,
@@ -294,10 +340,11 @@ export class SnapshotCompactor implements RunnableProduct {
       this.#head = snapshot['snapshot-id']
       index?.apply(keyChanges, snapshot['snapshot-id'])
       this.lake.commits++
-      this.lake.rows += rows.length
+      this.lake.rows += written
       this.lake.bytes += files.reduce((n, f) => n + f.fileSizeInBytes, 0)
-      ProductMetrics.add(this.metrics.recordsOut, this.target.port, rows.length)
+      ProductMetrics.add(this.metrics.recordsOut, this.target.port, written)
       this.#pendingRows = []
+      this.#pendingBatch = undefined
       this.#pendingKeys.clear()
       this.#pendingRecords = 0
       this.#lastCommitAt = this.#now()
@@ -305,7 +352,7 @@ export class SnapshotCompactor implements RunnableProduct {
       this.lake.lastCommitMs = performance.now() - started
       this.lake.commitSeconds.observe(this.lake.lastCommitMs / 1000)
       this.metrics.observeBatch(this.lake.lastCommitMs)
-      this.#logger.debug({ snapshot: snapshot['snapshot-id'], rows: rows.length, deletes: deletes.length, ms: Math.round(this.lake.lastCommitMs) }, 'snapshot committed')
+      this.#logger.debug({ snapshot: snapshot['snapshot-id'], rows: written, columnar: batch?.rows ?? 0, deletes: deletes.length, ms: Math.round(this.lake.lastCommitMs) }, 'snapshot committed')
     } catch (e) {
       if (isTributaryError(e, 'TRIB_LAKE_COMMIT_CONFLICT')) {
         // Someone moved the branch (a rollback, a rewrite): start over from what the table says.

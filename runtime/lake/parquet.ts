@@ -11,6 +11,8 @@ import { partitionPath, partitioner, tupleKey, type PartitionTuple } from './par
 import type { LakeStorage } from './storage.ts'
 import type { DataFile, NestedField, PartitionSpec, Schema } from './types.ts'
 import { columnConverter } from './values.ts'
+import type { ColumnBatch } from './avro-columns.ts'
+import { writeFlatParquet } from './parquet-flat.ts'
 
 /**
  * Parquet data files through DuckDB: rows of canonical values are converted column by column into
@@ -130,27 +132,82 @@ export async function copyToDataFile(
   options: { fullStringBounds?: boolean } = {},
 ): Promise<DataFile> {
   const local = storage.localPath(target)
-  const staging = local ? path.join(path.dirname(local), `.tmp-${path.basename(local)}`) : path.join(os.tmpdir(), `tributary-${randomUUID()}.parquet`)
+  const staging = stagingPath(local)
   try {
     if (local) await fs.mkdir(path.dirname(local), { recursive: true })
     await conn.run(`COPY (${selectSql}) TO ${quoteString(staging)} (FORMAT parquet, FIELD_IDS ${fieldIdsOption(fields)})`)
     const source = `read_parquet(${quoteString(staging)})`
     const { recordCount, stats } = await columnStats(conn, source, fields, options.fullStringBounds === true)
-    const size = (await fs.stat(staging)).size
-    // On object storage the staged file also becomes the cached copy: audits read it back at once.
-    if (!local) await seedLakeCache(storage, storage.uri(target), staging)
-    try {
-      await storage.putFile(target, staging)
-    } catch (e) {
-      if (!local) await evictFromLakeCache(storage.uri(target))
-      throw e
-    }
-    return { content: 0, filePath: storage.uri(target), fileFormat: 'PARQUET', partition: {}, recordCount, fileSizeInBytes: size, ...stats }
+    return await publishStaged(storage, staging, target, { recordCount, ...stats })
   } catch (e) {
-    await fs.rm(staging, { force: true }).catch(() => undefined)
-    if (e instanceof TributaryError) throw e
-    throw new TributaryError('TRIB_LAKE_STORAGE', `writing Parquet file ${storage.uri(target)} failed: ${(e as Error).message}`, { cause: e, details: { path: storage.uri(target) } })
+    throw await stagingFailed(storage, staging, target, e)
   }
+}
+
+/**
+ * Writes a filled column batch (the columnar path, avro-columns.ts) as one unpartitioned Parquet
+ * data file, with the statistics gathered while filling it.
+ */
+export async function writeColumnBatch(storage: LakeStorage, batch: ColumnBatch, dir = 'data'): Promise<DataFile> {
+  const target = `${dir}/${randomUUID()}.parquet`
+  const local = storage.localPath(target)
+  const staging = stagingPath(local)
+  try {
+    if (local) await fs.mkdir(path.dirname(local), { recursive: true })
+    await fs.writeFile(staging, await writeFlatParquet(batch.columns, batch.rows))
+    return await publishStaged(storage, staging, target, { recordCount: batch.rows, ...flatStats(batch) })
+  } catch (e) {
+    throw await stagingFailed(storage, staging, target, e)
+  }
+}
+
+const stagingPath = (local: string | undefined): string =>
+  local ? path.join(path.dirname(local), `.tmp-${path.basename(local)}`) : path.join(os.tmpdir(), `tributary-${randomUUID()}.parquet`)
+
+/** Moves a staged Parquet file to its place in storage and describes it (content 0, no partition). */
+async function publishStaged(storage: LakeStorage, staging: string, target: string, described: { recordCount: number } & Stats): Promise<DataFile> {
+  const local = storage.localPath(target)
+  const size = (await fs.stat(staging)).size
+  // On object storage the staged file also becomes the cached copy: audits read it back at once.
+  if (!local) await seedLakeCache(storage, storage.uri(target), staging)
+  try {
+    await storage.putFile(target, staging)
+  } catch (e) {
+    if (!local) await evictFromLakeCache(storage.uri(target))
+    throw e
+  }
+  return { content: 0, filePath: storage.uri(target), fileFormat: 'PARQUET', partition: {}, fileSizeInBytes: size, ...described }
+}
+
+async function stagingFailed(storage: LakeStorage, staging: string, target: string, e: unknown): Promise<TributaryError> {
+  await fs.rm(staging, { force: true }).catch(() => undefined)
+  if (e instanceof TributaryError) return e
+  return new TributaryError('TRIB_LAKE_STORAGE', `writing Parquet file ${storage.uri(target)} failed: ${(e as Error).message}`, { cause: e, details: { path: storage.uri(target) } })
+}
+
+/** Iceberg column statistics from what a column batch kept while filling. */
+function flatStats(batch: ColumnBatch): Stats {
+  const stats = { valueCounts: new Map<number, number>(), nullValueCounts: new Map<number, number>(), nanValueCounts: new Map<number, number>(), lowerBounds: new Map<number, Buffer>(), upperBounds: new Map<number, Buffer>() }
+  for (const c of batch.columns) {
+    const { id, type } = c.field
+    stats.valueCounts.set(id, batch.rows)
+    stats.nullValueCounts.set(id, batch.rows - c.nonNull)
+    if (type === 'float' || type === 'double') stats.nanValueCounts.set(id, c.nans)
+    let lower: InternalValue | undefined
+    let upper: InternalValue | undefined
+    if (c.minBytes && c.maxBytes) {
+      const min = Buffer.from(c.minBytes.subarray(c.minStart, c.minEnd))
+      const max = Buffer.from(c.maxBytes.subarray(c.maxStart, c.maxEnd))
+      if (type === 'string') [lower, upper] = [truncateLower(min.toString('utf8')), truncateUpper(max.toString('utf8'))]
+      // As for DuckDB-written files: binary bounds only for short values.
+      else [lower, upper] = [min.length <= 64 ? min : undefined, max.length <= 64 ? max : undefined]
+    } else [lower, upper] = [c.min, c.max]
+    const lo = lower === undefined ? undefined : toBound(type, lower)
+    const hi = upper === undefined ? undefined : toBound(type, upper)
+    if (lo) stats.lowerBounds.set(id, lo)
+    if (hi) stats.upperBounds.set(id, hi)
+  }
+  return stats
 }
 
 type Stats = Pick<DataFile, 'valueCounts' | 'nullValueCounts' | 'nanValueCounts' | 'lowerBounds' | 'upperBounds'>

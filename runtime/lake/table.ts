@@ -6,7 +6,8 @@ import { snapshotFiles, type SnapshotFiles } from './files.ts'
 import { expireSnapshots, rewriteDataFiles, type ExpireOptions, type ExpireResult, type RewriteOptions, type RewriteResult } from './maintenance.ts'
 import { ancestry, currentSchema, currentSnapshot, refSnapshot } from './metadata.ts'
 import { buildPartitionSpec, specById, type PartitionFieldInput } from './partition.ts'
-import { writeParquetFiles, type WriteFilesOptions } from './parquet.ts'
+import type { ColumnBatch } from './avro-columns.ts'
+import { writeColumnBatch, writeParquetFiles, type WriteFilesOptions } from './parquet.ts'
 import { planScan, resolveSnapshot, type ScanPlan, type ScanSelector } from './scan.ts'
 import { avroToIcebergSchema } from './schema.ts'
 import { snapshotProducer, type SnapshotChanges } from './snapshot.ts'
@@ -129,6 +130,11 @@ export class Table {
    */
   async writeDataFiles(rows: readonly Record<string, unknown>[], onFile?: WriteFilesOptions['onFile']): Promise<DataFile[]> {
     return writeParquetFiles(this.storage, { schema: this.schema(), spec: this.spec(), rows, table: this.location, ...(onFile ? { onFile } : {}) })
+  }
+
+  /** Writes a filled column batch (avro-columns.ts) as one data file of an unpartitioned table. */
+  async writeColumnBatch(batch: ColumnBatch): Promise<DataFile> {
+    return writeColumnBatch(this.storage, batch)
   }
 
   /** The live files of a snapshot (default: main's current snapshot). */
