@@ -8,7 +8,8 @@ import type { PrimitiveType, Schema } from './types.ts'
  * objects in between. A plan is compiled per writer schema against the table schema and exists
  * only when every field is a primitive this path reads exactly as the canonical path would
  * (plain and nullable primitives, enums, dates, micro/milli timestamps, decimals of up to 18
- * digits, int→long and float→double promotion); otherwise there is no plan and rows take the canonical path.
+ * digits, int→long and float→double promotion); otherwise there is no plan and rows take the
+ * canonical path (decoded rows written through DuckDB, parquet.ts).
  */
 
 type Read = 'boolean' | 'int' | 'long' | 'float' | 'double' | 'bytes' | 'enum' | 'decimal'

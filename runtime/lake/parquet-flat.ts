@@ -1,5 +1,6 @@
 import { promisify } from 'node:util'
 import zlib from 'node:zlib'
+import { TributaryError } from '../errors.ts'
 import { parseDecimalType } from './schema-types.ts'
 import { encodeStruct, type ThriftStruct, type ThriftValue } from './thrift.ts'
 import type { NestedField, PrimitiveType } from './types.ts'
@@ -72,7 +73,7 @@ export class FlatColumn {
 
   constructor(field: NestedField) {
     const physical = flatPhysical(field.type)
-    if (physical === undefined) throw new Error(`field ${field.name}: type ${JSON.stringify(field.type)} is not flat`)
+    if (physical === undefined) throw new TributaryError('TRIB_INTERNAL', `field ${field.name}: type ${JSON.stringify(field.type)} has no flat Parquet column`)
     this.field = field
     this.type = field.type as PrimitiveType
     this.physical = physical
