@@ -43,13 +43,11 @@ export interface ColumnarPlan {
 
 /** The columns of one file being filled, in table field order. */
 export class ColumnBatch {
-  readonly schema: Schema
   readonly columns: FlatColumn[]
   rows = 0
   readonly #marks: Int32Array
 
   constructor(schema: Schema) {
-    this.schema = schema
     this.columns = schema.fields.map((f) => new FlatColumn(f))
     this.#marks = new Int32Array(this.columns.length * 2)
   }
@@ -212,91 +210,47 @@ class Plan implements ColumnarPlan {
   #end = 0
   readonly #slots = new Map<readonly string[], Int32Array>()
 
+  /** Appending fills no key: every step's slot is -1. */
+  readonly #noSlots: Int32Array
+
   constructor(steps: FieldStep[], missing: number[]) {
     this.#steps = steps
     this.#missing = missing
+    this.#noSlots = new Int32Array(steps.length).fill(-1)
   }
 
   append(batch: ColumnBatch, buf: Buffer, start: number, end: number): void {
     batch.mark()
-    this.#pos = start
-    this.#end = end
     try {
-      const columns = batch.columns
-      for (const s of this.#steps) {
-        const col = s.column >= 0 ? columns[s.column] : undefined
-        if (s.nullBranch >= 0 && this.#long(buf) === s.nullBranch) {
-          col?.appendNull()
-          continue
-        }
-        switch (s.read) {
-          case 'boolean': {
-            const b = buf[this.#pos++]
-            if (b !== 0 && b !== 1) throw this.#bad(`field ${s.name}: byte ${b} is not a boolean`)
-            col?.appendBoolean(b === 1)
-            break
-          }
-          case 'int':
-            col?.appendInt32(this.#long(buf) as number)
-            break
-          case 'long': {
-            const v = this.#long(buf)
-            const scaled = s.scale === 1 ? v : typeof v === 'number' && Math.abs(v) < TWO_53 / s.scale ? v * s.scale : BigInt(v) * BigInt(s.scale)
-            col?.appendInt64(scaled)
-            break
-          }
-          case 'float':
-            this.#need(4)
-            col?.appendFloat(buf.readFloatLE(this.#pos))
-            this.#pos += 4
-            break
-          case 'double':
-            this.#need(8)
-            col?.appendDouble(buf.readDoubleLE(this.#pos))
-            this.#pos += 8
-            break
-          case 'bytes': {
-            const n = this.#long(buf) as number
-            if (n < 0) throw this.#bad(`field ${s.name}: negative length ${n}`)
-            this.#need(n)
-            col?.appendBytes(buf, this.#pos, this.#pos + n)
-            this.#pos += n
-            break
-          }
-          case 'enum': {
-            const symbol = s.symbols![this.#long(buf) as number]
-            if (!symbol) throw this.#bad(`field ${s.name}: enum index out of range`)
-            col?.appendBytes(symbol, 0, symbol.length)
-            break
-          }
-          case 'decimal': {
-            const v = this.#decimal(buf, s)
-            if (col?.physical === 1) col.appendInt32(v as number)
-            else col?.appendInt64(v)
-            break
-          }
-        }
-      }
-      if (this.#pos !== end) throw this.#bad(this.#pos < end ? `${end - this.#pos} trailing byte(s) after the record` : 'value is truncated')
-      for (const i of this.#missing) columns[i]!.appendNull()
+      this.#walk(buf, start, end, batch.columns, this.#noSlots, [])
+      for (const i of this.#missing) batch.columns[i]!.appendNull()
       batch.rows++
     } catch (e) {
       batch.reset()
-      if (e instanceof TributaryError) throw e
-      throw this.#bad((e as Error).message)
+      throw e instanceof TributaryError ? e : this.#bad((e as Error).message)
     }
   }
 
   values(buf: Buffer, start: number, end: number, names: readonly string[]): unknown[] | undefined {
-    const slots = this.#slotsFor(names)
     const out: unknown[] = new Array(names.length)
+    // A key field the writer lacks stays undefined: no key from this path.
+    return this.#walk(buf, start, end, undefined, this.#slotsFor(names), out) && !out.includes(undefined) ? out : undefined
+  }
+
+  /**
+   * Reads one body: each value goes to its column when `columns` is given, and to `out` when its
+   * step has a slot. Says whether every slotted value is a plain one (usable as a key).
+   */
+  #walk(buf: Buffer, start: number, end: number, columns: FlatColumn[] | undefined, slots: Int32Array, out: unknown[]): boolean {
     this.#pos = start
     this.#end = end
     let plain = true
     for (let i = 0; i < this.#steps.length; i++) {
       const s = this.#steps[i]!
       const slot = slots[i]!
+      const col = columns !== undefined && s.column >= 0 ? columns[s.column] : undefined
       if (s.nullBranch >= 0 && this.#long(buf) === s.nullBranch) {
+        col?.appendNull()
         if (slot >= 0) plain = false
         continue
       }
@@ -305,35 +259,51 @@ class Plan implements ColumnarPlan {
         case 'boolean': {
           const b = buf[this.#pos++]
           if (b !== 0 && b !== 1) throw this.#bad(`field ${s.name}: byte ${b} is not a boolean`)
+          col?.appendBoolean(b === 1)
           break
         }
         case 'int':
-        case 'long':
           v = this.#long(buf)
+          col?.appendInt32(v as number)
           break
-        case 'float':
-        case 'double': {
-          const n = s.read === 'float' ? 4 : 8
-          this.#need(n)
-          this.#pos += n
+        case 'long': {
+          const n = this.#long(buf)
+          if (col) col.appendInt64(s.scale === 1 ? n : typeof n === 'number' && Math.abs(n) < TWO_53 / s.scale ? n * s.scale : BigInt(n) * BigInt(s.scale))
+          v = n
           break
         }
+        case 'float':
+          this.#need(4)
+          col?.appendFloat(buf.readFloatLE(this.#pos))
+          this.#pos += 4
+          break
+        case 'double':
+          this.#need(8)
+          col?.appendDouble(buf.readDoubleLE(this.#pos))
+          this.#pos += 8
+          break
         case 'bytes': {
           const n = this.#long(buf) as number
           if (n < 0) throw this.#bad(`field ${s.name}: negative length ${n}`)
           this.#need(n)
+          col?.appendBytes(buf, this.#pos, this.#pos + n)
           if (slot >= 0) v = buf.toString('utf8', this.#pos, this.#pos + n)
           this.#pos += n
           break
         }
-        case 'enum':
-          v = s.symbols![this.#long(buf) as number]
-          if (v === undefined) throw this.#bad(`field ${s.name}: enum index out of range`)
-          if (slot >= 0) v = (v as Buffer).toString('utf8')
+        case 'enum': {
+          const symbol = s.symbols![this.#long(buf) as number]
+          if (!symbol) throw this.#bad(`field ${s.name}: enum index out of range`)
+          col?.appendBytes(symbol, 0, symbol.length)
+          if (slot >= 0) v = symbol.toString('utf8')
           break
-        case 'decimal':
-          this.#decimal(buf, s)
+        }
+        case 'decimal': {
+          const d = this.#decimal(buf, s)
+          if (col?.physical === 1) col.appendInt32(d as number)
+          else col?.appendInt64(d)
           break
+        }
       }
       if (slot >= 0) {
         if (!s.plain || (typeof v !== 'number' && typeof v !== 'string')) plain = false
@@ -341,8 +311,7 @@ class Plan implements ColumnarPlan {
       }
     }
     if (this.#pos !== end) throw this.#bad(this.#pos < end ? `${end - this.#pos} trailing byte(s) after the record` : 'value is truncated')
-    // A key field the writer lacks stays undefined: no key from this path.
-    return plain && !out.includes(undefined) ? out : undefined
+    return plain
   }
 
   /** For each step, where its value goes among `names` (-1: nowhere). */

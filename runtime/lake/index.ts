@@ -13,7 +13,7 @@ export { planScan, resolveSnapshot, matchDeletes, type ScanPlan, type ScanTask, 
 export { scanToSql, defaultPathOf, localPathOf, type ScanSqlOptions } from './sql.ts'
 export { configureLakeCache, lakeCacheDir, localCopies, type CachedFile } from './cache.ts'
 export { snapshotFiles, type SnapshotFiles } from './files.ts'
-export { writeParquetFiles, writeColumnBatch, copyToDataFile, type WriteFilesOptions } from './parquet.ts'
+export { writeParquetFiles, copyToDataFile, type WriteFilesOptions } from './parquet.ts'
 export { columnarPlan, ColumnBatch, type ColumnarPlan } from './avro-columns.ts'
 export { writePositionDeletes, POSITION_DELETE_SCHEMA, type DeletePosition } from './deletes.ts'
 export { expireSnapshots, rewriteDataFiles, snapshotsToKeep, type ExpireOptions, type ExpireResult, type RewriteOptions, type RewriteResult } from './maintenance.ts'

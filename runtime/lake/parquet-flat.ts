@@ -2,7 +2,7 @@ import { promisify } from 'node:util'
 import zlib from 'node:zlib'
 import { TributaryError } from '../errors.ts'
 import { parseDecimalType } from './schema-types.ts'
-import { encodeStruct, type ThriftStruct, type ThriftValue } from './thrift.ts'
+import { encodeStruct, varint, type ThriftStruct, type ThriftValue } from './thrift.ts'
 import type { NestedField, PrimitiveType } from './types.ts'
 
 /**
@@ -183,8 +183,7 @@ export class FlatColumn {
     this.nonNull = nonNull
     this.values.len = byte
     if (this.defined) this.defined.len = rows
-    while (this.#pages.length > 0 && this.#pages.at(-1)!.row >= rows && rows > 0) this.#pages.pop()
-    if (rows === 0) this.#pages.length = 0
+    while (this.#pages.length > 0 && this.#pages.at(-1)!.row >= rows) this.#pages.pop()
   }
 
   /**
@@ -218,6 +217,7 @@ export class FlatColumn {
   }
 }
 
+/** Byte order of two ranges. By hand: Buffer#compare's native call per value halved the fill rate. */
 function compareBytes(a: Uint8Array, aStart: number, aEnd: number, b: Uint8Array, bStart: number, bEnd: number): number {
   const n = Math.min(aEnd - aStart, bEnd - bStart)
   for (let i = 0; i < n; i++) {
@@ -253,13 +253,6 @@ function packBits(bytes: Uint8Array, from: number, to: number): Buffer {
   return out
 }
 
-function varint(out: number[], n: number): void {
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80)
-    n = Math.floor(n / 0x80)
-  }
-  out.push(n)
-}
 
 /** The schema element of a column: physical type, repetition, field id and logical type. */
 function schemaElement(c: FlatColumn): ThriftStruct {

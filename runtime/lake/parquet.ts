@@ -148,8 +148,8 @@ export async function copyToDataFile(
  * Writes a filled column batch (the columnar path, avro-columns.ts) as one unpartitioned Parquet
  * data file, with the statistics gathered while filling it.
  */
-export async function writeColumnBatch(storage: LakeStorage, batch: ColumnBatch, dir = 'data'): Promise<DataFile> {
-  const target = `${dir}/${randomUUID()}.parquet`
+export async function writeColumnBatch(storage: LakeStorage, batch: ColumnBatch): Promise<DataFile> {
+  const target = `data/${randomUUID()}.parquet`
   const local = storage.localPath(target)
   const staging = stagingPath(local)
   try {
@@ -187,27 +187,15 @@ async function stagingFailed(storage: LakeStorage, staging: string, target: stri
 
 /** Iceberg column statistics from what a column batch kept while filling. */
 function flatStats(batch: ColumnBatch): Stats {
-  const stats = { valueCounts: new Map<number, number>(), nullValueCounts: new Map<number, number>(), nanValueCounts: new Map<number, number>(), lowerBounds: new Map<number, Buffer>(), upperBounds: new Map<number, Buffer>() }
-  for (const c of batch.columns) {
-    const { id, type } = c.field
-    stats.valueCounts.set(id, batch.rows)
-    stats.nullValueCounts.set(id, batch.rows - c.nonNull)
-    if (type === 'float' || type === 'double') stats.nanValueCounts.set(id, c.nans)
-    let lower: InternalValue | undefined
-    let upper: InternalValue | undefined
-    if (c.minBytes && c.maxBytes) {
-      const min = Buffer.from(c.minBytes.subarray(c.minStart, c.minEnd))
-      const max = Buffer.from(c.maxBytes.subarray(c.maxStart, c.maxEnd))
-      if (type === 'string') [lower, upper] = [truncateLower(min.toString('utf8')), truncateUpper(max.toString('utf8'))]
-      // As for DuckDB-written files: binary bounds only for short values.
-      else [lower, upper] = [min.length <= 64 ? min : undefined, max.length <= 64 ? max : undefined]
-    } else [lower, upper] = [c.min, c.max]
-    const lo = lower === undefined ? undefined : toBound(type, lower)
-    const hi = upper === undefined ? undefined : toBound(type, upper)
-    if (lo) stats.lowerBounds.set(id, lo)
-    if (hi) stats.upperBounds.set(id, hi)
-  }
-  return stats
+  return icebergStats(
+    batch.rows,
+    batch.columns.map((c) => {
+      const valueAt = (b: Uint8Array | undefined, from: number, to: number) => (b === undefined ? undefined : c.type === 'string' ? Buffer.from(b.subarray(from, to)).toString('utf8') : Buffer.from(b.subarray(from, to)))
+      const [min, max] = c.minBytes ? [valueAt(c.minBytes, c.minStart, c.minEnd), valueAt(c.maxBytes, c.maxStart, c.maxEnd)] : [c.min, c.max]
+      return { field: c.field, nonNull: c.nonNull, nans: c.nans, min, max }
+    }),
+    false,
+  )
 }
 
 type Stats = Pick<DataFile, 'valueCounts' | 'nullValueCounts' | 'nanValueCounts' | 'lowerBounds' | 'upperBounds'>
@@ -215,11 +203,6 @@ type Stats = Pick<DataFile, 'valueCounts' | 'nullValueCounts' | 'nanValueCounts'
 /** Value, null and NaN counts and bounds for the top-level primitive columns, in one query. */
 async function columnStats(conn: DuckDBConnection, table: string, fields: NestedField[], fullStrings: boolean): Promise<{ recordCount: number; stats: Stats }> {
   const primitive = fields.filter((f) => typeof f.type === 'string')
-  const valueCounts = new Map<number, number>()
-  const nullValueCounts = new Map<number, number>()
-  const nanValueCounts = new Map<number, number>()
-  const lowerBounds = new Map<number, Buffer>()
-  const upperBounds = new Map<number, Buffer>()
   const select = primitive.flatMap((f) => {
     const c = quoteIdent(f.name)
     const floating = f.type === 'float' || f.type === 'double'
@@ -230,35 +213,57 @@ async function columnStats(conn: DuckDBConnection, table: string, fields: Nested
   const result = await conn.runAndReadAll(`SELECT ${['count(*)', ...select].join(', ')} FROM ${table}`)
   const row = result.getRows()[0] as DuckDBValue[]
   const total = Number(row[0])
-  primitive.forEach((f, i) => {
+  const summaries = primitive.map((field, i) => {
     const [count, min, max, nans] = row.slice(1 + i * 4, 5 + i * 4)
-    const nonNull = Number(count)
-    valueCounts.set(f.id, total)
-    nullValueCounts.set(f.id, total - nonNull)
-    if (f.type === 'float' || f.type === 'double') nanValueCounts.set(f.id, Number(nans))
-    const lower = boundValue(min ?? null, fullStrings, 'lower')
-    const upper = boundValue(max ?? null, fullStrings, 'upper')
-    const lo = lower === undefined ? undefined : toBound(f.type, lower)
-    const hi = upper === undefined ? undefined : toBound(f.type, upper)
-    if (lo) lowerBounds.set(f.id, lo)
-    if (hi) upperBounds.set(f.id, hi)
+    return { field, nonNull: Number(count), nans: Number(nans), min: internalOf(min ?? null), max: internalOf(max ?? null) }
   })
-  return { recordCount: total, stats: { valueCounts, nullValueCounts, nanValueCounts, lowerBounds, upperBounds } }
+  return { recordCount: total, stats: icebergStats(total, summaries, fullStrings) }
 }
 
-/** A DuckDB aggregate result as an internal value (days, micros, unscaled bigint…). */
-function boundValue(v: DuckDBValue, fullStrings: boolean, side: 'lower' | 'upper'): InternalValue | undefined {
+/** What a file's statistics are made of, per top-level primitive column. */
+interface ColumnSummary {
+  field: NestedField
+  nonNull: number
+  nans: number
+  min: InternalValue | undefined
+  max: InternalValue | undefined
+}
+
+/**
+ * Iceberg statistics from column summaries, whichever writer made them: value counts include
+ * nulls, NaN counts for floating columns only, string bounds truncated (unless `fullStrings`),
+ * binary bounds only for short values (they are not truncated).
+ */
+function icebergStats(total: number, summaries: ColumnSummary[], fullStrings: boolean): Stats {
+  const stats = { valueCounts: new Map<number, number>(), nullValueCounts: new Map<number, number>(), nanValueCounts: new Map<number, number>(), lowerBounds: new Map<number, Buffer>(), upperBounds: new Map<number, Buffer>() }
+  const bound = (v: InternalValue | undefined, side: 'lower' | 'upper'): InternalValue | undefined => {
+    if (typeof v === 'string') return fullStrings ? v : side === 'lower' ? truncateLower(v) : truncateUpper(v)
+    if (Buffer.isBuffer(v)) return v.length <= 64 || fullStrings ? v : undefined
+    return v
+  }
+  for (const { field, nonNull, nans, min, max } of summaries) {
+    const { id, type } = field
+    stats.valueCounts.set(id, total)
+    stats.nullValueCounts.set(id, total - nonNull)
+    if (type === 'float' || type === 'double') stats.nanValueCounts.set(id, nans)
+    const lower = bound(min, 'lower')
+    const upper = bound(max, 'upper')
+    const lo = lower === undefined ? undefined : toBound(type, lower)
+    const hi = upper === undefined ? undefined : toBound(type, upper)
+    if (lo) stats.lowerBounds.set(id, lo)
+    if (hi) stats.upperBounds.set(id, hi)
+  }
+  return stats
+}
+
+/** A DuckDB aggregate result as an internal value (days, micros, unscaled bigint, bytes…). */
+function internalOf(v: DuckDBValue): InternalValue | undefined {
   if (v === null || v === undefined) return undefined
-  if (typeof v === 'string') return fullStrings ? v : side === 'lower' ? truncateLower(v) : truncateUpper(v)
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return v
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return v
   const o = v as unknown as Record<string, unknown>
   if ('days' in o) return o.days as number
   if ('micros' in o) return Number(o.micros)
   if ('value' in o && typeof o.value === 'bigint') return o.value
-  if ('bytes' in o) {
-    // Binary bounds are not truncated here: only columns whose values are short in practice.
-    const bytes = Buffer.from(o.bytes as Uint8Array)
-    return bytes.length <= 64 || fullStrings ? bytes : undefined
-  }
+  if ('bytes' in o) return Buffer.from(o.bytes as Uint8Array)
   return undefined
 }

@@ -60,7 +60,8 @@ function writeValue(out: number[], value: ThriftValue): void {
 /** Zigzag for integers up to 2^53 in magnitude (arithmetic, not bitwise: i64 values exceed 32 bits). */
 const zigzag = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1)
 
-function varint(out: number[], n: number): void {
+/** An unsigned LEB128 varint (also Parquet's RLE run headers). */
+export function varint(out: number[], n: number): void {
   while (n >= 0x80) {
     out.push((n % 0x80) | 0x80)
     n = Math.floor(n / 0x80)
