@@ -196,7 +196,8 @@ export class KafkaAdmin {
   async waitOffsetsVisible(group: string, offsets: PartitionOffset[]): Promise<boolean> {
     const topics = [...new Set(offsets.map((o) => o.topic))]
     const deadline = Date.now() + this.options.tuning.offsetsVisibleTimeoutMs
-    for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
+    for (let attempt = 1; ; attempt++) {
+      const wait = backoffDelay(attempt, { initialDelayMs: 2, maxDelayMs: 100, jitter: 0 })
       const now = new Map((await this.committedOffsets(group, topics)).map((o) => [tpKey(o.topic, o.partition), o.offset]))
       if (offsets.every((o) => now.get(tpKey(o.topic, o.partition)) === o.offset)) return true
       if (Date.now() + wait > deadline) {

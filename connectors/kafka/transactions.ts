@@ -76,7 +76,8 @@ export class TransactionalCommitter {
         txn = undefined
         if (offsets.length > 0) {
           const check = this.admin.waitOffsetsVisible(group, [...offsets]).catch((e: unknown) => log.warn({ group, cause: describe(e) }, 'could not read back committed offsets'))
-          this.visible = Promise.all([this.visible, check])
+          // Chained, not Promise.all([visible, check]): that would nest one array per commit, forever.
+          this.visible = this.visible.then(() => check)
         }
         return positions
       } catch (e) {
