@@ -13,9 +13,16 @@ const infra = (...args: string[]): string =>
 export default function setup(): () => void {
   const before = infra('status')
   const started = (['kafka', 's3'] as const).filter((server) => !new RegExp(`${server}:\\s+running`).test(before))
-  process.stderr.write(infra('up'))
-  execFileSync('bash', [path.join(root, 'test/infra/python-venv.sh')], { stdio: ['ignore', 'ignore', 'inherit'] })
-  return () => {
+  const teardown = (): void => {
     for (const server of started) infra('down', server)
   }
+  try {
+    process.stderr.write(infra('up'))
+    execFileSync('bash', [path.join(root, 'test/infra/python-venv.sh')], { stdio: ['ignore', 'ignore', 'inherit'] })
+  } catch (e) {
+    // A server this run started must not outlive a failed set-up (down of a stopped one is a no-op).
+    teardown()
+    throw e
+  }
+  return teardown
 }

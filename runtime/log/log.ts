@@ -157,3 +157,16 @@ export interface Log {
   setGroupOffsets(group: string, offsets: PartitionOffset[]): Promise<void>
   close(): Promise<void>
 }
+
+/** The offsets to commit: one past the last record of each partition in the batch. */
+export function nextOffsets(records: readonly LogRecord[]): PartitionOffset[] {
+  const last = new Map<string, Map<number, number>>()
+  for (const r of records) {
+    let byPartition = last.get(r.topic)
+    if (!byPartition) last.set(r.topic, (byPartition = new Map()))
+    byPartition.set(r.partition, r.offset)
+  }
+  const out: PartitionOffset[] = []
+  for (const [topic, byPartition] of last) for (const [partition, offset] of byPartition) out.push({ topic, partition, offset: offset + 1 })
+  return out
+}

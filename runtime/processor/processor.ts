@@ -1,5 +1,5 @@
 import path from 'node:path'
-import type { Consumer, Log, LogRecord, OutgoingRecord, PartitionOffset } from '../log/log.ts'
+import { nextOffsets, type Consumer, type Log, type LogRecord, type OutgoingRecord, type PartitionOffset } from '../log/log.ts'
 import type { Product } from '../product/load.ts'
 import type { InputRecord, OutputRecord, TransformContext, TransformModule } from '../product/transform.ts'
 import type { Serde } from '../registry/serde.ts'
@@ -51,19 +51,6 @@ const stageOf = (e: unknown): Stage => {
 export async function ensureOutputs(product: Product, log: Log): Promise<void> {
   for (const port of product.outputs) await log.ensureTopic(port.spec.topic, { partitions: port.spec.partitions })
   await log.ensureTopic(product.dlqTopic, { partitions: 1, maxMessageBytes: DLQ_MAX_RECORD_BYTES })
-}
-
-/** The offsets to commit: one past the last record of each partition in the batch. */
-function nextOffsets(records: readonly LogRecord[]): PartitionOffset[] {
-  const last = new Map<string, Map<number, number>>()
-  for (const r of records) {
-    let byPartition = last.get(r.topic)
-    if (!byPartition) last.set(r.topic, (byPartition = new Map()))
-    byPartition.set(r.partition, r.offset)
-  }
-  const out: PartitionOffset[] = []
-  for (const [topic, byPartition] of last) for (const [partition, offset] of byPartition) out.push({ topic, partition, offset: offset + 1 })
-  return out
 }
 
 /**

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -9,16 +8,14 @@ import { loadProduct } from '../../runtime/product/load.ts'
 import { createProcessors } from '../../runtime/processor/runner.ts'
 import { openRuntime, type Runtime } from '../../runtime/runtime.ts'
 import { productsDir } from '../helpers/runtime.ts'
-import { resetKafka } from '../integration/kafka-support.ts'
-import type { Log, LogRecord, PartitionOffset } from '../../runtime/log/log.ts'
+import { kafkaBroker as broker, resetKafka, unique } from '../integration/kafka-support.ts'
+import { nextOffsets, type Log } from '../../runtime/log/log.ts'
 
 const ROUNDS = 3
 const PARTITIONS = 6
 /** The processor's default batch size (processing.batchSize). */
 const BATCH = 2000
-const broker = process.env.TRIBUTARY_TEST_KAFKA ?? '127.0.0.1:19092'
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-const unique = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`
 const PRODUCT = 'user-profiles'
 
 /**
@@ -143,11 +140,6 @@ async function viaAdapter(log: Log, input: string, n: number, exactlyOnce: boole
   return n / (ms / 1000)
 }
 
-function nextOffsets(records: readonly LogRecord[]): PartitionOffset[] {
-  const next = new Map<number, PartitionOffset>()
-  for (const r of records) next.set(r.partition, { topic: r.topic, partition: r.partition, offset: r.offset + 1 })
-  return [...next.values()]
-}
 
 // `tsx test/bench/kafka.ts` runs it alone.
 if (import.meta.url === `file://${process.argv[1]}`) {

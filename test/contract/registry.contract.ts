@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ErrorCode, isTributaryError } from '../../runtime/errors.ts'
 import { canonicalSchema } from '../../runtime/registry/canonical.ts'
 import type { SchemaRegistry } from '../../runtime/registry/registry.ts'
 import { createSerde } from '../../runtime/registry/serde.ts'
+import { unique } from '../helpers/runtime.ts'
 
 /**
  * The contract every SchemaRegistry adapter must honour: Confluent's semantics as seen through the
@@ -24,7 +24,6 @@ export function registryContract(name: string, open: () => Promise<{ registry: S
       await cleanup()
     })
 
-    const unique = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`
     /** A record schema of its own (a fresh full name), with extra fields after `id`. */
     const recordOf = (recordName: string, fields: object[] = []) => ({
       type: 'record',

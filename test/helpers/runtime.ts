@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto'
 import net from 'node:net'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { loadConfig } from '../../runtime/config/load.ts'
+import { isTributaryError, type TributaryError } from '../../runtime/errors.ts'
 import type { Log, LogRecord } from '../../runtime/log/log.ts'
 import { loadMesh } from '../../runtime/product/mesh.ts'
 import type { Product } from '../../runtime/product/load.ts'
@@ -14,6 +16,19 @@ export const repoRoot = path.resolve(import.meta.dirname, '../..')
 export const productsDir = path.join(repoRoot, 'products')
 
 export const tempDir = (prefix = 'trib-'): string => fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+
+/** A name no other test run uses (topics, groups, subjects). */
+export const unique = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`
+
+/** The TributaryError a promise rejects with; anything else (or fulfilment) fails the test. */
+export async function failure(p: Promise<unknown>): Promise<TributaryError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  )
+  if (!isTributaryError(e)) throw new Error(`expected a TributaryError, got ${String(e)}`)
+  return e
+}
 
 /** An embedded runtime in a fresh temporary data folder. */
 export async function tempRuntime(): Promise<{ runtime: Runtime; dir: string; cleanup: () => Promise<void> }> {

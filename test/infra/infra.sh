@@ -106,10 +106,13 @@ s3_up() {
   if pid_alive "$pidfile" && port_open "$s3_port"; then log "s3 already running on 127.0.0.1:$s3_port"; return; fi
   port_open "$s3_port" && fail "port $s3_port is taken by another process (set S3_PORT)"
   mkdir -p "$s3_dir"
-  if [ ! -x "$venv/bin/moto_server" ]; then
+  # The stamp names the pin, so changing the pin reinstalls.
+  local moto='moto[server]==5.2.5' stamp="$venv/.tributary-moto"
+  if [ ! -x "$venv/bin/moto_server" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$moto" ]; then
     log "installing moto's S3 server from PyPI into $venv"
     python3 -m venv "$venv" || fail "python3 -m venv failed"
-    "$venv/bin/pip" install -q 'moto[server]==5.2.5' >&2 || fail "pip could not install moto[server]"
+    "$venv/bin/pip" install -q "$moto" >&2 || fail "pip could not install $moto"
+    echo "$moto" > "$stamp"
   fi
   log "starting s3 (moto) on 127.0.0.1:$s3_port"
   nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$s3_port" > "$logfile" 2>&1 &

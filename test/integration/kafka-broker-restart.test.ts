@@ -1,17 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isTributaryError } from '../../runtime/errors.ts'
-import type { Log, LogRecord, PartitionOffset } from '../../runtime/log/log.ts'
+import { nextOffsets, type Log } from '../../runtime/log/log.ts'
 import { openKafkaLog } from '../../connectors/kafka/index.ts'
 import { kafkaOptions, requireKafka, unique } from './kafka-support.ts'
 import { PrivateBroker } from './kafka-private-broker.ts'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-const nextOffsets = (records: readonly LogRecord[]): PartitionOffset[] => {
-  const next = new Map<number, PartitionOffset>()
-  for (const r of records) next.set(r.partition, { topic: r.topic, partition: r.partition, offset: r.offset + 1 })
-  return [...next.values()]
-}
 
 /**
  * The broker restarted here is a private one (same jars and settings as infra.sh, its own ports

@@ -1,24 +1,15 @@
-import net from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { log } from '../../connectors/kafka/client.ts'
 import { openKafkaLog } from '../../connectors/kafka/index.ts'
 import { isTributaryError } from '../../runtime/errors.ts'
+import { freePort } from '../helpers/runtime.ts'
 import { kafkaOptions } from './kafka-support.ts'
-
-/** A port nothing listens on. */
-const deadPort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
-  })
 
 describe('Kafka brokers unreachable at start', () => {
   afterEach(() => vi.restoreAllMocks())
 
   it('retries with backoff, logs every attempt with the broker list and cause, then gives up with a retriable error', async () => {
-    const broker = `127.0.0.1:${await deadPort()}`
+    const broker = `127.0.0.1:${await freePort()}`
     const warn = vi.spyOn(log, 'warn')
     const started = Date.now()
     const error = await openKafkaLog(kafkaOptions({ startTimeoutMs: 3000 }, broker)).then(

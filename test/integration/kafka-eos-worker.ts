@@ -7,7 +7,7 @@
  */
 import { openKafkaLog } from '../../connectors/kafka/index.ts'
 import { configSchema } from '../../runtime/config/schema.ts'
-import type { LogRecord, PartitionOffset } from '../../runtime/log/log.ts'
+import { nextOffsets } from '../../runtime/log/log.ts'
 
 const [broker, clientId, group, input, output] = process.argv.slice(2) as [string, string, string, string, string]
 const kafka = configSchema.parse({ transport: { kafka: { brokers: [broker], clientId } } }).transport.kafka
@@ -15,11 +15,6 @@ const kafka = configSchema.parse({ transport: { kafka: { brokers: [broker], clie
 const log = await openKafkaLog({ kafka, defaultPartitions: 1, tuning: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 } })
 const consumer = log.consumer({ group, topics: [input], exactlyOnce: true })
 
-const nextOffsets = (records: LogRecord[]): PartitionOffset[] => {
-  const next = new Map<number, PartitionOffset>()
-  for (const r of records) next.set(r.partition, { topic: r.topic, partition: r.partition, offset: r.offset + 1 })
-  return [...next.values()]
-}
 
 let idle = 0
 for (;;) {

@@ -1,32 +1,15 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { repoRoot } from '../helpers/runtime.ts'
+import { freePort, repoRoot } from '../helpers/runtime.ts'
+import { portOpen } from './kafka-support.ts'
 
 const run = promisify(execFile)
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const libs = path.join(repoRoot, '.cache/kafka/libs')
-
-const portOpen = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port })
-    s.once('connect', () => (s.destroy(), resolve(true)))
-    s.once('error', () => resolve(false))
-  })
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port
-      srv.close(() => resolve(port))
-    })
-    srv.once('error', reject)
-  })
 
 /**
  * A KRaft broker of its own for a test that stops and restarts it: the same jars and settings as
@@ -107,7 +90,7 @@ export class PrivateBroker {
     )
     fs.closeSync(out)
     const deadline = Date.now() + 120_000
-    while (!(await portOpen(this.port))) {
+    while (!(await portOpen('127.0.0.1', this.port))) {
       if (this.child.exitCode !== null) throw new Error(`private Kafka exited during start-up: ${this.logTail()}`)
       if (Date.now() > deadline) throw new Error(`private Kafka did not open port ${this.port}: ${this.logTail()}`)
       await sleep(250)

@@ -1,15 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Consumer, Log, LogRecord, PartitionOffset } from '../../runtime/log/log.ts'
+import { nextOffsets, type Consumer, type Log } from '../../runtime/log/log.ts'
 import { openTestKafkaLog, unique } from './kafka-support.ts'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Next offsets to commit for a polled batch: last offset + 1 per partition. */
-function nextOffsets(records: readonly LogRecord[]): PartitionOffset[] {
-  const next = new Map<string, PartitionOffset>()
-  for (const r of records) next.set(`${r.topic}/${r.partition}`, { topic: r.topic, partition: r.partition, offset: r.offset + 1 })
-  return [...next.values()]
-}
 
 describe('Kafka consumer group rebalance (real broker)', () => {
   let log: Log

@@ -1,26 +1,29 @@
-import { randomUUID } from 'node:crypto'
 import net from 'node:net'
 import { Kafka, logLevel } from 'kafkajs'
 import { openKafkaLog, type KafkaLogOptions } from '../../connectors/kafka/index.ts'
 import { configSchema } from '../../runtime/config/schema.ts'
 import type { Log } from '../../runtime/log/log.ts'
+import { unique } from '../helpers/runtime.ts'
 
 /** The broker integration tests use (`npm run infra:up` starts it). */
 export const kafkaBroker = process.env.TRIBUTARY_TEST_KAFKA ?? '127.0.0.1:19092'
 
-export const unique = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`
+export { unique }
 
-/** Fails with a clear message when the broker is not listening. */
-export async function requireKafka(): Promise<void> {
-  const [host, port] = kafkaBroker.split(':')
-  const ok = await new Promise<boolean>((resolve) => {
-    const socket = net.connect({ host: host!, port: Number(port) })
+/** Whether something accepts TCP connections at host:port (3 s at most). */
+export const portOpen = (host: string, port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = net.connect({ host, port })
     socket.setTimeout(3000)
     socket.once('connect', () => (socket.destroy(), resolve(true)))
     socket.once('error', () => resolve(false))
     socket.once('timeout', () => (socket.destroy(), resolve(false)))
   })
-  if (!ok) throw new Error(`no Kafka broker at ${kafkaBroker} (TRIBUTARY_TEST_KAFKA): run \`npm run infra:up\` first`)
+
+/** Fails with a clear message when the broker is not listening. */
+export async function requireKafka(): Promise<void> {
+  const [host, port] = kafkaBroker.split(':')
+  if (!(await portOpen(host!, Number(port)))) throw new Error(`no Kafka broker at ${kafkaBroker} (TRIBUTARY_TEST_KAFKA): run \`npm run infra:up\` first`)
 }
 
 /** The runtime's defaults for transport.kafka, pointed at the test broker. */

@@ -6,8 +6,8 @@ import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { openConfluentRegistry } from '../../connectors/registry/confluent/index.ts'
 import { backoffDelay } from '../../runtime/util/backoff.ts'
+import { failure } from '../helpers/runtime.ts'
 import { type EmbeddedRegistry, createRegistryHttpHandler, openEmbeddedRegistry } from '../../connectors/registry/embedded/index.ts'
-import { TributaryError, isTributaryError } from '../../runtime/errors.ts'
 
 // The remote adapter's HTTP behaviour on real sockets: the embedded registry's REST handler behind
 // small front servers that demand credentials, fail, stall, or are not a registry at all.
@@ -49,14 +49,6 @@ async function serve(front: Front): Promise<{ url: string; hits: string[] }> {
 
 const fast = { initialRetryDelayMs: 10, maxRetryDelayMs: 50 }
 
-async function failure(p: Promise<unknown>): Promise<TributaryError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  )
-  if (!isTributaryError(e)) throw new Error(`expected a TributaryError, got ${String(e)}`)
-  return e
-}
 
 const json = (res: http.ServerResponse, status: number, body: unknown) => {
   res.writeHead(status, { 'content-type': 'application/vnd.schemaregistry.v1+json' })

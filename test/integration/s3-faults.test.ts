@@ -7,7 +7,7 @@ import path from 'node:path'
 import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openS3Storage } from '../../connectors/storage/s3/index.ts'
-import { isTributaryError, type TributaryError } from '../../runtime/errors.ts'
+import { failure, freePort } from '../helpers/runtime.ts'
 import { repoRoot } from '../interop/python.ts'
 import { assertS3Reachable, createBucket, S3_ENDPOINT, s3Options, uniqueBucket } from './s3-server.ts'
 
@@ -26,22 +26,6 @@ beforeAll(async () => {
 })
 afterAll(async () => removeBucket?.())
 
-const failure = async (p: Promise<unknown>): Promise<TributaryError> => {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  )
-  if (!isTributaryError(e)) throw new Error(`expected a TributaryError, got ${String(e)}`)
-  return e
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 type Fault = 'pass' | 'http-503' | 'http-400' | 'drop-response'
 /** Forwards to the real server; `plan` picks a fault per request (method, path with query). */
