@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module'
 import pino, { type Logger } from 'pino'
-import pretty from 'pino-pretty'
 
 /**
  * The one root logger. Library code takes a child per module (`logger.child({ module: 'log' })`).
@@ -9,6 +9,8 @@ import pretty from 'pino-pretty'
 function createRoot(): Logger {
   const level = process.env.TRIBUTARY_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info')
   if (process.stderr.isTTY) {
+    // Loaded only for a terminal: piped output (and every test) does without it.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')
     return pino({ level }, pretty({ destination: 2, sync: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' }))
   }
   return pino({ level, base: undefined }, pino.destination({ dest: 2, sync: true }))

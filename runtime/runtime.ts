@@ -2,14 +2,14 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { openEmbeddedLog } from '../connectors/embedded-log/index.ts'
-import { openEmbeddedRegistry } from '../connectors/registry/embedded/index.ts'
+import { openEmbeddedRegistry } from '../connectors/registry/embedded/registry.ts'
 import type { Config } from './config/schema.ts'
 import type { Log } from './log/log.ts'
 import type { SchemaRegistry } from './registry/registry.ts'
 import { createSerde, type Serde } from './registry/serde.ts'
 import { SchemaCatalog } from './spec/schemas.ts'
 import { moduleLogger } from './logger.ts'
-import { configureLakeCache, openStorage, schemeOf } from './lake/index.ts'
+import { schemeOf } from './lake/storage.ts'
 
 /** The backends a process works with, chosen by configuration. Product code never sees which. */
 export interface Runtime {
@@ -37,7 +37,8 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   try {
     registry = await openRegistry(config, dataDir)
     if (schemeOf(lakeUri) === 's3') {
-      const { registerS3Storage } = await import('../connectors/storage/s3/index.ts')
+      // Loaded only for an S3 lake: the lake's modules cost a command that does not touch it.
+      const [{ registerS3Storage }, { configureLakeCache, openStorage }] = await Promise.all([import('../connectors/storage/s3/index.ts'), import('./lake/index.ts')])
       registerS3Storage(config.lake.s3)
       // DuckDB reads remote tables through local copies of their immutable files.
       configureLakeCache({ dir: path.join(dataDir, 'lake-cache') })
