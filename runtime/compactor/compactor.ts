@@ -15,6 +15,7 @@ import { HEADER_SIZE, peekSchemaId } from '../registry/wire.ts'
 import { StateDb } from '../state/db.ts'
 import { auditSnapshot, type AuditResult } from './audit.ts'
 import { KeyIndex, keyString, type RowPosition } from './key-index.ts'
+import { upsertKey } from './materialize.ts'
 import { deadLetterRow, type SnapshotTarget } from './targets.ts'
 
 /** The branch every compaction commits to; `main` follows it when the audit passes. */
@@ -265,15 +266,7 @@ export class SnapshotCompactor implements RunnableProduct {
       if (row !== null) this.#pendingRows.push(row)
       return
     }
-    let key: string
-    if (row !== null) {
-      const k = this.#keyOf!(row)
-      key = keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
-    } else {
-      if (r.key === null) throw new TributaryError('TRIB_DECODE_ENVELOPE', 'a tombstone without a key cannot delete a row')
-      const k = serde.decode(r.key).value
-      key = keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
-    }
+    const key = upsertKey(this.target.keyFields, this.#keyOf!, row, () => (r.key === null ? null : serde.decode(r.key).value))
     this.#pendingKeys.set(key, row)
   }
 

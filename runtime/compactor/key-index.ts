@@ -1,7 +1,7 @@
 import type { Table } from '../lake/index.ts'
 import { quoteIdent } from '../lake/duckdb.ts'
 import { duckdb } from '../lake/index.ts'
-import type { StateDb } from '../state/db.ts'
+import type { StateStores } from '../state/db.ts'
 import { fieldAt, unwrapNullable } from '../spec/fields.ts'
 
 const MARKER = '\u0000snapshot'
@@ -31,20 +31,20 @@ export type RowPosition = readonly [file: string, pos: number]
  * rollback, a rewrite) it is rebuilt from the head snapshot's files.
  */
 export class KeyIndex {
-  readonly #db: StateDb
+  readonly #db: StateStores
   readonly #store: string
 
-  constructor(db: StateDb, table: string) {
+  constructor(db: StateStores, table: string) {
     this.#db = db
     this.#store = `keys:${table}`
   }
 
   get snapshotId(): number | undefined {
-    return this.#db.db(this.#store).get(MARKER) as number | undefined
+    return this.#db.get(this.#store, MARKER) as number | undefined
   }
 
   get(key: string): RowPosition | undefined {
-    return this.#db.db(this.#store).get(key) as RowPosition | undefined
+    return this.#db.get(this.#store, key) as RowPosition | undefined
   }
 
   /** Puts (a position) and deletes (undefined), stamped with the snapshot they produce. */

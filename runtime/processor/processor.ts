@@ -3,7 +3,7 @@ import { nextOffsets, type Consumer, type Log, type LogRecord, type OutgoingReco
 import type { Product } from '../product/load.ts'
 import type { InputRecord, OutputRecord, TransformContext, TransformModule } from '../product/transform.ts'
 import type { Serde } from '../registry/serde.ts'
-import { StateDb } from '../state/db.ts'
+import { StateDb, type StateStores } from '../state/db.ts'
 import { PartitionedState } from '../state/kv.ts'
 import { TributaryError, messageOf } from '../errors.ts'
 import { moduleLogger, type Logger } from '../logger.ts'
@@ -28,6 +28,8 @@ export interface ProcessorOptions {
   decoderFor: (port: Product['inputs'][number]) => PortDecoder
   /** How long one poll waits for records when the inputs are idle. */
   pollWaitMs?: number
+  /** Opens the product's stores in a folder; default LMDB (StateDb.open). */
+  openState?: (dir: string) => StateStores
 }
 
 interface OutputPort {
@@ -69,7 +71,7 @@ export class Processor implements RunnableProduct {
   readonly #tables = new Map<string, TablePort>()
   /** Output ports by name, with the outputs encoded in the current batch (added to the metrics per batch). */
   readonly #encoders = new Map<string, OutputPort>()
-  #db: StateDb | undefined
+  #db: StateStores | undefined
   #state: PartitionedState | undefined
   #consumer: Consumer | undefined
   #ctx: TransformContext | undefined
@@ -126,7 +128,7 @@ export class Processor implements RunnableProduct {
     })
     await this.#consumer.prepare?.()
     // One store per stream thread; a partition that moves between threads is restored from its changelog.
-    this.#db = StateDb.open(path.join(this.#opts.stateDir, this.product.name, String(member?.index ?? 0)))
+    this.#db = (this.#opts.openState ?? StateDb.open)(path.join(this.#opts.stateDir, this.product.name, String(member?.index ?? 0)))
     this.#state = new PartitionedState(this.#db, this.changelogTopic)
     const restored = await this.#state.restore(log, member)
     if (restored > 0) this.#logger.info({ restored }, 'state restored from changelog')

@@ -1,5 +1,5 @@
 import type { Consumer, Log, OutgoingRecord, PartitionOffset } from '../log/log.ts'
-import type { StateDb } from '../state/db.ts'
+import type { StateStores } from '../state/db.ts'
 import { getter } from './contract.ts'
 import type { PortDecoder } from './decode.ts'
 import { deadLetter } from './dlq.ts'
@@ -15,12 +15,12 @@ import { TributaryError } from '../errors.ts'
 export class TablePort {
   readonly name: string
   readonly #store: string
-  readonly #db: StateDb
+  readonly #db: StateStores
   readonly #decoder: PortDecoder
   readonly #keyOf: ((v: Record<string, unknown>) => unknown) | undefined
   #consumer: Consumer | undefined
 
-  constructor(db: StateDb, decoder: PortDecoder) {
+  constructor(db: StateStores, decoder: PortDecoder) {
     this.name = decoder.port.spec.name
     this.#store = `table:${this.name}`
     this.#db = db
@@ -29,7 +29,7 @@ export class TablePort {
   }
 
   get(key: unknown): unknown {
-    return this.#db.db(this.#store).get(canonicalKey(key))
+    return this.#db.get(this.#store, canonicalKey(key))
   }
 
   async open(log: Log): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Log, OutgoingRecord, PartitionOffset, RecordPosition } from '../log/log.ts'
 import type { StateStore } from '../product/transform.ts'
 import { TributaryError } from '../errors.ts'
-import type { StateDb } from './db.ts'
+import type { StateStores } from './db.ts'
 
 const STORE = 'kv'
 const sep = '\u0000'
@@ -14,13 +14,13 @@ const sep = '\u0000'
  * dead-lettered record leaves no trace in state.
  */
 export class PartitionedState {
-  readonly #db: StateDb
+  readonly #db: StateStores
   readonly topic: string
   #partition = 0
   #record = new Map<string, string | null>()
   #batch = new Map<string, string | null>()
 
-  constructor(db: StateDb, changelogTopic: string) {
+  constructor(db: StateStores, changelogTopic: string) {
     this.#db = db
     this.topic = changelogTopic
   }
@@ -31,7 +31,7 @@ export class PartitionedState {
       const k = this.#key(key)
       const staged = this.#record.has(k) ? this.#record.get(k) : this.#batch.get(k)
       if (staged === null) return undefined
-      const text = staged ?? (this.#db.db(STORE).get(k) as string | undefined)
+      const text = staged ?? (this.#db.get(STORE, k) as string | undefined)
       return text === undefined ? undefined : (JSON.parse(text) as T)
     },
     put: (key: string, value: unknown): void => {

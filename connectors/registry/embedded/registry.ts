@@ -52,16 +52,29 @@ export async function openEmbeddedRegistry(options: EmbeddedRegistryOptions): Pr
   return registry
 }
 
+/**
+ * The same registry with its events held in memory, for one process only (`tributary test`, like
+ * Kafka Streams' TopologyTestDriver): nothing on disk, same semantics, same contract suite.
+ */
+export async function openMemoryRegistry(): Promise<EmbeddedRegistry> {
+  const registry = new EmbeddedSchemaRegistry({ dir: '(memory)' }, true)
+  await registry.init()
+  return registry
+}
+
 class EmbeddedSchemaRegistry implements EmbeddedRegistry {
   readonly dir: string
   readonly #journal: Journal
   readonly #lockFile: string
   readonly #lockTimeoutMs: number | undefined
   readonly #state = new RegistryState()
+  /** Events live only in #state: no journal file, no lock. */
+  readonly #inMemory: boolean
   #queue: Promise<unknown> = Promise.resolve()
   #closed = false
 
-  constructor(options: EmbeddedRegistryOptions) {
+  constructor(options: EmbeddedRegistryOptions, inMemory = false) {
+    this.#inMemory = inMemory
     this.dir = options.dir
     this.#journal = new Journal(path.join(options.dir, JOURNAL))
     this.#lockFile = path.join(options.dir, LOCK)
@@ -69,6 +82,7 @@ class EmbeddedSchemaRegistry implements EmbeddedRegistry {
   }
 
   async init(): Promise<void> {
+    if (this.#inMemory) return this.#state.apply({ op: 'init', format: 1 })
     await this.#journal.ensure()
     // Under the lock: truncates a torn tail left by a crash, and writes the header of a new file.
     await this.#mutate(() => ({ events: this.#journal.offset === 0 ? [{ op: 'init', format: 1 }] : [], result: undefined }))
@@ -248,11 +262,18 @@ class EmbeddedSchemaRegistry implements EmbeddedRegistry {
   }
 
   #refresh(): Promise<void> {
-    return this.#serial(async () => this.#apply(await this.#journal.read('reader')))
+    return this.#serial(async () => {
+      if (!this.#inMemory) this.#apply(await this.#journal.read('reader'))
+    })
   }
 
   #mutate<T>(plan: (state: RegistryState) => { events: RegistryEvent[]; result: T }): Promise<T> {
     return this.#serial(async () => {
+      if (this.#inMemory) {
+        const { events, result } = plan(this.#state)
+        for (const e of events) this.#state.apply(e)
+        return result
+      }
       const release = await acquireLock(this.#lockFile, { timeoutMs: this.#lockTimeoutMs })
       try {
         this.#apply(await this.#journal.read('writer'))
