@@ -95,6 +95,8 @@ export const errorCodes = {
 
   // lifecycle
   TRIB_PRODUCT_NOT_FOUND: { retriable: false, summary: 'no product with that name' },
+  TRIB_TEST_FIXTURE: { retriable: false, summary: 'a test fixture file is malformed or names a port the product does not have' },
+  TRIB_TEST_FAILED: { retriable: false, summary: "a product's outputs, dead letters or table rows differ from its test fixtures" },
   TRIB_STATE_STORE: { retriable: false, summary: 'a local state store failed' },
   TRIB_USAGE: { retriable: false, summary: 'invalid command-line usage' },
   TRIB_INTERNAL: { retriable: false, summary: 'an unexpected internal error' },

@@ -40,6 +40,17 @@ export const commands = [
     action: ['./commands/demo.ts', 'demo'],
   },
   {
+    name: 'init',
+    description: 'scaffold a new data product in <dir>: product.yaml, a schema, transform.ts, fixtures and a test, a README, a Dockerfile',
+    args: [['<dir>', 'folder to create (must be empty or absent)']],
+    options: [
+      { flags: '--name <name>', description: 'product name (default: the folder name)' },
+      { flags: '--domain <domain>', description: 'the business domain', default: 'example' },
+      { flags: '--package <spec>', description: 'how package.json depends on tributary-runtime (default ^<this version>; e.g. a file: path to a tarball)' },
+    ],
+    action: ['./commands/init.ts', 'init'],
+  },
+  {
     name: 'run',
     description: 'run data products (all configured ones by default) until stopped, or until idle',
     args: [products],
@@ -58,6 +69,13 @@ export const commands = [
       { flags: '--host <host>', description: 'interface to bind (default http.host, 0.0.0.0)' },
     ],
     action: ['./commands/serve.ts', 'serve'],
+  },
+  {
+    name: 'test',
+    description: "run products against their fixture files (tests/<case>/) in memory: no log, registry or lake on disk",
+    args: [products],
+    options: [format()],
+    action: ['./commands/test.ts', 'test'],
   },
   {
     name: 'produce',

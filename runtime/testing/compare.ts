@@ -1,0 +1,93 @@
+/**
+ * Expected against actual, in the value model's terms: an int64 is equal whether it is a number or a
+ * bigint; a Buffer equals its base64 text; floats compare as Object.is (NaN equals NaN, -0 is not 0;
+ * "NaN", "Infinity", "-Infinity" in a fixture stand for those floats). Every mismatch names where
+ * it is (`value.plan`) and what each side holds, so a failing case reads like a diff.
+ */
+
+/** The first place two values differ, or undefined when they are equal. */
+export function difference(expected: unknown, actual: unknown, at = ''): string | undefined {
+  if (isInt(expected) && isInt(actual)) return BigInt(expected) === BigInt(actual) ? undefined : mismatch(at, expected, actual)
+  if (typeof actual === 'number' && !Number.isFinite(actual)) return expected === String(actual) ? undefined : mismatch(at, expected, actual)
+  if (typeof expected === 'number' && typeof actual === 'number') return Object.is(expected, actual) ? undefined : mismatch(at, expected, actual)
+  if (Buffer.isBuffer(actual)) return expected === actual.toString('base64') ? undefined : mismatch(at, expected, actual)
+  if (Array.isArray(expected) && Array.isArray(actual)) {
+    if (expected.length !== actual.length) return `${at || 'value'}: expected ${expected.length} items, got ${actual.length}`
+    for (let i = 0; i < expected.length; i++) {
+      const d = difference(expected[i], actual[i], `${at}[${i}]`)
+      if (d) return d
+    }
+    return undefined
+  }
+  if (isObject(expected) && isObject(actual)) {
+    for (const k of Object.keys(expected)) {
+      if (!(k in actual)) return `${join(at, k)}: expected ${show(expected[k])}, but the field is missing`
+      const d = difference(expected[k], actual[k], join(at, k))
+      if (d) return d
+    }
+    const extra = Object.keys(actual).filter((k) => !(k in expected))
+    return extra.length ? `${join(at, extra[0]!)}: not expected, got ${show(actual[extra[0]!])}` : undefined
+  }
+  return expected === actual ? undefined : mismatch(at, expected, actual)
+}
+
+/** One line of JSON in the value model's form: int64 exact, -0 kept, bytes as base64, NaN/Infinity as text. */
+export function show(value: unknown): string {
+  if (value === undefined) return 'undefined'
+  if (value === null) return 'null'
+  switch (typeof value) {
+    case 'bigint':
+      return value.toString()
+    case 'number':
+      return Number.isFinite(value) ? (Object.is(value, -0) ? '-0' : String(value)) : JSON.stringify(String(value))
+    case 'object':
+      break
+    default:
+      return JSON.stringify(value)
+  }
+  if (Buffer.isBuffer(value)) return JSON.stringify(value.toString('base64'))
+  if (value instanceof Date) return JSON.stringify(value.toISOString())
+  if (Array.isArray(value)) return `[${value.map(show).join(',')}]`
+  return `{${Object.entries(value)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${JSON.stringify(k)}:${show(v)}`)
+    .join(',')}}`
+}
+
+/**
+ * Compares two sequences record by record. Returns readable problems: a differing record with both
+ * sides, then records missing at the end or not expected at all.
+ */
+export function compareSequences(what: string, expected: readonly unknown[], actual: readonly unknown[], limit = 5): string[] {
+  const problems: string[] = []
+  const n = Math.min(expected.length, actual.length)
+  for (let i = 0; i < n && problems.length < limit; i++) {
+    const d = difference(expected[i], actual[i])
+    if (d) problems.push(`${what} #${i + 1} differs at ${d}\n    expected ${show(expected[i])}\n    actual   ${show(actual[i])}`)
+  }
+  for (let i = n; i < expected.length && problems.length < limit; i++) problems.push(`${what} #${i + 1} missing: expected ${show(expected[i])}`)
+  for (let i = n; i < actual.length && problems.length < limit; i++) problems.push(`${what} #${i + 1} not expected: got ${show(actual[i])}`)
+  if (expected.length !== actual.length) problems.push(`${what}: expected ${expected.length} records, got ${actual.length}`)
+  return problems
+}
+
+/** Compares two collections in any order (table rows): what is missing and what is extra. */
+export function compareSets(what: string, expected: readonly unknown[], actual: readonly unknown[], limit = 5): string[] {
+  const left = [...actual]
+  const missing: unknown[] = []
+  for (const e of expected) {
+    const i = left.findIndex((a) => difference(e, a) === undefined)
+    if (i < 0) missing.push(e)
+    else left.splice(i, 1)
+  }
+  return [
+    ...missing.slice(0, limit).map((m) => `${what}: missing row ${show(m)}`),
+    ...left.slice(0, limit).map((x) => `${what}: unexpected row ${show(x)}`),
+    ...(missing.length + left.length > 0 ? [`${what}: ${missing.length} rows missing, ${left.length} unexpected (expected ${expected.length}, got ${actual.length})`] : []),
+  ]
+}
+
+const isInt = (v: unknown): v is number | bigint => typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v) && !Object.is(v, -0))
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)
+const join = (at: string, k: string) => (at ? `${at}.${k}` : k)
+const mismatch = (at: string, expected: unknown, actual: unknown) => `${at || 'value'}: expected ${show(expected)}, got ${show(actual)}`
