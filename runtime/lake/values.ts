@@ -11,8 +11,8 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api'
 import { TributaryError } from '../errors.ts'
-import { parseDecimal } from '../registry/decimal.ts'
-import { parseCanonicalTimestamp, parseDate, parseTime, parseTimestamp } from '../registry/temporal.ts'
+import { parseDecimal } from '../codec/values/decimal.ts'
+import { parseCanonicalTimestamp, parseDate, parseTime, parseTimestamp } from '../codec/values/temporal.ts'
 import { parseDecimalType } from './schema.ts'
 import type { IcebergType, NestedField } from './types.ts'
 

@@ -8,8 +8,8 @@ import { UNPARTITIONED } from '../../runtime/lake/partition.ts'
 import { avroToIcebergSchema } from '../../runtime/lake/schema.ts'
 import { openStorage } from '../../runtime/lake/storage.ts'
 import { createTable } from '../../runtime/lake/table.ts'
-import { createType } from '../../runtime/registry/logical-types.ts'
-import { frame } from '../../runtime/registry/wire.ts'
+import { createType } from '../../runtime/codec/types/logical-types.ts'
+import { frame } from '../../runtime/codec/avro/wire.ts'
 
 const ROWS = 1_000_000
 

@@ -6,7 +6,7 @@ import { writeColumnBatch, writeParquetFiles } from '../../../runtime/lake/parqu
 import { avroToIcebergSchema } from '../../../runtime/lake/schema.ts'
 import { openStorage } from '../../../runtime/lake/storage.ts'
 import type { DataFile, Schema } from '../../../runtime/lake/types.ts'
-import { createType } from '../../../runtime/registry/logical-types.ts'
+import { createType } from '../../../runtime/codec/types/logical-types.ts'
 import { tempDirs } from './support.ts'
 
 /**
