@@ -1,4 +1,4 @@
-import { TributaryError } from '../errors.ts'
+import { TributaryError } from '../../errors.ts'
 import { transformResultType } from './partition.ts'
 import { fieldsById, parseDecimalType } from './schema.ts'
 import type { IcebergType, PartitionSpec, Schema } from './types.ts'

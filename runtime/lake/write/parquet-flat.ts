@@ -1,9 +1,9 @@
 import { promisify } from 'node:util'
 import zlib from 'node:zlib'
-import { TributaryError } from '../errors.ts'
-import { parseDecimalType } from './schema-types.ts'
+import { TributaryError } from '../../errors.ts'
+import { parseDecimalType } from '../iceberg/schema-types.ts'
 import { encodeStruct, varint, type ThriftStruct, type ThriftValue } from './thrift.ts'
-import type { NestedField, PrimitiveType } from './types.ts'
+import type { NestedField, PrimitiveType } from '../iceberg/types.ts'
 
 /**
  * A Parquet writer for flat rows of primitive columns, filled value by value from bytes (the

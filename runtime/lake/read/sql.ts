@@ -1,7 +1,7 @@
-import { duckdbType, quoteIdent, quoteString, readSchemaOption } from './duckdb.ts'
+import { duckdbType, quoteIdent, quoteString, readSchemaOption } from '../duckdb.ts'
 import { localCopies } from './cache.ts'
 import type { ScanPlan } from './scan.ts'
-import type { LakeStorage } from './storage.ts'
+import type { LakeStorage } from '../storage.ts'
 
 /**
  * A scan plan as the body of a DuckDB view: the data files read by field id (the snapshot's schema;

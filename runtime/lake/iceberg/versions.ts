@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { TributaryError, isTributaryError } from '../errors.ts'
-import { moduleLogger } from '../logger.ts'
-import { backoffDelay } from '../util/backoff.ts'
+import { TributaryError, isTributaryError } from '../../errors.ts'
+import { moduleLogger } from '../../logger.ts'
+import { backoffDelay } from '../../util/backoff.ts'
 import { applyCommit, type TableCommit } from './commit.ts'
 import { parseMetadata, serializeMetadata } from './metadata.ts'
-import type { LakeStorage } from './storage.ts'
+import type { LakeStorage } from '../storage.ts'
 import type { TableMetadata } from './types.ts'
 
 /**

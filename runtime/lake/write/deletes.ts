@@ -1,9 +1,9 @@
-import { TributaryError } from '../errors.ts'
-import { currentSchema } from './metadata.ts'
-import { UNPARTITIONED, partitionPath, specById, tupleKey } from './partition.ts'
+import { TributaryError } from '../../errors.ts'
+import { currentSchema } from '../iceberg/metadata.ts'
+import { UNPARTITIONED, partitionPath, specById, tupleKey } from '../iceberg/partition.ts'
 import { writeParquetFiles } from './parquet.ts'
-import type { LakeStorage } from './storage.ts'
-import type { DataFile, LiveFile, Schema, TableMetadata } from './types.ts'
+import type { LakeStorage } from '../storage.ts'
+import type { DataFile, LiveFile, Schema, TableMetadata } from '../iceberg/types.ts'
 
 /**
  * Position delete files (spec: "Position Delete Files"): rows (file_path, pos) with the reserved

@@ -1,4 +1,4 @@
-import { TributaryError } from '../errors.ts'
+import { TributaryError } from '../../errors.ts'
 import { canPromote, parseDecimalType } from './schema-types.ts'
 import type { IcebergType, NestedField, PrimitiveType, Schema, StructType } from './types.ts'
 

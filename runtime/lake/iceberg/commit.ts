@@ -1,4 +1,4 @@
-import { TributaryError } from '../errors.ts'
+import { TributaryError } from '../../errors.ts'
 import { maxFieldId, sameSchema } from './schema.ts'
 import type { MetadataLogEntry, PartitionSpec, Schema, Snapshot, SnapshotRef, SortOrder, TableMetadata } from './types.ts'
 import { MAIN_BRANCH } from './types.ts'

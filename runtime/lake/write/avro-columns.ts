@@ -1,7 +1,7 @@
-import { TributaryError } from '../errors.ts'
+import { TributaryError } from '../../errors.ts'
 import { FlatColumn, flatPhysical } from './parquet-flat.ts'
-import { parseDecimalType } from './schema-types.ts'
-import type { PrimitiveType, Schema } from './types.ts'
+import { parseDecimalType } from '../iceberg/schema-types.ts'
+import type { PrimitiveType, Schema } from '../iceberg/types.ts'
 
 /**
  * The columnar lake path: Avro binary bodies decoded straight into Parquet columns, with no row

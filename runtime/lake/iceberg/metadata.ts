@@ -1,4 +1,4 @@
-import { TributaryError } from '../errors.ts'
+import { TributaryError } from '../../errors.ts'
 import type { Schema, Snapshot, SnapshotRef, TableMetadata } from './types.ts'
 import { MAIN_BRANCH } from './types.ts'
 

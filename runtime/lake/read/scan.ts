@@ -1,10 +1,10 @@
-import { TributaryError } from '../errors.ts'
-import { FILE_PATH_ID } from './deletes.ts'
-import { snapshotFiles } from './files.ts'
-import { currentSnapshot, snapshotById, snapshotSchema } from './metadata.ts'
-import { tupleKey } from './partition.ts'
-import type { LakeStorage } from './storage.ts'
-import type { DataFile, LiveFile, Schema, Snapshot, TableMetadata } from './types.ts'
+import { TributaryError } from '../../errors.ts'
+import { FILE_PATH_ID } from '../write/deletes.ts'
+import { snapshotFiles } from '../iceberg/files.ts'
+import { currentSnapshot, snapshotById, snapshotSchema } from '../iceberg/metadata.ts'
+import { tupleKey } from '../iceberg/partition.ts'
+import type { LakeStorage } from '../storage.ts'
+import type { DataFile, LiveFile, Schema, Snapshot, TableMetadata } from '../iceberg/types.ts'
 
 /**
  * Scan planning: which data files a snapshot holds and which delete files apply to each. A

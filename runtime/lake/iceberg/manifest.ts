@@ -1,10 +1,10 @@
-import { TributaryError } from '../errors.ts'
-import { bigIntToBytes, bytesToBigInt } from '../codec/values/decimal.ts'
+import { TributaryError } from '../../errors.ts'
+import { bigIntToBytes, bytesToBigInt } from '../../codec/values/decimal.ts'
 import { decodeAvroFile, encodeAvroFile } from './avro-file.ts'
 import { toBound, type InternalValue } from './bounds.ts'
 import { MANIFEST_LIST_SCHEMA, decimalBytes, manifestEntrySchema, partitionFields } from './manifest-schema.ts'
 import { parseDecimalType } from './schema.ts'
-import type { LakeStorage } from './storage.ts'
+import type { LakeStorage } from '../storage.ts'
 import type { DataFile, IcebergType, LiveFile, ManifestEntry, ManifestFile, PartitionFieldSummary, PartitionSpec, Schema } from './types.ts'
 
 /**

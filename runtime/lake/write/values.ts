@@ -10,11 +10,11 @@ import {
   DuckDBTimestampValue,
   type DuckDBValue,
 } from '@duckdb/node-api'
-import { TributaryError } from '../errors.ts'
-import { parseDecimal } from '../codec/values/decimal.ts'
-import { parseCanonicalTimestamp, parseDate, parseTime, parseTimestamp } from '../codec/values/temporal.ts'
-import { parseDecimalType } from './schema.ts'
-import type { IcebergType, NestedField } from './types.ts'
+import { TributaryError } from '../../errors.ts'
+import { parseDecimal } from '../../codec/values/decimal.ts'
+import { parseCanonicalTimestamp, parseDate, parseTime, parseTimestamp } from '../../codec/values/temporal.ts'
+import { parseDecimalType } from '../iceberg/schema.ts'
+import type { IcebergType, NestedField } from '../iceberg/types.ts'
 
 /**
  * Canonical row values (common.md) to DuckDB values for one Iceberg type, compiled once per column

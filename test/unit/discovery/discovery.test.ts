@@ -1,9 +1,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { avroToJsonSchema } from '../../../runtime/catalog/json-schema.ts'
-import { lineageDot, lineageMermaid } from '../../../runtime/catalog/lineage.ts'
-import { searchCatalog } from '../../../runtime/catalog/search.ts'
+import { avroToJsonSchema } from '../../../runtime/discovery/json-schema.ts'
+import { lineageDot, lineageMermaid } from '../../../runtime/discovery/lineage.ts'
+import { searchCatalog } from '../../../runtime/discovery/search.ts'
 import { exampleMesh, repoRoot } from '../../helpers/runtime.ts'
 
 describe('catalog', () => {

@@ -1,7 +1,7 @@
 import { readManifest, readManifestList } from './manifest.ts'
 import { schemaById } from './metadata.ts'
 import { specById } from './partition.ts'
-import type { LakeStorage } from './storage.ts'
+import type { LakeStorage } from '../storage.ts'
 import type { LiveFile, ManifestFile, Snapshot, TableMetadata } from './types.ts'
 
 /**

@@ -2,8 +2,8 @@ import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { moduleLogger } from '../logger.ts'
-import type { LakeStorage } from './storage.ts'
+import { moduleLogger } from '../../logger.ts'
+import type { LakeStorage } from '../storage.ts'
 
 /**
  * A local, read-through cache of lake files for DuckDB, which reads local paths only (httpfs is
