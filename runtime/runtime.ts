@@ -6,7 +6,7 @@ import { openEmbeddedRegistry } from '../connectors/registry/embedded/registry.t
 import type { Config } from './config/schema.ts'
 import type { Log } from './log/log.ts'
 import type { SchemaRegistry } from './registry/registry.ts'
-import { createSerde, type Serde } from './registry/serde.ts'
+import { createSerde, type Serde } from './codec/avro/serde.ts'
 import { SchemaCatalog } from './spec/schemas.ts'
 import { moduleLogger } from './logger.ts'
 import { schemeOf } from './lake/storage.ts'

@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import { parseExact } from '../../connectors/debezium/json-exact.ts'
+import { parseExact } from '../codec/json/exact.ts'
 import { TributaryError, messageOf } from '../errors.ts'
 import type { Product } from '../product/load.ts'
 
