@@ -77,10 +77,13 @@ export class KafkaAdmin {
   }
 
   /** Creates the topic when missing; an existing topic keeps its partitions. */
-  async ensureTopic(name: string, partitions: number, replicationFactor = this.options.kafka.replicationFactor, maxMessageBytes?: number): Promise<TopicInfo> {
+  async ensureTopic(name: string, partitions: number, replicationFactor = this.options.kafka.replicationFactor, maxMessageBytes?: number, compacted = false): Promise<TopicInfo> {
     const existing = await this.describeTopic(name)
     if (existing) return existing
-    const configEntries = maxMessageBytes === undefined ? [] : [{ name: 'max.message.bytes', value: String(maxMessageBytes) }]
+    const configEntries = [
+      ...(maxMessageBytes === undefined ? [] : [{ name: 'max.message.bytes', value: String(maxMessageBytes) }]),
+      ...(compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+    ]
     try {
       await this.admin.createTopics({
         topics: [{ topic: name, numPartitions: partitions, replicationFactor, configEntries }],

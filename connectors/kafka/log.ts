@@ -55,7 +55,7 @@ export class KafkaLog implements Log, ConsumerHost {
     const max = options.maxMessageBytes
     if (max !== undefined && (!Number.isSafeInteger(max) || max < 1))
       throw new TributaryError('TRIB_TOPIC_INVALID', `topic ${name}: maxMessageBytes ${String(max)} is not a positive integer`, { details: { topic: name } })
-    return this.admin.ensureTopic(name, partitions, options.replicationFactor, max)
+    return this.admin.ensureTopic(name, partitions, options.replicationFactor, max, options.compacted)
   }
 
   async describeTopic(name: string): Promise<TopicInfo | undefined> {

@@ -121,6 +121,27 @@ export const commands = [
     action: ['./commands/replay.ts', 'replay'],
   },
   {
+    name: 'promote',
+    description: "make a major version of a product the one its plain names serve (discovery, catalog, query, HTTP)",
+    args: [['<product>', 'product name'], ['<version>', 'major version, e.g. 2 or v2']],
+    options: [{ flags: '--force', description: 'promote even when the version is still backfilling or its tables have not passed their audit' }],
+    action: ['./commands/versions.ts', 'promote'],
+  },
+  {
+    name: 'retire',
+    description: 'retire a major version of a product: it stops running; its topics and tables stay readable under its versioned names',
+    args: [['<product>', 'product name'], ['<version>', 'major version, e.g. 1 or v1']],
+    options: [{ flags: '--after <duration>', description: 'grace period: the version keeps running this long before it stops (e.g. 7d)' }],
+    action: ['./commands/versions.ts', 'retire'],
+  },
+  {
+    name: 'versions',
+    description: 'the major versions of each product: which one is promoted, which run, which are retired, backfill progress',
+    args: [['[product]', 'product name (default: all)']],
+    options: [format()],
+    action: ['./commands/versions.ts', 'versions'],
+  },
+  {
     name: 'validate',
     description: 'check product specs, their schemas, and that each transform exports what the runtime calls',
     args: [products],

@@ -10,7 +10,9 @@ import { lakeTables, parseAsOf, runQuery } from '../query/query.ts'
 import type { ProductService, Policies } from '../service.ts'
 import type { StartupStatus } from '../startup.ts'
 import { createMetricsRegistry } from '../observability/prometheus.ts'
-import { startPositions, streamEvents } from './events.ts'
+import { eventIdMajor, startPositions, streamEvents } from './events.ts'
+import { majorsOf, servedProduct } from '../lifecycle/book.ts'
+import { parseMajor } from '../lifecycle/versions.ts'
 import { httpError, readJson, sendError, sendJson } from './respond.ts'
 import { Router, type Request } from './router.ts'
 
@@ -27,9 +29,17 @@ export function createHttpHandler(service: ProductService): http.RequestListener
   const streams = new Map<string, number>()
   const registry = 'versionsOfId' in service.runtime.registry ? createRegistryHttpHandler(service.runtime.registry as EmbeddedRegistry) : undefined
   const baseUrl = (req: IncomingMessage) => `http://${req.headers.host ?? `localhost:${config.http.port}`}`
-  const describe = (name: string) => {
-    const p = service.product(name)
-    return describeProduct(p, service.products, { lakeUri: service.runtime.lakeUri, live: service.live(p.name) })
+  // ?version=2 asks for one major of a product; without it, a plain name serves the promoted major.
+  const majorParam = (query: URLSearchParams): number | undefined => {
+    const text = query.get('version')
+    if (text === null) return undefined
+    const major = parseMajor(text)
+    if (major === undefined) throw httpError('TRIB_HTTP_BAD_REQUEST', `version=${JSON.stringify(text.slice(0, 20))}: expected a major version such as 2 or v2`)
+    return major
+  }
+  const describe = async (name: string, major?: number) => {
+    const p = service.product(name, major)
+    return { ...(await describeProduct(p, service.products, { lakeUri: service.runtime.lakeUri, live: service.live(p.name) })), major: p.major, versions: majorsOf(service.book, service.products, p.base) }
   }
 
   const router = new Router()
@@ -45,37 +55,41 @@ export function createHttpHandler(service: ProductService): http.RequestListener
     })
     // The list needs only the specs; the lake and lineage are read per product on demand.
     .add('GET', '/products', ({ req, res }) => {
+      // One entry per product, under its plain name: the major it serves, and the others beside it.
+      const served = [...new Set(service.products.map((p) => p.base))].flatMap((base) => servedProduct(service.book, service.products, base) ?? [])
       sendJson(res, 200, {
-        products: service.products.map(({ name, spec }) => ({
-          name,
+        products: served.map(({ base, spec, major }) => ({
+          name: base,
           domain: spec.domain,
           owner: spec.owner,
           description: spec.description.trim(),
           version: spec.version,
-          href: `${baseUrl(req)}/products/${name}`,
+          major,
+          versions: majorsOf(service.book, service.products, base).map((v) => ({ major: v.major, version: v.version, status: v.status })),
+          href: `${baseUrl(req)}/products/${base}`,
         })),
       })
     })
-    .add('GET', '/products/:name', async ({ res, params }) => sendJson(res, 200, await describe(params.name!)))
-    .add('GET', '/products/:name/odps', async ({ req, res, params }) => sendJson(res, 200, toOdps(await describe(params.name!), baseUrl(req))))
+    .add('GET', '/products/:name', async ({ res, params, query }) => sendJson(res, 200, await describe(params.name!, majorParam(query))))
+    .add('GET', '/products/:name/odps', async ({ req, res, params, query }) => sendJson(res, 200, toOdps(await describe(params.name!, majorParam(query)), baseUrl(req))))
     .add('GET', '/products/:name/ports/:port/events', (r) => subscribe(r))
     .add('POST', '/query', async ({ req, res }) => {
       const body = (await readJson(req, config.http.maxBodyBytes)) as { sql?: unknown; asOf?: unknown; maxRows?: unknown }
       if (typeof body?.sql !== 'string') throw httpError('TRIB_HTTP_BAD_REQUEST', 'expected {"sql": "SELECT …"} (and optionally "asOf", "maxRows")')
       const maxRows = Math.min(typeof body.maxRows === 'number' && body.maxRows > 0 ? body.maxRows : config.http.queryMaxRows, config.http.queryMaxRows)
-      const tables = await lakeTables(service.products, service.runtime.lakeUri)
+      const tables = await lakeTables(service.products, service.runtime.lakeUri, service.book)
       const result = await runQuery(tables, body.sql, { asOf: parseAsOf(typeof body.asOf === 'string' ? body.asOf : undefined), maxRows, timeoutMs: config.http.queryTimeoutMs })
       sendJson(res, 200, result)
     })
-    .add('GET', '/products/:name/policies', ({ res, params }) => sendJson(res, 200, { product: params.name, policies: service.policies(params.name!) }))
-    .add('PUT', '/products/:name/policies', async ({ req, res, params }) => {
+    .add('GET', '/products/:name/policies', ({ res, params, query }) => sendJson(res, 200, { product: params.name, policies: service.policies(params.name!, majorParam(query)) }))
+    .add('PUT', '/products/:name/policies', async ({ req, res, params, query }) => {
       const actor = authorize(req)
-      service.product(params.name!)
+      service.product(params.name!, majorParam(query))
       const body = (await readJson(req, config.http.maxBodyBytes)) as { policies?: unknown }
       const changes = (body && typeof body === 'object' && 'policies' in body ? body.policies : body) as Policies
       if (!changes || typeof changes !== 'object' || Array.isArray(changes) || Object.values(changes).some((v) => !v || typeof v !== 'object' || Array.isArray(v)))
         throw httpError('TRIB_HTTP_BAD_REQUEST', 'expected {"policies": {"<port>": {"<field>": "mask" | "hash" | "drop"}}}')
-      sendJson(res, 200, { product: params.name, policies: service.setPolicies(params.name!, changes, actor) })
+      sendJson(res, 200, { product: params.name, policies: service.setPolicies(params.name!, changes, actor, majorParam(query)) })
     })
 
   /** The control token, compared in constant time; the actor is named by a header, for the audit log. */
@@ -92,18 +106,22 @@ export function createHttpHandler(service: ProductService): http.RequestListener
   }
 
   async function subscribe({ req, res, params, query }: Request): Promise<void> {
-    const product = service.product(params.name!)
+    // A resumed subscription stays on the major its events came from, whichever is promoted now.
+    const lastEventId = req.headers['last-event-id']
+    const resumeId = typeof lastEventId === 'string' && lastEventId ? lastEventId : (query.get('from') ?? undefined)
+    const fromId = eventIdMajor(resumeId)
+    const legacy = service.products.find((p) => p.base === params.name && p.major <= 1)?.major
+    const product = service.product(params.name!, majorParam(query) ?? (fromId === 'legacy' ? legacy : fromId))
     const port = product.outputs.find((o) => o.spec.name === params.port)
     if (!port) throw httpError('TRIB_HTTP_NOT_FOUND', `${product.name} has no output port ${params.port} (it has ${product.outputs.map((o) => o.spec.name).join(', ')})`)
     const client = req.socket.remoteAddress ?? 'unknown'
     if ((streams.get(client) ?? 0) >= config.http.maxStreamsPerClient)
       throw httpError('TRIB_HTTP_TOO_MANY_STREAMS', `this client already has ${config.http.maxStreamsPerClient} subscriptions open`)
-    const lastEventId = req.headers['last-event-id']
     const positions = await startPositions(service.runtime.log, port.spec.topic, query.get('from') ?? undefined, typeof lastEventId === 'string' && lastEventId ? lastEventId : undefined)
     const format = (req.headers.accept ?? '').includes('application/x-ndjson') || query.get('format') === 'ndjson' ? 'ndjson' : 'sse'
     streams.set(client, (streams.get(client) ?? 0) + 1)
     try {
-      await streamEvents({ log: service.runtime.log, serde: service.runtime.serde, topic: port.spec.topic, positions, format, res, closed: once(req.socket, 'close').then(() => undefined, () => undefined) })
+      await streamEvents({ log: service.runtime.log, serde: service.runtime.serde, topic: port.spec.topic, major: product.major, positions, format, res, closed: once(req.socket, 'close').then(() => undefined, () => undefined) })
     } finally {
       const n = (streams.get(client) ?? 1) - 1
       if (n <= 0) streams.delete(client)

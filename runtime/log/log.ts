@@ -69,6 +69,11 @@ export interface TopicOptions {
    * is created; the broker's default applies otherwise. The embedded log has no per-record limit.
    */
   maxMessageBytes?: number
+  /**
+   * Keep the latest record of every key for ever (Kafka's `cleanup.policy=compact`), set when the
+   * topic is created. For small state kept in the log; the embedded log keeps every record anyway.
+   */
+  compacted?: boolean
 }
 
 /**
@@ -169,4 +174,20 @@ export function nextOffsets(records: readonly LogRecord[]): PartitionOffset[] {
   const out: PartitionOffset[] = []
   for (const [topic, byPartition] of last) for (const [partition, offset] of byPartition) out.push({ topic, partition, offset: offset + 1 })
   return out
+}
+
+/** Every record of a topic from its start to its end as it is now, in offset order per partition. */
+export async function readToEnd(log: Log, topic: string): Promise<LogRecord[]> {
+  if (!(await log.describeTopic(topic))) return []
+  const consumer = log.consumer({ group: null, topics: [topic], from: { kind: 'earliest' } })
+  const out: LogRecord[] = []
+  try {
+    for (;;) {
+      const batch = await consumer.poll({ maxRecords: 5000, maxWaitMs: 0 })
+      out.push(...batch)
+      if (batch.length === 0 && consumer.caughtUp()) return out
+    }
+  } finally {
+    await consumer.close()
+  }
 }

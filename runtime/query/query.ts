@@ -6,6 +6,7 @@ import { lakeCacheDir, loadTable, joinPath, schemeOf, type ScanSelector } from '
 import { quoteIdent, quoteString } from '../lake/duckdb.ts'
 import type { Product } from '../product/load.ts'
 import { snapshotTargets } from '../compactor/targets.ts'
+import type { VersionBook } from '../lifecycle/book.ts'
 import { assertReadOnly, sandbox } from './guard.ts'
 
 /** A lake table as queries name it: `<product>.<port>` (or with underscores: `user_profiles.profiles`). */
@@ -16,19 +17,27 @@ export interface LakeTable {
   location: string
 }
 
-/** The tables of these products that exist in the lake. */
-export async function lakeTables(products: readonly Product[], lakeUri: string): Promise<LakeTable[]> {
+/**
+ * The tables of these products that exist in the lake, under the names queries use. With the
+ * version book: every major's tables as `<product>.v<N>.<port>` (`user_profiles_v2.profiles`),
+ * and the plain `<product>.<port>` for the major the book says the product serves (the promoted
+ * one). Without it, each product under its instance name.
+ */
+export async function lakeTables(products: readonly Product[], lakeUri: string, book?: VersionBook): Promise<LakeTable[]> {
   const out: LakeTable[] = []
-  for (const product of products)
+  for (const product of products) {
+    const known = products.filter((p) => p.base === product.base).map((p) => p.major)
+    const names = book ? [`${product.base}.v${product.major}`, ...(book.served(product.base, known) === product.major ? [product.base] : [])] : [product.name]
     for (const t of snapshotTargets(product)) {
       const location = joinPath(lakeUri, t.path)
       try {
         await loadTable(location)
-        out.push({ name: t.name, product: t.product, port: t.port, location })
+        for (const schema of names) out.push({ name: `${schema}.${t.port}`, product: schema, port: t.port, location })
       } catch (e) {
         if (!isTributaryError(e, 'TRIB_LAKE_NOT_FOUND')) throw e
       }
     }
+  }
   return out
 }
 
@@ -103,7 +112,8 @@ async function createView(conn: DuckDBConnection, t: LakeTable, asOf: ScanSelect
   }
 }
 
-const underscore = (s: string): string => s.replace(/-/g, '_')
+/** The spelling without quotes: dashes and the dot of a major (`user-profiles.v2`) become underscores. */
+const underscore = (s: string): string => s.replace(/[-.]/g, '_')
 
 /** Whether the SQL text contains the table's view name in either spelling (identifiers ignore case). */
 const mentions = (sql: string, t: LakeTable): boolean => {

@@ -2,6 +2,7 @@ import { describeProduct } from '../../discovery/describe.ts'
 import { lineageDot, lineageMermaid } from '../../discovery/lineage.ts'
 import { searchCatalog } from '../../discovery/search.ts'
 import { TributaryError } from '../../errors.ts'
+import { majorsOf, readVersionBook, servedProduct } from '../../lifecycle/book.ts'
 import type { CliContext } from '../context.ts'
 import { print, printJson, table } from '../output.ts'
 
@@ -16,7 +17,12 @@ export async function catalog(ctx: CliContext, verb: string | undefined, words: 
     return
   }
   const runtime = await ctx.runtime()
-  const described = await Promise.all(products.map((p) => describeProduct(p, products, { lakeUri: runtime.lakeUri })))
+  // One entry per product, under its plain name: the major it serves, with every major beside it.
+  const book = await readVersionBook(runtime.log)
+  const served = [...new Set(products.map((p) => p.base))].flatMap((base) => servedProduct(book, products, base) ?? [])
+  const described = await Promise.all(
+    served.map(async (p) => ({ ...(await describeProduct(p, products, { lakeUri: runtime.lakeUri })), major: p.major, versions: majorsOf(book, products, p.base) })),
+  )
   if (opts.format === 'json') {
     printJson(described)
     return
@@ -25,6 +31,7 @@ export async function catalog(ctx: CliContext, verb: string | undefined, words: 
     table(
       described.map((d) => ({
         product: d.name,
+        versions: d.versions.map((v) => `v${v.major}${v.status === 'running' ? '' : ` (${v.status})`}`).join(', '),
         domain: d.domain,
         owner: d.owner.team,
         inputs: d.inputPorts.map((p) => p.topic).join(', '),

@@ -13,15 +13,18 @@ interface Opened {
   target: SnapshotTarget | undefined
 }
 
-/** `<product>.<port>` → the table, and what the product's spec says about it (audit rules). */
+/**
+ * `<product>.<port>` → the table, and what the product's spec says about it (audit rules). The
+ * product is an instance name: `user-profiles.v2.profiles` is major 2's table (port names have no dots).
+ */
 async function openLakeTable(ctx: CliContext, name: string): Promise<Opened> {
-  const dot = name.indexOf('.')
+  const dot = name.lastIndexOf('.')
   if (dot <= 0 || dot === name.length - 1) throw new TributaryError('TRIB_USAGE', `table ${JSON.stringify(name)}: expected <product>.<port>, e.g. user-profiles.profiles`)
   const [product, port] = [name.slice(0, dot), name.slice(dot + 1)]
   const runtime = await ctx.runtime()
   let target: SnapshotTarget | undefined
   try {
-    target = ctx.products([product]).flatMap(snapshotTargets).find((t) => t.port === port)
+    target = ctx.products([]).flatMap(snapshotTargets).find((t) => t.name === name)
   } catch {
     target = undefined
   }

@@ -5,6 +5,8 @@ import { SnapshotCompactor } from '../../compactor/compactor.ts'
 import { registerSchemaFiles } from '../../runtime.ts'
 import { schemaDirsFor } from '../../spec/schemas.ts'
 import { moduleLogger } from '../../logger.ts'
+import { activeMajors } from '../../lifecycle/book.ts'
+import { VersionWatch } from '../../lifecycle/watch.ts'
 import type { CliContext } from '../context.ts'
 import type { Log } from '../../log/log.ts'
 import type { Product } from '../../product/load.ts'
@@ -42,11 +44,14 @@ export interface MeshSummary {
 
 /** Runs products; SIGINT/SIGTERM finish the batch in flight, commit, and close. */
 export async function runMesh(ctx: CliContext, refs: readonly string[], opts: { untilIdle: boolean; label?: string }): Promise<MeshSummary> {
-  const products = ctx.products(refs)
   const runtime = await ctx.runtime()
+  const { book, active: products, retired } = await activeMajors(runtime.log, ctx.products(refs))
+  for (const p of retired) logger.warn({ product: p.base, major: p.major, retireAt: book.major(p.base, p.major)?.retireAt }, 'major retired: not started')
   const dirs = [...new Set(products.flatMap((p) => schemaDirsFor(p.dir, runtime.config.schemaDirs)))]
   await registerSchemaFiles(runtime.registry, dirs)
   const processors = await createProcessors(runtime, products)
+  // A major retired while it runs stops once its grace period ends (its batch in flight commits).
+  const watch = opts.untilIdle ? undefined : new VersionWatch(runtime.log, book, products, (p) => processors.filter((r) => r.product === p).forEach((r) => r.requestStop())).start()
   const abort = new AbortController()
   const onSignal = (signal: string) => {
     if (abort.signal.aborted) {
@@ -79,6 +84,7 @@ export async function runMesh(ctx: CliContext, refs: readonly string[], opts: { 
       },
     })
   } finally {
+    await watch?.stop()
     bar.done()
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal)
   }
