@@ -29,7 +29,7 @@ export function createHttpHandler(service: ProductService): http.RequestListener
   const baseUrl = (req: IncomingMessage) => `http://${req.headers.host ?? `localhost:${config.http.port}`}`
   const describe = (name: string) => {
     const p = service.product(name)
-    return describeProduct(p, service.products, { lakeUri: service.runtime.lakeUri, live: service.live(p.name) })
+    return describeProduct(p, service.products, { catalog: service.runtime.catalog, live: service.live(p.name) })
   }
 
   const router = new Router()
@@ -63,8 +63,8 @@ export function createHttpHandler(service: ProductService): http.RequestListener
       const body = (await readJson(req, config.http.maxBodyBytes)) as { sql?: unknown; asOf?: unknown; maxRows?: unknown }
       if (typeof body?.sql !== 'string') throw httpError('TRIB_HTTP_BAD_REQUEST', 'expected {"sql": "SELECT …"} (and optionally "asOf", "maxRows")')
       const maxRows = Math.min(typeof body.maxRows === 'number' && body.maxRows > 0 ? body.maxRows : config.http.queryMaxRows, config.http.queryMaxRows)
-      const tables = await lakeTables(service.products, service.runtime.lakeUri)
-      const result = await runQuery(tables, body.sql, { asOf: parseAsOf(typeof body.asOf === 'string' ? body.asOf : undefined), maxRows, timeoutMs: config.http.queryTimeoutMs })
+      const tables = await lakeTables(service.runtime.catalog)
+      const result = await runQuery(service.runtime.catalog, tables, body.sql, { asOf: parseAsOf(typeof body.asOf === 'string' ? body.asOf : undefined), maxRows, timeoutMs: config.http.queryTimeoutMs })
       sendJson(res, 200, result)
     })
     .add('GET', '/products/:name/policies', ({ res, params }) => sendJson(res, 200, { product: params.name, policies: service.policies(params.name!) }))
