@@ -25,6 +25,6 @@ describe('PII policies', () => {
   it('masks whole code points, so no surrogate pair is split into invalid UTF-16', () => {
     expect(redactText('mask', '😀a😀b😀', 's')).toBe('*a😀b😀')
     expect(redactText('mask', '😀😀', 's')).toBe('**')
-    expect(redactText('mask', '😀😀😀😀😀', 's').isWellFormed()).toBe(true)
+    expect(Buffer.from(redactText('mask', '😀😀😀😀😀', 's')).toString()).toBe('*😀😀😀😀')
   })
 })
