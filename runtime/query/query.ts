@@ -91,7 +91,7 @@ export async function runQuery(tables: readonly LakeTable[], sql: string, option
     const { access } = options
     access?.check(named)
     const visible = access ? tables.filter((t) => access.readable(t)) : tables
-    const redacted = new Map(visible.map((t) => [t, access?.redaction(t)] as const).filter(([, pii]) => pii !== undefined))
+    const redacted = new Map(visible.map((t) => [t, access?.redaction(t)] as const).filter(([, pii]) => pii !== undefined && Object.keys(pii).length > 0))
     const fn = redacted.size > 0 ? registerRedaction(conn, access!.salt) : ''
     const readable = new Set<string>()
     for (const t of visible) {

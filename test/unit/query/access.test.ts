@@ -103,3 +103,11 @@ describe('SQL for one reader', () => {
     )
   })
 })
+
+describe('an empty reader policy', () => {
+  it('shows the table as it is', async () => {
+    const tables = await lake([{ id: 1, email: 'a@b.c', name: 'Ada', city: 'Berlin', address: null }])
+    const result = await runQuery(tables, 'SELECT email, name, city FROM people.persons', { access: access({ redaction: () => ({}) }) })
+    expect(result.rows).toEqual([['a@b.c', 'Ada', 'Berlin']])
+  })
+})
