@@ -9,7 +9,7 @@ import { openConfluentRegistry } from '../../connectors/registry/confluent/index
 import { type EmbeddedRegistry, openEmbeddedRegistry } from '../../connectors/registry/embedded/index.ts'
 import { registryWriter, serveWritableRegistry } from '../helpers/access.ts'
 import type { SchemaRegistry } from '../../runtime/registry/registry.ts'
-import { createSerde } from '../../runtime/registry/serde.ts'
+import { createSerde } from '../../runtime/codec/avro/serde.ts'
 import { interopRecords, interopSchema, pythonView, registryClient } from '../interop/registry-python.ts'
 
 /**

@@ -5,7 +5,7 @@ import type { EmbeddedRegistry } from '../../connectors/registry/embedded/index.
 import { serveWritableRegistry } from '../helpers/access.ts'
 import { generateSampleData, playsTopic, usersTopic } from '../../products/sample-data/generate.ts'
 import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
-import { createSerde } from '../../runtime/registry/serde.ts'
+import { createSerde } from '../../runtime/codec/avro/serde.ts'
 import type { Runtime } from '../../runtime/runtime.ts'
 import { exampleMesh, readTopic, repoRoot, tempRuntime } from '../helpers/runtime.ts'
 import { interopRecords, interopSchema, pythonView, registryClient } from './registry-python.ts'
