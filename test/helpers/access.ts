@@ -3,11 +3,15 @@ import path from 'node:path'
 import { AccessControl } from '../../runtime/access/access.ts'
 import { basicAuth, bearerTokens } from '../../runtime/access/authenticate.ts'
 import { ADMIN_AUDIENCE } from '../../runtime/access/config.ts'
+import { loadConfig } from '../../runtime/config/load.ts'
 import { type EmbeddedRegistry, serveRegistry } from '../../connectors/registry/embedded/index.ts'
 import { productsDir, repoRoot } from './runtime.ts'
 
 /** The principal tests write to a served registry with: basic auth (what Confluent clients send), in group admin. */
 export const registryWriter = { username: 'tests', password: 'tests-registry-password' } as const
+
+/** The default body limit (http.maxBodyBytes). */
+export const maxBodyBytes = loadConfig({ env: {} }).http.maxBodyBytes
 
 export function writerAccess(): AccessControl {
   const principal = { name: 'tests', groups: ['admin'] }
@@ -20,7 +24,7 @@ export function writerAccess(): AccessControl {
 
 /** The embedded registry's REST API on a free port, writable by `registryWriter`; `authUrl` carries the credentials. */
 export async function serveWritableRegistry(registry: EmbeddedRegistry): Promise<{ url: string; authUrl: string; close(): Promise<void> }> {
-  const server = await serveRegistry(registry, { port: 0, access: writerAccess() })
+  const server = await serveRegistry(registry, { port: 0, access: writerAccess(), maxBodyBytes })
   return { ...server, authUrl: server.url.replace('http://', `http://${registryWriter.username}:${registryWriter.password}@`) }
 }
 

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { openConfluentRegistry } from '../../connectors/registry/confluent/index.ts'
 import { backoffDelay } from '../../runtime/util/backoff.ts'
 import { failure } from '../helpers/runtime.ts'
-import { registryWriter, writerAccess } from '../helpers/access.ts'
+import { maxBodyBytes, registryWriter, writerAccess } from '../helpers/access.ts'
 import { type EmbeddedRegistry, createRegistryHttpHandler, openEmbeddedRegistry } from '../../connectors/registry/embedded/index.ts'
 
 // The remote adapter's HTTP behaviour on real sockets: the embedded registry's REST handler behind
@@ -37,7 +37,7 @@ afterAll(async () => {
 
 /** A server on 127.0.0.1 that runs `front` and can hand the request to the registry; counts requests. */
 async function serve(front: Front): Promise<{ url: string; hits: string[] }> {
-  const handler = createRegistryHttpHandler(embedded, { access: writerAccess() })
+  const handler = createRegistryHttpHandler(embedded, { access: writerAccess(), maxBodyBytes })
   const writer = `Basic ${Buffer.from(`${registryWriter.username}:${registryWriter.password}`).toString('base64')}`
   const hits: string[] = []
   // The fronts stand for the registry's own authentication; what they let through reaches it as the writer.

@@ -55,7 +55,7 @@ export interface RegistryHttpOptions {
   /** Who may read and write (closed by default: writes need a principal of access.registryWrite). */
   access: AccessControl
   /** Request bodies above this get 413 (http.maxBodyBytes). */
-  maxBodyBytes?: number
+  maxBodyBytes: number
   /** Where the audit counters go; `/metrics` serves them. */
   metrics?: MetricsRegistry
 }
@@ -69,7 +69,7 @@ export function createRegistryHttpHandler(registry: EmbeddedRegistry, options: R
     res.writeHead(200, { 'content-type': metrics.contentType })
     res.end(text)
   })
-  return createPipeline([mount], { access: options.access, audit: new Audit(metrics), maxBodyBytes: options.maxBodyBytes ?? 65_536 })
+  return createPipeline([mount], { access: options.access, audit: new Audit(metrics), maxBodyBytes: options.maxBodyBytes })
 }
 
 export interface ServeOptions extends RegistryHttpOptions {
