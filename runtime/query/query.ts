@@ -2,7 +2,9 @@ import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBResultR
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
 import { formatIdentifier, type Catalog, type ScanSelector, type TableIdentifier } from '../lake/index.ts'
 import { quoteIdent, quoteString } from '../lake/duckdb.ts'
-import { assertReadOnly, sandbox } from './guard.ts'
+import type { PiiAction } from '../processor/policy.ts'
+import { assertReadOnly, namedTables, sandbox } from './guard.ts'
+import { redactedSql, registerRedaction } from './redact.ts'
 
 /** A lake table as queries name it: `<product>.<port>` (or with underscores: `user_profiles.profiles`). */
 export interface LakeTable {
@@ -36,7 +38,23 @@ export function parseAsOf(text: string | undefined): ScanSelector {
   return { ref: text }
 }
 
+/**
+ * What one reader of the SQL port may see. The CLI, which reads the lake's files itself, has none;
+ * the HTTP port gives each request its caller's.
+ */
+export interface TableAccess {
+  /** Throws when the reader may not read one of the tables the statement names; called before anything runs. */
+  check(named: readonly LakeTable[]): void
+  /** Tables the reader may not read get no view at all, so nothing in a statement can reach them. */
+  readable(t: LakeTable): boolean
+  /** The PII actions this reader sees applied to the table's columns (its port's reader policy). */
+  redaction(t: LakeTable): Readonly<Record<string, PiiAction>> | undefined
+  /** pii.salt, for hashed fields. */
+  salt: string
+}
+
 export interface QueryOptions {
+  access?: TableAccess
   asOf?: ScanSelector
   /** At most this many rows are returned; `truncated` says whether there were more. */
   maxRows?: number
@@ -50,38 +68,49 @@ export interface QueryResult {
 }
 
 /**
- * Runs one read-only SELECT over the lake's tables with DuckDB: each table the statement can name
- * (it must spell the port) is a view over its snapshot's Parquet files (position deletes applied),
- * at `asOf` when given. Each table's failure stays with that table: one whose metadata or files
- * cannot be read (or that cannot resolve `asOf`) becomes a view that raises its error, so the
- * query fails only if it reads that table, with that table's error and code. The instance is
- * private and sandboxed to the tables' folders (for object storage: the local read-through cache,
- * see lake/read/cache.ts).
+ * Runs one read-only SELECT over the lake's tables with DuckDB: each table the statement names is
+ * a view over its snapshot's Parquet files (position deletes applied), at `asOf` when given. Each
+ * table's failure stays with that table: one whose metadata or files cannot be read (or that
+ * cannot resolve `asOf`) becomes a view that raises its error, so the query fails only if it reads
+ * that table, with that table's error and code. The instance is private and sandboxed to the
+ * tables' folders (for object storage: the local read-through cache, see lake/read/cache.ts).
  */
 export async function runQuery(catalog: Catalog, tables: readonly LakeTable[], sql: string, options: QueryOptions = {}): Promise<QueryResult> {
   const instance = await DuckDBInstance.create(':memory:')
   const conn = await instance.connect()
   try {
-    await assertReadOnly(conn, sql)
+    const statement = await assertReadOnly(conn, sql)
+    const named = tablesIn(namedTables(statement), tables)
+    const { access } = options
+    access?.check(named)
+    const visible = access ? tables.filter((t) => access.readable(t)) : tables
+    const redacted = new Map(visible.map((t) => [t, access?.redaction(t)] as const).filter(([, pii]) => pii !== undefined && Object.keys(pii).length > 0))
+    const fn = redacted.size > 0 ? registerRedaction(conn, access!.salt) : ''
     const readable = new Set<string>()
     const failures = new Map<string, unknown>()
-    for (const t of tables) {
-      // Views over object storage read cached copies, fetched when the view is made; any view reads
-      // the table's metadata: only for tables the statement can name.
-      if (!mentions(sql, t)) continue
-      const root = await createView(conn, catalog, t, options.asOf ?? {}, failures)
+    for (const t of visible) {
+      const root = await createView(conn, catalog, t, named.includes(t), options.asOf ?? {}, redacted.get(t) ?? undefined, fn, failures)
       if (root) readable.add(root)
     }
     await sandbox(conn, [...readable])
-    return await execute(conn, sql, tables, options, failures)
+    return await execute(conn, sql, visible, options, failures)
   } finally {
     conn.closeSync()
     instance.closeSync()
   }
 }
 
-/** Creates the table's views; the local folder DuckDB reads them from, or undefined when the table failed. */
-async function createView(conn: DuckDBConnection, catalog: Catalog, t: LakeTable, asOf: ScanSelector, failures: Map<string, unknown>): Promise<string | undefined> {
+/** Creates the table's views; the local folder DuckDB reads them from, or undefined when there is none. */
+async function createView(
+  conn: DuckDBConnection,
+  catalog: Catalog,
+  t: LakeTable,
+  named: boolean,
+  asOf: ScanSelector,
+  pii: Readonly<Record<string, PiiAction>> | undefined,
+  fn: string,
+  failures: Map<string, unknown>,
+): Promise<string | undefined> {
   const names: Array<[string, string]> = [[t.product, t.port]]
   if (underscore(t.product) !== t.product || underscore(t.port) !== t.port) names.push([underscore(t.product), underscore(t.port)])
   const create = async (body: string): Promise<void> => {
@@ -92,8 +121,12 @@ async function createView(conn: DuckDBConnection, catalog: Catalog, t: LakeTable
   }
   try {
     const table = await catalog.loadTable(t.identifier)
+    // Views over object storage read cached copies, fetched when the view is made: only for tables
+    // the statement names.
+    if (!named && table.storage.localPath('') === undefined) return undefined
     // Without a time-travel selector, the table is what main publishes (the audit branch may be ahead).
-    await create(await table.localSql(asOf))
+    const body = await table.localSql(asOf)
+    await create(pii ? redactedSql(body, pii, fn) : body)
     return table.localRoot
   } catch (e) {
     // DuckDB binds a view when it is made, so a missing or damaged Parquet file fails here too.
@@ -108,12 +141,13 @@ async function createView(conn: DuckDBConnection, catalog: Catalog, t: LakeTable
 /** The message of a failed table's view: queryError finds the table's own error by it. */
 const FAILED = 'tributary: failed table '
 
+
 const underscore = (s: string): string => s.replace(/-/g, '_')
 
-/** Whether the SQL text contains the table's view name in either spelling (identifiers ignore case). */
-const mentions = (sql: string, t: LakeTable): boolean => {
-  const text = sql.toLowerCase()
-  return text.includes(t.port.toLowerCase()) || text.includes(underscore(t.port).toLowerCase())
+/** The lake tables among the names a statement uses, in either spelling (identifiers ignore case). */
+function tablesIn(names: ReadonlyArray<{ schema: string; table: string }>, tables: readonly LakeTable[]): LakeTable[] {
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase() || a.toLowerCase() === underscore(b).toLowerCase()
+  return tables.filter((t) => names.some((n) => n.schema !== '' && same(n.schema, t.product) && same(n.table, t.port)))
 }
 
 async function execute(conn: DuckDBConnection, sql: string, tables: readonly LakeTable[], options: QueryOptions, failures: Map<string, unknown>): Promise<QueryResult> {

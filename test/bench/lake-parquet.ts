@@ -7,8 +7,8 @@ import { UNPARTITIONED } from '../../runtime/lake/iceberg/partition.ts'
 import { avroToIcebergSchema } from '../../runtime/lake/iceberg/schema.ts'
 import { tableId } from '../../runtime/lake/catalog/identifier.ts'
 import { tableRequest } from '../../runtime/lake/iceberg/create.ts'
-import { createType } from '../../runtime/registry/logical-types.ts'
-import { frame } from '../../runtime/registry/wire.ts'
+import { createType } from '../../runtime/codec/types/logical-types.ts'
+import { frame } from '../../runtime/codec/avro/wire.ts'
 import { openTestLake } from '../helpers/lake.ts'
 
 const ROWS = 1_000_000

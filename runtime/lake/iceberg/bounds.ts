@@ -1,4 +1,4 @@
-import { bigIntToBytes } from '../../registry/decimal.ts'
+import { bigIntToBytes } from '../../codec/values/decimal.ts'
 import { parseDecimalType } from './schema.ts'
 import type { IcebergType } from './types.ts'
 

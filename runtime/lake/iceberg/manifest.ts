@@ -1,5 +1,5 @@
 import { TributaryError } from '../../errors.ts'
-import { bigIntToBytes, bytesToBigInt } from '../../registry/decimal.ts'
+import { bigIntToBytes, bytesToBigInt } from '../../codec/values/decimal.ts'
 import { decodeAvroFile, encodeAvroFile } from './avro-file.ts'
 import { toBound, type InternalValue } from './bounds.ts'
 import { MANIFEST_LIST_SCHEMA, decimalBytes, manifestEntrySchema, partitionFields } from './manifest-schema.ts'

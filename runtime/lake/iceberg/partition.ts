@@ -1,6 +1,6 @@
 import { TributaryError } from '../../errors.ts'
-import { bigIntToBytes } from '../../registry/decimal.ts'
-import { formatDate, formatTimestamp } from '../../registry/temporal.ts'
+import { bigIntToBytes } from '../../codec/values/decimal.ts'
+import { formatDate, formatTimestamp } from '../../codec/values/temporal.ts'
 import type { InternalValue } from './bounds.ts'
 import { murmur3 } from './murmur3.ts'
 import { fieldsById, parseDecimalType } from './schema.ts'

@@ -11,13 +11,13 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api'
 import { TributaryError } from '../../errors.ts'
-import { parseDecimal } from '../../registry/decimal.ts'
-import { parseCanonicalTimestamp, parseDate, parseTime, parseTimestamp } from '../../registry/temporal.ts'
+import { parseDecimal } from '../../codec/values/decimal.ts'
+import { parseCanonicalTimestamp, parseDate, parseTime, parseTimestamp } from '../../codec/values/temporal.ts'
 import { parseDecimalType } from '../iceberg/schema.ts'
 import type { IcebergType, NestedField } from '../iceberg/types.ts'
 
 /**
- * Canonical row values (common.md) to DuckDB values for one Iceberg type, compiled once per column
+ * Canonical row values (runtime/codec/VALUES.md) to DuckDB values for one Iceberg type, compiled once per column
  * so the per-value path is a direct call. Also accepted: a Date for date and timestamp columns, a
  * number of days for dates and of microseconds for times and timestamps (Iceberg's units), a
  * bigint for long. Decimals must be strings (exact). `internal` gives the value in the form

@@ -4,7 +4,7 @@ import { columnarPlan, ColumnBatch } from '../../../runtime/lake/write/avro-colu
 import { writeColumnBatch, writeParquetFiles } from '../../../runtime/lake/write/parquet.ts'
 import { avroToIcebergSchema } from '../../../runtime/lake/iceberg/schema.ts'
 import type { DataFile, Schema } from '../../../runtime/lake/iceberg/types.ts'
-import { createType } from '../../../runtime/registry/logical-types.ts'
+import { createType } from '../../../runtime/codec/types/logical-types.ts'
 import { tempDirs, testResources } from './support.ts'
 
 /**
