@@ -255,7 +255,7 @@ export const commands = [
     commands: [
       {
         name: 'serve',
-        description: 'serve the embedded registry over the Confluent Schema Registry REST API',
+        description: 'serve the embedded registry over the Confluent Schema Registry REST API (writes need a principal of access.registryWrite: basic auth or a bearer token)',
         options: [
           { flags: '--port <port>', description: 'TCP port', default: 8081, parse: 'number' },
           { flags: '--host <host>', description: 'interface to bind', default: '127.0.0.1' },

@@ -17,6 +17,16 @@ export const productsDir = path.join(repoRoot, 'products')
 
 export const tempDir = (prefix = 'trib-'): string => fs.mkdtempSync(path.join(os.tmpdir(), prefix))
 
+/** The package's name: what product code imports (`import { defineTransform } from 'tributary-runtime'`). */
+export const packageName = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { name: string }).name
+
+/** Makes this checkout the package that product folders under `dir` import, as an install would. */
+export function linkPackage(dir: string): void {
+  const link = path.join(dir, 'node_modules', packageName)
+  fs.mkdirSync(path.dirname(link), { recursive: true })
+  if (!fs.existsSync(link)) fs.symlinkSync(repoRoot, link, 'dir')
+}
+
 /** A name no other test run uses (topics, groups, subjects). */
 export const unique = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`
 

@@ -21,7 +21,7 @@ export async function catalog(ctx: CliContext, verb: string | undefined, words: 
   const book = await readVersionBook(runtime.log)
   const served = [...new Set(products.map((p) => p.base))].flatMap((base) => servedProduct(book, products, base) ?? [])
   const described = await Promise.all(
-    served.map(async (p) => ({ ...(await describeProduct(p, products, { lakeUri: runtime.lakeUri })), major: p.major, versions: majorsOf(book, products, p.base) })),
+    served.map(async (p) => ({ ...(await describeProduct(p, products, { catalog: runtime.catalog })), major: p.major, versions: majorsOf(book, products, p.base) })),
   )
   if (opts.format === 'json') {
     printJson(described)
@@ -36,7 +36,7 @@ export async function catalog(ctx: CliContext, verb: string | undefined, words: 
         owner: d.owner.team,
         inputs: d.inputPorts.map((p) => p.topic).join(', '),
         outputs: d.outputPorts.map((p) => p.topic).join(', '),
-        tables: d.tables.filter((t) => t.snapshotId !== null).map((t) => `${t.table} (${t.rows})`).join(', ') || '-',
+        tables: d.tables.flatMap((t) => (t.error ? [`${t.table} (unreadable: ${t.error.code})`] : t.snapshotId !== null ? [`${t.table} (${t.rows})`] : [])).join(', ') || '-',
       })),
     ),
   )

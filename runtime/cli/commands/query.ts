@@ -5,8 +5,8 @@ import { print, table, toJsonLine } from '../output.ts'
 
 export async function query(ctx: CliContext, sql: string, opts: { asOf?: string; format: string; maxRows: number }): Promise<void> {
   const runtime = await ctx.runtime()
-  const tables = await lakeTables(ctx.products([]), runtime.lakeUri, await readVersionBook(runtime.log))
-  const result = await runQuery(tables, sql, { asOf: parseAsOf(opts.asOf), maxRows: opts.maxRows })
+  const tables = await lakeTables(runtime.catalog, await readVersionBook(runtime.log))
+  const result = await runQuery(runtime.catalog, tables, sql, { asOf: parseAsOf(opts.asOf), maxRows: opts.maxRows })
   print(formatResult(result, opts.format))
   if (result.truncated) process.stderr.write(`(only the first ${opts.maxRows} rows are shown; raise --max-rows)\n`)
 }

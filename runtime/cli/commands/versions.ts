@@ -2,7 +2,7 @@ import os from 'node:os'
 import { AUDIT_BRANCH } from '../../compactor/compactor.ts'
 import { snapshotTargets } from '../../compactor/targets.ts'
 import { TributaryError, isTributaryError } from '../../errors.ts'
-import { joinPath, loadTable, MAIN_BRANCH } from '../../lake/index.ts'
+import { MAIN_BRANCH } from '../../lake/index.ts'
 import { backfillShare, majorsOf, readVersionBook, writePromotion, writeRetirement } from '../../lifecycle/book.ts'
 import { parseMajor } from '../../lifecycle/versions.ts'
 import type { Product } from '../../product/load.ts'
@@ -51,7 +51,7 @@ async function unpublishedTables(runtime: Runtime, product: Product): Promise<st
   const problems: string[] = []
   for (const t of snapshotTargets(product).filter((t) => t.kind === 'port')) {
     try {
-      const md = (await loadTable(joinPath(runtime.lakeUri, t.path))).metadata
+      const md = (await runtime.catalog.loadTable(t.identifier)).metadata
       const main = md.refs[MAIN_BRANCH]?.['snapshot-id']
       const audit = md.refs[AUDIT_BRANCH]?.['snapshot-id']
       if (main === undefined) problems.push(`table ${t.name} has no published snapshot (its audit has not passed)`)

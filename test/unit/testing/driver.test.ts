@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { loadProduct } from '../../../runtime/product/load.ts'
 import { runCase } from '../../../runtime/testing/driver.ts'
 import { readFixtures } from '../../../runtime/testing/fixtures.ts'
-import { failure, productsDir, repoRoot, tempDir } from '../../helpers/runtime.ts'
+import { failure, linkPackage, productsDir, repoRoot, tempDir } from '../../helpers/runtime.ts'
 
 const options = { piiSalt: 'test-salt' }
 const temps: string[] = []
@@ -17,8 +17,7 @@ function copyOf(name: string): string {
   fs.cpSync(path.join(repoRoot, 'schemas'), path.join(root, 'schemas'), { recursive: true })
   fs.cpSync(path.join(productsDir, name), path.join(root, name), { recursive: true })
   // transform.ts imports the package by name: resolve it from the copy too.
-  fs.mkdirSync(path.join(root, 'node_modules'))
-  fs.symlinkSync(repoRoot, path.join(root, 'node_modules', 'tributary-runtime'))
+  linkPackage(root)
   return path.join(root, name)
 }
 
