@@ -2,17 +2,16 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { openEmbeddedLog } from '../connectors/embedded-log/index.ts'
-import { openEmbeddedRegistry } from '../connectors/registry/embedded/index.ts'
+import { openEmbeddedRegistry } from '../connectors/registry/embedded/registry.ts'
 import type { Config } from './config/schema.ts'
 import type { Log } from './log/log.ts'
 import type { SchemaRegistry } from './registry/registry.ts'
 import { createSerde, type Serde } from './codec/avro/serde.ts'
 import { SchemaCatalog } from './spec/schemas.ts'
 import { moduleLogger } from './logger.ts'
-import { openStorageProvider } from '../connectors/storage/index.ts'
+import { TributaryError } from './errors.ts'
 import type { Catalog } from './lake/catalog/catalog.ts'
-import { openFileCatalog } from './lake/catalog/file.ts'
-import { lakeResources, type LakeResources } from './lake/resources.ts'
+import { schemeOf } from './lake/storage.ts'
 
 /** The backends a process works with, chosen by configuration. Product code never sees which. */
 export interface Runtime {
@@ -41,18 +40,16 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   fs.mkdirSync(dataDir, { recursive: true })
   const log = await openLog(config, dataDir)
   let registry: SchemaRegistry | undefined
-  // DuckDB reads remote tables through local copies of their immutable files (<dataDir>/lake-cache).
-  const lake = lakeResources({ storage: openStorageProvider({ s3: config.lake.s3 }), cacheDir: path.join(dataDir, 'lake-cache') })
-  let catalog: Catalog | undefined
+  const catalog = lazyCatalog(config, dataDir)
   try {
     registry = await openRegistry(config, dataDir)
     // Fails now, not at the first commit, when the bucket is missing, the credentials are wrong or
     // the server is down (retriable: `serve` retries and reports not-ready meanwhile).
-    catalog = await openCatalog(config, dataDir, lake)
+    if (schemeOf(catalog.uri) !== 'file') await catalog.listNamespaces()
   } catch (e) {
     await log.close()
     await registry?.close()
-    await lake.close()
+    await catalog.close()
     throw e
   }
   const serde = createSerde(registry)
@@ -67,14 +64,51 @@ export async function openRuntime(config: Config): Promise<Runtime> {
       await log.close()
       await registry.close()
       await catalog.close()
-      await lake.close()
     },
   }
 }
 
-async function openCatalog(config: Config, dataDir: string, lake: LakeResources): Promise<Catalog> {
+/**
+ * The lake's catalog, with the resources it owns (storage clients, DuckDB, the read-through cache
+ * of remote files in <dataDir>/lake-cache), opened on first use: commands that never touch the
+ * lake (topics, tail, produce, versions…) do not load it, and DuckDB's native module and the
+ * Iceberg code were most of their start-up. `close` releases them if they were opened.
+ */
+function lazyCatalog(config: Config, dataDir: string): Catalog {
   const uri = config.lake.uri ?? pathToFileURL(path.join(dataDir, 'lake')).href
-  return openFileCatalog(uri, lake)
+  let opened: Promise<{ catalog: Catalog; close(): Promise<void> }> | undefined
+  let closed = false
+  const open = () => {
+    if (closed) throw new TributaryError('TRIB_LAKE_CLOSED', `lake ${uri}: the lake of this runtime is closed`, { details: { uri } })
+    return (opened ??= (async () => {
+      const [{ openStorageProvider }, { lakeResources }, { openFileCatalog }] = await Promise.all([
+        import('../connectors/storage/index.ts'),
+        import('./lake/resources.ts'),
+        import('./lake/catalog/file.ts'),
+      ])
+      const lake = lakeResources({ storage: openStorageProvider({ s3: config.lake.s3 }), cacheDir: path.join(dataDir, 'lake-cache') })
+      try {
+        const catalog = await openFileCatalog(uri, lake)
+        return { catalog, close: async () => (await catalog.close(), await lake.close()) }
+      } catch (e) {
+        await lake.close()
+        opened = undefined
+        throw e
+      }
+    })())
+  }
+  return {
+    uri,
+    listNamespaces: async () => (await open()).catalog.listNamespaces(),
+    listTables: async (namespace) => (await open()).catalog.listTables(namespace),
+    tableExists: async (id) => (await open()).catalog.tableExists(id),
+    loadTable: async (id) => (await open()).catalog.loadTable(id),
+    createTable: async (id, request) => (await open()).catalog.createTable(id, request),
+    async close() {
+      closed = true
+      await (await opened?.catch(() => undefined))?.close()
+    },
+  }
 }
 
 async function openLog(config: Config, dataDir: string): Promise<Log> {

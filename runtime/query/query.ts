@@ -27,22 +27,23 @@ export interface LakeTable {
  */
 export async function lakeTables(catalog: Catalog, book?: VersionBook): Promise<LakeTable[]> {
   const namespaces = (await catalog.listNamespaces()).map((n) => n.join('.'))
-  const majorsOf = (base: string) => namespaces.map(splitInstance).filter((i) => i.base === base).map((i) => i.major)
+  // A plain namespace belongs to the major that keeps the plain names: 0 or 1, as the book knows it.
+  const instance = (namespace: string) => {
+    const m = /^(.*)\.v(\d+)$/.exec(namespace)
+    if (m) return { base: m[1]!, major: Number(m[2]) }
+    return { base: namespace, major: book?.majorsOf(namespace).find((r) => r.major <= 1)?.major ?? 1 }
+  }
+  const majorsOf = (base: string) => namespaces.map(instance).filter((i) => i.base === base).map((i) => i.major)
   const out: LakeTable[] = []
   for (const namespace of await catalog.listNamespaces()) {
     const product = namespace.join('.')
-    const { base, major } = splitInstance(product)
-    const schemas = book ? [`${base}.v${major}`, ...(book.served(base, majorsOf(base)) === major ? [base] : [])] : [product]
+    const { base, major } = instance(product)
+    // The plain name first: it is the one messages show for the table.
+    const schemas = book ? [...(book.served(base, majorsOf(base)) === major ? [base] : []), `${base}.v${major}`] : [product]
     for (const identifier of await catalog.listTables(namespace))
       for (const schema of schemas) out.push({ name: `${schema}.${identifier.name}`, product, schema, port: identifier.name, identifier })
   }
   return out
-}
-
-/** `user-profiles.v2` → major 2 of user-profiles; a plain name is the major that keeps it (1). */
-function splitInstance(namespace: string): { base: string; major: number } {
-  const m = /^(.*)\.v(\d+)$/.exec(namespace)
-  return m ? { base: m[1]!, major: Number(m[2]) } : { base: namespace, major: 1 }
 }
 
 /** `--as-of`: a snapshot id, an ISO 8601 time, or a tag or branch name. */
@@ -191,7 +192,9 @@ function queryError(e: unknown, sql: string, tables: readonly LakeTable[], optio
   if (failed >= 0) return tableError(text.slice(failed + FAILED.length), failures.get(text.slice(failed + FAILED.length)))
   const missing = /Table with name ([^\s]+) does not exist/.exec(text) ?? /Catalog "?([^"\s]+)"? does not exist/.exec(text)
   if (missing) {
-    const known = tables.map((t) => t.name).join(', ') || 'none (run a product with a snapshot: block first)'
+    // Each table once, by the first of its names (its plain name when it has one).
+    const seen = new Set<string>()
+    const known = tables.filter((t) => !seen.has(formatIdentifier(t.identifier)) && seen.add(formatIdentifier(t.identifier))).map((t) => t.name).join(', ') || 'none (run a product with a snapshot: block first)'
     // DuckDB names the table without its schema; show it as the query wrote it.
     const name = missing[1]!.replace(/"/g, '')
     const written = new RegExp(`((?:"[^"]+"|[\\w-]+)\\.)?"?${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?(?![\\w"])`).exec(sql)?.[0]?.replace(/"/g, '') ?? name
