@@ -159,6 +159,32 @@ export class KafkaAdmin {
     return (await this.partitionCount(topic)) !== undefined
   }
 
+  /** Deletes the topics that exist (and with them every group's offsets on them). */
+  async deleteTopics(names: readonly string[]): Promise<void> {
+    const existing: string[] = []
+    for (const n of names) if (await this.exists(n)) existing.push(n)
+    if (existing.length === 0) return
+    try {
+      await this.admin.deleteTopics({ topics: existing, timeout: this.options.kafka.requestTimeoutMs })
+    } catch (e) {
+      if (!hasType(e, 'UNKNOWN_TOPIC_OR_PARTITION')) throw toTributaryError(e, `deleting topics ${existing.join(', ')}`)
+    }
+    for (const n of existing) this.counts.delete(n)
+  }
+
+  /** Deletes the groups that exist; a group with live members is refused by the broker. */
+  async deleteGroups(groups: readonly string[]): Promise<void> {
+    const known = new Set(await this.listGroups())
+    const existing = groups.filter((g) => known.has(g))
+    if (existing.length === 0) return
+    try {
+      await this.admin.deleteGroups(existing)
+    } catch (e) {
+      if (hasType(e, 'NON_EMPTY_GROUP')) throw new TributaryError('TRIB_LOG_GROUP_BUSY', `consumer groups ${existing.join(', ')}: a group with live members cannot be deleted`, { cause: e, details: { groups: existing } })
+      throw toTributaryError(e, `deleting consumer groups ${existing.join(', ')}`)
+    }
+  }
+
   async listGroups(): Promise<string[]> {
     try {
       const { groups } = await this.admin.listGroups()

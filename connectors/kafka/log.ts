@@ -97,6 +97,17 @@ export class KafkaLog implements Log, ConsumerHost {
     return this.admin.committedOffsets(group)
   }
 
+  async deleteTopics(names: readonly string[]): Promise<void> {
+    this.assertOpen()
+    for (const n of names) assertTopicName(n)
+    await this.admin.deleteTopics(names)
+  }
+
+  async deleteGroups(groups: readonly string[]): Promise<void> {
+    this.assertOpen()
+    await this.admin.deleteGroups(groups)
+  }
+
   async setGroupOffsets(group: string, offsets: PartitionOffset[]): Promise<void> {
     await this.offlineCommit(group, [], offsets)
   }

@@ -109,6 +109,22 @@ class InMemoryLog implements MemoryLog {
     this.appendStep([], group, offsets)
   }
 
+  async deleteTopics(names: readonly string[]): Promise<void> {
+    this.#open()
+    for (const n of names) {
+      this.#topics.delete(n)
+      for (const committed of this.#groups.values()) for (const k of [...committed.keys()]) if (k.startsWith(`${n}\u0000`)) committed.delete(k)
+    }
+  }
+
+  async deleteGroups(groups: readonly string[]): Promise<void> {
+    this.#open()
+    for (const g of groups) {
+      if ([...this.#members].some((m) => m.startsWith(`${g}\u0000`))) throw new TributaryError('TRIB_LOG_GROUP_BUSY', `consumer group ${g} has a live member`, { details: { group: g } })
+      this.#groups.delete(g)
+    }
+  }
+
   appended(topic: string): readonly LogRecord[] {
     return this.#topics.get(topic)?.inOrder ?? []
   }

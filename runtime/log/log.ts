@@ -160,6 +160,13 @@ export interface Log {
   groupOffsets(group: string): Promise<PartitionOffset[]>
   /** Overwrites a group's committed offsets (used by replay). The group must have no live consumer. */
   setGroupOffsets(group: string, offsets: PartitionOffset[]): Promise<void>
+  /**
+   * Deletes topics with their records (and every group's offsets on them); missing ones are
+   * ignored. A topic created again with the same name starts empty at offset 0.
+   */
+  deleteTopics(names: readonly string[]): Promise<void>
+  /** Deletes consumer groups' committed offsets; missing ones are ignored. The groups must have no live consumer. */
+  deleteGroups(groups: readonly string[]): Promise<void>
   close(): Promise<void>
 }
 
