@@ -56,6 +56,7 @@ export const commands = [
     args: [products],
     options: [
       { flags: '--until-idle', description: 'stop once every input is read to its end and nothing moves' },
+      { flags: '--env <name>', description: 'run in a dev environment: a fork of main with its own topics and table branches (see `tributary env`)' },
       format('summary format: text or json'),
     ],
     action: ['./commands/run.ts', 'run'],
@@ -142,6 +143,30 @@ export const commands = [
     action: ['./commands/versions.ts', 'versions'],
   },
   {
+    name: 'env',
+    description: 'dev environments: products run on their own topics and lake branches, merged into main when their audits pass',
+    commands: [
+      {
+        name: 'list',
+        description: 'the dev environments and what they hold',
+        options: [format()],
+        action: ['./commands/env.ts', 'list'],
+      },
+      {
+        name: 'merge',
+        description: "fast-forward main to the environment's audited snapshots, table by table, when every one passes",
+        args: [['<name>']],
+        action: ['./commands/env.ts', 'merge'],
+      },
+      {
+        name: 'drop',
+        description: "remove an environment: its topics, consumer groups, state and lake branches",
+        args: [['<name>']],
+        action: ['./commands/env.ts', 'drop'],
+      },
+    ],
+  },
+  {
     name: 'validate',
     description: 'check product specs, their schemas, and that each transform exports what the runtime calls',
     args: [products],
@@ -174,6 +199,7 @@ export const commands = [
     args: [['<sql>', 'one SELECT statement; tables are <product>.<port> (quote dashes, or use underscores)']],
     options: [
       { flags: '--as-of <when>', description: 'time travel: a snapshot id, a tag or branch, or an ISO 8601 time' },
+      { flags: '--env <name>', description: "read a dev environment's branches (main where a table has none)" },
       format('table, json or csv', 'table'),
       { flags: '--max-rows <n>', description: 'print at most n rows', default: 10_000, parse: 'number' },
     ],

@@ -1,7 +1,7 @@
 import path from 'node:path'
 import type { Type } from 'avsc'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
-import { ancestry, ColumnBatch, columnarPlan, MAIN_BRANCH, tableRequest, type Catalog, type ColumnarPlan, type DataFile, type Snapshot, type Table, type TableMetadata } from '../lake/index.ts'
+import { ancestry, ColumnBatch, columnarPlan, tableRequest, type Catalog, type ColumnarPlan, type DataFile, type Snapshot, type Table, type TableMetadata } from '../lake/index.ts'
 import type { DeletePosition } from '../lake/write/deletes.ts'
 import type { Consumer, Log, LogRecord } from '../log/log.ts'
 import { moduleLogger, type Logger } from '../logger.ts'
@@ -18,8 +18,7 @@ import { KeyIndex, keyString, type RowPosition } from './key-index.ts'
 import { upsertKey } from './materialize.ts'
 import { deadLetterRow, type SnapshotTarget } from './targets.ts'
 
-/** The branch every compaction commits to; `main` follows it when the audit passes. */
-export const AUDIT_BRANCH = 'audit'
+export { AUDIT_BRANCH } from './targets.ts'
 export const OFFSETS_PROPERTY = 'tributary.offsets'
 export const TOPIC_PROPERTY = 'tributary.topic'
 export const AUDIT_PROPERTY = 'tributary.audit'
@@ -125,9 +124,9 @@ export class SnapshotCompactor implements RunnableProduct {
     const table = await this.#openTable()
     this.#table = table
     const md = table.metadata
-    this.#head = md.refs[AUDIT_BRANCH]?.['snapshot-id'] ?? null
+    this.#head = md.refs[this.target.auditBranch]?.['snapshot-id'] ?? null
     this.lake.lastPublishAt = Math.max(this.lake.lastPublishAt, md['snapshot-log'].at(-1)?.['timestamp-ms'] ?? 0)
-    const head = table.snapshot(this.#head === null ? {} : { ref: AUDIT_BRANCH })
+    const head = table.snapshot(this.#head === null ? {} : { ref: this.target.auditBranch })
     this.#offsets = offsetsOf(md, head, target.topic)
     this.#pendingRows = []
     this.#pendingBatch = undefined
@@ -148,7 +147,7 @@ export class SnapshotCompactor implements RunnableProduct {
       this.#logger.info({ rows, snapshot: headId }, 'key index rebuilt from the table')
     }
     // A commit that landed before a crash but was never audited and published.
-    if (this.#head !== null && md.refs[MAIN_BRANCH]?.['snapshot-id'] !== this.#head) await this.#auditAndPublish(this.#head)
+    if (this.#head !== null && md.refs[this.target.branch]?.['snapshot-id'] !== this.#head) await this.#auditAndPublish(this.#head)
   }
 
   async #openTable(): Promise<Table> {
@@ -319,7 +318,7 @@ export class SnapshotCompactor implements RunnableProduct {
       }
       const summary = { [TOPIC_PROPERTY]: this.target.topic, [OFFSETS_PROPERTY]: JSON.stringify(Object.fromEntries([...this.#offsets].sort(([a], [b]) => a - b))) }
       const snapshot = await table.newSnapshot({
-        branch: AUDIT_BRANCH,
+        branch: this.target.auditBranch,
         addDataFiles: files,
         deletePositions: deletes,
         summary,
@@ -355,7 +354,7 @@ export class SnapshotCompactor implements RunnableProduct {
 
   async #auditAndPublish(snapshotId: number): Promise<void> {
     const table = this.#table!
-    const main = table.metadata.refs[MAIN_BRANCH]?.['snapshot-id']
+    const main = table.metadata.refs[this.target.branch]?.['snapshot-id']
     const result = await auditSnapshot(table, snapshotId, this.target.quality, this.target.keyFields, main, this.#now())
     this.lastAudit = result
     if (!result.passed) {
@@ -364,7 +363,7 @@ export class SnapshotCompactor implements RunnableProduct {
       await table.setProperties({ [AUDIT_PROPERTY]: JSON.stringify(result) })
       return
     }
-    await table.fastForward(AUDIT_BRANCH, MAIN_BRANCH)
+    await table.fastForward(this.target.auditBranch, this.target.branch)
     if (table.metadata.properties[AUDIT_PROPERTY]) await table.setProperties({ [AUDIT_PROPERTY]: JSON.stringify(result) })
     this.lake.lastPublishAt = this.#now()
     await this.#expire()

@@ -31,6 +31,11 @@ export interface Product {
   /** The spec's name: the plain name its promoted major serves under. */
   readonly base: string
   readonly major: number
+  /**
+   * Set when the product runs in a dev environment (lifecycle/environments.ts): `name` and its
+   * topics then carry `env.<name>.`, and `of` is the instance whose tables it branches.
+   */
+  readonly env?: { readonly name: string; readonly of: string }
   readonly dir: string
   readonly specFile: string
   readonly spec: ProductSpec

@@ -76,6 +76,8 @@ export interface TableAccess {
 export interface QueryOptions {
   access?: TableAccess
   asOf?: ScanSelector
+  /** A dev environment's branch (`env.<name>`): read where a table has it, main elsewhere. */
+  branch?: string
   /** At most this many rows are returned; `truncated` says whether there were more. */
   maxRows?: number
   timeoutMs?: number
@@ -109,7 +111,7 @@ export async function runQuery(catalog: Catalog, tables: readonly LakeTable[], s
     const readable = new Set<string>()
     const failures = new Map<string, unknown>()
     for (const t of visible) {
-      const root = await createView(conn, catalog, t, named.includes(t), options.asOf ?? {}, redacted.get(t) ?? undefined, fn, failures)
+      const root = await createView(conn, catalog, t, named.includes(t), options.asOf ?? {}, redacted.get(t) ?? undefined, fn, failures, options.branch)
       if (root) readable.add(root)
     }
     await sandbox(conn, [...readable])
@@ -130,6 +132,7 @@ async function createView(
   pii: Readonly<Record<string, PiiAction>> | undefined,
   fn: string,
   failures: Map<string, unknown>,
+  branch?: string,
 ): Promise<string | undefined> {
   const schema = t.schema ?? t.product
   const names: Array<[string, string]> = [[schema, t.port]]
@@ -146,7 +149,7 @@ async function createView(
     // the statement names.
     if (!named && table.storage.localPath('') === undefined) return undefined
     // Without a time-travel selector, the table is what main publishes (the audit branch may be ahead).
-    const body = await table.localSql(asOf)
+    const body = await table.localSql(branch && table.metadata.refs[branch] ? { ref: branch } : asOf)
     await create(pii ? redactedSql(body, pii, fn) : body)
     return table.localRoot
   } catch (e) {

@@ -1,12 +1,14 @@
 import { lakeTables, parseAsOf, runQuery, type QueryResult } from '../../query/query.ts'
 import { readVersionBook } from '../../lifecycle/book.ts'
+import { checkEnvName } from '../../lifecycle/environments.ts'
+import { envBranch } from '../../compactor/targets.ts'
 import type { CliContext } from '../context.ts'
 import { print, table, toJsonLine } from '../output.ts'
 
-export async function query(ctx: CliContext, sql: string, opts: { asOf?: string; format: string; maxRows: number }): Promise<void> {
+export async function query(ctx: CliContext, sql: string, opts: { asOf?: string; env?: string; format: string; maxRows: number }): Promise<void> {
   const runtime = await ctx.runtime()
   const tables = await lakeTables(runtime.catalog, await readVersionBook(runtime.log))
-  const result = await runQuery(runtime.catalog, tables, sql, { asOf: parseAsOf(opts.asOf), maxRows: opts.maxRows })
+  const result = await runQuery(runtime.catalog, tables, sql, { asOf: parseAsOf(opts.asOf), maxRows: opts.maxRows, ...(opts.env ? { branch: envBranch(checkEnvName(opts.env)) } : {}) })
   print(formatResult(result, opts.format))
   if (result.truncated) process.stderr.write(`(only the first ${opts.maxRows} rows are shown; raise --max-rows)\n`)
 }

@@ -7,6 +7,7 @@ import { schemaDirsFor } from '../../spec/schemas.ts'
 import { moduleLogger } from '../../logger.ts'
 import { activeMajors } from '../../lifecycle/book.ts'
 import { VersionWatch } from '../../lifecycle/watch.ts'
+import { enterEnvironment } from '../../lifecycle/environments.ts'
 import type { CliContext } from '../context.ts'
 import type { Log } from '../../log/log.ts'
 import type { Product } from '../../product/load.ts'
@@ -15,8 +16,8 @@ import { progressBar } from '../progress.ts'
 
 const logger = moduleLogger('cli')
 
-export async function run(ctx: CliContext, refs: string[], opts: { untilIdle?: boolean; format: string }): Promise<void> {
-  const summary = await runMesh(ctx, refs, { untilIdle: Boolean(opts.untilIdle) })
+export async function run(ctx: CliContext, refs: string[], opts: { untilIdle?: boolean; env?: string; format: string }): Promise<void> {
+  const summary = await runMesh(ctx, refs, { untilIdle: Boolean(opts.untilIdle), ...(opts.env ? { env: opts.env } : {}) })
   if (opts.format === 'json') printJson(summary)
   else print(`${table(summary.products)}\n\n${table(summary.tables)}`)
 }
@@ -42,11 +43,12 @@ export interface MeshSummary {
   tables: TableSummary[]
 }
 
-/** Runs products; SIGINT/SIGTERM finish the batch in flight, commit, and close. */
-export async function runMesh(ctx: CliContext, refs: readonly string[], opts: { untilIdle: boolean; label?: string }): Promise<MeshSummary> {
+/** Runs products; SIGINT/SIGTERM finish the batch in flight, commit, and close. With `env`, in that dev environment. */
+export async function runMesh(ctx: CliContext, refs: readonly string[], opts: { untilIdle: boolean; label?: string; env?: string }): Promise<MeshSummary> {
   const runtime = await ctx.runtime()
-  const { book, active: products, retired } = await activeMajors(runtime.log, ctx.products(refs))
+  const { book, active, retired } = await activeMajors(runtime.log, ctx.products(refs))
   for (const p of retired) logger.warn({ product: p.base, major: p.major, retireAt: book.major(p.base, p.major)?.retireAt }, 'major retired: not started')
+  const products = opts.env ? await Promise.all(active.map((p) => enterEnvironment(runtime, p, opts.env!))) : active
   const dirs = [...new Set(products.flatMap((p) => schemaDirsFor(p.dir, runtime.config.schemaDirs)))]
   await registerSchemaFiles(runtime.registry, dirs)
   const processors = await createProcessors(runtime, products)
@@ -64,7 +66,7 @@ export async function runMesh(ctx: CliContext, refs: readonly string[], opts: { 
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal)
   // The bar counts input records of the products (not of their tables) against what their groups
   // have left to read, re-measured every second: upstream products add to downstream inputs.
-  const bar = progressBar(opts.label ?? 'processing')
+  const bar = progressBar(opts.label ?? (opts.env ? `processing (environment ${opts.env})` : 'processing'))
   let done = 0
   let measured = 0
   const remeasure = () => {
