@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import type { Log, LogRecord, StartFrom } from '../log/log.ts'
-import type { Serde } from '../registry/serde.ts'
+import type { Serde } from '../codec/avro/serde.ts'
 import { decodeBytes, idsOf, parseFrom } from '../cli/view.ts'
 import { jsonReplacer } from '../cli/output.ts'
 import { isTributaryError } from '../errors.ts'

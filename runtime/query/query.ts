@@ -62,7 +62,7 @@ export interface QueryResult {
  * snapshot's Parquet files (position deletes applied), at `asOf` when given. A table that cannot
  * resolve `asOf` (no such snapshot or tag) fails only if the query reads it. The instance is
  * private and sandboxed to the lake's folder (for object storage: the local read-through cache,
- * see lake/cache.ts).
+ * see lake/read/cache.ts).
  */
 export async function runQuery(tables: readonly LakeTable[], sql: string, options: QueryOptions = {}): Promise<QueryResult> {
   const instance = await DuckDBInstance.create(':memory:')

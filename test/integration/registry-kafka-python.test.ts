@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openConfluentRegistry } from '../../connectors/registry/confluent/index.ts'
 import { type EmbeddedRegistry, openEmbeddedRegistry, serveRegistry } from '../../connectors/registry/embedded/index.ts'
 import type { SchemaRegistry } from '../../runtime/registry/registry.ts'
-import { createSerde } from '../../runtime/registry/serde.ts'
+import { createSerde } from '../../runtime/codec/avro/serde.ts'
 import { interopRecords, interopSchema, pythonView, registryClient } from '../interop/registry-python.ts'
 
 /**

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { SchemaRegistry as ConfluentClient, SchemaType } from '@kafkajs/confluent-schema-registry'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EmbeddedRegistry, openEmbeddedRegistry, serveRegistry } from '../../connectors/registry/embedded/index.ts'
-import { createSerde } from '../../runtime/registry/serde.ts'
+import { createSerde } from '../../runtime/codec/avro/serde.ts'
 
 // The embedded registry's Confluent REST API over a real socket, driven by a third-party client
 // (@kafkajs/confluent-schema-registry) and by plain fetch for the error contract.
