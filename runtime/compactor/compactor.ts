@@ -15,6 +15,8 @@ import { HEADER_SIZE, peekSchemaId } from '../codec/avro/wire.ts'
 import { StateDb } from '../state/db.ts'
 import { auditSnapshot, type AuditResult } from './audit.ts'
 import { KeyIndex, keyString, type RowPosition } from './key-index.ts'
+import { isTruncate, keepUnavailable, unavailableOf } from '../processor/change-headers.ts'
+import { storedValues } from './stored-values.ts'
 import { deadLetterRow, type SnapshotTarget } from './targets.ts'
 
 /** The branch every compaction commits to; `main` follows it when the audit passes. */
@@ -44,6 +46,9 @@ export class LakeMetrics {
   lastPublishAt = 0
   auditFailures = 0
   skipped = 0
+  /** Truncates applied (every row dropped), and ignored (append tables, or `truncate: ignore`). */
+  truncates = 0
+  truncatesIgnored = 0
   /** Seconds per commit: write files, commit, audit, publish. */
   readonly commitSeconds = new Histogram([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])
 }
@@ -79,6 +84,13 @@ export class SnapshotCompactor implements RunnableProduct {
   #pendingBatch: ColumnBatch | undefined
   /** Upsert mode: the last value per key, as a row, as checked Avro bytes for the columnar path, or null (deleted). */
   #pendingKeys = new Map<string, Row | Buffer | null>()
+  /**
+   * Upsert mode: pending rows with fields whose value the source did not send, to be taken from
+   * the stored row at commit (see change-headers.ts).
+   */
+  #unresolved = new Map<string, ReadonlySet<string>>()
+  /** A truncate is pending: the commit drops every row the table holds before adding the pending ones. */
+  #truncated = false
   /** The columnar plan per writer schema id (null: rows of that schema take the canonical path). */
   #plans = new Map<number, ColumnarPlan | null>()
   #pendingRecords = 0
@@ -135,6 +147,8 @@ export class SnapshotCompactor implements RunnableProduct {
     this.#pendingRows = []
     this.#pendingBatch = undefined
     this.#pendingKeys.clear()
+    this.#unresolved.clear()
+    this.#truncated = false
     this.#pendingRecords = 0
     this.#plans.clear()
 
@@ -247,7 +261,9 @@ export class SnapshotCompactor implements RunnableProduct {
 
   #takePortRecord(r: LogRecord): void {
     const serde = this.#opts.serde
-    const plan = r.value === null ? undefined : this.#planFor(r.value)
+    if (isTruncate(r.headers)) return this.#truncate(r)
+    const unavailable = r.value === null ? undefined : unavailableOf(r.headers)
+    const plan = r.value === null || unavailable ? undefined : this.#planFor(r.value)
     if (plan) {
       const value = r.value as Buffer
       if (this.target.mode === 'append') {
@@ -274,7 +290,43 @@ export class SnapshotCompactor implements RunnableProduct {
       const k = serde.decode(r.key).value
       key = keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
     }
+    if (row !== null && unavailable) return this.#takePartialRow(key, row, unavailable)
+    this.#unresolved.delete(key)
     this.#pendingKeys.set(key, row)
+  }
+
+  /**
+   * A row with fields the source did not send: they keep the value of the pending row of the same
+   * key, or else of the stored row (read at commit); after a delete or a truncate there is none.
+   */
+  #takePartialRow(key: string, row: Row, unavailable: ReadonlySet<string>): void {
+    const pending = this.#pendingKeys.get(key)
+    if (pending === undefined && !this.#truncated) {
+      this.#pendingKeys.set(key, row)
+      this.#unresolved.set(key, unavailable)
+      return
+    }
+    const previous = pending === undefined || pending === null ? undefined : Buffer.isBuffer(pending) ? (this.#opts.serde.decode(pending, this.#readerType).value as Row) : pending
+    this.#pendingKeys.set(key, keepUnavailable(row, unavailable, previous))
+    // Still unknown: what neither this row nor the pending one knew.
+    const before = this.#unresolved.get(key)
+    const still = before && [...unavailable].filter((f) => before.has(f))
+    if (still && still.length > 0) this.#unresolved.set(key, new Set(still))
+    else this.#unresolved.delete(key)
+  }
+
+  /** TRUNCATE: every row goes in the next commit, unless this table ignores truncates (logged and counted). */
+  #truncate(r: LogRecord): void {
+    if (this.target.mode !== 'upsert' || this.target.truncate === 'ignore') {
+      this.lake.truncatesIgnored++
+      ProductMetrics.add(this.metrics.skipped, 'truncate')
+      const why = this.target.mode !== 'upsert' ? 'an append table keeps its history' : 'the port says snapshot.truncate: ignore'
+      this.#logger.warn({ topic: r.topic, partition: r.partition, offset: r.offset }, `truncate ignored: ${why}`)
+      return
+    }
+    this.#truncated = true
+    this.#pendingKeys.clear()
+    this.#unresolved.clear()
   }
 
   /** The columnar plan for a framed value's writer schema, if its rows can take that path. */
@@ -303,9 +355,18 @@ export class SnapshotCompactor implements RunnableProduct {
     const keyChanges: Array<[string, RowPosition | undefined]> = []
     const rowKeys: string[] = []
     const batchKeys: string[] = []
+    const truncated = this.#truncated
+    // Rows whose unavailable fields keep the stored values (read now, from the audit head).
+    if (this.#unresolved.size > 0 && this.#head !== null) {
+      const fields = [...new Set([...this.#unresolved.values()].flatMap((f) => [...f]))]
+      const stored = await storedValues(table, this.#head, this.target, [...this.#unresolved.keys()], fields)
+      for (const [key, unavailable] of this.#unresolved) this.#pendingKeys.set(key, keepUnavailable(this.#pendingKeys.get(key) as Row, unavailable, stored.get(key)))
+    }
+    const removeFiles = truncated && this.#head !== null ? await this.#liveFiles() : []
     if (index) {
       for (const [key, row] of this.#pendingKeys) {
-        const old = index.get(key)
+        // After a truncate every old row goes with its file.
+        const old = truncated ? undefined : index.get(key)
         if (old) deletes.push({ path: old[0], pos: old[1] })
         if (row === null) keyChanges.push([key, undefined])
         else if (Buffer.isBuffer(row)) {
@@ -333,12 +394,18 @@ export class SnapshotCompactor implements RunnableProduct {
         branch: AUDIT_BRANCH,
         addDataFiles: files,
         deletePositions: deletes,
+        removeFiles,
         summary,
         expectedParent: this.#head,
-        ...(files.length === 0 && deletes.length === 0 ? { operation: 'append' as const } : {}),
+        ...(files.length === 0 && deletes.length === 0 && removeFiles.length === 0 ? { operation: 'append' as const } : {}),
       })
       this.#head = snapshot['snapshot-id']
-      index?.apply(keyChanges, snapshot['snapshot-id'])
+      if (truncated) index?.replace(keyChanges, snapshot['snapshot-id'])
+      else index?.apply(keyChanges, snapshot['snapshot-id'])
+      if (truncated) {
+        this.lake.truncates++
+        this.#logger.info({ snapshot: snapshot['snapshot-id'], removedFiles: removeFiles.length }, 'truncate: every row dropped')
+      }
       this.lake.commits++
       this.lake.rows += written
       this.lake.bytes += files.reduce((n, f) => n + f.fileSizeInBytes, 0)
@@ -346,6 +413,8 @@ export class SnapshotCompactor implements RunnableProduct {
       this.#pendingRows = []
       this.#pendingBatch = undefined
       this.#pendingKeys.clear()
+      this.#unresolved.clear()
+      this.#truncated = false
       this.#pendingRecords = 0
       this.#lastCommitAt = this.#now()
       await this.#auditAndPublish(snapshot['snapshot-id'])
@@ -362,6 +431,12 @@ export class SnapshotCompactor implements RunnableProduct {
       }
       throw e
     }
+  }
+
+  /** Every live data and delete file of the audit head: what a truncate removes. */
+  async #liveFiles(): Promise<string[]> {
+    const files = await this.#table!.files({ ref: AUDIT_BRANCH })
+    return [...files.data, ...files.deletes].map((f) => f.dataFile.filePath)
   }
 
   async #auditAndPublish(snapshotId: number): Promise<void> {

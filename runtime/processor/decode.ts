@@ -7,8 +7,10 @@ export interface Decoded {
   key: unknown
   /** null: a tombstone. */
   value: Record<string, unknown> | null
-  op?: ChangeOp | 't'
+  op?: ChangeOp
   before?: Record<string, unknown> | null
+  /** Columns the source did not send (Debezium's unavailable-value placeholder); null in `value`. */
+  unavailable?: ReadonlySet<string>
 }
 
 /** Decodes records of one input port. Throws TributaryErrors whose code says decode or validate. */

@@ -7,6 +7,7 @@ import { TributaryError } from '../errors.ts'
 import { compileContract, type ContractCheck } from './contract.ts'
 import { compilePolicy, type PiiAction, type Redact } from './policy.ts'
 import { keyExtractor, keySchemaOf } from './keys.ts'
+import { truncateHeaders, UNAVAILABLE_HEADER, unavailableHeader } from './change-headers.ts'
 
 /**
  * Turns a transform output into a log record for its port: PII policy, the port's contract rules,
@@ -44,12 +45,21 @@ export class PortEncoder {
 
   encode(out: OutputRecord, timestamp: number): OutgoingRecord {
     const { port } = this
+    if (out.truncate === true) {
+      if (out.value !== undefined && out.value !== null)
+        throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `output for port ${port.spec.name}: a truncate carries no value`)
+      return { topic: port.spec.topic, key: null, value: null, timestamp: out.timestamp ?? timestamp, headers: { ...toHeaders(out.headers ?? {}), ...truncateHeaders() } }
+    }
+    if (out.value === undefined)
+      throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `output for port ${port.spec.name}: value is missing (null for a tombstone)`)
     let value: Buffer | null = null
     let keyValue = out.key
+    let unavailable: Buffer | undefined
     if (out.value !== null) {
       if (typeof out.value !== 'object')
         throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `output for port ${port.spec.name}: value must be an object or null`)
       const raw = out.value as Record<string, unknown>
+      if (out.unavailable !== undefined) unavailable = this.#unavailable(out.unavailable)
       if (keyValue === undefined && this.#extractKey) keyValue = this.#extractKey(raw)
       const redacted = this.#redact(raw)
       const violation = this.#check(redacted)
@@ -62,7 +72,20 @@ export class PortEncoder {
     const key = this.#key && keyValue !== undefined && keyValue !== null ? this.#key(keyValue) : null
     const record: OutgoingRecord = { topic: port.spec.topic, key, value, timestamp: out.timestamp ?? timestamp }
     if (out.headers) record.headers = toHeaders(out.headers)
+    if (unavailable) record.headers = { ...record.headers, [UNAVAILABLE_HEADER]: unavailable }
     return record
+  }
+
+  /** The header naming unavailable fields: each must be a nullable field of the port's schema (they are null in the value). */
+  #unavailable(fields: Iterable<string>): Buffer | undefined {
+    const names = [...fields]
+    if (names.length === 0) return undefined
+    for (const name of names) {
+      const field = (this.port.schema.schema.fields as Array<{ name: string; type: unknown }>).find((f) => f.name === name)
+      if (!field || !(Array.isArray(field.type) && field.type.includes('null')))
+        throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `output for port ${this.port.spec.name}: unavailable field ${name} is not a nullable field of ${this.port.schema.fullName}`)
+    }
+    return unavailableHeader(names)
   }
 }
 

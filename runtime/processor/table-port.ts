@@ -1,8 +1,9 @@
 import type { Consumer, Log, OutgoingRecord, PartitionOffset } from '../log/log.ts'
 import type { StateDb } from '../state/db.ts'
-import { getter } from './contract.ts'
+import { compileContract, getter, type ContractCheck } from './contract.ts'
 import type { PortDecoder } from './decode.ts'
-import { deadLetter } from './dlq.ts'
+import { deadLetter, stageOf } from './dlq.ts'
+import { isTruncate, keepUnavailable, unavailableOf } from './change-headers.ts'
 import { canonicalKey } from './canonical-key.ts'
 import type { Serde } from '../codec/avro/serde.ts'
 import { TributaryError } from '../errors.ts'
@@ -10,7 +11,10 @@ import { TributaryError } from '../errors.ts'
 /**
  * A table-mode input port: the latest value per key of its topic, kept in the product's state
  * store and read by the transform with `ctx.lookup`. It is global (every instance reads every
- * partition), so lookups need no co-partitioning. Deletes and tombstones remove the key.
+ * partition), so lookups need no co-partitioning. Deletes and tombstones remove the key; a
+ * truncate (Debezium's op t, or a Tributary output's truncate header) removes every key. Rows are
+ * checked against the port's contract rules; fields the source did not send keep their stored
+ * value (see change-headers.ts).
  */
 export class TablePort {
   readonly name: string
@@ -18,6 +22,7 @@ export class TablePort {
   readonly #db: StateDb
   readonly #decoder: PortDecoder
   readonly #keyOf: ((v: Record<string, unknown>) => unknown) | undefined
+  readonly #check: ContractCheck
   #consumer: Consumer | undefined
 
   constructor(db: StateDb, decoder: PortDecoder) {
@@ -26,6 +31,7 @@ export class TablePort {
     this.#db = db
     this.#decoder = decoder
     this.#keyOf = decoder.port.spec.key ? getter(decoder.port.spec.key) : undefined
+    this.#check = compileContract(decoder.port.spec.contract?.fields)
   }
 
   get(key: unknown): unknown {
@@ -56,20 +62,37 @@ export class TablePort {
       const changes = new Map<string, unknown>()
       const positions = new Map<string, PartitionOffset>()
       const dead: OutgoingRecord[] = []
+      let emptyFirst = false
       for (const r of records) {
         positions.set(`${r.partition}`, { topic: r.topic, partition: r.partition, offset: r.offset + 1 })
         try {
           const d = this.#decoder.decode(r)
+          if (d.op === 't' || (d.value === null && isTruncate(r.headers))) {
+            changes.clear()
+            emptyFirst = true
+            continue
+          }
           const removed = d.value === null || d.op === 'd'
+          const unavailable = d.unavailable ?? (d.value === null ? undefined : unavailableOf(r.headers))
+          if (!removed) {
+            const violation = this.#check(d.value!, unavailable)
+            if (violation) throw new TributaryError('TRIB_VALIDATE_RULE', `table port ${this.name}: ${violation.message}`, { details: { ...violation } })
+          }
           const keySource = this.#keyOf && d.value ? this.#keyOf(d.value) : d.key
           if (keySource === undefined || keySource === null) throw new TributaryError('TRIB_DECODE_ENVELOPE', `table port ${this.name}: record has no key`)
-          changes.set(canonicalKey(keySource), removed ? undefined : d.value)
+          const key = canonicalKey(keySource)
+          let value = removed ? undefined : d.value!
+          if (value && unavailable) {
+            const stored = changes.has(key) ? changes.get(key) : emptyFirst ? undefined : this.#db.db(this.#store).get(key)
+            value = keepUnavailable(value, unavailable, stored as Record<string, unknown> | undefined)
+          }
+          changes.set(key, value)
         } catch (e) {
-          dead.push(deadLetter(dlqTopic, r, 'decode', this.name, e))
+          dead.push(deadLetter(dlqTopic, r, stageOf(e), this.name, e))
         }
       }
       if (dead.length > 0) await appendDeadLetters(dead)
-      this.#db.apply(this.#store, changes, [...positions.values()])
+      this.#db.apply(this.#store, changes, [...positions.values()], emptyFirst)
       applied += records.length
     }
   }

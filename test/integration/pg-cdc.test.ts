@@ -89,14 +89,19 @@ INSERT INTO ${s}.everything VALUES
  * timestamp after 2262, BC dates and timestamps, infinity. What the runtime makes of each is the
  * value model's (runtime/codec/VALUES.md, issue 8).
  */
-const insertEdges = (s: string) => `
-INSERT INTO ${s}.everything (id, c_bigint, c_money, c_real, c_double, c_time, c_timestamp, c_timestamptz) VALUES
- (2000001, 9223372036854775807, 92233720368547758.07, 'NaN', 'Infinity', '24:00:00', '2262-04-12 00:00:00.123456', '2262-04-12 00:00:00.123456+00'),
- (2000002, -9223372036854775808, -92233720368547758.08, '-Infinity', '-Infinity', '00:00:00', '0044-03-15 12:00:00 BC', '0044-03-15 12:00:00+00 BC'),
- (2000003, 9007199254740993, 0, 'Infinity', 'NaN', '12:00:00', 'infinity', '-infinity'),
- (2000004, 9007199254740991, 0, 0, 0, '12:00:00', '2000-01-01', '2000-01-01+00'),
- (2000005, -4503599627370497, 0, 0, 0, '12:00:00', '2000-01-01', '2000-01-01+00');
-INSERT INTO ${s}.everything (id, c_date) VALUES (2000006, '4713-01-01 BC'), (2000007, 'infinity'), (2000008, '294276-12-31');`
+const edges: Array<[column: string, value: string]> = [
+  ['c_bigint', '9223372036854775807'], ['c_bigint', '-9223372036854775808'], ['c_bigint', '9007199254740991'],
+  ['c_bigint', '9007199254740993'], ['c_bigint', '-4503599627370497'], ['c_bigint', '-9007199254740991'],
+  ['c_money', '92233720368547758.07'], ['c_money', '-92233720368547758.08'],
+  ['c_real', "'NaN'"], ['c_real', "'Infinity'"], ['c_real', "'-Infinity'"], ['c_double', "'NaN'"], ['c_double', "'Infinity'"], ['c_double', "'-Infinity'"],
+  ['c_time', "'24:00:00'"],
+  ['c_timestamp', "'2262-04-12 00:00:00.123456'"], ['c_timestamp', "'0044-03-15 12:00:00 BC'"], ['c_timestamp', "'infinity'"], ['c_timestamp', "'-infinity'"],
+  ['c_timestamptz', "'2262-04-12 00:00:00.123456+00'"], ['c_timestamptz', "'0044-03-15 12:00:00+00 BC'"], ['c_timestamptz', "'infinity'"], ['c_timestamptz', "'-infinity'"],
+  ['c_date', "'4713-01-01 BC'"], ['c_date', "'0001-01-01'"], ['c_date', "'294276-12-31'"], ['c_date', "'infinity'"], ['c_date', "'-infinity'"],
+  ['c_numeric_free', "'NaN'"], ['c_interval', "'178000000 years'"],
+]
+const insertEdges = (s: string) =>
+  edges.map(([column, value], i) => `INSERT INTO ${s}.everything (id, ${column}) VALUES (${2_000_001 + i}, ${value});`).join('\n')
 
 /**
  * `SELECT *` of the source in the lake's physical terms, computed by PostgreSQL: the documented
