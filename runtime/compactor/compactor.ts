@@ -15,7 +15,7 @@ import { HEADER_SIZE, peekSchemaId } from '../codec/avro/wire.ts'
 import { StateDb } from '../state/db.ts'
 import { auditSnapshot, type AuditResult } from './audit.ts'
 import { KeyIndex, keyString, type RowPosition } from './key-index.ts'
-import { isTruncate, keepUnavailable, unavailableOf } from '../processor/change-headers.ts'
+import { isTruncate, keepUnavailable, TruncateBarrier, unavailableOf } from '../processor/change-headers.ts'
 import { storedValues } from './stored-values.ts'
 import { deadLetterRow, type SnapshotTarget } from './targets.ts'
 
@@ -91,6 +91,7 @@ export class SnapshotCompactor implements RunnableProduct {
   #unresolved = new Map<string, ReadonlySet<string>>()
   /** A truncate is pending: the commit drops every row the table holds before adding the pending ones. */
   #truncated = false
+  #barrier = new TruncateBarrier(1)
   /** The columnar plan per writer schema id (null: rows of that schema take the canonical path). */
   #plans = new Map<number, ColumnarPlan | null>()
   #pendingRecords = 0
@@ -155,6 +156,7 @@ export class SnapshotCompactor implements RunnableProduct {
     await this.#consumer?.close()
     const info = await this.#opts.log.describeTopic(target.topic)
     if (!info) throw new TributaryError('TRIB_TOPIC_NOT_FOUND', `table ${target.name} reads topic ${target.topic}, which does not exist`, { details: { topic: target.topic } })
+    this.#barrier = new TruncateBarrier(info.partitions.length)
     const consumer = this.#opts.log.consumer({ group: null, topics: [target.topic], from: { kind: 'earliest' } })
     for (const [partition, offset] of this.#offsets) consumer.seek({ topic: target.topic, partition, offset })
     this.#consumer = consumer
@@ -243,13 +245,15 @@ export class SnapshotCompactor implements RunnableProduct {
     if (this.target.kind === 'port')
       for (const r of records) for (const b of [r.key, r.value]) if (b) { const id = peekSchemaId(b); if (id !== undefined) ids.add(id) }
     await this.#opts.serde.prefetch(ids)
-    for (const r of records) {
+    for (const [r, truncate] of this.target.kind === 'dlq' ? records.map((r) => [r, false] as const) : this.#barrier.take(records)) {
       this.#offsets.set(r.partition, r.offset + 1)
       this.#pendingRecords++
       ProductMetrics.add(this.metrics.recordsIn, this.target.port)
       try {
         if (this.target.kind === 'dlq') this.#pendingRows.push(deadLetterRow(r))
-        else this.#takePortRecord(r)
+        else if (truncate) this.#truncate(r)
+        // A truncate marker of another partition: its offset moves, nothing else.
+        else if (!isTruncate(r.headers)) this.#takePortRecord(r)
       } catch (e) {
         // The record stays in its topic; the table cannot hold it. Counted and logged, never silent.
         this.lake.skipped++
@@ -261,7 +265,6 @@ export class SnapshotCompactor implements RunnableProduct {
 
   #takePortRecord(r: LogRecord): void {
     const serde = this.#opts.serde
-    if (isTruncate(r.headers)) return this.#truncate(r)
     const unavailable = r.value === null ? undefined : unavailableOf(r.headers)
     const plan = r.value === null || unavailable ? undefined : this.#planFor(r.value)
     if (plan) {

@@ -22,8 +22,12 @@ export class PortEncoder {
   readonly #extractKey: ((v: Record<string, unknown>) => unknown) | undefined
   readonly #salt: string
 
-  private constructor(port: OutputPort, value: (v: unknown) => Buffer, key: ((k: unknown) => Buffer) | undefined, salt: string) {
+  /** The output topic's partitions: a truncate goes into each (see TruncateBarrier). */
+  readonly #partitions: number
+
+  private constructor(port: OutputPort, value: (v: unknown) => Buffer, key: ((k: unknown) => Buffer) | undefined, salt: string, partitions: number) {
     this.port = port
+    this.#partitions = partitions
     this.#salt = salt
     this.#redact = compilePolicy(port.spec.policies?.pii ?? {}, salt)
     this.#check = compileContract(port.spec.contract?.fields)
@@ -32,10 +36,10 @@ export class PortEncoder {
     this.#extractKey = keyExtractor(port)
   }
 
-  static async create(port: OutputPort, serde: Serde, salt: string): Promise<PortEncoder> {
+  static async create(port: OutputPort, serde: Serde, salt: string, partitions = port.spec.partitions): Promise<PortEncoder> {
     const value = await serde.encoder(valueSubject(port.spec.topic), port.schema.schema)
     const key = port.keyFields.length > 0 ? await serde.encoder(keySubject(port.spec.topic), JSON.stringify(keySchemaOf(port))) : undefined
-    return new PortEncoder(port, value, key, salt)
+    return new PortEncoder(port, value, key, salt, partitions)
   }
 
   /** Policies can change while running (control port); they apply to records encoded afterwards. */
@@ -43,13 +47,16 @@ export class PortEncoder {
     this.#redact = compilePolicy(pii, this.#salt)
   }
 
+  /** A truncate: one marker (no key, no value, the truncate header) in every partition of the topic. */
+  truncate(out: OutputRecord, timestamp: number): OutgoingRecord[] {
+    const { port } = this
+    if (out.value !== undefined && out.value !== null) throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `output for port ${port.spec.name}: a truncate carries no value`)
+    const headers = { ...toHeaders(out.headers ?? {}), ...truncateHeaders() }
+    return Array.from({ length: this.#partitions }, (_, partition) => ({ topic: port.spec.topic, partition, key: null, value: null, timestamp: out.timestamp ?? timestamp, headers }))
+  }
+
   encode(out: OutputRecord, timestamp: number): OutgoingRecord {
     const { port } = this
-    if (out.truncate === true) {
-      if (out.value !== undefined && out.value !== null)
-        throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `output for port ${port.spec.name}: a truncate carries no value`)
-      return { topic: port.spec.topic, key: null, value: null, timestamp: out.timestamp ?? timestamp, headers: { ...toHeaders(out.headers ?? {}), ...truncateHeaders() } }
-    }
     if (out.value === undefined)
       throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `output for port ${port.spec.name}: value is missing (null for a tombstone)`)
     let value: Buffer | null = null

@@ -94,7 +94,10 @@ export class Processor implements RunnableProduct {
     const { log, serde, piiSalt } = this.#opts
     await ensureOutputs(this.product, log)
     for (const port of this.product.outputs)
-      this.#encoders.set(port.spec.name, { encoder: await PortEncoder.create(port, serde, piiSalt), emitted: 0 })
+      this.#encoders.set(port.spec.name, {
+        encoder: await PortEncoder.create(port, serde, piiSalt, (await log.describeTopic(port.spec.topic))?.partitions.length),
+        emitted: 0,
+      })
   }
 
   /** Opens state, checks inputs exist, restores state from its changelog and joins the group. */
@@ -295,7 +298,8 @@ export class Processor implements RunnableProduct {
     const port = out && typeof out === 'object' ? this.#encoders.get((out as OutputRecord).port) : undefined
     if (!port)
       throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `transform returned an output for unknown port ${JSON.stringify((out as OutputRecord)?.port)}`)
-    outputs.push(port.encoder.encode(out as OutputRecord, record.timestamp))
+    if ((out as OutputRecord).truncate === true) outputs.push(...port.encoder.truncate(out as OutputRecord, record.timestamp))
+    else outputs.push(port.encoder.encode(out as OutputRecord, record.timestamp))
     return port
   }
 

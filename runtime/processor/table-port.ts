@@ -3,7 +3,7 @@ import type { StateDb } from '../state/db.ts'
 import { compileContract, getter, type ContractCheck } from './contract.ts'
 import type { PortDecoder } from './decode.ts'
 import { deadLetter, stageOf } from './dlq.ts'
-import { isTruncate, keepUnavailable, unavailableOf } from './change-headers.ts'
+import { isTruncate, keepUnavailable, TruncateBarrier, unavailableOf } from './change-headers.ts'
 import { canonicalKey } from './canonical-key.ts'
 import type { Serde } from '../codec/avro/serde.ts'
 import { TributaryError } from '../errors.ts'
@@ -24,6 +24,7 @@ export class TablePort {
   readonly #keyOf: ((v: Record<string, unknown>) => unknown) | undefined
   readonly #check: ContractCheck
   #consumer: Consumer | undefined
+  #barrier = new TruncateBarrier(1)
 
   constructor(db: StateDb, decoder: PortDecoder) {
     this.name = decoder.port.spec.name
@@ -40,6 +41,7 @@ export class TablePort {
 
   async open(log: Log): Promise<void> {
     const topic = this.#decoder.port.spec.topic
+    this.#barrier = new TruncateBarrier((await log.describeTopic(topic))?.partitions.length ?? 1)
     const consumer = log.consumer({ group: null, topics: [topic], from: { kind: 'earliest' } })
     for (const p of this.#db.positions(this.#store)) if (p.topic === topic) consumer.seek(p)
     this.#consumer = consumer
@@ -63,11 +65,13 @@ export class TablePort {
       const positions = new Map<string, PartitionOffset>()
       const dead: OutgoingRecord[] = []
       let emptyFirst = false
-      for (const r of records) {
+      for (const [r, truncate] of this.#barrier.take(records)) {
         positions.set(`${r.partition}`, { topic: r.topic, partition: r.partition, offset: r.offset + 1 })
         try {
+          // A marker of another partition only moves that partition's position.
+          if (!truncate && isTruncate(r.headers)) continue
           const d = this.#decoder.decode(r)
-          if (d.op === 't' || (d.value === null && isTruncate(r.headers))) {
+          if (truncate || d.op === 't') {
             changes.clear()
             emptyFirst = true
             continue
