@@ -15,7 +15,7 @@ import { HEADER_SIZE, peekSchemaId } from '../codec/avro/wire.ts'
 import { StateDb } from '../state/db.ts'
 import { auditSnapshot, type AuditResult } from './audit.ts'
 import { KeyIndex, keyString, type RowPosition } from './key-index.ts'
-import { isTruncate, keepUnavailable, TruncateBarrier, unavailableOf } from '../processor/change-headers.ts'
+import { isTruncate, keepUnavailable, TruncateBarrier, UNAVAILABLE_FROM_HEADER, unavailableOf } from '../processor/change-headers.ts'
 import { storedValues } from './stored-values.ts'
 import { deadLetterRow, type SnapshotTarget } from './targets.ts'
 
@@ -88,7 +88,7 @@ export class SnapshotCompactor implements RunnableProduct {
    * Upsert mode: pending rows with fields whose value the source did not send, to be taken from
    * the stored row at commit (see change-headers.ts).
    */
-  #unresolved = new Map<string, ReadonlySet<string>>()
+  #unresolved = new Map<string, { fields: ReadonlySet<string>; from: string }>()
   /** A truncate is pending: the commit drops every row the table holds before adding the pending ones. */
   #truncated = false
   #barrier = new TruncateBarrier(1)
@@ -290,31 +290,40 @@ export class SnapshotCompactor implements RunnableProduct {
       key = keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
     } else {
       if (r.key === null) throw new TributaryError('TRIB_DECODE_ENVELOPE', 'a tombstone without a key cannot delete a row')
-      const k = serde.decode(r.key).value
-      key = keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
+      key = this.#keyText(serde.decode(r.key).value)
     }
-    if (row !== null && unavailable) return this.#takePartialRow(key, row, unavailable)
+    if (row !== null && unavailable) {
+      const from = r.headers[UNAVAILABLE_FROM_HEADER]
+      return this.#takePartialRow(key, row, unavailable, from ? this.#keyText(serde.decode(from).value) : key)
+    }
     this.#unresolved.delete(key)
     this.#pendingKeys.set(key, row)
   }
 
+  /** The index key of a decoded record key (one field's value, or the struct of several). */
+  #keyText(k: unknown): string {
+    return keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
+  }
+
   /**
-   * A row with fields the source did not send: they keep the value of the pending row of the same
-   * key, or else of the stored row (read at commit); after a delete or a truncate there is none.
+   * A row with fields the source did not send: they keep the value of the pending row of key
+   * `from` (the row's own key, or the one it had before a key change), or else of the stored row
+   * (read at commit). After a delete of the same key, or a truncate, there is none: they stay null.
    */
-  #takePartialRow(key: string, row: Row, unavailable: ReadonlySet<string>): void {
-    const pending = this.#pendingKeys.get(key)
-    if (pending === undefined && !this.#truncated) {
+  #takePartialRow(key: string, row: Row, unavailable: ReadonlySet<string>, from: string): void {
+    const pending = this.#pendingKeys.get(from)
+    // Stored: nothing pending for `from`, or (after a key change) the old key's pending delete.
+    if (!this.#truncated && (pending === undefined || (pending === null && from !== key))) {
       this.#pendingKeys.set(key, row)
-      this.#unresolved.set(key, unavailable)
+      this.#unresolved.set(key, { fields: unavailable, from: this.#unresolved.get(from)?.from ?? from })
       return
     }
     const previous = pending === undefined || pending === null ? undefined : Buffer.isBuffer(pending) ? (this.#opts.serde.decode(pending, this.#readerType).value as Row) : pending
     this.#pendingKeys.set(key, keepUnavailable(row, unavailable, previous))
     // Still unknown: what neither this row nor the pending one knew.
-    const before = this.#unresolved.get(key)
-    const still = before && [...unavailable].filter((f) => before.has(f))
-    if (still && still.length > 0) this.#unresolved.set(key, new Set(still))
+    const before = this.#unresolved.get(from)
+    const still = before && [...unavailable].filter((f) => before.fields.has(f))
+    if (still && still.length > 0) this.#unresolved.set(key, { fields: new Set(still), from: before.from })
     else this.#unresolved.delete(key)
   }
 
@@ -361,9 +370,10 @@ export class SnapshotCompactor implements RunnableProduct {
     const truncated = this.#truncated
     // Rows whose unavailable fields keep the stored values (read now, from the audit head).
     if (this.#unresolved.size > 0 && this.#head !== null) {
-      const fields = [...new Set([...this.#unresolved.values()].flatMap((f) => [...f]))]
-      const stored = await storedValues(table, this.#head, this.target, [...this.#unresolved.keys()], fields)
-      for (const [key, unavailable] of this.#unresolved) this.#pendingKeys.set(key, keepUnavailable(this.#pendingKeys.get(key) as Row, unavailable, stored.get(key)))
+      const unresolved = [...this.#unresolved.values()]
+      const fields = [...new Set(unresolved.flatMap((u) => [...u.fields]))]
+      const stored = await storedValues(table, this.#head, this.target, [...new Set(unresolved.map((u) => u.from))], fields)
+      for (const [key, u] of this.#unresolved) this.#pendingKeys.set(key, keepUnavailable(this.#pendingKeys.get(key) as Row, u.fields, stored.get(u.from)))
     }
     const removeFiles = truncated && this.#head !== null ? await this.#liveFiles() : []
     if (index) {

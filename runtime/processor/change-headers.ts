@@ -6,10 +6,13 @@ import type { Headers, LogRecord } from '../log/log.ts'
  * ports):
  * - `tributary.op: truncate` (no key, no value): the port's table is emptied;
  * - `tributary.unavailable: a,b` on a row: the values of fields a and b are unknown (null in the
- *   row) and the stored ones are kept, as for Debezium's unchanged TOASTed columns.
+ *   row) and the stored ones are kept, as for Debezium's unchanged TOASTed columns; those of the
+ *   key in `tributary.unavailable.from` when the row's key changed.
  */
 export const OP_HEADER = 'tributary.op'
 export const UNAVAILABLE_HEADER = 'tributary.unavailable'
+/** With the unavailable header: the key (encoded as the record key is) whose stored values are kept. */
+export const UNAVAILABLE_FROM_HEADER = 'tributary.unavailable.from'
 const TRUNCATE = Buffer.from('truncate')
 
 export const isTruncate = (headers: Readonly<Headers> | undefined): boolean => headers?.[OP_HEADER]?.equals(TRUNCATE) ?? false

@@ -91,13 +91,21 @@ export function decoderFor(port: InputPort, serde: Serde): PortDecoder {
   return {
     port,
     schemaIds,
+    decodeKey,
     decode(record) {
       const key = decodeKey(record.key)
       if (record.value === null) return { key, value: null }
-      return decodeValue(record, key)
+      const d = decodeValue(record, key)
+      // A primary-key change: Debezium names the old key, under which the kept values are stored.
+      const oldKey = d.unavailable && record.headers[OLD_KEY_HEADER]
+      if (oldKey) d.previousKey = decodeKey(oldKey)
+      return d
     },
   }
 }
+
+/** Debezium's header on the create event of a primary-key change: the key the row had before. */
+const OLD_KEY_HEADER = '__debezium.oldkey'
 
 function parseJson(r: LogRecord): Row {
   let v: unknown

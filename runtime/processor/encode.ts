@@ -7,7 +7,7 @@ import { TributaryError } from '../errors.ts'
 import { compileContract, type ContractCheck } from './contract.ts'
 import { compilePolicy, type PiiAction, type Redact } from './policy.ts'
 import { keyExtractor, keySchemaOf } from './keys.ts'
-import { truncateHeaders, UNAVAILABLE_HEADER, unavailableHeader } from './change-headers.ts'
+import { truncateHeaders, UNAVAILABLE_FROM_HEADER, UNAVAILABLE_HEADER, unavailableHeader } from './change-headers.ts'
 
 /**
  * Turns a transform output into a log record for its port: PII policy, the port's contract rules,
@@ -79,7 +79,14 @@ export class PortEncoder {
     const key = this.#key && keyValue !== undefined && keyValue !== null ? this.#key(keyValue) : null
     const record: OutgoingRecord = { topic: port.spec.topic, key, value, timestamp: out.timestamp ?? timestamp }
     if (out.headers) record.headers = toHeaders(out.headers)
-    if (unavailable) record.headers = { ...record.headers, [UNAVAILABLE_HEADER]: unavailable }
+    if (unavailable) {
+      record.headers = { ...record.headers, [UNAVAILABLE_HEADER]: unavailable }
+      if (out.previousKey !== undefined && out.previousKey !== null && this.#key) {
+        // A source's key struct ({ id: 42 }) gives the port's key fields; anything else is the key itself.
+        const k = typeof out.previousKey === 'object' && this.#extractKey ? (this.#extractKey(out.previousKey as Record<string, unknown>) ?? out.previousKey) : out.previousKey
+        record.headers[UNAVAILABLE_FROM_HEADER] = this.#key(k)
+      }
+    }
     return record
   }
 

@@ -260,6 +260,7 @@ export class Processor implements RunnableProduct {
       if (!d.op) return { port: portName, topic, partition, offset, timestamp, key: d.key, value: d.value, headers }
       const input: InputRecord = { port: portName, topic, partition, offset, timestamp, key: d.key, value: d.value, headers, op: d.op, before: d.before ?? null }
       if (d.unavailable) input.unavailable = d.unavailable
+      if (d.previousKey !== undefined) input.previousKey = d.previousKey
       return input
     } catch (e) {
       this.#deadLetter(record, portName, stageOf(e), e, outputs)

@@ -3,7 +3,7 @@ import type { StateDb } from '../state/db.ts'
 import { compileContract, getter, type ContractCheck } from './contract.ts'
 import type { PortDecoder } from './decode.ts'
 import { deadLetter, stageOf } from './dlq.ts'
-import { isTruncate, keepUnavailable, TruncateBarrier, unavailableOf } from './change-headers.ts'
+import { isTruncate, keepUnavailable, TruncateBarrier, UNAVAILABLE_FROM_HEADER, unavailableOf } from './change-headers.ts'
 import { canonicalKey } from './canonical-key.ts'
 import type { Serde } from '../codec/avro/serde.ts'
 import { TributaryError } from '../errors.ts'
@@ -78,6 +78,7 @@ export class TablePort {
           }
           const removed = d.value === null || d.op === 'd'
           const unavailable = d.unavailable ?? (d.value === null ? undefined : unavailableOf(r.headers))
+          if (d.previousKey === undefined && unavailable && r.headers[UNAVAILABLE_FROM_HEADER]) d.previousKey = this.#decoder.decodeKey(r.headers[UNAVAILABLE_FROM_HEADER]!)
           if (!removed) {
             const violation = this.#check(d.value!, unavailable)
             if (violation) throw new TributaryError('TRIB_VALIDATE_RULE', `table port ${this.name}: ${violation.message}`, { details: { ...violation } })
@@ -87,7 +88,10 @@ export class TablePort {
           const key = canonicalKey(keySource)
           let value = removed ? undefined : d.value!
           if (value && unavailable) {
-            const stored = changes.has(key) ? changes.get(key) : emptyFirst ? undefined : this.#db.db(this.#store).get(key)
+            // After a key change the values are under the old key, whose delete may already be pending.
+            const from = d.previousKey === undefined || d.previousKey === null ? key : canonicalKey(d.previousKey)
+            const pending = changes.get(from)
+            const stored = pending !== undefined ? pending : emptyFirst || (changes.has(from) && from === key) ? undefined : this.#db.db(this.#store).get(from)
             value = keepUnavailable(value, unavailable, stored as Record<string, unknown> | undefined)
           }
           changes.set(key, value)

@@ -28,6 +28,8 @@ export interface InputRecord<Port extends string = string, Value = Record<string
    * `value`; pass the set on as the output's `unavailable` so that tables keep their stored value.
    */
   unavailable?: ReadonlySet<string>
+  /** With `unavailable`, when the change also changed the primary key: the key the row had before. */
+  previousKey?: unknown
   headers: Readonly<Record<string, Buffer>>
 }
 
@@ -44,6 +46,8 @@ export interface OutputRecord<Port extends string = string, Value = object> {
    * table-mode ports keep what they hold for them. Sent as the header `tributary.unavailable`.
    */
   unavailable?: Iterable<string>
+  /** With `unavailable`: the key whose stored values they keep, when it is not this row's (a key change). */
+  previousKey?: unknown
   /** Defaults to the port's key fields taken from `value`; required for tombstones on keyed ports. */
   key?: unknown
   headers?: Record<string, string | Buffer>

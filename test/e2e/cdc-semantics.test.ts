@@ -53,10 +53,10 @@ outputPorts:
   fs.writeFileSync(
     path.join(mirror, 'transform.ts'),
     `const seen: string[] = []
-export default (r: { op: string; value: { id: number }; unavailable?: Set<string> }) => {
+export default (r: { op: string; value: { id: number }; unavailable?: Set<string>; previousKey?: unknown }) => {
   if (r.op === 't') return { port: 'rows', truncate: true }
   if (r.op === 'd') return { port: 'rows', key: r.value.id, value: null }
-  return { port: 'rows', value: r.value, unavailable: r.unavailable }
+  return { port: 'rows', value: r.value, unavailable: r.unavailable, previousKey: r.previousKey }
 }
 `,
   )
@@ -95,10 +95,11 @@ describe('CDC semantics: unavailable values, truncate, table-port contracts', ()
   let runtime: Runtime
   let dir: string
   let products: Product[]
-  const change = (op: string, after: Record<string, unknown> | null, before: Record<string, unknown> | null = null) => ({
+  const change = (op: string, after: Record<string, unknown> | null, before: Record<string, unknown> | null = null, headers: Record<string, Buffer> = {}) => ({
     topic: 'src.rows',
     key: Buffer.from(JSON.stringify({ id: (after ?? before)?.id ?? null })),
     value: Buffer.from(JSON.stringify({ op, before, after, source: { connector: 'postgresql' }, ts_ms: 1 })),
+    headers,
   })
   const run = async () => {
     const processors = await createProcessors(runtime, products)
@@ -162,6 +163,14 @@ describe('CDC semantics: unavailable values, truncate, table-port contracts', ()
     const dead = await readDecoded(runtime.log, runtime.serde, 'lookup.dlq')
     expect(dead.map((d) => [d.headers['tributary.error.stage'], d.headers['tributary.error.code'], d.headers['tributary.error.port']])).toEqual([['validate', 'TRIB_VALIDATE_RULE', 'rows']])
     expect(dead[0]!.headers['tributary.error.message']).toContain('name')
+
+    // A primary-key change (Debezium: a delete, then a create naming the old key in a header):
+    // the unavailable value is the one stored under the old key.
+    await runtime.log.append([change('d', null, { id: 1 }), change('c', { id: 100, name: 'moved', doc: P, tags: [P] }, null, { '__debezium.oldkey': Buffer.from('{"id":1}') })])
+    await run()
+    expect((await lake()).find((r) => r.id === 100)).toEqual({ id: 100, name: 'moved', doc: 'long one', tags: ['x', 'y'] })
+    expect((await lake()).find((r) => r.id === 1)).toBeUndefined()
+    expect(await ask(100)).toEqual([{ id: 100, doc: 'long one', tags: ['x', 'y'] }])
   })
 
   it('a TRUNCATE reaches the transform and empties the upsert table in one snapshot and the table-mode port', async () => {
@@ -173,8 +182,8 @@ describe('CDC semantics: unavailable values, truncate, table-port contracts', ()
     // One commit held the truncate and the row after it (then main fast-forwarded to it).
     expect(table.metadata.snapshots.length).toBe(before + 1)
     expect((compactor as SnapshotCompactor).lake.truncates).toBe(1)
-    expect(await ask(1, 9)).toEqual([
-      { id: 1, doc: null, tags: null },
+    expect(await ask(100, 9)).toEqual([
+      { id: 100, doc: null, tags: null },
       { id: 9, doc: 'nine', tags: null },
     ])
     // An unavailable value after the truncate has nothing to keep: it stays null.
