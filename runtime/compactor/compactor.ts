@@ -25,6 +25,10 @@ export const OFFSETS_PROPERTY = 'tributary.offsets'
 export const TOPIC_PROPERTY = 'tributary.topic'
 export const AUDIT_PROPERTY = 'tributary.audit'
 const EXPIRE_EVERY_COMMITS = 20
+/** Marks a snapshot that dropped every row (a truncate): history before it is not looked into. */
+export const TRUNCATE_PROPERTY = 'tributary.truncate'
+/** How many snapshots back an unavailable value of a row whose key changed is looked for. */
+const KEY_CHANGE_LOOKBACK = 10
 
 type Row = Record<string, unknown>
 
@@ -370,9 +374,7 @@ export class SnapshotCompactor implements RunnableProduct {
     const truncated = this.#truncated
     // Rows whose unavailable fields keep the stored values (read now, from the audit head).
     if (this.#unresolved.size > 0 && this.#head !== null) {
-      const unresolved = [...this.#unresolved.values()]
-      const fields = [...new Set(unresolved.flatMap((u) => [...u.fields]))]
-      const stored = await storedValues(table, this.#head, this.target, [...new Set(unresolved.map((u) => u.from))], fields)
+      const stored = await this.#storedValues()
       for (const [key, u] of this.#unresolved) this.#pendingKeys.set(key, keepUnavailable(this.#pendingKeys.get(key) as Row, u.fields, stored.get(u.from)))
     }
     const removeFiles = truncated && this.#head !== null ? await this.#liveFiles() : []
@@ -402,7 +404,8 @@ export class SnapshotCompactor implements RunnableProduct {
         batchKeys.forEach((key, i) => keyChanges.push([key, [file.filePath, i]]))
         files.push(file)
       }
-      const summary = { [TOPIC_PROPERTY]: this.target.topic, [OFFSETS_PROPERTY]: JSON.stringify(Object.fromEntries([...this.#offsets].sort(([a], [b]) => a - b))) }
+      const summary: Record<string, string> = { [TOPIC_PROPERTY]: this.target.topic, [OFFSETS_PROPERTY]: JSON.stringify(Object.fromEntries([...this.#offsets].sort(([a], [b]) => a - b))) }
+      if (truncated) summary[TRUNCATE_PROPERTY] = 'true'
       const snapshot = await table.newSnapshot({
         branch: AUDIT_BRANCH,
         addDataFiles: files,
@@ -444,6 +447,25 @@ export class SnapshotCompactor implements RunnableProduct {
       }
       throw e
     }
+  }
+
+  /**
+   * The stored values the unresolved rows keep, from the audit head. A row whose key changed may
+   * find its old key already deleted there (the delete reached an earlier commit: output
+   * partitions are read independently), so for those the few snapshots before are read too, back
+   * to the last truncate at most.
+   */
+  async #storedValues(): Promise<Map<string, Row>> {
+    const table = this.#table!
+    const unresolved = [...this.#unresolved.entries()]
+    const fields = [...new Set(unresolved.flatMap(([, u]) => [...u.fields]))]
+    const stored = await storedValues(table, this.#head!, this.target, [...new Set(unresolved.map(([, u]) => u.from))], fields)
+    const moved = () => [...new Set(unresolved.filter(([key, u]) => u.from !== key && !stored.has(u.from)).map(([, u]) => u.from))]
+    for (const snapshot of ancestry(table.metadata, this.#head!).slice(1, 1 + KEY_CHANGE_LOOKBACK)) {
+      if (moved().length === 0 || snapshot.summary?.[TRUNCATE_PROPERTY]) break
+      for (const [k, v] of await storedValues(table, snapshot['snapshot-id'], this.target, moved(), fields)) stored.set(k, v)
+    }
+    return stored
   }
 
   /** Every live data and delete file of the audit head: what a truncate removes. */
