@@ -93,6 +93,8 @@ export class SnapshotCompactor implements RunnableProduct {
    * the stored row at commit (see change-headers.ts).
    */
   #unresolved = new Map<string, { fields: ReadonlySet<string>; from: string }>()
+  /** Rows removed by a pending delete, for a row whose key changed (its delete comes first). */
+  #deleted = new Map<string, { row: Row | Buffer; unresolved?: { fields: ReadonlySet<string>; from: string } }>()
   /** A truncate is pending: the commit drops every row the table holds before adding the pending ones. */
   #truncated = false
   #barrier = new TruncateBarrier(1)
@@ -153,6 +155,7 @@ export class SnapshotCompactor implements RunnableProduct {
     this.#pendingBatch = undefined
     this.#pendingKeys.clear()
     this.#unresolved.clear()
+    this.#deleted.clear()
     this.#truncated = false
     this.#pendingRecords = 0
     this.#plans.clear()
@@ -300,6 +303,10 @@ export class SnapshotCompactor implements RunnableProduct {
       const from = r.headers[UNAVAILABLE_FROM_HEADER]
       return this.#takePartialRow(key, row, unavailable, from ? this.#keyText(serde.decode(from).value) : key)
     }
+    if (row === null) {
+      const gone = this.#pendingKeys.get(key)
+      if (gone) this.#deleted.set(key, { row: gone, ...(this.#unresolved.has(key) ? { unresolved: this.#unresolved.get(key)! } : {}) })
+    }
     this.#unresolved.delete(key)
     this.#pendingKeys.set(key, row)
   }
@@ -316,18 +323,21 @@ export class SnapshotCompactor implements RunnableProduct {
    */
   #takePartialRow(key: string, row: Row, unavailable: ReadonlySet<string>, from: string): void {
     const pending = this.#pendingKeys.get(from)
-    // Stored: nothing pending for `from`, or (after a key change) the old key's pending delete.
-    if (!this.#truncated && (pending === undefined || (pending === null && from !== key))) {
+    // The row to keep values from: pending under `from`, or (a key change) the one its pending delete removed.
+    const source = pending ? { row: pending, unresolved: this.#unresolved.get(from) } : from !== key ? this.#deleted.get(from) : undefined
+    if (!source) {
+      // Nothing yet: resolved at commit (the old key's row may still come, from another partition;
+      // else the stored row), unless this key was just deleted.
       this.#pendingKeys.set(key, row)
-      this.#unresolved.set(key, { fields: unavailable, from: this.#unresolved.get(from)?.from ?? from })
+      if (pending === null && from === key) this.#unresolved.delete(key)
+      else this.#unresolved.set(key, { fields: unavailable, from })
       return
     }
-    const previous = pending === undefined || pending === null ? undefined : Buffer.isBuffer(pending) ? (this.#opts.serde.decode(pending, this.#readerType).value as Row) : pending
+    const previous = Buffer.isBuffer(source.row) ? (this.#opts.serde.decode(source.row, this.#readerType).value as Row) : source.row
     this.#pendingKeys.set(key, keepUnavailable(row, unavailable, previous))
-    // Still unknown: what neither this row nor the pending one knew.
-    const before = this.#unresolved.get(from)
-    const still = before && [...unavailable].filter((f) => before.fields.has(f))
-    if (still && still.length > 0) this.#unresolved.set(key, { fields: new Set(still), from: before.from })
+    // Still unknown: what neither this row nor the one it keeps from knew.
+    const still = source.unresolved && [...unavailable].filter((f) => source.unresolved!.fields.has(f))
+    if (still && still.length > 0) this.#unresolved.set(key, { fields: new Set(still), from: source.unresolved!.from })
     else this.#unresolved.delete(key)
   }
 
@@ -343,6 +353,7 @@ export class SnapshotCompactor implements RunnableProduct {
     this.#truncated = true
     this.#pendingKeys.clear()
     this.#unresolved.clear()
+    this.#deleted.clear()
   }
 
   /** The columnar plan for a framed value's writer schema, if its rows can take that path. */
@@ -373,8 +384,18 @@ export class SnapshotCompactor implements RunnableProduct {
     const batchKeys: string[] = []
     const truncated = this.#truncated
     // Rows whose unavailable fields keep the stored values (read now, from the audit head).
-    if (this.#unresolved.size > 0 && this.#head !== null) {
-      const stored = await this.#storedValues()
+    // A row whose key changed keeps the old key's row if it came in this window after it.
+    for (const [key, u] of this.#unresolved) {
+      if (u.from === key) continue
+      const later = this.#pendingKeys.get(u.from) || this.#deleted.get(u.from)?.row
+      if (!later) continue
+      const previous = Buffer.isBuffer(later) ? (this.#opts.serde.decode(later, this.#readerType).value as Row) : later
+      this.#pendingKeys.set(key, keepUnavailable(this.#pendingKeys.get(key) as Row, u.fields, previous))
+      this.#unresolved.delete(key)
+    }
+    if (this.#unresolved.size > 0) {
+      // After a truncate nothing is stored to keep.
+      const stored = this.#head !== null && !truncated ? await this.#storedValues() : new Map<string, Row>()
       for (const [key, u] of this.#unresolved) this.#pendingKeys.set(key, keepUnavailable(this.#pendingKeys.get(key) as Row, u.fields, stored.get(u.from)))
     }
     const removeFiles = truncated && this.#head !== null ? await this.#liveFiles() : []
@@ -430,6 +451,7 @@ export class SnapshotCompactor implements RunnableProduct {
       this.#pendingBatch = undefined
       this.#pendingKeys.clear()
       this.#unresolved.clear()
+      this.#deleted.clear()
       this.#truncated = false
       this.#pendingRecords = 0
       this.#lastCommitAt = this.#now()

@@ -65,6 +65,9 @@ export class TablePort {
       const positions = new Map<string, PartitionOffset>()
       const dead: OutgoingRecord[] = []
       let emptyFirst = false
+      // Values removed by deletes of this poll, for a row whose key changed (its delete comes first).
+      const deleted = new Map<string, unknown>()
+      const moved: Array<{ key: string; from: string; fields: ReadonlySet<string>; row: Record<string, unknown> }> = []
       for (const [r, truncate] of this.#barrier.take(records)) {
         positions.set(`${r.partition}`, { topic: r.topic, partition: r.partition, offset: r.offset + 1 })
         try {
@@ -73,6 +76,8 @@ export class TablePort {
           const d = this.#decoder.decode(r)
           if (truncate || d.op === 't') {
             changes.clear()
+            deleted.clear()
+            moved.length = 0
             emptyFirst = true
             continue
           }
@@ -91,13 +96,22 @@ export class TablePort {
             // After a key change the values are under the old key, whose delete may already be pending.
             const from = d.previousKey === undefined || d.previousKey === null ? key : canonicalKey(d.previousKey)
             const pending = changes.get(from)
-            const stored = pending !== undefined ? pending : emptyFirst || (changes.has(from) && from === key) ? undefined : this.#db.db(this.#store).get(from)
+            const stored =
+              pending !== undefined ? pending : from !== key && deleted.has(from) ? deleted.get(from) : emptyFirst || changes.has(from) ? undefined : this.#db.db(this.#store).get(from)
             value = keepUnavailable(value, unavailable, stored as Record<string, unknown> | undefined)
+            // The old key's row may come later in this poll, from another partition.
+            if (stored === undefined && from !== key) moved.push({ key, from, fields: unavailable, row: value })
           }
+          if (removed) deleted.set(key, changes.has(key) ? changes.get(key) : emptyFirst ? undefined : this.#db.db(this.#store).get(key))
           changes.set(key, value)
         } catch (e) {
           dead.push(deadLetter(dlqTopic, r, stageOf(e), this.name, e))
         }
+      }
+      for (const m of moved) {
+        const later = (changes.get(m.from) ?? deleted.get(m.from)) as Record<string, unknown> | undefined
+        // Unless a later change of the key replaced the row.
+        if (later && changes.get(m.key) === m.row) changes.set(m.key, keepUnavailable(m.row, m.fields, later))
       }
       if (dead.length > 0) await appendDeadLetters(dead)
       this.#db.apply(this.#store, changes, [...positions.values()], emptyFirst)

@@ -196,5 +196,15 @@ describe('CDC semantics: unavailable values, truncate, table-port contracts', ()
     await runtime.log.append([change('u', { id: 9, name: 'n9', doc: 'nine again', tags: null }), change('t', null), change('c', { id: 10, name: 'n10', doc: P, tags: null })])
     await run()
     expect(await lake()).toEqual([{ id: 10, name: 'n10', doc: null, tags: null }])
+    // A truncate, a row, and that row's key change, in one batch: the value moves with the key.
+    await runtime.log.append([
+      change('t', null),
+      change('c', { id: 20, name: 'n20', doc: 'twenty', tags: ['t'] }),
+      change('d', null, { id: 20 }),
+      change('c', { id: 21, name: 'n21', doc: P, tags: [P] }, null, { '__debezium.oldkey': Buffer.from('{"id":20}') }),
+    ])
+    await run()
+    expect(await lake()).toEqual([{ id: 21, name: 'n21', doc: 'twenty', tags: ['t'] }])
+    expect(await ask(21)).toEqual([{ id: 21, doc: 'twenty', tags: ['t'] }])
   })
 })
