@@ -6,7 +6,7 @@ import type { Log, LogRecord } from '../../runtime/log/log.ts'
 import { readTopic, repoRoot, tempDir } from '../helpers/runtime.ts'
 import { pyicebergRawRows } from '../interop/python.ts'
 import { cdcServers, createConnector, deleteConnector, psql } from './cdc-support.ts'
-import { kafkaBroker, openTestKafkaLog, unique } from './kafka-support.ts'
+import { kafkaBroker, openTestKafkaLog, resetKafka, unique } from './kafka-support.ts'
 
 /**
  * A real Debezium PostgreSQL connector (pgoutput, Kafka Connect's JSON converter) on a real
@@ -294,6 +294,8 @@ describe('PostgreSQL → Debezium → Kafka → tributary → Iceberg (real serv
       cleanups.push(async () => {
         await deleteConnector(connector)
         await psql(`DROP SCHEMA IF EXISTS ${s} CASCADE`)
+        // The shared broker keeps nothing of this run.
+        await resetKafka({ topics: (t) => t.startsWith(`${topicPrefix}.`) || t.startsWith(`${product.name}.`), groups: (g) => g === product.name })
       })
       await createConnector({ name: connector, tables: [`${s}.everything`], topicPrefix, wrapper: c.wrapper })
       await waitFor('the snapshot topic', async () => ((await log.describeTopic(sourceTopic)) ? true : undefined))
@@ -393,12 +395,20 @@ DELETE FROM ${s}.everything WHERE id BETWEEN ${from + 300} AND ${from + 350};`)
       expect(differences(expected, sql, 'tributary query')).toEqual([])
 
       // Exactly once: each change (every source record but Debezium's tombstones) is in the
-      // output once, read read_committed, named by the input offset the transform put in a header.
-      const changes = input.filter((r) => r.value !== null).map((r) => String(r.offset))
-      const outputs = (await readTopic(log, product.output)).map((r) => r.headers['pgcdc.offset']?.toString() ?? 'none')
-      expect(outputs.length).toBe(changes.length)
-      expect(new Set(outputs).size).toBe(outputs.length)
-      expect([...outputs].sort()).toEqual([...changes].sort())
+      // output once, read read_committed, named by the input offset the transform put in a header;
+      // a truncate once in each partition of the output.
+      const isTruncateEvent = (r: LogRecord) => /"op":"t"/.test(r.value!.toString())
+      const changes = input.filter((r) => r.value !== null && !isTruncateEvent(r)).map((r) => String(r.offset))
+      const truncates = input.filter((r) => r.value !== null && isTruncateEvent(r)).map((r) => String(r.offset))
+      const outputs = await readTopic(log, product.output)
+      const offsetOf = (r: LogRecord) => r.headers['pgcdc.offset']?.toString() ?? 'none'
+      const rows = outputs.filter((r) => !r.headers['tributary.op']).map(offsetOf)
+      const markers = outputs.filter((r) => r.headers['tributary.op']?.toString() === 'truncate')
+      expect(rows.length).toBe(changes.length)
+      expect(new Set(rows).size).toBe(rows.length)
+      expect([...rows].sort()).toEqual([...changes].sort())
+      expect(truncates.length).toBe(c.workload === 'changes' ? 1 : 0)
+      expect(markers.map((r) => `${offsetOf(r)}@${r.partition}`).sort()).toEqual(truncates.flatMap((o) => [0, 1, 2].map((p) => `${o}@${p}`)).sort())
     }, 15 * 60_000)
   }
 })
