@@ -1,11 +1,11 @@
-import type { ProductDescription } from './describe.ts'
+import type { DiscoveredDescription } from '../access/discovery-view.ts'
 
 /**
  * The product in the shape of the Open Data Product Standard (Bitol ODPS v1.0.0): identity,
  * description, input and output ports (each output port's data contract named after its
  * table), the management ports this container serves, team and support.
  */
-export function toOdps(d: ProductDescription, baseUrl = '') {
+export function toOdps(d: DiscoveredDescription, baseUrl = '') {
   const contract = (port: string) => `${d.name}.${port}`
   return {
     apiVersion: 'v1.0.0',
@@ -30,19 +30,19 @@ export function toOdps(d: ProductDescription, baseUrl = '') {
       name: p.name,
       version: d.version,
       description: p.description ?? undefined,
-      type: p.snapshot ? 'tables' : 'topic',
+      type: 'restricted' in p ? undefined : p.snapshot ? 'tables' : 'topic',
       contractId: contract(p.name),
       tags: p.tags,
       customProperties: [
         { property: 'topic', value: p.topic },
-        { property: 'schema', value: p.schema.name },
+        ...(p.schema ? [{ property: 'schema', value: p.schema.name }] : []),
         ...(p.table ? [{ property: 'table', value: p.table.table }] : []),
       ],
     })),
     managementPorts: [
       { name: 'discovery', content: 'discoverability', type: 'rest', url: `${baseUrl}/products/${d.name}`, description: 'ports, schemas, SLOs, lineage, latest snapshots' },
       { name: 'metrics', content: 'observability', type: 'rest', url: `${baseUrl}/metrics`, description: 'Prometheus metrics' },
-      { name: 'policies', content: 'control', type: 'rest', url: `${baseUrl}/products/${d.name}/policies`, description: 'PII policies per output port (bearer token)' },
+      { name: 'policies', content: 'control', type: 'rest', url: `${baseUrl}/products/${d.name}/policies`, description: 'PII policies per output port (changes need a principal with control)' },
     ],
     team: { name: d.owner.team, members: d.owner.email ? [{ username: d.owner.email, role: 'owner' }] : [] },
     support: d.owner.email ? [{ channel: 'email', url: `mailto:${d.owner.email}` }] : [],
