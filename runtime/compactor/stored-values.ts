@@ -1,6 +1,6 @@
 import { DuckDBBlobValue, DuckDBListValue, type DuckDBValue } from '@duckdb/node-api'
 import { TributaryError } from '../errors.ts'
-import { duckdb, type Table } from '../lake/index.ts'
+import type { Table } from '../lake/index.ts'
 import { quoteIdent, quoteString } from '../lake/duckdb.ts'
 import { fieldAt, unwrapNullable } from '../spec/fields.ts'
 import { keyColumnSql, keyString } from './key-index.ts'
@@ -24,7 +24,7 @@ export async function storedValues(
   const view = await table.localSql({ snapshotId })
   const keyExpr = target.keyFields.map((k) => keyColumnSql(target.avroSchema, k))
   const keyText = keyExpr.length === 1 ? keyExpr[0]! : `concat_ws(chr(31), ${keyExpr.join(', ')})`
-  const conn = await duckdb()
+  const conn = await table.lake.duckdb.connect()
   try {
     const reader = await conn.runAndReadAll(
       `SELECT ${keyText}, ${fields.map(quoteIdent).join(', ')} FROM (${view}) WHERE ${keyText} IN (${keys.map(quoteString).join(', ')})`,

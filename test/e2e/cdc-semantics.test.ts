@@ -3,7 +3,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { UNAVAILABLE_PLACEHOLDER } from '../../runtime/codec/debezium/unavailable.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
-import { loadTable } from '../../runtime/lake/index.ts'
+import { tableId } from '../../runtime/lake/index.ts'
 import { loadProduct, type Product } from '../../runtime/product/load.ts'
 import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
 import type { SnapshotCompactor } from '../../runtime/compactor/compactor.ts'
@@ -107,7 +107,7 @@ describe('CDC semantics: unavailable values, truncate, table-port contracts', ()
     return processors
   }
   const lake = async () => {
-    const r = await runQuery(await lakeTables(products, runtime.lakeUri), 'SELECT id, name, doc, tags FROM mirror.rows ORDER BY id')
+    const r = await runQuery(runtime.catalog, await lakeTables(runtime.catalog), 'SELECT id, name, doc, tags FROM mirror.rows ORDER BY id')
     return r.rows.map((v) => ({ id: Number(v[0]), name: v[1], doc: v[2], tags: v[3] === null ? null : JSON.parse(JSON.stringify(v[3])) }))
   }
   const ask = async (...ids: number[]) => {
@@ -180,11 +180,11 @@ describe('CDC semantics: unavailable values, truncate, table-port contracts', ()
   })
 
   it('a TRUNCATE reaches the transform and empties the upsert table in one snapshot and the table-mode port', async () => {
-    const before = (await loadTable(`${runtime.lakeUri}/mirror/rows`)).metadata.snapshots.length
+    const before = (await runtime.catalog.loadTable(tableId('mirror', 'rows'))).metadata.snapshots.length
     await runtime.log.append([change('t', null), change('c', { id: 9, name: 'n9', doc: 'nine', tags: null })])
     const compactor = (await run()).find((p) => p.name === 'mirror.rows')
     expect(await lake()).toEqual([{ id: 9, name: 'n9', doc: 'nine', tags: null }])
-    const table = await loadTable(`${runtime.lakeUri}/mirror/rows`)
+    const table = await runtime.catalog.loadTable(tableId('mirror', 'rows'))
     // One commit held the truncate and the row after it (then main fast-forwarded to it).
     expect(table.metadata.snapshots.length).toBe(before + 1)
     expect((compactor as SnapshotCompactor).lake.truncates).toBe(1)
