@@ -15,8 +15,9 @@ import { HEADER_SIZE, peekSchemaId } from '../codec/avro/wire.ts'
 import { StateDb } from '../state/db.ts'
 import { auditSnapshot, type AuditResult } from './audit.ts'
 import { KeyIndex, keyString, type RowPosition } from './key-index.ts'
-import { isTruncate, keepUnavailable, TruncateBarrier, UNAVAILABLE_FROM_HEADER, unavailableOf } from '../processor/change-headers.ts'
+import { isTruncate, TruncateBarrier, UNAVAILABLE_FROM_HEADER, unavailableOf } from '../processor/change-headers.ts'
 import { storedValues } from './stored-values.ts'
+import { PartialRows, type Pending } from './partial-rows.ts'
 import { deadLetterRow, type SnapshotTarget } from './targets.ts'
 
 /** The branch every compaction commits to; `main` follows it when the audit passes. */
@@ -87,14 +88,9 @@ export class SnapshotCompactor implements RunnableProduct {
   /** Append mode: rows decoded straight into columns (see lake/avro-columns.ts). */
   #pendingBatch: ColumnBatch | undefined
   /** Upsert mode: the last value per key, as a row, as checked Avro bytes for the columnar path, or null (deleted). */
-  #pendingKeys = new Map<string, Row | Buffer | null>()
-  /**
-   * Upsert mode: pending rows with fields whose value the source did not send, to be taken from
-   * the stored row at commit (see change-headers.ts).
-   */
-  #unresolved = new Map<string, { fields: ReadonlySet<string>; from: string }>()
-  /** Rows removed by a pending delete, for a row whose key changed (its delete comes first). */
-  #deleted = new Map<string, { row: Row | Buffer; unresolved?: { fields: ReadonlySet<string>; from: string } }>()
+  readonly #pendingKeys = new Map<string, Pending>()
+  /** Upsert mode: pending rows whose unavailable fields keep stored values. */
+  readonly #partial = new PartialRows(this.#pendingKeys, (v) => this.#opts.serde.decode(v, this.#readerType).value as Row)
   /** A truncate is pending: the commit drops every row the table holds before adding the pending ones. */
   #truncated = false
   #barrier = new TruncateBarrier(1)
@@ -150,8 +146,7 @@ export class SnapshotCompactor implements RunnableProduct {
     this.#pendingRows = []
     this.#pendingBatch = undefined
     this.#pendingKeys.clear()
-    this.#unresolved.clear()
-    this.#deleted.clear()
+    this.#partial.clear()
     this.#truncated = false
     this.#pendingRecords = 0
     this.#plans.clear()
@@ -297,44 +292,15 @@ export class SnapshotCompactor implements RunnableProduct {
     }
     if (row !== null && unavailable) {
       const from = r.headers[UNAVAILABLE_FROM_HEADER]
-      return this.#takePartialRow(key, row, unavailable, from ? this.#keyText(serde.decode(from).value) : key)
+      return this.#partial.take(key, row, unavailable, from ? this.#keyText(serde.decode(from).value) : key)
     }
-    if (row === null) {
-      const gone = this.#pendingKeys.get(key)
-      if (gone) this.#deleted.set(key, { row: gone, ...(this.#unresolved.has(key) ? { unresolved: this.#unresolved.get(key)! } : {}) })
-    }
-    this.#unresolved.delete(key)
+    this.#partial.replaced(key, row === null)
     this.#pendingKeys.set(key, row)
   }
 
   /** The index key of a decoded record key (one field's value, or the struct of several). */
   #keyText(k: unknown): string {
     return keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
-  }
-
-  /**
-   * A row with fields the source did not send: they keep the value of the pending row of key
-   * `from` (the row's own key, or the one it had before a key change), or else of the stored row
-   * (read at commit). After a delete of the same key, or a truncate, there is none: they stay null.
-   */
-  #takePartialRow(key: string, row: Row, unavailable: ReadonlySet<string>, from: string): void {
-    const pending = this.#pendingKeys.get(from)
-    // The row to keep values from: pending under `from`, or (a key change) the one its pending delete removed.
-    const source = pending ? { row: pending, unresolved: this.#unresolved.get(from) } : from !== key ? this.#deleted.get(from) : undefined
-    if (!source) {
-      // Nothing yet: resolved at commit (the old key's row may still come, from another partition;
-      // else the stored row), unless this key was just deleted.
-      this.#pendingKeys.set(key, row)
-      if (pending === null && from === key) this.#unresolved.delete(key)
-      else this.#unresolved.set(key, { fields: unavailable, from })
-      return
-    }
-    const previous = Buffer.isBuffer(source.row) ? (this.#opts.serde.decode(source.row, this.#readerType).value as Row) : source.row
-    this.#pendingKeys.set(key, keepUnavailable(row, unavailable, previous))
-    // Still unknown: what neither this row nor the one it keeps from knew.
-    const still = source.unresolved && [...unavailable].filter((f) => source.unresolved!.fields.has(f))
-    if (still && still.length > 0) this.#unresolved.set(key, { fields: new Set(still), from: source.unresolved!.from })
-    else this.#unresolved.delete(key)
   }
 
   /** TRUNCATE: every row goes in the next commit, unless this table ignores truncates (logged and counted). */
@@ -348,8 +314,7 @@ export class SnapshotCompactor implements RunnableProduct {
     }
     this.#truncated = true
     this.#pendingKeys.clear()
-    this.#unresolved.clear()
-    this.#deleted.clear()
+    this.#partial.clear()
   }
 
   /** The columnar plan for a framed value's writer schema, if its rows can take that path. */
@@ -379,21 +344,8 @@ export class SnapshotCompactor implements RunnableProduct {
     const rowKeys: string[] = []
     const batchKeys: string[] = []
     const truncated = this.#truncated
-    // Rows whose unavailable fields keep the stored values (read now, from the audit head).
-    // A row whose key changed keeps the old key's row if it came in this window after it.
-    for (const [key, u] of this.#unresolved) {
-      if (u.from === key) continue
-      const later = this.#pendingKeys.get(u.from) || this.#deleted.get(u.from)?.row
-      if (!later) continue
-      const previous = Buffer.isBuffer(later) ? (this.#opts.serde.decode(later, this.#readerType).value as Row) : later
-      this.#pendingKeys.set(key, keepUnavailable(this.#pendingKeys.get(key) as Row, u.fields, previous))
-      this.#unresolved.delete(key)
-    }
-    if (this.#unresolved.size > 0) {
-      // After a truncate nothing is stored to keep.
-      const stored = this.#head !== null && !truncated ? await this.#storedValues() : new Map<string, Row>()
-      for (const [key, u] of this.#unresolved) this.#pendingKeys.set(key, keepUnavailable(this.#pendingKeys.get(key) as Row, u.fields, stored.get(u.from)))
-    }
+    // Rows whose unavailable fields keep stored values; after a truncate nothing is stored to keep.
+    if (this.#partial.size > 0) await this.#partial.resolve((keys, fields) => (this.#head !== null && !truncated ? this.#storedValues(keys, fields) : Promise.resolve(new Map())))
     const removeFiles = truncated && this.#head !== null ? await this.#liveFiles() : []
     if (index) {
       for (const [key, row] of this.#pendingKeys) {
@@ -446,8 +398,7 @@ export class SnapshotCompactor implements RunnableProduct {
       this.#pendingRows = []
       this.#pendingBatch = undefined
       this.#pendingKeys.clear()
-      this.#unresolved.clear()
-      this.#deleted.clear()
+      this.#partial.clear()
       this.#truncated = false
       this.#pendingRecords = 0
       this.#lastCommitAt = this.#now()
@@ -473,12 +424,10 @@ export class SnapshotCompactor implements RunnableProduct {
    * partitions are read independently), so for those the few snapshots before are read too, back
    * to the last truncate at most.
    */
-  async #storedValues(): Promise<Map<string, Row>> {
+  async #storedValues(keys: Array<{ key: string; from: string }>, fields: string[]): Promise<Map<string, Row>> {
     const table = this.#table!
-    const unresolved = [...this.#unresolved.entries()]
-    const fields = [...new Set(unresolved.flatMap(([, u]) => [...u.fields]))]
-    const stored = await storedValues(table, this.#head!, this.target, [...new Set(unresolved.map(([, u]) => u.from))], fields)
-    const moved = () => [...new Set(unresolved.filter(([key, u]) => u.from !== key && !stored.has(u.from)).map(([, u]) => u.from))]
+    const stored = await storedValues(table, this.#head!, this.target, [...new Set(keys.map((k) => k.from))], fields)
+    const moved = () => [...new Set(keys.filter((k) => k.from !== k.key && !stored.has(k.from)).map((k) => k.from))]
     for (const snapshot of ancestry(table.metadata, this.#head!).slice(1, 1 + KEY_CHANGE_LOOKBACK)) {
       if (moved().length === 0 || snapshot.summary?.[TRUNCATE_PROPERTY]) break
       for (const [k, v] of await storedValues(table, snapshot['snapshot-id'], this.target, moved(), fields)) stored.set(k, v)
