@@ -11,8 +11,11 @@ type Row = Record<string, unknown>
 export function upsertKey(keyFields: readonly string[], keyOf: (row: Row) => unknown, row: Row | null, messageKey: () => unknown): string {
   const k = row !== null ? keyOf(row) : messageKey()
   if (k === null || k === undefined) throw new TributaryError('TRIB_DECODE_ENVELOPE', 'a tombstone without a key cannot delete a row')
-  return keyString(keyFields.length === 1 ? [k] : Object.values(k as Row))
+  return keyText(keyFields, k)
 }
+
+/** The index key of a key value: one field's value, or the struct of several. */
+export const keyText = (keyFields: readonly string[], k: unknown): string => keyString(keyFields.length === 1 ? [k] : Object.values(k as Row))
 
 /**
  * The rows a table holds after a port's records, without Parquet or a lake: append keeps every row,

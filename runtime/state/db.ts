@@ -13,7 +13,11 @@ export interface StateStores {
   get(store: string, key: string): unknown
   /** Positions (next offset per topic-partition) a store has applied. */
   positions(store: string): PartitionOffset[]
-  apply(store: string, changes: Iterable<readonly [string, unknown]>, positions: readonly PartitionOffset[]): void
+  /**
+   * Applies puts (value) and deletes (undefined) and moves the store's positions, atomically;
+   * with `emptyFirst`, every key goes first (a truncate of a table-mode port), in the same step.
+   */
+  apply(store: string, changes: Iterable<readonly [string, unknown]>, positions: readonly PartitionOffset[], emptyFirst?: boolean): void
   /** Drops a store and its positions (used when a product is rebuilt from the beginning). */
   clear(store: string): void
   close(): Promise<void>
@@ -66,9 +70,14 @@ export class StateDb implements StateStores {
     return (this.#meta.get(`pos:${store}`) as PartitionOffset[] | undefined) ?? []
   }
 
-  apply(store: string, changes: Iterable<readonly [string, unknown]>, positions: readonly PartitionOffset[]): void {
+  /**
+   * Applies puts (value) and deletes (undefined) and moves the store's positions, atomically;
+   * with `emptyFirst`, every key goes first (a truncate of a table-mode port), in the same step.
+   */
+  apply(store: string, changes: Iterable<readonly [string, unknown]>, positions: readonly PartitionOffset[], emptyFirst = false): void {
     const db = this.db(store)
     this.#root.transactionSync(() => {
+      if (emptyFirst) db.clearSync()
       for (const [key, value] of changes) {
         if (value === undefined) db.removeSync(key)
         else db.putSync(key, value)
@@ -110,9 +119,9 @@ export class MemoryStateDb implements StateStores {
     return [...(this.#positions.get(store)?.values() ?? [])]
   }
 
-  apply(store: string, changes: Iterable<readonly [string, unknown]>, positions: readonly PartitionOffset[]): void {
+  apply(store: string, changes: Iterable<readonly [string, unknown]>, positions: readonly PartitionOffset[], emptyFirst = false): void {
     let map = this.#stores.get(store)
-    if (!map) this.#stores.set(store, (map = new Map()))
+    if (!map || emptyFirst) this.#stores.set(store, (map = new Map()))
     for (const [key, value] of changes) {
       if (value === undefined) map.delete(key)
       else map.set(key, copy(value))
