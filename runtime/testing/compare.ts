@@ -9,7 +9,8 @@
 export function difference(expected: unknown, actual: unknown, at = ''): string | undefined {
   if (isInt(expected) && isInt(actual)) return BigInt(expected) === BigInt(actual) ? undefined : mismatch(at, expected, actual)
   if (typeof actual === 'number' && !Number.isFinite(actual)) return expected === String(actual) ? undefined : mismatch(at, expected, actual)
-  if (typeof expected === 'number' && typeof actual === 'number') return Object.is(expected, actual) ? undefined : mismatch(at, expected, actual)
+  // A double (even one with an integral value past 2^53): equal as a double, -0 apart from 0.
+  if ((typeof expected === 'number' || typeof expected === 'bigint') && typeof actual === 'number') return Object.is(Number(expected), actual) ? undefined : mismatch(at, expected, actual)
   if (Buffer.isBuffer(actual)) return expected === actual.toString('base64') ? undefined : mismatch(at, expected, actual)
   if (Array.isArray(expected) && Array.isArray(actual)) {
     if (expected.length !== actual.length) return `${at || 'value'}: expected ${expected.length} items, got ${actual.length}`
@@ -87,7 +88,8 @@ export function compareSets(what: string, expected: readonly unknown[], actual: 
   ]
 }
 
-const isInt = (v: unknown): v is number | bigint => typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v) && !Object.is(v, -0))
+/** An exact int64: a bigint, or a number that is a safe integer (a larger one may be a rounded double). */
+const isInt = (v: unknown): v is number | bigint => typeof v === 'bigint' || (Number.isSafeInteger(v) && !Object.is(v, -0))
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)
 const join = (at: string, k: string) => (at ? `${at}.${k}` : k)
 const mismatch = (at: string, expected: unknown, actual: unknown) => `${at || 'value'}: expected ${show(expected)}, got ${show(actual)}`
