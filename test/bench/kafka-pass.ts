@@ -19,7 +19,7 @@ import { setLogLevel } from '../../runtime/logger.ts'
 import { productsDir } from '../helpers/runtime.ts'
 
 export interface Job {
-  kind: 'tributary' | 'kafkajs'
+  kind: 'tributary' | 'kafkajs' | 'platformatic' | 'confluent'
   guarantee: 'exactly-once' | 'at-least-once'
   passes: number
   /** Input records (tombstones included): a pass ends when all are committed. */
@@ -30,6 +30,10 @@ export interface Job {
   output?: string
   /** tributary: the data folder holding the embedded registry the input was framed with. */
   dataDir?: string
+  /** tributary: configuration flags on top (e.g. `transport.kafka.commitIntervalMs`). */
+  flags?: Record<string, unknown>
+  /** platformatic, confluent: where the candidate client is installed (its package entry point). */
+  module?: string
 }
 
 export interface PassResult {
@@ -96,7 +100,7 @@ async function deleteGroup(broker: string, group: string): Promise<void> {
 
 async function tributary(job: Job, emit: (r: PassResult) => void): Promise<void> {
   const runtime = await openRuntime(
-    loadConfig({ env: {}, flags: { dataDir: job.dataDir!, 'transport.kind': 'kafka', 'transport.kafka.brokers': [job.broker], 'transport.kafka.clientId': `bench-${process.pid}` } }),
+    loadConfig({ env: {}, flags: { dataDir: job.dataDir!, 'transport.kind': 'kafka', 'transport.kafka.brokers': [job.broker], 'transport.kafka.clientId': `bench-${process.pid}`, ...job.flags } }),
   )
   try {
     const loaded = loadProduct(path.join(productsDir, PRODUCT))
@@ -118,6 +122,7 @@ async function tributary(job: Job, emit: (r: PassResult) => void): Promise<void>
       let processed = 0
       try {
         while (processed < job.records) processed += await p.step(1000)
+        await p.flush()
         const result = clock.stop(pass, pass === job.passes, processed)
         result.outputFrom = Object.fromEntries((before?.partitions ?? []).map((x) => [x.partition, x.end]))
         emit(result)
@@ -133,31 +138,37 @@ async function tributary(job: Job, emit: (r: PassResult) => void): Promise<void>
 /**
  * Bare kafkajs consume → produce of the same messages, no decoding: an idempotent producer with
  * acks all and manual offset commits per fetched batch (at-least-once), or one transaction per batch
- * with its offsets (exactly-once), as a kafkajs user would write it.
+ * with its offsets (exactly-once), as a kafkajs user would write it. `confluent` runs the same code
+ * on @confluentinc/kafka-javascript's kafkajs-compatible API (librdkafka underneath).
  */
 async function bareKafkajs(job: Job, emit: (r: PassResult) => void): Promise<void> {
   const eos = job.guarantee === 'exactly-once'
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const confluent = job.kind === 'confluent' ? ((await import(job.module!)) as any).default.KafkaJS : undefined
   for (let pass = 1; pass <= job.passes; pass++) {
     const timed = pass === job.passes
     const output = timed ? job.output! : `${job.output!}.warmup`
-    const client = new kafkajs.Kafka({ brokers: [job.broker], clientId: `bench-bare-${process.pid}`, logLevel: kafkajs.logLevel.NOTHING })
     const group = `bench-bare-${process.pid}-${pass}-${Date.now()}`
-    const producer = client.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
-      ...(eos ? { transactionalId: group, retry: { initialRetryTime: 10, retries: 10 } } : {}),
-    })
-    const consumer = client.consumer({ groupId: group, allowAutoTopicCreation: false, readUncommitted: false })
+    const clientConfig = { brokers: [job.broker], clientId: `bench-bare-${process.pid}` }
+    const producerConfig = { idempotent: true, maxInFlightRequests: 1, ...(eos ? { transactionalId: group } : {}) }
+    const consumerConfig = { groupId: group, allowAutoTopicCreation: false, readUncommitted: false }
+    type Client = InstanceType<typeof kafkajs.Kafka>
+    const client: Client = confluent
+      ? new confluent.Kafka({ kafkaJS: { ...clientConfig, logLevel: confluent.logLevel.NOTHING } })
+      : new kafkajs.Kafka({ ...clientConfig, logLevel: kafkajs.logLevel.NOTHING })
+    const producer = confluent
+      ? client.producer({ kafkaJS: { ...producerConfig, acks: -1 } } as never)
+      : client.producer({ ...producerConfig, createPartitioner: kafkajs.Partitioners.DefaultPartitioner, ...(eos ? { retry: { initialRetryTime: 10, retries: 10 } } : {}) })
+    const consumer = confluent ? client.consumer({ kafkaJS: { ...consumerConfig, fromBeginning: true, autoCommit: false } } as never) : client.consumer(consumerConfig)
     await producer.connect()
     await consumer.connect()
-    await consumer.subscribe({ topics: [job.input], fromBeginning: true })
+    await consumer.subscribe(confluent ? { topics: [job.input] } : { topics: [job.input], fromBeginning: true })
     const clock = new Clock()
     let done = 0
     let finish!: () => void
     const finished = new Promise<void>((resolve) => (finish = resolve))
     await consumer.run({
-      autoCommit: false,
+      ...(confluent ? {} : { autoCommit: false }),
       eachBatch: async ({ batch, resolveOffset }) => {
         clock.start()
         const messages = batch.messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers, timestamp: m.timestamp }))
@@ -166,7 +177,7 @@ async function bareKafkajs(job: Job, emit: (r: PassResult) => void): Promise<voi
         if (eos) {
           const txn = await producer.transaction()
           await txn.send({ topic: output, acks: -1, messages })
-          await txn.sendOffsets({ consumerGroupId: group, topics: offsets })
+          await txn.sendOffsets(confluent ? ({ consumer, topics: offsets } as never) : { consumerGroupId: group, topics: offsets })
           await txn.commit()
         } else {
           await producer.send({ topic: output, acks: -1, messages })
@@ -185,8 +196,78 @@ async function bareKafkajs(job: Job, emit: (r: PassResult) => void): Promise<voi
   }
 }
 
+/**
+ * Bare @platformatic/kafka consume → produce, no decoding, for the client comparison: the consumer
+ * stream's messages sent in batches of what arrived (at most 2,000), each batch produced (idempotent,
+ * acks all) and its offsets committed, or produced in a transaction with its offsets (exactly-once).
+ */
+async function barePlatformatic(job: Job, emit: (r: PassResult) => void): Promise<void> {
+  type Msg = { topic: string; partition: number; offset: bigint; key: Buffer; value: Buffer; headers: Map<Buffer, Buffer>; timestamp: bigint }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const pk = (await import(job.module!)) as any
+  const eos = job.guarantee === 'exactly-once'
+  for (let pass = 1; pass <= job.passes; pass++) {
+    const timed = pass === job.passes
+    const output = timed ? job.output! : `${job.output!}.warmup`
+    const group = `bench-plat-${process.pid}-${pass}-${Date.now()}`
+    const base = { clientId: group, bootstrapBrokers: [job.broker], retryDelay: 20 }
+    const producer = new pk.Producer({ ...base, idempotent: true, acks: -1, ...(eos ? { transactionalId: group } : {}) })
+    const consumer = new pk.Consumer({ ...base, groupId: group, isolationLevel: 1 })
+    const stream = await consumer.consume({ topics: [job.input], mode: 'earliest', autocommit: false, isolationLevel: 1 })
+    const clock = new Clock()
+    let done = 0
+    let buffer: Msg[] = []
+    let busy = false
+    const finished = new Promise<void>((resolve, reject) => {
+      const drain = async (): Promise<void> => {
+        if (busy || buffer.length === 0) return
+        busy = true
+        stream.pause()
+        const batch = buffer
+        buffer = []
+        try {
+          const last = new Map<string, Msg>()
+          for (const m of batch) last.set(`${m.partition}`, m)
+          const messages = batch.map((m) => ({ topic: output, key: m.key, value: m.value, headers: m.headers, timestamp: m.timestamp }))
+          if (eos) {
+            const tx = await producer.beginTransaction()
+            await tx.send({ messages })
+            await tx.addConsumer(consumer)
+            for (const m of last.values()) await tx.addOffset(m)
+            await tx.commit()
+          } else {
+            await producer.send({ messages })
+            await consumer.commit({ offsets: [...last.values()].map((m) => ({ topic: m.topic, partition: m.partition, offset: m.offset, leaderEpoch: 0 })) })
+          }
+          done += batch.length
+          if (done >= job.records) return resolve()
+        } catch (e) {
+          return reject(e)
+        } finally {
+          busy = false
+        }
+        stream.resume()
+        if (buffer.length > 0) setImmediate(() => void drain())
+      }
+      stream.on('data', (m: Msg) => {
+        clock.start()
+        buffer.push(m)
+        if (buffer.length >= 2000) void drain()
+        else if (buffer.length === 1) setImmediate(() => void drain())
+      })
+      stream.on('error', reject)
+    })
+    await finished
+    const result = clock.stop(pass, timed, done)
+    await stream.close()
+    await consumer.close(true)
+    await producer.close()
+    emit(result)
+  }
+}
+
 const job = JSON.parse(process.argv[2]!) as Job
 setLogLevel(process.env.TRIBUTARY_LOG_LEVEL ?? 'warn')
 const emit = (r: PassResult): void => void process.stdout.write(`${JSON.stringify(r)}\n`)
-await (job.kind === 'tributary' ? tributary(job, emit) : bareKafkajs(job, emit))
+await (job.kind === 'tributary' ? tributary(job, emit) : job.kind === 'platformatic' ? barePlatformatic(job, emit) : bareKafkajs(job, emit))
 process.exit(0)

@@ -2,6 +2,7 @@ import { execFile, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
+import kafkajs from 'kafkajs'
 import path from 'node:path'
 import { generateSampleData, usersTopic } from '../../products/sample-data/generate.ts'
 import { createRegistryHttpHandler } from '../../connectors/registry/embedded/http.ts'
@@ -21,6 +22,8 @@ const ROUNDS = Number(process.env.BENCH_KAFKA_ROUNDS ?? 3)
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const round3 = (x: number): number => Number(x.toFixed(3))
 const streamsDir = path.join(repoRoot, '.cache', 'kafka-streams')
+/** The candidate client of the comparison (BENCH_KAFKA_CLIENTS=1). */
+const PLATFORMATIC_VERSION = '2.12.1'
 const streamsPom = path.join(repoRoot, 'test/bench/kafka-streams/pom.xml')
 
 type Guarantee = Job['guarantee']
@@ -104,11 +107,50 @@ export async function benchKafka(users = 60_000): Promise<Record<string, unknown
       out.outputs = equal[g]
       return out
     }
-    return { events: n, partitions: PARTITIONS, rounds: ROUNDS, threads: 1, exactlyOnce: figures('exactly-once'), atLeastOnce: figures('at-least-once') }
+    const result: Record<string, unknown> = { events: n, partitions: PARTITIONS, rounds: ROUNDS, threads: 1, exactlyOnce: figures('exactly-once'), atLeastOnce: figures('at-least-once') }
+    if (process.env.BENCH_KAFKA_CLIENTS === '1') result.clients = await benchClients(n)
+    return result
   } finally {
     server.close()
     await runtime.close()
     fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * The client comparison behind the README's dependency notes (`BENCH_KAFKA_CLIENTS=1`): bare
+ * consume → produce pass-through, warm, with kafkajs and with @platformatic/kafka (installed for the
+ * comparison under .cache/bench-clients, not a dependency), interleaved, medians of the rounds.
+ */
+async function benchClients(n: number): Promise<Record<string, unknown>> {
+  const dir = path.join(repoRoot, '.cache', 'bench-clients')
+  const entry = path.join(dir, 'node_modules/@platformatic/kafka/dist/index.js')
+  if (!fs.existsSync(entry)) {
+    fs.mkdirSync(dir, { recursive: true })
+    const res = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', dir, `@platformatic/kafka@${PLATFORMATIC_VERSION}`], { encoding: 'utf8' })
+    if (res.status !== 0) throw new Error(`installing @platformatic/kafka failed: ${res.stderr}`)
+  }
+  const runs = new Map<string, Run[]>()
+  for (let round = 0; round < ROUNDS; round++)
+    for (const g of ['exactly-once', 'at-least-once'] as const)
+      for (const kind of ['kafkajs', 'platformatic'] as const) {
+        const out = unique('bench-clients-out')
+        await createTopics([out, `${out}.warmup`])
+        const r = (await runNode({ kind, guarantee: g, passes: 2, records: n, broker, input: usersTopic, output: out, module: entry })).at(-1)!
+        runs.set(`${g}/${kind}`, [...(runs.get(`${g}/${kind}`) ?? []), { perSec: r.records / r.seconds, cpuPer100k: (r.cpuSeconds / r.records) * 100_000 }])
+      }
+  const out: Record<string, unknown> = { platformaticVersion: PLATFORMATIC_VERSION }
+  for (const [key, list] of runs) out[key] = { perSec: Math.round(median(list.map((x) => x.perSec))), cpuSecondsPer100k: round3(median(list.map((x) => x.cpuPer100k))) }
+  return out
+}
+
+async function createTopics(topics: string[]): Promise<void> {
+  const admin = new kafkajs.Kafka({ brokers: [broker], clientId: unique('bench-admin'), logLevel: kafkajs.logLevel.NOTHING }).admin()
+  await admin.connect()
+  try {
+    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true })
+  } finally {
+    await admin.disconnect()
   }
 }
 
