@@ -88,8 +88,8 @@ export const errorCodes = {
   TRIB_HTTP_METHOD_NOT_ALLOWED: { retriable: false, summary: 'the route does not take that method' },
   TRIB_HTTP_BAD_REQUEST: { retriable: false, summary: 'a parameter or the body is not valid' },
   TRIB_HTTP_BODY_TOO_LARGE: { retriable: false, summary: 'the request body exceeds the configured limit' },
-  TRIB_HTTP_UNAUTHORIZED: { retriable: false, summary: 'the control port needs a bearer token' },
-  TRIB_HTTP_FORBIDDEN: { retriable: false, summary: 'the bearer token is not the control token' },
+  TRIB_HTTP_UNAUTHORIZED: { retriable: false, summary: 'the route needs a credential, or the credential given is not valid' },
+  TRIB_HTTP_FORBIDDEN: { retriable: false, summary: 'the principal may not do what the route needs' },
   TRIB_HTTP_NOT_READY: { retriable: true, summary: 'the container is still opening its backends (Kafka, registry, S3); /readyz says why' },
   TRIB_HTTP_TOO_MANY_STREAMS: { retriable: true, summary: 'the client has too many subscriptions open' },
 

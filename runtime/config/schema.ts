@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { accessConfigSchema } from '../access/config.ts'
 
 /**
  * The runtime configuration: which backends, where state lives, how to log. Product behaviour is
@@ -74,7 +75,7 @@ const lake = z.strictObject({
 const http = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8080),
   host: z.string().min(1).default('0.0.0.0'),
-  controlToken: z.string().min(16).optional().describe('secret bearer token for the control port; without it, control is closed'),
+  controlToken: z.string().min(16).optional().describe("secret bearer token of the principal 'control' (group admin): writes, unless access says otherwise"),
   maxBodyBytes: z.number().int().positive().default(65_536),
   maxStreamsPerClient: z.number().int().positive().default(4).describe('concurrent subscriptions per client address'),
   queryMaxRows: z.number().int().positive().default(10_000),
@@ -90,6 +91,7 @@ export const configSchema = z.strictObject({
   registry: registry.default(registry.parse({})),
   lake: lake.default(lake.parse({})),
   http: http.default(http.parse({})),
+  access: accessConfigSchema.default(accessConfigSchema.parse({})).describe('principals, their credentials and groups, and who may write (runtime/access)'),
   shutdownDeadlineMs: z.number().int().positive().default(30_000).describe('SIGTERM: time to finish the batch, commit and flush before exiting anyway'),
   streamThreads: z
     .number()

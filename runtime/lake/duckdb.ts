@@ -1,6 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
-import { parseDecimalType } from './schema.ts'
-import type { IcebergType, NestedField } from './types.ts'
+import { parseDecimalType } from './iceberg/schema.ts'
+import type { IcebergType, NestedField } from './iceberg/types.ts'
 
 /**
  * The process's in-memory DuckDB, used to write Parquet files and to read them back, plus the

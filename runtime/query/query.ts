@@ -6,7 +6,9 @@ import { lakeCacheDir, loadTable, joinPath, schemeOf, type ScanSelector } from '
 import { quoteIdent, quoteString } from '../lake/duckdb.ts'
 import type { Product } from '../product/load.ts'
 import { snapshotTargets } from '../compactor/targets.ts'
-import { assertReadOnly, sandbox } from './guard.ts'
+import type { PiiAction } from '../processor/policy.ts'
+import { assertReadOnly, namedTables, sandbox } from './guard.ts'
+import { redactedSql, registerRedaction } from './redact.ts'
 
 /** A lake table as queries name it: `<product>.<port>` (or with underscores: `user_profiles.profiles`). */
 export interface LakeTable {
@@ -44,7 +46,23 @@ export function parseAsOf(text: string | undefined): ScanSelector {
   return { ref: text }
 }
 
+/**
+ * What one reader of the SQL port may see. The CLI, which reads the lake's files itself, has none;
+ * the HTTP port gives each request its caller's.
+ */
+export interface TableAccess {
+  /** Throws when the reader may not read one of the tables the statement names; called before anything runs. */
+  check(named: readonly LakeTable[]): void
+  /** Tables the reader may not read get no view at all, so nothing in a statement can reach them. */
+  readable(t: LakeTable): boolean
+  /** The PII actions this reader sees applied to the table's columns (its port's reader policy). */
+  redaction(t: LakeTable): Readonly<Record<string, PiiAction>> | undefined
+  /** pii.salt, for hashed fields. */
+  salt: string
+}
+
 export interface QueryOptions {
+  access?: TableAccess
   asOf?: ScanSelector
   /** At most this many rows are returned; `truncated` says whether there were more. */
   maxRows?: number
@@ -62,36 +80,43 @@ export interface QueryResult {
  * snapshot's Parquet files (position deletes applied), at `asOf` when given. A table that cannot
  * resolve `asOf` (no such snapshot or tag) fails only if the query reads it. The instance is
  * private and sandboxed to the lake's folder (for object storage: the local read-through cache,
- * see lake/cache.ts).
+ * see lake/read/cache.ts).
  */
 export async function runQuery(tables: readonly LakeTable[], sql: string, options: QueryOptions = {}): Promise<QueryResult> {
   const instance = await DuckDBInstance.create(':memory:')
   const conn = await instance.connect()
   try {
-    await assertReadOnly(conn, sql)
+    const statement = await assertReadOnly(conn, sql)
+    const named = tablesIn(namedTables(statement), tables)
+    const { access } = options
+    access?.check(named)
+    const visible = access ? tables.filter((t) => access.readable(t)) : tables
+    const redacted = new Map(visible.map((t) => [t, access?.redaction(t)] as const).filter(([, pii]) => pii !== undefined && Object.keys(pii).length > 0))
+    const fn = redacted.size > 0 ? registerRedaction(conn, access!.salt) : ''
     const readable = new Set<string>()
-    for (const t of tables) {
+    for (const t of visible) {
       const local = schemeOf(t.location) === 'file'
       // Views over object storage read cached copies, fetched when the view is made: only for
-      // tables the statement can name (it must spell the port to reach the view).
-      if (!local && !mentions(sql, t)) continue
-      await createView(conn, t, options.asOf ?? {})
+      // tables the statement names.
+      if (!local && !named.includes(t)) continue
+      await createView(conn, t, options.asOf ?? {}, redacted.get(t) ?? undefined, fn)
       readable.add(!local ? lakeCacheDir() : t.location.startsWith('file:') ? fileURLToPath(t.location) : path.resolve(t.location))
     }
     await sandbox(conn, [...readable])
-    return await execute(conn, sql, tables, options)
+    return await execute(conn, sql, visible, options)
   } finally {
     conn.closeSync()
     instance.closeSync()
   }
 }
 
-async function createView(conn: DuckDBConnection, t: LakeTable, asOf: ScanSelector): Promise<void> {
+async function createView(conn: DuckDBConnection, t: LakeTable, asOf: ScanSelector, pii: Readonly<Record<string, PiiAction>> | undefined, fn: string): Promise<void> {
   let body: string
   try {
     const table = await loadTable(t.location)
     // Without a time-travel selector, the table is what main publishes (the audit branch may be ahead).
     body = await table.localSql(asOf)
+    if (pii) body = redactedSql(body, pii, fn)
   } catch (e) {
     body = `SELECT error(${quoteString(`table ${t.name}: ${messageOf(e)}`)})`
   }
@@ -105,10 +130,10 @@ async function createView(conn: DuckDBConnection, t: LakeTable, asOf: ScanSelect
 
 const underscore = (s: string): string => s.replace(/-/g, '_')
 
-/** Whether the SQL text contains the table's view name in either spelling (identifiers ignore case). */
-const mentions = (sql: string, t: LakeTable): boolean => {
-  const text = sql.toLowerCase()
-  return text.includes(t.port.toLowerCase()) || text.includes(underscore(t.port).toLowerCase())
+/** The lake tables among the names a statement uses, in either spelling (identifiers ignore case). */
+function tablesIn(names: ReadonlyArray<{ schema: string; table: string }>, tables: readonly LakeTable[]): LakeTable[] {
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase() || a.toLowerCase() === underscore(b).toLowerCase()
+  return tables.filter((t) => names.some((n) => n.schema !== '' && same(n.schema, t.product) && same(n.table, t.port)))
 }
 
 async function execute(conn: DuckDBConnection, sql: string, tables: readonly LakeTable[], options: QueryOptions): Promise<QueryResult> {

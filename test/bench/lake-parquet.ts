@@ -1,15 +1,15 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { columnarPlan, ColumnBatch } from '../../runtime/lake/avro-columns.ts'
+import { columnarPlan, ColumnBatch } from '../../runtime/lake/write/avro-columns.ts'
 import { duckdb } from '../../runtime/lake/duckdb.ts'
-import { writeColumnBatch, writeParquetFiles } from '../../runtime/lake/parquet.ts'
-import { UNPARTITIONED } from '../../runtime/lake/partition.ts'
-import { avroToIcebergSchema } from '../../runtime/lake/schema.ts'
+import { writeColumnBatch, writeParquetFiles } from '../../runtime/lake/write/parquet.ts'
+import { UNPARTITIONED } from '../../runtime/lake/iceberg/partition.ts'
+import { avroToIcebergSchema } from '../../runtime/lake/iceberg/schema.ts'
 import { openStorage } from '../../runtime/lake/storage.ts'
 import { createTable } from '../../runtime/lake/table.ts'
-import { createType } from '../../runtime/registry/logical-types.ts'
-import { frame } from '../../runtime/registry/wire.ts'
+import { createType } from '../../runtime/codec/types/logical-types.ts'
+import { frame } from '../../runtime/codec/avro/wire.ts'
 
 const ROWS = 1_000_000
 

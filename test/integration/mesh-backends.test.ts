@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type EmbeddedRegistry, openEmbeddedRegistry, serveRegistry } from '../../connectors/registry/embedded/index.ts'
+import { type EmbeddedRegistry, openEmbeddedRegistry } from '../../connectors/registry/embedded/index.ts'
+import { registryWriter, serveWritableRegistry } from '../helpers/access.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
 import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
 import { lakeTables, runQuery } from '../../runtime/query/query.ts'
@@ -76,7 +77,7 @@ describe('the example mesh on Kafka + a remote registry + S3 equals embedded mod
     const registryDir = tempDir('trib-mesh-registry-')
     dirs.push(registryDir)
     registry = await openEmbeddedRegistry({ dir: registryDir })
-    registryServer = await serveRegistry(registry, { port: 0 })
+    registryServer = await serveWritableRegistry(registry)
     bucket = await createBucket('mesh')
 
     const embeddedDir = tempDir('trib-mesh-embedded-')
@@ -95,6 +96,8 @@ describe('the example mesh on Kafka + a remote registry + S3 equals embedded mod
             'transport.kafka.clientId': 'trib-mesh-test',
             'registry.kind': 'confluent',
             'registry.url': registryServer.url,
+            'registry.username': registryWriter.username,
+            'registry.password': registryWriter.password,
             'lake.uri': `s3://${bucket.bucket}/mesh`,
             'lake.s3.endpoint': S3_ENDPOINT,
             'lake.s3.forcePathStyle': true,

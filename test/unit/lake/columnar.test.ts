@@ -1,12 +1,12 @@
 import avsc from 'avsc'
 import { describe, expect, it } from 'vitest'
-import { columnarPlan, ColumnBatch } from '../../../runtime/lake/avro-columns.ts'
+import { columnarPlan, ColumnBatch } from '../../../runtime/lake/write/avro-columns.ts'
 import { duckdb } from '../../../runtime/lake/duckdb.ts'
-import { writeColumnBatch, writeParquetFiles } from '../../../runtime/lake/parquet.ts'
-import { avroToIcebergSchema } from '../../../runtime/lake/schema.ts'
+import { writeColumnBatch, writeParquetFiles } from '../../../runtime/lake/write/parquet.ts'
+import { avroToIcebergSchema } from '../../../runtime/lake/iceberg/schema.ts'
 import { openStorage } from '../../../runtime/lake/storage.ts'
-import type { DataFile, Schema } from '../../../runtime/lake/types.ts'
-import { createType } from '../../../runtime/registry/logical-types.ts'
+import type { DataFile, Schema } from '../../../runtime/lake/iceberg/types.ts'
+import { createType } from '../../../runtime/codec/types/logical-types.ts'
 import { tempDirs } from './support.ts'
 
 /**

@@ -1,8 +1,8 @@
 import fs from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { duckdb } from '../../../runtime/lake/duckdb.ts'
-import { snapshotFiles } from '../../../runtime/lake/files.ts'
-import { readManifestList } from '../../../runtime/lake/manifest.ts'
+import { snapshotFiles } from '../../../runtime/lake/iceberg/files.ts'
+import { readManifestList } from '../../../runtime/lake/iceberg/manifest.ts'
 import { createTable, type Table } from '../../../runtime/lake/table.ts'
 import { ids, tempDirs } from './support.ts'
 

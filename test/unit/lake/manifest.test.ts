@@ -2,12 +2,12 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { decodeAvroFile } from '../../../runtime/lake/avro-file.ts'
-import { readManifest, readManifestList, writeManifest, writeManifestList } from '../../../runtime/lake/manifest.ts'
-import { buildPartitionSpec } from '../../../runtime/lake/partition.ts'
-import { avroToIcebergSchema } from '../../../runtime/lake/schema.ts'
+import { decodeAvroFile } from '../../../runtime/lake/iceberg/avro-file.ts'
+import { readManifest, readManifestList, writeManifest, writeManifestList } from '../../../runtime/lake/iceberg/manifest.ts'
+import { buildPartitionSpec } from '../../../runtime/lake/iceberg/partition.ts'
+import { avroToIcebergSchema } from '../../../runtime/lake/iceberg/schema.ts'
 import { openStorage } from '../../../runtime/lake/storage.ts'
-import type { DataFile, ManifestEntry, ManifestFile } from '../../../runtime/lake/types.ts'
+import type { DataFile, ManifestEntry, ManifestFile } from '../../../runtime/lake/iceberg/types.ts'
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-lake-manifest-'))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
