@@ -1,18 +1,17 @@
 import { execFile, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
-import http from 'node:http'
 import os from 'node:os'
 import kafkajs from 'kafkajs'
 import path from 'node:path'
 import { generateSampleData, usersTopic } from '../../products/sample-data/generate.ts'
-import { createRegistryHttpHandler } from '../../connectors/registry/embedded/http.ts'
 import type { EmbeddedRegistry } from '../../connectors/registry/embedded/registry.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
 import type { Log, LogRecord } from '../../runtime/log/log.ts'
 import { loadProduct } from '../../runtime/product/load.ts'
 import { createProcessors } from '../../runtime/processor/runner.ts'
 import { openRuntime } from '../../runtime/runtime.ts'
-import { freePort, productsDir, repoRoot } from '../helpers/runtime.ts'
+import { serveWritableRegistry } from '../helpers/access.ts'
+import { productsDir, repoRoot } from '../helpers/runtime.ts'
 import { kafkaBroker as broker, resetKafka, unique } from '../integration/kafka-support.ts'
 import type { Job, PassResult } from './kafka-pass.ts'
 
@@ -54,9 +53,8 @@ export async function benchKafka(users = 60_000): Promise<Record<string, unknown
   const runtime = await openRuntime(
     loadConfig({ env: {}, flags: { dataDir: dir, 'transport.kind': 'kafka', 'transport.kafka.brokers': [broker], 'transport.kafka.clientId': unique('bench'), 'transport.defaultPartitions': PARTITIONS } }),
   )
-  const port = await freePort()
-  const server = http.createServer(createRegistryHttpHandler(runtime.registry as EmbeddedRegistry))
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  // Kafka Streams reads the writer schemas over the Confluent REST API of our registry.
+  const server = await serveWritableRegistry(runtime.registry as EmbeddedRegistry)
   try {
     const log = runtime.log
     await log.ensureTopic(usersTopic, { partitions: PARTITIONS })
@@ -87,8 +85,8 @@ export async function benchKafka(users = 60_000): Promise<Record<string, unknown
         const dlq = unique('bench-streams-dlq')
         await log.ensureTopic(dlq, { partitions: 1 })
         await log.ensureTopic(`${dlq}.warmup`, { partitions: 1 })
-        add(g, 'kafkaStreamsCold', (await runStreams(classpath, `http://127.0.0.1:${port}`, g, 1, n, outputTopic, `${streamsOut}.warmup`, `${dlq}.warmup`)).at(-1)!)
-        add(g, 'kafkaStreamsWarm', (await runStreams(classpath, `http://127.0.0.1:${port}`, g, 2, n, outputTopic, streamsOut, dlq)).at(-1)!)
+        add(g, 'kafkaStreamsCold', (await runStreams(classpath, server.url, g, 1, n, outputTopic, `${streamsOut}.warmup`, `${dlq}.warmup`)).at(-1)!)
+        add(g, 'kafkaStreamsWarm', (await runStreams(classpath, server.url, g, 2, n, outputTopic, streamsOut, dlq)).at(-1)!)
         if (round === 0) equal[g] = compareOutputs(ours, await readFrom(log, streamsOut, {}, n))
         const bareOut = unique('bench-bare-out')
         await log.ensureTopic(bareOut, { partitions: PARTITIONS })
@@ -111,7 +109,7 @@ export async function benchKafka(users = 60_000): Promise<Record<string, unknown
     if (process.env.BENCH_KAFKA_CLIENTS === '1') result.clients = await benchClients(n)
     return result
   } finally {
-    server.close()
+    await server.close()
     await runtime.close()
     fs.rmSync(dir, { recursive: true, force: true })
   }
