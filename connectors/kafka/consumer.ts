@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises'
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises'
 import { backoffDelay } from '../../runtime/util/backoff.ts'
 import { randomUUID } from 'node:crypto'
 import type { EachBatchPayload, IMemberAssignment } from 'kafkajs'
@@ -61,6 +61,10 @@ const HEARTBEAT_MS = 1000
  * from the group's committed offset: duplicates only of uncommitted records, never a loss. A
  * commit for a partition that is no longer assigned, or after the group expelled this member
  * (a processing stall beyond the rebalance timeout), fails with TRIB_LOG_REBALANCED.
+ *
+ * With `pipelined`, consecutive commits are grouped into one (commit-queue.ts: one transaction, or
+ * one offset commit, per commit interval), and a held batch is let go only once the group covering
+ * its records committed, so the same holds for grouped commits.
  *
  * A failed commit rewinds the partitions it named to the group's committed offsets (read back
  * from the broker, after settling an exactly-once transaction whose outcome is unknown), so a
@@ -153,6 +157,10 @@ export class KafkaConsumer implements Consumer {
     const maxWait = Math.max(0, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS)
     const began = Date.now()
     if (!this.#started) this.#started = this.#needSession = true
+    // A turn of the event loop per poll: records held in memory are handed out on promises alone,
+    // which would starve I/O (the sends and commits running behind the caller) and timers (the
+    // commit interval) until the held batches run out.
+    await yieldToEventLoop()
     // The caller came back for more: the batches it fully took are done with.
     await this.#release(false)
     for (;;) {

@@ -19,7 +19,7 @@ import { setLogLevel } from '../../runtime/logger.ts'
 import { productsDir } from '../helpers/runtime.ts'
 
 export interface Job {
-  kind: 'tributary' | 'kafkajs' | 'platformatic' | 'confluent'
+  kind: 'tributary' | 'kafkajs' | 'platformatic'
   guarantee: 'exactly-once' | 'at-least-once'
   passes: number
   /** Input records (tombstones included): a pass ends when all are committed. */
@@ -32,7 +32,7 @@ export interface Job {
   dataDir?: string
   /** tributary: configuration flags on top (e.g. `transport.kafka.commitIntervalMs`). */
   flags?: Record<string, unknown>
-  /** platformatic, confluent: where the candidate client is installed (its package entry point). */
+  /** platformatic: where the candidate client is installed (its package entry point). */
   module?: string
 }
 
@@ -138,37 +138,31 @@ async function tributary(job: Job, emit: (r: PassResult) => void): Promise<void>
 /**
  * Bare kafkajs consume → produce of the same messages, no decoding: an idempotent producer with
  * acks all and manual offset commits per fetched batch (at-least-once), or one transaction per batch
- * with its offsets (exactly-once), as a kafkajs user would write it. `confluent` runs the same code
- * on @confluentinc/kafka-javascript's kafkajs-compatible API (librdkafka underneath).
+ * with its offsets (exactly-once), as a kafkajs user would write it.
  */
 async function bareKafkajs(job: Job, emit: (r: PassResult) => void): Promise<void> {
   const eos = job.guarantee === 'exactly-once'
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const confluent = job.kind === 'confluent' ? ((await import(job.module!)) as any).default.KafkaJS : undefined
   for (let pass = 1; pass <= job.passes; pass++) {
     const timed = pass === job.passes
     const output = timed ? job.output! : `${job.output!}.warmup`
+    const client = new kafkajs.Kafka({ brokers: [job.broker], clientId: `bench-bare-${process.pid}`, logLevel: kafkajs.logLevel.NOTHING })
     const group = `bench-bare-${process.pid}-${pass}-${Date.now()}`
-    const clientConfig = { brokers: [job.broker], clientId: `bench-bare-${process.pid}` }
-    const producerConfig = { idempotent: true, maxInFlightRequests: 1, ...(eos ? { transactionalId: group } : {}) }
-    const consumerConfig = { groupId: group, allowAutoTopicCreation: false, readUncommitted: false }
-    type Client = InstanceType<typeof kafkajs.Kafka>
-    const client: Client = confluent
-      ? new confluent.Kafka({ kafkaJS: { ...clientConfig, logLevel: confluent.logLevel.NOTHING } })
-      : new kafkajs.Kafka({ ...clientConfig, logLevel: kafkajs.logLevel.NOTHING })
-    const producer = confluent
-      ? client.producer({ kafkaJS: { ...producerConfig, acks: -1 } } as never)
-      : client.producer({ ...producerConfig, createPartitioner: kafkajs.Partitioners.DefaultPartitioner, ...(eos ? { retry: { initialRetryTime: 10, retries: 10 } } : {}) })
-    const consumer = confluent ? client.consumer({ kafkaJS: { ...consumerConfig, fromBeginning: true, autoCommit: false } } as never) : client.consumer(consumerConfig)
+    const producer = client.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+      ...(eos ? { transactionalId: group, retry: { initialRetryTime: 10, retries: 10 } } : {}),
+    })
+    const consumer = client.consumer({ groupId: group, allowAutoTopicCreation: false, readUncommitted: false })
     await producer.connect()
     await consumer.connect()
-    await consumer.subscribe(confluent ? { topics: [job.input] } : { topics: [job.input], fromBeginning: true })
+    await consumer.subscribe({ topics: [job.input], fromBeginning: true })
     const clock = new Clock()
     let done = 0
     let finish!: () => void
     const finished = new Promise<void>((resolve) => (finish = resolve))
     await consumer.run({
-      ...(confluent ? {} : { autoCommit: false }),
+      autoCommit: false,
       eachBatch: async ({ batch, resolveOffset }) => {
         clock.start()
         const messages = batch.messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers, timestamp: m.timestamp }))
@@ -177,7 +171,7 @@ async function bareKafkajs(job: Job, emit: (r: PassResult) => void): Promise<voi
         if (eos) {
           const txn = await producer.transaction()
           await txn.send({ topic: output, acks: -1, messages })
-          await txn.sendOffsets(confluent ? ({ consumer, topics: offsets } as never) : { consumerGroupId: group, topics: offsets })
+          await txn.sendOffsets({ consumerGroupId: group, topics: offsets })
           await txn.commit()
         } else {
           await producer.send({ topic: output, acks: -1, messages })
