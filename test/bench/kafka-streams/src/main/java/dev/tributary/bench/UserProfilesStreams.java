@@ -342,9 +342,14 @@ public final class UserProfilesStreams {
         props.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory(java.nio.file.Path.of(stateDir), "ks").toString());
         props.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
         KafkaStreams streams = new KafkaStreams(topology, props);
+        // A stream thread that dies is replaced (and said), as a supervised Tributary product is restarted.
+        streams.setUncaughtExceptionHandler(e -> {
+          System.err.println("stream thread failed, replaced: " + e);
+          return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
         streams.start();
         // Done when the group's committed offsets reach the input's end: every output of the pass is committed.
-        long deadline = System.nanoTime() + 600_000_000_000L;
+        long deadline = System.nanoTime() + 300_000_000_000L;
         long doneNanos;
         for (;;) {
           Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(appId).partitionsToOffsetAndMetadata().get();
@@ -356,7 +361,7 @@ public final class UserProfilesStreams {
             doneNanos = System.nanoTime();
             break;
           }
-          if (System.nanoTime() > deadline) throw new IllegalStateException("pass " + pass + " did not finish");
+          if (System.nanoTime() > deadline) throw new IllegalStateException("pass " + pass + " did not finish within 300 s (state " + streams.state() + ")");
           Thread.sleep(5);
         }
         long cpu = cpuNanos() - p.startedCpu;
