@@ -87,19 +87,16 @@ export async function benchKafka(users = 60_000): Promise<Record<string, unknown
         const warm = await attempt(runNode({ ...job, passes: 2 }))
         add(g, 'tributaryWarm', warm)
         const streamsOut = unique(`bench-streams-out`)
-        await log.ensureTopic(streamsOut, { partitions: product.outputs[0]!.spec.partitions })
-        await log.ensureTopic(`${streamsOut}.warmup`, { partitions: product.outputs[0]!.spec.partitions })
         const dlq = unique('bench-streams-dlq')
-        await log.ensureTopic(dlq, { partitions: 1 })
-        await log.ensureTopic(`${dlq}.warmup`, { partitions: 1 })
+        await createTopics([streamsOut, `${streamsOut}.warmup`], product.outputs[0]!.spec.partitions)
+        await createTopics([dlq, `${dlq}.warmup`], 1)
         add(g, 'kafkaStreamsCold', await attempt(runStreams(classpath, server.url, g, 1, n, outputTopic, `${streamsOut}.warmup`, `${dlq}.warmup`)))
         const streamsWarm = await attempt(runStreams(classpath, server.url, g, 2, n, outputTopic, streamsOut, dlq))
         add(g, 'kafkaStreamsWarm', streamsWarm)
         if (equal[g] === undefined && warm !== undefined && streamsWarm !== undefined)
           equal[g] = compareOutputs(await readFrom(log, outputTopic, warm.outputFrom!, n), await readFrom(log, streamsOut, {}, n))
         const bareOut = unique('bench-bare-out')
-        await log.ensureTopic(bareOut, { partitions: PARTITIONS })
-        await log.ensureTopic(`${bareOut}.warmup`, { partitions: PARTITIONS })
+        await createTopics([bareOut, `${bareOut}.warmup`])
         add(g, 'bareKafkajsWarm', await attempt(runNode({ kind: 'kafkajs', guarantee: g, passes: 2, records: n, broker, input: usersTopic, output: bareOut })))
       }
     }
@@ -151,11 +148,12 @@ async function benchClients(n: number): Promise<Record<string, unknown>> {
   return out
 }
 
-async function createTopics(topics: string[]): Promise<void> {
+/** Output topics of the baselines, created without reading them back (a fresh topic's leader may not answer yet). */
+async function createTopics(topics: string[], partitions = PARTITIONS): Promise<void> {
   const admin = new kafkajs.Kafka({ brokers: [broker], clientId: unique('bench-admin'), logLevel: kafkajs.logLevel.NOTHING }).admin()
   await admin.connect()
   try {
-    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true })
+    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions })), waitForLeaders: true })
   } finally {
     await admin.disconnect()
   }
