@@ -1,6 +1,5 @@
 import type { Table } from '../lake/index.ts'
 import { quoteIdent } from '../lake/duckdb.ts'
-import { duckdb } from '../lake/index.ts'
 import type { StateDb } from '../state/db.ts'
 import { fieldAt, unwrapNullable } from '../spec/fields.ts'
 
@@ -13,7 +12,7 @@ const MARKER = '\u0000snapshot'
 export const keyString = (values: readonly unknown[]): string => (values.length === 1 ? String(values[0]) : values.map(String).join('\u001f'))
 
 /** SQL giving a key column as the text of its canonical value. */
-function keyColumnSql(avroSchema: Record<string, unknown>, field: string): string {
+export function keyColumnSql(avroSchema: Record<string, unknown>, field: string): string {
   const t = unwrapNullable(fieldAt(avroSchema, field)!.type) as { logicalType?: string }
   const col = quoteIdent(field)
   if (t?.logicalType === 'timestamp-micros') return `strftime(${col} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ')`
@@ -52,13 +51,19 @@ export class KeyIndex {
     this.#db.apply(this.#store, [...changes, [MARKER, snapshotId]], [])
   }
 
+  /** Forgets every key, then applies `changes`: the index of a table whose rows a truncate dropped. */
+  replace(changes: Iterable<readonly [string, RowPosition | undefined]>, snapshotId: number): void {
+    this.#db.clear(this.#store)
+    this.apply(changes, snapshotId)
+  }
+
   /** Rebuilds from the live rows of a snapshot (deletes applied): key columns plus file and position. */
   async rebuild(table: Table, snapshotId: number | undefined, keyFields: readonly string[], avroSchema: Record<string, unknown>): Promise<number> {
     this.#db.clear(this.#store)
     if (snapshotId === undefined) return 0
     // `_file` is the data file's URI, whatever local path DuckDB read it from.
     const view = await table.localSql({ snapshotId }, { positions: true })
-    const conn = await duckdb()
+    const conn = await table.lake.duckdb.connect()
     let count = 0
     try {
       const reader = await conn.runAndReadAll(`SELECT ${keyFields.map((k) => keyColumnSql(avroSchema, k)).join(', ')}, "_file", "_pos" FROM (${view})`)

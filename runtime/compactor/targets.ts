@@ -1,3 +1,4 @@
+import type { TableIdentifier } from '../lake/catalog/identifier.ts'
 import type { LogRecord } from '../log/log.ts'
 import type { OutputPort, Product } from '../product/load.ts'
 import type { QualityRules } from '../spec/schema.ts'
@@ -14,10 +15,12 @@ export interface SnapshotTarget {
   readonly product: string
   readonly port: string
   readonly topic: string
-  /** Path under the lake root. */
-  readonly path: string
+  /** In the lake's catalog: namespace [product], name port (or `dlq`). */
+  readonly identifier: TableIdentifier
   readonly avroSchema: Record<string, unknown>
   readonly mode: 'upsert' | 'append'
+  /** What a truncate on the topic does to an upsert table: drop every row (default), or nothing (logged, counted). */
+  readonly truncate: 'empty' | 'ignore'
   readonly keyFields: readonly string[]
   /** Iceberg partition transforms, e.g. 'day(played_at)'. */
   readonly partitionBy: readonly string[]
@@ -57,9 +60,10 @@ export function snapshotTargets(product: Product): SnapshotTarget[] {
     product: product.name,
     port: 'dlq',
     topic: product.dlqTopic,
-    path: `${product.name}/dlq`,
+    identifier: { namespace: [product.name], name: 'dlq' },
     avroSchema: dlqRowSchema as unknown as Record<string, unknown>,
     mode: 'append',
+    truncate: 'ignore',
     keyFields: [],
     partitionBy: [],
     commitIntervalMs: 10_000,
@@ -86,9 +90,10 @@ function portTarget(product: Product, port: OutputPort): SnapshotTarget {
     product: product.name,
     port: port.spec.name,
     topic: port.spec.topic,
-    path: `${product.name}/${port.spec.name}`,
+    identifier: { namespace: [product.name], name: port.spec.name },
     avroSchema: port.schema.schema,
     mode: snap.mode,
+    truncate: snap.truncate ?? 'empty',
     keyFields: port.keyFields,
     partitionBy,
     commitIntervalMs: parseDuration(snap.commit.interval)!,

@@ -66,8 +66,12 @@ const s3 = z.strictObject({
   forcePathStyle: z.boolean().default(false).describe('bucket in the path rather than the host name (MinIO)'),
 })
 
+/** Which Iceberg catalog finds the lake's tables (runtime/lake/catalog/): `file` keeps them at `<lake.uri>/<product>/<port>`. */
+const catalog = z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('file') })])
+
 const lake = z.strictObject({
   uri: z.string().min(1).optional().describe('root of the Iceberg tables: file:///path or s3://bucket/prefix; default file://<dataDir>/lake'),
+  catalog: catalog.default({ kind: 'file' }).describe("the Iceberg catalog of the lake's tables: file (tables are folders under lake.uri)"),
   enabled: z.boolean().default(true).describe('compact output ports with a snapshot block into the lake'),
   s3: s3.default(s3.parse({})),
 })
@@ -134,6 +138,7 @@ export const envVars = {
   TRIBUTARY_REGISTRY_PASSWORD: { path: 'registry.password', type: 'string', secret: true },
   TRIBUTARY_LAKE_URI: { path: 'lake.uri', type: 'string' },
   TRIBUTARY_LAKE_ENABLED: { path: 'lake.enabled', type: 'boolean' },
+  TRIBUTARY_LAKE_CATALOG: { path: 'lake.catalog.kind', type: 'string' },
   TRIBUTARY_S3_ENDPOINT: { path: 'lake.s3.endpoint', type: 'string' },
   TRIBUTARY_S3_REGION: { path: 'lake.s3.region', type: 'string' },
   TRIBUTARY_S3_FORCE_PATH_STYLE: { path: 'lake.s3.forcePathStyle', type: 'boolean' },

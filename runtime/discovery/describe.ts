@@ -1,17 +1,18 @@
 import { snapshotTargets } from '../compactor/targets.ts'
-import { isTributaryError } from '../errors.ts'
-import { joinPath, loadTable, MAIN_BRANCH } from '../lake/index.ts'
+import { isTributaryError, messageOf } from '../errors.ts'
+import { MAIN_BRANCH, type Catalog } from '../lake/index.ts'
 import { lineage } from '../product/mesh.ts'
 import type { Product } from '../product/load.ts'
 import { parseDuration } from '../util/duration.ts'
 import { avroToJsonSchema } from './json-schema.ts'
 
-/** The latest published snapshot of a lake table. */
+/** The latest published snapshot of a lake table; `error` when the table cannot be read (the rest is then empty). */
 export interface TableStatus {
   table: string
   snapshotId: number | null
   publishedAt: string | null
   rows: number
+  error?: { code: string; message: string }
 }
 
 /** What a running service knows that the spec does not: live counts, last output time. */
@@ -32,10 +33,10 @@ export interface SloStatus {
  * Schema), SLOs with their current status, lineage across the mesh, and the latest snapshot of each
  * of its lake tables.
  */
-export async function describeProduct(product: Product, mesh: readonly Product[], options: { lakeUri: string; live?: LiveStatus; now?: number }) {
+export async function describeProduct(product: Product, mesh: readonly Product[], options: { catalog: Catalog; live?: LiveStatus; now?: number }) {
   const { spec } = product
   const edges = lineage(mesh)
-  const tables = await tableStatuses(product, options.lakeUri)
+  const tables = await tableStatuses(product, options.catalog)
   const now = options.now ?? Date.now()
   return {
     name: spec.name,
@@ -83,11 +84,12 @@ export type ProductDescription = Awaited<ReturnType<typeof describeProduct>>
 
 const unique = (xs: string[]): string[] => [...new Set(xs)]
 
-async function tableStatuses(product: Product, lakeUri: string): Promise<TableStatus[]> {
+/** One entry per table that exists; a table that cannot be read keeps its error to itself. */
+async function tableStatuses(product: Product, catalog: Catalog): Promise<TableStatus[]> {
   const out: TableStatus[] = []
   for (const t of snapshotTargets(product)) {
     try {
-      const table = await loadTable(joinPath(lakeUri, t.path))
+      const table = await catalog.loadTable(t.identifier)
       const main = table.snapshot({ ref: MAIN_BRANCH })
       const summary = (main?.summary ?? {}) as Record<string, string>
       const logged = table.metadata['snapshot-log'].filter((e) => e['snapshot-id'] === main?.['snapshot-id']).at(-1)
@@ -98,7 +100,8 @@ async function tableStatuses(product: Product, lakeUri: string): Promise<TableSt
         rows: Number(summary['total-records'] ?? 0) - Number(summary['total-position-deletes'] ?? 0),
       })
     } catch (e) {
-      if (!isTributaryError(e, 'TRIB_LAKE_NOT_FOUND') && !isTributaryError(e, 'TRIB_LAKE_SNAPSHOT_NOT_FOUND')) throw e
+      if (isTributaryError(e, 'TRIB_LAKE_NOT_FOUND') || isTributaryError(e, 'TRIB_LAKE_SNAPSHOT_NOT_FOUND')) continue
+      out.push({ table: t.name, snapshotId: null, publishedAt: null, rows: 0, error: { code: isTributaryError(e) ? e.code : 'TRIB_INTERNAL', message: messageOf(e) } })
     }
   }
   return out

@@ -31,7 +31,7 @@ export function createHttpHandler(service: ProductService, access: AccessControl
   /** Discovery detail of the ports the caller may not read is left out. */
   const describe = async ({ params, allows }: Request) => {
     const p = service.product(params.name!)
-    const d = await describeProduct(p, service.products, { lakeUri: service.runtime.lakeUri, live: service.live(p.name) })
+    const d = await describeProduct(p, service.products, { catalog: service.runtime.catalog, live: service.live(p.name) })
     return forReader(d, (port) => allows({ kind: 'read', product: p.name, port }))
   }
 
@@ -67,8 +67,9 @@ export function createHttpHandler(service: ProductService, access: AccessControl
       const body = (await r.body()) as { sql?: unknown; asOf?: unknown; maxRows?: unknown }
       if (typeof body?.sql !== 'string') throw httpError('TRIB_HTTP_BAD_REQUEST', 'expected {"sql": "SELECT …"} (and optionally "asOf", "maxRows")')
       const maxRows = Math.min(typeof body.maxRows === 'number' && body.maxRows > 0 ? body.maxRows : config.http.queryMaxRows, config.http.queryMaxRows)
-      const tables = await lakeTables(service.products, service.runtime.lakeUri)
-      const result = await runQuery(tables, body.sql, { asOf: parseAsOf(typeof body.asOf === 'string' ? body.asOf : undefined), maxRows, timeoutMs: config.http.queryTimeoutMs, access: tableAccess(r) })
+      // The products this container runs only: it does not know the access rules of the others (closed by default).
+      const tables = (await lakeTables(service.runtime.catalog)).filter((t) => service.products.some((p) => p.name === t.product))
+      const result = await runQuery(service.runtime.catalog, tables, body.sql, { asOf: parseAsOf(typeof body.asOf === 'string' ? body.asOf : undefined), maxRows, timeoutMs: config.http.queryTimeoutMs, access: tableAccess(r) })
       sendJson(r.res, 200, result)
     })
     .add('GET', '/products/:name/policies', OPEN, ({ res, params }) => sendJson(res, 200, { product: params.name, policies: service.policies(params.name!) }))

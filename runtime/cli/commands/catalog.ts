@@ -24,7 +24,7 @@ export function registerCatalog(program: Command, ctx: CliContext): void {
         return
       }
       const runtime = await ctx.runtime()
-      const described = await Promise.all(products.map((p) => describeProduct(p, products, { lakeUri: runtime.lakeUri })))
+      const described = await Promise.all(products.map((p) => describeProduct(p, products, { catalog: runtime.catalog })))
       if (opts.format === 'json') {
         printJson(described)
         return
@@ -37,7 +37,7 @@ export function registerCatalog(program: Command, ctx: CliContext): void {
             owner: d.owner.team,
             inputs: d.inputPorts.map((p) => p.topic).join(', '),
             outputs: d.outputPorts.map((p) => p.topic).join(', '),
-            tables: d.tables.filter((t) => t.snapshotId !== null).map((t) => `${t.table} (${t.rows})`).join(', ') || '-',
+            tables: d.tables.flatMap((t) => (t.error ? [`${t.table} (unreadable: ${t.error.code})`] : t.snapshotId !== null ? [`${t.table} (${t.rows})`] : [])).join(', ') || '-',
           })),
         ),
       )

@@ -6,7 +6,8 @@ import { MAIN_BRANCH } from './types.ts'
 /**
  * Commits as data: a list of updates plus the requirements the base must meet, named as in the
  * Iceberg REST catalog spec (pyiceberg's table/update). `applyCommit` is pure: the same base,
- * commit and context always give the same new metadata. Writing it is commit-writer.ts's job.
+ * commit and context always give the same new metadata. Writing it is the catalog's job
+ * (catalog/operations.ts).
  */
 
 export type TableUpdate =

@@ -8,6 +8,13 @@ import { MAIN_BRANCH } from './types.ts'
  * TRIB_LAKE_CORRUPT naming the file.
  */
 
+/** Table metadata with the file it was read from (or written to). */
+export interface LoadedMetadata {
+  metadata: TableMetadata
+  /** Absolute URI of the metadata file (what StaticTable.from_metadata reads). */
+  file: string
+}
+
 export function serializeMetadata(metadata: TableMetadata): Buffer {
   return Buffer.from(`${JSON.stringify(metadata, null, 2)}\n`)
 }

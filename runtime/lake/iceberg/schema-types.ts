@@ -50,3 +50,16 @@ export function maxFieldId(type: IcebergType): number {
 export function sameSchema(a: Schema, b: Schema): boolean {
   return JSON.stringify([a.fields, a['identifier-field-ids'] ?? []]) === JSON.stringify([b.fields, b['identifier-field-ids'] ?? []])
 }
+
+/** The reserved field ids of position delete files (spec: "Reserved Field IDs"). */
+export const FILE_PATH_ID = 2147483546
+export const POS_ID = 2147483545
+
+export const POSITION_DELETE_SCHEMA: Schema = {
+  type: 'struct',
+  'schema-id': 0,
+  fields: [
+    { id: FILE_PATH_ID, name: 'file_path', required: true, type: 'string' },
+    { id: POS_ID, name: 'pos', required: true, type: 'long' },
+  ],
+}

@@ -84,7 +84,7 @@ const unsupported = (path: string, why: string): TributaryError =>
 
 const PRIMITIVES: Record<string, PrimitiveType> = { boolean: 'boolean', int: 'int', long: 'long', float: 'float', double: 'double', string: 'string', bytes: 'binary' }
 
-// Debezium / Kafka Connect semantic types, whose canonical values (common.md) are not the raw Avro ones.
+// Debezium / Kafka Connect semantic types, whose canonical values (runtime/codec/VALUES.md) are not the raw Avro ones.
 const CONNECT_TYPES: Record<string, PrimitiveType> = {
   'io.debezium.time.Date': 'date',
   'org.apache.kafka.connect.data.Date': 'date',

@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto'
 import { TributaryError } from '../../errors.ts'
 import type { TableCommit, TableRequirement } from './commit.ts'
 import { readManifest, readManifestList, writeManifest, writeManifestList, type WrittenManifest } from './manifest.ts'
-import { currentSchema, currentSnapshot, schemaById, snapshotById } from './metadata.ts'
+import { currentSchema, currentSnapshot, schemaById, snapshotById, type LoadedMetadata } from './metadata.ts'
 import { specById } from './partition.ts'
 import type { LakeStorage } from '../storage.ts'
 import type { DataFile, ManifestEntry, ManifestFile, Snapshot, SnapshotSummary, TableMetadata } from './types.ts'
-import type { LoadedMetadata } from './versions.ts'
 
 /**
  * Turns file-level changes into a snapshot commit: new manifests for added files (written once),

@@ -1,5 +1,5 @@
 import { TributaryError } from '../../errors.ts'
-import { FILE_PATH_ID } from '../write/deletes.ts'
+import { FILE_PATH_ID } from '../iceberg/schema-types.ts'
 import { snapshotFiles } from '../iceberg/files.ts'
 import { currentSnapshot, snapshotById, snapshotSchema } from '../iceberg/metadata.ts'
 import { tupleKey } from '../iceberg/partition.ts'

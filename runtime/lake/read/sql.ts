@@ -1,6 +1,6 @@
 import { duckdbType, quoteIdent, quoteString, readSchemaOption } from '../duckdb.ts'
-import { localCopies } from './cache.ts'
 import type { ScanPlan } from './scan.ts'
+import type { LakeResources } from '../resources.ts'
 import type { LakeStorage } from '../storage.ts'
 
 /**
@@ -55,9 +55,9 @@ export function scanToSql(plan: ScanPlan, options: ScanSqlOptions = {}): string 
  * paths (the default mapping already reads them), else a mapping to cached local copies, every
  * data and delete file of the plan fetched before it returns.
  */
-export async function localPathOf(storage: LakeStorage, plan: ScanPlan): Promise<((uri: string) => string) | undefined> {
+export async function localPathOf(lake: LakeResources, storage: LakeStorage, plan: ScanPlan): Promise<((uri: string) => string) | undefined> {
   if (storage.localPath(storage.root) !== undefined) return undefined
   const files = [...plan.tasks.map((t) => t.dataFile), ...plan.deleteFiles].map((f) => ({ uri: f.filePath, size: f.fileSizeInBytes }))
-  const local = await localCopies(storage, files)
+  const local = await lake.cache.localCopies(storage, files)
   return (uri) => local.get(uri) ?? uri
 }

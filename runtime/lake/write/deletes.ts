@@ -2,8 +2,10 @@ import { TributaryError } from '../../errors.ts'
 import { currentSchema } from '../iceberg/metadata.ts'
 import { UNPARTITIONED, partitionPath, specById, tupleKey } from '../iceberg/partition.ts'
 import { writeParquetFiles } from './parquet.ts'
+import type { LakeResources } from '../resources.ts'
 import type { LakeStorage } from '../storage.ts'
-import type { DataFile, LiveFile, Schema, TableMetadata } from '../iceberg/types.ts'
+import { POSITION_DELETE_SCHEMA } from '../iceberg/schema-types.ts'
+import type { DataFile, LiveFile, TableMetadata } from '../iceberg/types.ts'
 
 /**
  * Position delete files (spec: "Position Delete Files"): rows (file_path, pos) with the reserved
@@ -11,17 +13,6 @@ import type { DataFile, LiveFile, Schema, TableMetadata } from '../iceberg/types
  * (a delete file applies within its own partition). The cost of an upsert is the change, not the
  * table: only the positions are written.
  */
-export const FILE_PATH_ID = 2147483546
-export const POS_ID = 2147483545
-
-export const POSITION_DELETE_SCHEMA: Schema = {
-  type: 'struct',
-  'schema-id': 0,
-  fields: [
-    { id: FILE_PATH_ID, name: 'file_path', required: true, type: 'string' },
-    { id: POS_ID, name: 'pos', required: true, type: 'long' },
-  ],
-}
 
 export interface DeletePosition {
   /** The data file's path exactly as the manifest has it (an absolute URI). */
@@ -31,6 +22,7 @@ export interface DeletePosition {
 }
 
 export async function writePositionDeletes(
+  lake: LakeResources,
   storage: LakeStorage,
   md: TableMetadata,
   liveData: LiveFile[],
@@ -57,7 +49,7 @@ export async function writePositionDeletes(
     const unique = rows.filter((r, i) => i === 0 || r.file_path !== (rows[i - 1] as typeof r).file_path || r.pos !== (rows[i - 1] as typeof r).pos)
     const spec = specById(md['partition-specs'], live.specId)
     const dir = ['data', partitionPath(spec, schema, live.dataFile.partition)].filter(Boolean).join('/')
-    const [file] = await writeParquetFiles(storage, { schema: POSITION_DELETE_SCHEMA, spec: UNPARTITIONED, rows: unique, dir, content: 1, fullStringBounds: true, table: md.location })
+    const [file] = await writeParquetFiles(lake, storage, { schema: POSITION_DELETE_SCHEMA, spec: UNPARTITIONED, rows: unique, dir, content: 1, fullStringBounds: true, table: md.location })
     if (file) out.push({ file: { ...file, partition: live.dataFile.partition }, specId: live.specId })
   }
   return out

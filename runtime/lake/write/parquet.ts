@@ -5,8 +5,8 @@ import path from 'node:path'
 import { DuckDBDataChunk, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api'
 import { TributaryError } from '../../errors.ts'
 import { toBound, truncateLower, truncateUpper, type InternalValue } from '../iceberg/bounds.ts'
-import { evictFromLakeCache, seedLakeCache } from '../read/cache.ts'
-import { duckdb, duckdbType, fieldIdsOption, quoteIdent, quoteString } from '../duckdb.ts'
+import { duckdbType, fieldIdsOption, quoteIdent, quoteString } from '../duckdb.ts'
+import type { LakeResources } from '../resources.ts'
 import { partitionPath, partitioner, tupleKey, type PartitionTuple } from '../iceberg/partition.ts'
 import type { LakeStorage } from '../storage.ts'
 import type { DataFile, NestedField, PartitionSpec, Schema } from '../iceberg/types.ts'
@@ -40,7 +40,7 @@ export interface WriteFilesOptions {
 
 const CHUNK_ROWS = 2048
 
-export async function writeParquetFiles(storage: LakeStorage, options: WriteFilesOptions): Promise<DataFile[]> {
+export async function writeParquetFiles(lake: LakeResources, storage: LakeStorage, options: WriteFilesOptions): Promise<DataFile[]> {
   const { schema, spec, rows } = options
   if (rows.length === 0) return []
   const table = options.table ?? storage.root
@@ -64,12 +64,12 @@ export async function writeParquetFiles(storage: LakeStorage, options: WriteFile
       g.rows.push(r)
     }
   }
-  const conn = await duckdb()
+  const conn = await lake.duckdb.connect()
   try {
     const out: DataFile[] = []
     for (const g of groups.values()) {
       const dir = [options.dir ?? 'data', partitionPath(spec, schema, g.tuple)].filter(Boolean).join('/')
-      const file = await writeOne(storage, conn, options, converters, g.rows, g.tuple, `${dir}/${randomUUID()}${options.content === 1 ? '-deletes' : ''}.parquet`)
+      const file = await writeOne(lake, storage, conn, options, converters, g.rows, g.tuple, `${dir}/${randomUUID()}${options.content === 1 ? '-deletes' : ''}.parquet`)
       options.onFile?.(file, g.rows)
       out.push(file)
     }
@@ -80,6 +80,7 @@ export async function writeParquetFiles(storage: LakeStorage, options: WriteFile
 }
 
 async function writeOne(
+  lake: LakeResources,
   storage: LakeStorage,
   conn: DuckDBConnection,
   options: WriteFilesOptions,
@@ -111,7 +112,7 @@ async function writeOne(
       appender.appendDataChunk(chunk)
     }
     appender.closeSync()
-    const file = await copyToDataFile(storage, conn, `SELECT * FROM ${tmpTable}`, fields, target, { fullStringBounds: options.fullStringBounds === true })
+    const file = await copyToDataFile(lake, storage, conn, `SELECT * FROM ${tmpTable}`, fields, target, { fullStringBounds: options.fullStringBounds === true })
     return { ...file, content: options.content ?? 0, partition: tuple }
   } finally {
     await conn.run(`DROP TABLE IF EXISTS ${tmpTable}`)
@@ -124,6 +125,7 @@ async function writeOne(
  * caller sets those). Also used by rewrites, which select straight from existing Parquet files.
  */
 export async function copyToDataFile(
+  lake: LakeResources,
   storage: LakeStorage,
   conn: DuckDBConnection,
   selectSql: string,
@@ -138,7 +140,7 @@ export async function copyToDataFile(
     await conn.run(`COPY (${selectSql}) TO ${quoteString(staging)} (FORMAT parquet, FIELD_IDS ${fieldIdsOption(fields)})`)
     const source = `read_parquet(${quoteString(staging)})`
     const { recordCount, stats } = await columnStats(conn, source, fields, options.fullStringBounds === true)
-    return await publishStaged(storage, staging, target, { recordCount, ...stats })
+    return await publishStaged(lake, storage, staging, target, { recordCount, ...stats })
   } catch (e) {
     throw await stagingFailed(storage, staging, target, e)
   }
@@ -148,14 +150,14 @@ export async function copyToDataFile(
  * Writes a filled column batch (the columnar path, avro-columns.ts) as one unpartitioned Parquet
  * data file, with the statistics gathered while filling it.
  */
-export async function writeColumnBatch(storage: LakeStorage, batch: ColumnBatch): Promise<DataFile> {
+export async function writeColumnBatch(lake: LakeResources, storage: LakeStorage, batch: ColumnBatch): Promise<DataFile> {
   const target = `data/${randomUUID()}.parquet`
   const local = storage.localPath(target)
   const staging = stagingPath(local)
   try {
     if (local) await fs.mkdir(path.dirname(local), { recursive: true })
     await fs.writeFile(staging, await writeFlatParquet(batch.columns, batch.rows))
-    return await publishStaged(storage, staging, target, { recordCount: batch.rows, ...flatStats(batch) })
+    return await publishStaged(lake, storage, staging, target, { recordCount: batch.rows, ...flatStats(batch) })
   } catch (e) {
     throw await stagingFailed(storage, staging, target, e)
   }
@@ -165,15 +167,15 @@ const stagingPath = (local: string | undefined): string =>
   local ? path.join(path.dirname(local), `.tmp-${path.basename(local)}`) : path.join(os.tmpdir(), `tributary-${randomUUID()}.parquet`)
 
 /** Moves a staged Parquet file to its place in storage and describes it (content 0, no partition). */
-async function publishStaged(storage: LakeStorage, staging: string, target: string, described: { recordCount: number } & Stats): Promise<DataFile> {
+async function publishStaged(lake: LakeResources, storage: LakeStorage, staging: string, target: string, described: { recordCount: number } & Stats): Promise<DataFile> {
   const local = storage.localPath(target)
   const size = (await fs.stat(staging)).size
   // On object storage the staged file also becomes the cached copy: audits read it back at once.
-  if (!local) await seedLakeCache(storage, storage.uri(target), staging)
+  if (!local) await lake.cache.seed(storage, storage.uri(target), staging)
   try {
     await storage.putFile(target, staging)
   } catch (e) {
-    if (!local) await evictFromLakeCache(storage.uri(target))
+    if (!local) await lake.cache.evict(storage.uri(target))
     throw e
   }
   return { content: 0, filePath: storage.uri(target), fileFormat: 'PARQUET', partition: {}, fileSizeInBytes: size, ...described }

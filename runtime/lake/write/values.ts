@@ -17,7 +17,7 @@ import { parseDecimalType } from '../iceberg/schema.ts'
 import type { IcebergType, NestedField } from '../iceberg/types.ts'
 
 /**
- * Canonical row values (common.md) to DuckDB values for one Iceberg type, compiled once per column
+ * Canonical row values (runtime/codec/VALUES.md) to DuckDB values for one Iceberg type, compiled once per column
  * so the per-value path is a direct call. Also accepted: a Date for date and timestamp columns, a
  * number of days for dates and of microseconds for times and timestamps (Iceberg's units), a
  * bigint for long. Decimals must be strings (exact). `internal` gives the value in the form

@@ -4,10 +4,11 @@ import { DuckDBInstance } from '@duckdb/node-api'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { TributaryError } from '../../../runtime/errors.ts'
-import { createTable } from '../../../runtime/lake/index.ts'
+import { tableId, tableRequest, type Catalog } from '../../../runtime/lake/index.ts'
 import { compilePolicy, type PiiAction } from '../../../runtime/processor/policy.ts'
 import { assertReadOnly, namedTables } from '../../../runtime/query/guard.ts'
 import { type LakeTable, type TableAccess, runQuery } from '../../../runtime/query/query.ts'
+import { openTestLake, type TestLake } from '../../helpers/lake.ts'
 import { failure, tempDir } from '../../helpers/runtime.ts'
 
 const schema = {
@@ -25,19 +26,26 @@ const pii: Record<string, PiiAction> = { email: 'hash', name: 'mask', city: 'dro
 const salt = 'unit-test-salt-0123'
 
 const dirs: string[] = []
-afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })))
+const lakes: TestLake[] = []
+afterAll(async () => {
+  for (const l of lakes) await l.close()
+  dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }))
+})
 
-async function lake(rows: Array<Record<string, unknown>>): Promise<LakeTable[]> {
+/** A lake of two tables; `runQuery` takes the catalog and the tables (`run` binds the catalog). */
+async function lake(rows: Array<Record<string, unknown>>): Promise<LakeTable[] & { catalog: Catalog }> {
   const root = tempDir('trib-sql-access-')
   dirs.push(root)
+  const opened = await openTestLake(root)
+  lakes.push(opened)
   const tables: LakeTable[] = []
   for (const [product, port] of [['people', 'persons'], ['people', 'secret']] as const) {
-    const location = path.join(root, product, port)
-    const t = await createTable(location, { avroSchema: schema })
+    const identifier = tableId(product, port)
+    const t = await opened.catalog.createTable(identifier, tableRequest({ avroSchema: schema }))
     await t.newSnapshot({ addRows: rows })
-    tables.push({ name: `${product}.${port}`, product, port, location })
+    tables.push({ name: `${product}.${port}`, product, port, identifier })
   }
-  return tables
+  return Object.assign(tables, { catalog: opened.catalog })
 }
 
 const access = (overrides: Partial<TableAccess> = {}): TableAccess => ({
@@ -67,16 +75,16 @@ describe('SQL for one reader', () => {
   it('refuses a statement naming a table the reader may not read, before it runs', async () => {
     const tables = await lake([{ id: 1, email: 'a@b.c', name: null, city: null, address: null }])
     for (const sql of ['SELECT * FROM people.secret', 'WITH s AS (SELECT * FROM "people"."SECRET") SELECT count(*) FROM s', 'SELECT * FROM people.persons WHERE id IN (SELECT id FROM people.secret)'])
-      expect((await failure(runQuery(tables, sql, { access: access() }))).code, sql).toBe('TRIB_HTTP_FORBIDDEN')
+      expect((await failure(runQuery(tables.catalog, tables, sql, { access: access() }))).code, sql).toBe('TRIB_HTTP_FORBIDDEN')
   })
 
   it('gives it no view of such a table, so a name in a string finds nothing either', async () => {
     const tables = await lake([{ id: 1, email: 'a@b.c', name: null, city: null, address: null }])
     const open = access({ check: () => undefined })
-    const e = await failure(runQuery(tables, `SELECT * FROM query_table('people.secret')`, { access: open }))
+    const e = await failure(runQuery(tables.catalog, tables, `SELECT * FROM query_table('people.secret')`, { access: open }))
     expect(e.code).toBe('TRIB_QUERY_UNKNOWN_TABLE')
     expect(e.message).toMatch(/the lake has: people\.persons$/)
-    const views = await runQuery(tables, `SELECT schema_name || '.' || view_name AS v, sql FROM duckdb_views() WHERE NOT internal`, { access: open })
+    const views = await runQuery(tables.catalog, tables, `SELECT schema_name || '.' || view_name AS v, sql FROM duckdb_views() WHERE NOT internal`, { access: open })
     expect(views.rows.map((r) => r[0])).toEqual(['people.persons'])
     // The salt stays in this process: the view calls a function, it does not hold the salt.
     expect(JSON.stringify(views.rows)).not.toContain(salt)
@@ -94,7 +102,7 @@ describe('SQL for one reader', () => {
       fc.asyncProperty(fc.array(row, { minLength: 1, maxLength: 40 }), async (generated) => {
         const rows = generated.map((r, id) => ({ id, ...r }))
         const tables = await lake(rows)
-        const result = await runQuery(tables, 'SELECT * FROM people.persons ORDER BY id', { access: access() })
+        const result = await runQuery(tables.catalog, tables, 'SELECT * FROM people.persons ORDER BY id', { access: access() })
         const redact = compilePolicy(pii, salt)
         const expected = rows.map((r) => redact(r))
         expect(result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c, r[i]])))).toEqual(expected)
@@ -107,7 +115,7 @@ describe('SQL for one reader', () => {
 describe('an empty reader policy', () => {
   it('shows the table as it is', async () => {
     const tables = await lake([{ id: 1, email: 'a@b.c', name: 'Ada', city: 'Berlin', address: null }])
-    const result = await runQuery(tables, 'SELECT email, name, city FROM people.persons', { access: access({ redaction: () => ({}) }) })
+    const result = await runQuery(tables.catalog, tables, 'SELECT email, name, city FROM people.persons', { access: access({ redaction: () => ({}) }) })
     expect(result.rows).toEqual([['a@b.c', 'Ada', 'Berlin']])
   })
 })
