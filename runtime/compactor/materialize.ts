@@ -1,5 +1,8 @@
 import { TributaryError } from '../errors.ts'
 import { keyString } from './key-index.ts'
+import type { Headers } from '../log/log.ts'
+import { isTruncate, keepUnavailable, unavailableOf } from '../processor/change-headers.ts'
+import type { SnapshotTarget } from './targets.ts'
 
 type Row = Record<string, unknown>
 
@@ -18,17 +21,26 @@ export function upsertKey(keyFields: readonly string[], keyOf: (row: Row) => unk
 export const keyText = (keyFields: readonly string[], k: unknown): string => keyString(keyFields.length === 1 ? [k] : Object.values(k as Row))
 
 /**
- * The rows a table holds after a port's records, without Parquet or a lake: append keeps every row,
- * upsert the last row per key, and a tombstone deletes its key. Rows come in first-seen key order.
+ * The rows a table holds after a port's records, without Parquet or a lake, as the compactor
+ * materialises them: append keeps every row; upsert the last row per key, a tombstone deletes its
+ * key, a truncate marker empties the table (unless `truncate: ignore`), and fields a record names
+ * unavailable keep the value stored for the key. Rows come in first-seen key order.
  */
 export function materialize(
-  mode: 'upsert' | 'append',
-  keyFields: readonly string[],
+  target: Pick<SnapshotTarget, 'mode' | 'keyFields' | 'truncate'>,
   keyOf: (row: Row) => unknown,
-  records: Iterable<{ key: unknown; value: Row | null }>,
+  records: Iterable<{ key: unknown; value: Row | null; headers?: Readonly<Headers> }>,
 ): Row[] {
-  if (mode === 'append') return [...records].flatMap((r) => (r.value === null ? [] : [r.value]))
+  if (target.mode === 'append') return [...records].flatMap((r) => (r.value === null || isTruncate(r.headers) ? [] : [r.value]))
   const rows = new Map<string, Row | null>()
-  for (const r of records) rows.set(upsertKey(keyFields, keyOf, r.value, () => r.key), r.value)
+  for (const r of records) {
+    if (isTruncate(r.headers)) {
+      if (target.truncate !== 'ignore') rows.clear()
+      continue
+    }
+    const key = upsertKey(target.keyFields, keyOf, r.value, () => r.key)
+    const unavailable = unavailableOf(r.headers)
+    rows.set(key, r.value !== null && unavailable ? keepUnavailable(r.value, unavailable, rows.get(key) ?? undefined) : r.value)
+  }
   return [...rows.values()].filter((r): r is Row => r !== null)
 }

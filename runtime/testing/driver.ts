@@ -1,6 +1,7 @@
 import { openMemoryLog } from '../../connectors/memory-log/index.ts'
 import { openMemoryRegistry } from '../../connectors/registry/embedded/registry.ts'
 import { materialize } from '../compactor/materialize.ts'
+import { snapshotTargets } from '../compactor/targets.ts'
 import type { LogRecord } from '../log/log.ts'
 import { decoderFor } from '../processor/decoders.ts'
 import { dlqHeaders } from '../processor/dlq.ts'
@@ -78,9 +79,11 @@ export async function runCase(product: Product, fixture: Fixture, options: Drive
       const withKeys = expected.some((e) => 'key' in e)
       problems.push(...compareSequences(`${port.spec.name}`, expected.map((e) => (withKeys ? { key: e.key, value: e.value } : e.value)), actual.map((a) => (withKeys ? a : a.value))))
       const rows = fixture.snapshots.get(port.spec.name)
-      if (rows && port.spec.snapshot) {
+      const target = snapshotTargets(product).find((t) => t.kind === 'port' && t.port === port.spec.name)
+      if (rows && target) {
         const keyOf = keyExtractor(port) ?? (() => null)
-        const table = materialize(port.spec.snapshot.mode, port.keyFields, keyOf, actual as Array<{ key: unknown; value: Record<string, unknown> | null }>)
+        const appended = log.appended(port.spec.topic)
+        const table = materialize(target, keyOf, actual.map((a, i) => ({ ...(a as { key: unknown; value: Record<string, unknown> | null }), headers: appended[i]!.headers })))
         problems.push(...compareSets(`table ${product.name}.${port.spec.name}`, rows, table))
       }
     }
