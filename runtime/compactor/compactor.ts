@@ -1,7 +1,8 @@
 import path from 'node:path'
 import type { Type } from 'avsc'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
-import { ancestry, ColumnBatch, columnarPlan, MAIN_BRANCH, tableRequest, type Catalog, type ColumnarPlan, type DataFile, type Snapshot, type Table, type TableMetadata } from '../lake/index.ts'
+import { ancestry, ColumnBatch, columnarPlan, MAIN_BRANCH, tableRequest, type Catalog, type ColumnarPlan, type DataFile, type Snapshot, type SnapshotId, type Table, type TableMetadata } from '../lake/index.ts'
+import { stringifyExact } from '../codec/json/exact.ts'
 import type { DeletePosition } from '../lake/write/deletes.ts'
 import type { Consumer, Log, LogRecord } from '../log/log.ts'
 import { moduleLogger, type Logger } from '../logger.ts'
@@ -71,7 +72,7 @@ export class SnapshotCompactor implements RunnableProduct {
   #readerType: Type | undefined
   #keyOf: ((row: Row) => unknown) | undefined
   /** Snapshot id at the head of the audit branch (null: the branch does not exist yet). */
-  #head: number | null = null
+  #head: SnapshotId | null = null
   /** Next offset per partition covered by the head snapshot, then by what is pending. */
   #offsets = new Map<number, number>()
   #pendingRows: Row[] = []
@@ -360,7 +361,7 @@ export class SnapshotCompactor implements RunnableProduct {
     }
   }
 
-  async #auditAndPublish(snapshotId: number): Promise<void> {
+  async #auditAndPublish(snapshotId: SnapshotId): Promise<void> {
     const table = this.#table!
     const main = table.metadata.refs[MAIN_BRANCH]?.['snapshot-id']
     const result = await auditSnapshot(table, snapshotId, this.target.quality, this.target.keyFields, main, this.#now())
@@ -368,11 +369,11 @@ export class SnapshotCompactor implements RunnableProduct {
     if (!result.passed) {
       this.lake.auditFailures++
       this.#logger.error({ snapshot: snapshotId, failures: result.failures.map((f) => f.message) }, 'audit failed: main stays where it is')
-      await table.setProperties({ [AUDIT_PROPERTY]: JSON.stringify(result) })
+      await table.setProperties({ [AUDIT_PROPERTY]: stringifyExact(result) })
       return
     }
     await table.fastForward(AUDIT_BRANCH, MAIN_BRANCH)
-    if (table.metadata.properties[AUDIT_PROPERTY]) await table.setProperties({ [AUDIT_PROPERTY]: JSON.stringify(result) })
+    if (table.metadata.properties[AUDIT_PROPERTY]) await table.setProperties({ [AUDIT_PROPERTY]: stringifyExact(result) })
     this.lake.lastPublishAt = this.#now()
     await this.#expire()
   }

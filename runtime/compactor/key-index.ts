@@ -1,4 +1,5 @@
-import type { Table } from '../lake/index.ts'
+import { parseSnapshotId, toSnapshotId } from '../lake/iceberg/ids.ts'
+import type { SnapshotId, Table } from '../lake/index.ts'
 import { quoteIdent } from '../lake/duckdb.ts'
 import type { StateDb } from '../state/db.ts'
 import { fieldAt, unwrapNullable } from '../spec/fields.ts'
@@ -38,8 +39,10 @@ export class KeyIndex {
     this.#store = `keys:${table}`
   }
 
-  get snapshotId(): number | undefined {
-    return this.#db.db(this.#store).get(MARKER) as number | undefined
+  /** The snapshot the index reflects (kept as decimal text: ids are 64-bit). */
+  get snapshotId(): SnapshotId | undefined {
+    const v: unknown = this.#db.db(this.#store).get(MARKER)
+    return typeof v === 'string' ? parseSnapshotId(v) : toSnapshotId(v)
   }
 
   get(key: string): RowPosition | undefined {
@@ -47,12 +50,12 @@ export class KeyIndex {
   }
 
   /** Puts (a position) and deletes (undefined), stamped with the snapshot they produce. */
-  apply(changes: Iterable<readonly [string, RowPosition | undefined]>, snapshotId: number): void {
-    this.#db.apply(this.#store, [...changes, [MARKER, snapshotId]], [])
+  apply(changes: Iterable<readonly [string, RowPosition | undefined]>, snapshotId: SnapshotId): void {
+    this.#db.apply(this.#store, [...changes, [MARKER, String(snapshotId)]], [])
   }
 
   /** Rebuilds from the live rows of a snapshot (deletes applied): key columns plus file and position. */
-  async rebuild(table: Table, snapshotId: number | undefined, keyFields: readonly string[], avroSchema: Record<string, unknown>): Promise<number> {
+  async rebuild(table: Table, snapshotId: SnapshotId | undefined, keyFields: readonly string[], avroSchema: Record<string, unknown>): Promise<number> {
     this.#db.clear(this.#store)
     if (snapshotId === undefined) return 0
     // `_file` is the data file's URI, whatever local path DuckDB read it from.

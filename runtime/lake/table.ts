@@ -10,7 +10,7 @@ import { ancestry, currentSchema, currentSnapshot, refSnapshot, type LoadedMetad
 import { specById } from './iceberg/partition.ts'
 import { avroToIcebergSchema } from './iceberg/schema.ts'
 import { snapshotProducer, type SnapshotChanges } from './iceberg/snapshot.ts'
-import type { DataFile, PartitionSpec, Schema, Snapshot, SnapshotRef, TableMetadata } from './iceberg/types.ts'
+import type { DataFile, PartitionSpec, Schema, Snapshot, SnapshotId, SnapshotRef, TableMetadata } from './iceberg/types.ts'
 import { MAIN_BRANCH } from './iceberg/types.ts'
 import { expireSnapshots, rewriteDataFiles, type ExpireOptions, type ExpireResult, type RewriteOptions, type RewriteResult } from './maintenance.ts'
 import { planScan, resolveSnapshot, type ScanPlan, type ScanSelector } from './read/scan.ts'
@@ -46,7 +46,7 @@ export interface NewSnapshot {
   /** Extra summary properties, e.g. the input offsets a compactor consumed. */
   summary?: Record<string, string>
   /** See SnapshotChanges.expectedParent: the exactly-once guard of a single writer per branch. */
-  expectedParent?: number | null
+  expectedParent?: SnapshotId | null
 }
 
 /**
@@ -238,7 +238,7 @@ export class Table {
    * Points a branch or tag at a snapshot (creating it). `expected` guards against a concurrent move
    * (undefined: no guard; null: the ref must not exist yet).
    */
-  async setRef(name: string, snapshotId: number, options: Omit<SnapshotRef, 'snapshot-id'> & { expected?: number | null } = { type: 'branch' }): Promise<TableMetadata> {
+  async setRef(name: string, snapshotId: SnapshotId, options: Omit<SnapshotRef, 'snapshot-id'> & { expected?: SnapshotId | null } = { type: 'branch' }): Promise<TableMetadata> {
     const { expected, ...ref } = options
     return this.commit({
       requirements: expected === undefined ? [] : [{ type: 'assert-ref-snapshot-id', ref: name, 'snapshot-id': expected }],

@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { ScanPlan } from '../../runtime/lake/read/scan.ts'
+import type { SnapshotId } from '../../runtime/lake/iceberg/ids.ts'
 import { duckdbType } from '../../runtime/lake/duckdb.ts'
 import { defaultPathOf } from '../../runtime/lake/read/sql.ts'
 
@@ -26,7 +27,7 @@ function run(args: string[]): Row[] {
 }
 
 /** Rows pyiceberg reads for a metadata file (or table directory) at a snapshot or ref. */
-export function pyicebergRows(location: string, at: { snapshotId?: number; ref?: string } = {}): Row[] {
+export function pyicebergRows(location: string, at: { snapshotId?: SnapshotId; ref?: string } = {}): Row[] {
   const args = ['pyiceberg', location]
   if (at.snapshotId !== undefined) args.push('--snapshot-id', String(at.snapshotId))
   if (at.ref !== undefined) args.push('--ref', at.ref)
@@ -34,12 +35,12 @@ export function pyicebergRows(location: string, at: { snapshotId?: number; ref?:
 }
 
 /** Rows DuckDB's iceberg extension (iceberg_scan) reads for a metadata file at a snapshot. */
-export function duckdbIcebergRows(location: string, snapshotId?: number): Row[] {
+export function duckdbIcebergRows(location: string, snapshotId?: SnapshotId): Row[] {
   return run(['duckdb-iceberg', location, ...(snapshotId !== undefined ? ['--snapshot-id', String(snapshotId)] : [])])
 }
 
 /** pyiceberg's own scan plan: each data file with the delete files it applies. */
-export function pyicebergFiles(location: string, snapshotId?: number): { file: string; records: number; deletes: string[] }[] {
+export function pyicebergFiles(location: string, snapshotId?: SnapshotId): { file: string; records: number; deletes: string[] }[] {
   const args = ['pyiceberg-files', location]
   if (snapshotId !== undefined) args.push('--snapshot-id', String(snapshotId))
   return run(args) as unknown as { file: string; records: number; deletes: string[] }[]
