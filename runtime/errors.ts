@@ -78,6 +78,7 @@ export const errorCodes = {
   TRIB_LAKE_ROW_INVALID: { retriable: false, summary: 'a row does not fit the table schema' },
   TRIB_LAKE_INVALID_IDENTIFIER: { retriable: false, summary: 'a table identifier (namespace and name) the catalog cannot hold' },
   TRIB_LAKE_CLOSED: { retriable: false, summary: "the lake's resources (storage clients, DuckDB) were released: its runtime was closed" },
+  TRIB_LAKE_OFFSETS_UNKNOWN: { retriable: false, summary: "the compactor cannot tell which input offsets a table's branch covers: its history was expired past the last snapshot that recorded them" },
 
   // SQL over the lake
   TRIB_QUERY_INVALID: { retriable: false, summary: 'the SQL does not parse' },

@@ -6,7 +6,8 @@ import type { TableIdentifier } from './catalog/identifier.ts'
 import type { TableOperations } from './catalog/operations.ts'
 import type { TableCommit } from './iceberg/commit.ts'
 import { snapshotFiles, type SnapshotFiles } from './iceberg/files.ts'
-import { ancestry, currentSchema, currentSnapshot, refSnapshot, type LoadedMetadata } from './iceberg/metadata.ts'
+import { lineage, type Lineage } from './iceberg/lineage.ts'
+import { ancestry, currentSchema, currentSnapshot, parseMetadata, refSnapshot, type LoadedMetadata } from './iceberg/metadata.ts'
 import { specById } from './iceberg/partition.ts'
 import { avroToIcebergSchema } from './iceberg/schema.ts'
 import { snapshotProducer, type SnapshotChanges } from './iceberg/snapshot.ts'
@@ -102,6 +103,24 @@ export class Table {
   /** The snapshot a selector names (default: main's current snapshot). */
   snapshot(selector: ScanSelector = {}): Snapshot | undefined {
     return resolveSnapshot(this.metadata, selector)
+  }
+
+  /**
+   * The ancestry of a snapshot, newest first, across expiry (iceberg/lineage.ts): where the current
+   * metadata lost a parent, the earlier versions its metadata log lists are read. Stops at the
+   * first snapshot `stop` accepts.
+   */
+  async lineage(id: SnapshotId, stop?: (s: Snapshot) => boolean): Promise<Lineage> {
+    const read = async (file: string): Promise<TableMetadata | undefined> => {
+      try {
+        return parseMetadata(await this.storage.read(file), file)
+      } catch (e) {
+        // Gone (cleaned up) or damaged: a gap in the history, which the walk accounts for.
+        if (isTributaryError(e, 'TRIB_LAKE_FILE_NOT_FOUND') || isTributaryError(e, 'TRIB_LAKE_CORRUPT')) return undefined
+        throw e
+      }
+    }
+    return lineage(this.metadata, id, read, stop)
   }
 
   /** Re-reads the latest metadata version. */

@@ -3,7 +3,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { ScanPlan } from '../../runtime/lake/read/scan.ts'
-import type { SnapshotId } from '../../runtime/lake/iceberg/ids.ts'
+import { toSnapshotId, type SnapshotId } from '../../runtime/lake/iceberg/ids.ts'
+import { parseExact, stringifyExact } from '../../runtime/codec/json/exact.ts'
 import { duckdbType } from '../../runtime/lake/duckdb.ts'
 import { defaultPathOf } from '../../runtime/lake/read/sql.ts'
 
@@ -46,22 +47,38 @@ export function pyicebergFiles(location: string, snapshotId?: SnapshotId): { fil
   return run(args) as unknown as { file: string; records: number; deletes: string[] }[]
 }
 
-/** Rows DuckDB (python) reads from the files of our scan plan, applying deletes by position. */
-export function duckdbRows(plan: ScanPlan): Row[] {
+/** What read_table.py's DuckDB mode reads: the plan's files and its columns by field id. */
+const planJson = (plan: ScanPlan) => ({
+  columns: plan.schema.fields.map((f) => ({ id: f.id, name: f.name, type: duckdbType(f.type) })),
+  data: plan.tasks.map((t) => defaultPathOf(t.dataFile.filePath)),
+  deletes: plan.deleteFiles.map((f) => defaultPathOf(f.filePath)),
+})
+
+/** Runs read_table.py with a JSON argument file. */
+function runWithFile(mode: string, content: unknown): unknown {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'trib-plan-')), 'plan.json')
   try {
-    fs.writeFileSync(
-      file,
-      JSON.stringify({
-        columns: plan.schema.fields.map((f) => ({ id: f.id, name: f.name, type: duckdbType(f.type) })),
-        data: plan.tasks.map((t) => defaultPathOf(t.dataFile.filePath)),
-        deletes: plan.deleteFiles.map((f) => defaultPathOf(f.filePath)),
-      }),
-    )
-    return run(['duckdb', file])
+    fs.writeFileSync(file, JSON.stringify(content))
+    return run([mode, file])
   } finally {
     fs.rmSync(path.dirname(file), { recursive: true, force: true })
   }
+}
+
+/** Rows DuckDB (python) reads from the files of our scan plan, applying deletes by position. */
+export function duckdbRows(plan: ScanPlan): Row[] {
+  return runWithFile('duckdb', planJson(plan)) as Row[]
+}
+
+/** duckdbRows for several plans in one python process, by key. */
+export function duckdbRowsOfPlans(plans: ReadonlyMap<string, ScanPlan>): Map<string, Row[]> {
+  const out = runWithFile('duckdb-plans', Object.fromEntries([...plans].map(([k, p]) => [k, planJson(p)]))) as Record<string, Row[]>
+  return new Map(Object.entries(out))
+}
+
+/** Rows pyiceberg reads at every snapshot a metadata file lists, by snapshot id (decimal text), in one python process. */
+export function pyicebergRowsOfSnapshots(metadataFile: string): Map<string, Row[]> {
+  return new Map(Object.entries(run(['pyiceberg-snapshots', metadataFile]) as unknown as Record<string, Row[]>))
 }
 
 export function parquetSchema(file: string): { name: string; field_id: number | null; type: string | null; logical_type: string | null; repetition: string }[] {
@@ -70,3 +87,19 @@ export function parquetSchema(file: string): { name: string; field_id: number | 
 
 /** Rows sorted by `key` for order-free comparison. */
 export const sortBy = (rows: Row[], key = 'id'): Row[] => [...rows].sort((a, b) => Number(a[key]) - Number(b[key]))
+
+/**
+ * pyiceberg committing to a table of a file-system lake as another engine would (write_table.py:
+ * append, delete, overwrite, rewrite, expire, tag), with its own 63-bit snapshot ids, manifests and
+ * data files. Returns the new metadata file and the snapshots the operation added.
+ */
+export function pyicebergWrite(lakeRoot: string, table: string, operation: string, args: unknown = {}): { metadata: string; snapshots: SnapshotId[] } {
+  const out = execFileSync(pythonPath(), [path.join(repoRoot, 'test/interop/write_table.py'), lakeRoot, table, operation, stringifyExact(args)], {
+    encoding: 'utf8',
+    maxBuffer: 16 * 2 ** 20,
+    timeout: 120_000,
+  })
+  // The ids are beyond 2^53: parsed exactly, as the runtime parses metadata.
+  const result = parseExact(out) as { metadata: string; snapshots: unknown[] }
+  return { metadata: result.metadata, snapshots: result.snapshots.map((id) => toSnapshotId(id)!) }
+}

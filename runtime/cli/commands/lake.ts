@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { AUDIT_BRANCH, AUDIT_PROPERTY, OFFSETS_PROPERTY, TOPIC_PROPERTY } from '../../compactor/compactor.ts'
 import { auditSnapshot, type AuditResult } from '../../compactor/audit.ts'
+import { auditIsAhead } from '../../compactor/resume.ts'
 import { snapshotTargets, type SnapshotTarget } from '../../compactor/targets.ts'
 import { TributaryError, isTributaryError } from '../../errors.ts'
 import { MAIN_BRANCH, refSnapshot, tableId, type SnapshotId, type Table, type TableUpdate } from '../../lake/index.ts'
@@ -142,7 +143,9 @@ export function registerLake(program: Command, ctx: CliContext): void {
     .argument('<table>')
     .action(async (name: string) => {
       const { table } = await openLakeTable(ctx, name)
-      const branch = table.metadata.refs[AUDIT_BRANCH] ? AUDIT_BRANCH : MAIN_BRANCH
+      // The audit branch when it holds main's head (and maybe more); main when main moved without it
+      // (another writer committed): the compactor then restarts the audit branch at main (resume.ts).
+      const branch = (await auditIsAhead(table)) ? AUDIT_BRANCH : MAIN_BRANCH
       const head = refSnapshot(table.metadata, branch)
       const summary = head?.summary as Record<string, string> | undefined
       // The rewrite covers the same offsets as its parent, so a compactor resumes correctly from it.
