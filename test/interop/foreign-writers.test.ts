@@ -10,7 +10,7 @@ import { lakeTables, runQuery } from '../../runtime/query/query.ts'
 import { openRuntime } from '../../runtime/runtime.ts'
 import { openTestLake, type TestLake } from '../helpers/lake.ts'
 import { repoRoot, tempDir } from '../helpers/runtime.ts'
-import { duckdbRowsOfPlans, pyicebergRowsOfSnapshots, pyicebergWrite, pythonPath, type Row } from './python.ts'
+import { duckdbIcebergRowsOfSnapshots, duckdbRowsOfPlans, pyicebergRowsOfSnapshots, pyicebergWrite, pythonPath, type Row } from './python.ts'
 
 /**
  * Tables another engine wrote (issue 8 item 5): pyiceberg appends to, deletes from, overwrites,
@@ -114,7 +114,10 @@ async function withLake<T>(fn: (lake: TestLake) => Promise<T>): Promise<T> {
 }
 const load = (lake: TestLake, name: string): Promise<Table> => lake.catalog.loadTable(tableId(PRODUCT, name))
 
-/** pyiceberg, DuckDB (python, over our scan plans) and `query` read the same rows at every snapshot; returns main's rows. */
+/**
+ * pyiceberg, DuckDB (its own iceberg_scan, and python DuckDB over our scan plans) and `query` read
+ * the same rows at every snapshot; returns main's rows.
+ */
 async function agreeEverywhere(name: string): Promise<string[]> {
   return withLake(async (lake) => {
     const table = await load(lake, name)
@@ -123,6 +126,7 @@ async function agreeEverywhere(name: string): Promise<string[]> {
     const theirs = pyicebergRowsOfSnapshots(new URL(table.metadataFile).pathname)
     const plans = new Map(await Promise.all(ids.map(async (id) => [String(id), await table.scan({ snapshotId: id })] as const)))
     const duck = duckdbRowsOfPlans(plans)
+    const icebergScan = duckdbIcebergRowsOfSnapshots(new URL(table.metadataFile).pathname)
     const tables = await lakeTables(lake.catalog)
     expect([...theirs.keys()].sort()).toEqual(ids.map(String).sort())
     for (const id of ids) {
@@ -130,7 +134,8 @@ async function agreeEverywhere(name: string): Promise<string[]> {
       const oursRows = ours.rows.map((r) => Object.fromEntries(ours.columns.map((c, i) => [c, r[i]])))
       const want = keys(theirs.get(String(id))!)
       expect(keys(oursRows), `${name}@${id}: query vs pyiceberg`).toEqual(want)
-      expect(keys(duck.get(String(id))!), `${name}@${id}: duckdb vs pyiceberg`).toEqual(want)
+      expect(keys(duck.get(String(id))!), `${name}@${id}: duckdb over our plan vs pyiceberg`).toEqual(want)
+      expect(keys(icebergScan.get(String(id))!), `${name}@${id}: duckdb iceberg_scan vs pyiceberg`).toEqual(want)
     }
     const main = await runQuery(lake.catalog, tables, `SELECT * FROM "${PRODUCT}".${name}`)
     return keys(main.rows.map((r) => Object.fromEntries(main.columns.map((c, i) => [c, r[i]]))))

@@ -76,6 +76,11 @@ export function duckdbRowsOfPlans(plans: ReadonlyMap<string, ScanPlan>): Map<str
   return new Map(Object.entries(out))
 }
 
+/** Rows DuckDB's iceberg extension (iceberg_scan) reads at every snapshot a metadata file lists, by snapshot id (decimal text). */
+export function duckdbIcebergRowsOfSnapshots(metadataFile: string): Map<string, Row[]> {
+  return new Map(Object.entries(run(['duckdb-iceberg-snapshots', metadataFile]) as unknown as Record<string, Row[]>))
+}
+
 /** Rows pyiceberg reads at every snapshot a metadata file lists, by snapshot id (decimal text), in one python process. */
 export function pyicebergRowsOfSnapshots(metadataFile: string): Map<string, Row[]> {
   return new Map(Object.entries(run(['pyiceberg-snapshots', metadataFile]) as unknown as Record<string, Row[]>))

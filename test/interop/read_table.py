@@ -9,6 +9,8 @@
       duckdb-extension-iceberg wheel, since DuckDB cannot download extensions here)
   read_table.py pyiceberg-snapshots <metadata.json>
       {"<snapshot id>": rows} for every snapshot the metadata lists (one process for all of them)
+  read_table.py duckdb-iceberg-snapshots <metadata.json>
+      {"<snapshot id>": rows} via iceberg_scan for every snapshot the metadata lists
   read_table.py duckdb <plan.json>
       rows via DuckDB (python): the plan lists data files, delete files and the columns by field
       id; deletes are applied by (file, position) like the runtime's SQL view
@@ -146,6 +148,16 @@ def main():
         for snapshot in table.metadata.snapshots:
             rows = table.scan(snapshot_id=snapshot.snapshot_id).to_arrow().to_pylist(maps_as_pydicts="strict")
             out[str(snapshot.snapshot_id)] = [jsonable(r) for r in rows]
+        print(json.dumps(out))
+    elif mode == "duckdb-iceberg-snapshots":
+        with open(target) as f:
+            ids = [s["snapshot-id"] for s in json.load(f).get("snapshots", [])]
+        con = duckdb_with_iceberg()
+        out = {}
+        for sid in ids:
+            cur = con.execute(f"SELECT * FROM iceberg_scan('{target}', snapshot_from_id={int(sid)})")
+            names = [d[0] for d in cur.description]
+            out[str(sid)] = [jsonable(dict(zip(names, r))) for r in cur.fetchall()]
         print(json.dumps(out))
     elif mode == "duckdb":
         with open(target) as f:
