@@ -108,3 +108,8 @@ export function pyicebergWrite(lakeRoot: string, table: string, operation: strin
   const result = parseExact(out) as { metadata: string; snapshots: unknown[] }
   return { metadata: result.metadata, snapshots: result.snapshots.map((id) => toSnapshotId(id)!) }
 }
+
+/** Rows pyiceberg reads, in Iceberg's physical terms as exact text (see read_table.py pyiceberg-raw). */
+export function pyicebergRawRows(location: string): Row[] {
+  return run(['pyiceberg-raw', location])
+}
