@@ -23,13 +23,17 @@ export function versionOf(file: string): number {
 }
 
 /**
- * The latest metadata version of the table rooted at `storage`, or undefined when there is none.
- * An unreadable latest version is TRIB_LAKE_CORRUPT naming it, and saying which earlier version is
+ * The latest metadata version of the table rooted at `storage`, or undefined when there is none;
+ * `known`, a version read or written before, is returned as it is when it is still the latest
+ * (no read, no parse: a table's commit loop re-checks the latest version often). An unreadable
+ * latest version is TRIB_LAKE_CORRUPT naming it, and saying which earlier version is
  * intact when one is (versions are immutable, so the intact one is the table before that commit).
  */
-export async function loadLatest(storage: LakeStorage): Promise<LoadedMetadata | undefined> {
+export async function loadLatest(storage: LakeStorage, known?: LoadedMetadata): Promise<LoadedMetadata | undefined> {
   const version = await latestVersion(storage)
   if (version === undefined) return undefined
+  // A version file never changes once created: the one `known` was read from (or written as) still holds it.
+  if (known !== undefined && versionOf(known.file) === version) return known
   try {
     return await readVersion(storage, version)
   } catch (e) {
