@@ -1,5 +1,4 @@
-import { parseSnapshotId, toSnapshotId } from '../lake/iceberg/ids.ts'
-import type { SnapshotId, Table } from '../lake/index.ts'
+import { parseSnapshotId, toSnapshotId, type SnapshotId, type Table } from '../lake/index.ts'
 import { quoteIdent } from '../lake/duckdb.ts'
 import type { StateDb } from '../state/db.ts'
 import { fieldAt, unwrapNullable } from '../spec/fields.ts'
