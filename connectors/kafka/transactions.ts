@@ -1,7 +1,7 @@
 import type { Producer } from 'kafkajs'
 import { TributaryError } from '../../runtime/errors.ts'
 import type { OutgoingRecord, PartitionOffset, RecordPosition } from '../../runtime/log/log.ts'
-import { Mutex } from '../embedded-log/lock.ts'
+import { Mutex } from '../shared/mutex.ts'
 import type { KafkaAdmin } from './admin.ts'
 import { createClient, log } from './client.ts'
 import { describe, isFenced, toTributaryError } from './errors.ts'

@@ -1,0 +1,126 @@
+import { spawn, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterEach, describe, expect, it } from 'vitest'
+import { acquireLock, LockOwner, readHolder, releaseLock, restoreBrokenLock, tryLock } from '../../../connectors/shared/lock.ts'
+
+const fixture = fileURLToPath(new URL('./fixtures/locker.ts', import.meta.url))
+const root = fileURLToPath(new URL('../../../', import.meta.url))
+const dirs: string[] = []
+const tempDir = (): string => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-lock-'))
+  dirs.push(d)
+  return d
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true })
+})
+
+const deadPid = (): number => spawnSync(process.execPath, ['-e', '0']).pid!
+const startOf = (pid: number): string => {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!
+}
+const child = (args: string[]) => spawn(process.execPath, ['--import', 'tsx', fixture, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+const line = (c: ReturnType<typeof child>, want: string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    c.stdout!.setEncoding('utf8').on('data', (d: string) => d.includes(want) && resolve())
+    c.on('exit', (code) => reject(new Error(`child exited ${code} before ${want}`)))
+  })
+
+describe('the shared cross-process lock', () => {
+  it('is exclusive between owners, and free again once released', () => {
+    const dir = tempDir()
+    const lock = path.join(dir, 'x.lock')
+    const a = new LockOwner(dir)
+    const b = new LockOwner(dir)
+    expect(tryLock(lock, a)).toEqual({ ok: true, broke: undefined })
+    const busy = tryLock(lock, b)
+    expect(busy).toMatchObject({ ok: false, holder: { pid: process.pid, host: os.hostname() } })
+    expect(a.holds(lock)).toBe(true)
+    releaseLock(lock, a)
+    expect(tryLock(lock, b).ok).toBe(true)
+    expect(b.holds(lock) && !a.holds(lock)).toBe(true)
+  })
+
+  it('breaks the lock of a dead process and says whose it was; never a live one', () => {
+    const dir = tempDir()
+    const lock = path.join(dir, 'x.lock')
+    const me = new LockOwner(dir)
+    const dead = deadPid()
+    fs.writeFileSync(lock, `${dead} ${os.hostname()} - n1`)
+    const taken = tryLock(lock, me)
+    expect(taken).toMatchObject({ ok: true, broke: { pid: dead, nonce: 'n1' } })
+    expect(me.holds(lock)).toBe(true)
+
+    fs.unlinkSync(lock)
+    fs.writeFileSync(lock, `${process.pid} ${os.hostname()} ${startOf(process.pid)} live`)
+    expect(tryLock(lock, me)).toMatchObject({ ok: false, holder: { pid: process.pid } })
+  })
+
+  it('treats a pid reused by another process (a restarted container) as dead', () => {
+    const dir = tempDir()
+    const lock = path.join(dir, 'x.lock')
+    // Our own pid, but a process started at another time: the lock's holder is gone.
+    fs.writeFileSync(lock, `${process.pid} ${os.hostname()} 1 earlier-incarnation`)
+    expect(tryLock(lock, new LockOwner(dir))).toMatchObject({ ok: true, broke: { pid: process.pid, nonce: 'earlier-incarnation' } })
+  })
+
+  it('waits for another host’s lock, unless it is held longer than maxHoldMs', async () => {
+    const dir = tempDir()
+    const lock = path.join(dir, 'x.lock')
+    const me = new LockOwner(dir)
+    fs.writeFileSync(lock, `4242 elsewhere.example - remote`)
+    expect(tryLock(lock, me).ok).toBe(false)
+    await new Promise((resolve) => setTimeout(resolve, 80))
+    expect(tryLock(lock, me).ok).toBe(false) // no maxHoldMs: a member lock may be held for hours
+    expect(tryLock(lock, me, { maxHoldMs: 50 })).toMatchObject({ ok: true, broke: { host: 'elsewhere.example' } })
+    // Released with maxHoldMs, a lock that is no longer ours is left alone.
+    fs.unlinkSync(lock)
+    fs.writeFileSync(lock, `4242 elsewhere.example - someone-else`)
+    releaseLock(lock, me, { maxHoldMs: 50 })
+    expect(readHolder(lock)?.nonce).toBe('someone-else')
+  })
+
+  it('times out with the adapter’s own error, naming the holder', async () => {
+    const dir = tempDir()
+    const lock = path.join(dir, 'x.lock')
+    const a = new LockOwner(dir)
+    tryLock(lock, a)
+    const started = Date.now()
+    const e = await acquireLock(lock, new LockOwner(dir), { timeoutMs: 100, timeoutError: (h) => new Error(`held by ${h?.pid}`) }).catch((err: unknown) => err)
+    expect((e as Error).message).toBe(`held by ${process.pid}`)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(100)
+  })
+
+  it('frees the lock of a SIGKILLed holder for the next process, which learns who died', async () => {
+    const dir = tempDir()
+    const lock = path.join(dir, 'x.lock')
+    const holder = child(['hold', dir, lock])
+    await line(holder, 'locked')
+    const me = new LockOwner(dir)
+    expect(tryLock(lock, me)).toMatchObject({ ok: false, holder: { pid: holder.pid } })
+    holder.kill('SIGKILL')
+    await new Promise((resolve) => holder.on('exit', resolve))
+    const { broke } = await acquireLock(lock, me, { timeoutMs: 5_000, timeoutError: () => new Error('timeout') })
+    expect(broke?.pid).toBe(holder.pid)
+    // Put back as found when the dead holder's work cannot be finished: the next taker sees it too.
+    restoreBrokenLock(lock, me, broke!)
+    expect(readHolder(lock)?.pid).toBe(holder.pid)
+    expect((await acquireLock(lock, me, { timeoutMs: 5_000, timeoutError: () => new Error('timeout') })).broke?.pid).toBe(holder.pid)
+    LockOwner.sweep(dir)
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('.owner.')).length).toBe(1) // only mine: the killed holder's identity is swept
+  })
+
+  it('serializes two processes: no update lost under contention', { timeout: 60_000 }, async () => {
+    const dir = tempDir()
+    const lock = path.join(dir, 'x.lock')
+    const counter = path.join(dir, 'counter')
+    fs.writeFileSync(counter, '0')
+    const workers = [child(['count', dir, lock, counter, '150']), child(['count', dir, lock, counter, '150'])]
+    await Promise.all(workers.map((w) => line(w, 'done')))
+    expect(Number(fs.readFileSync(counter, 'utf8'))).toBe(300)
+  })
+})
