@@ -18,7 +18,11 @@ export interface CliContext {
   config(): Config
   /** For commands that print their own story (demo): logs below warn only when asked for. */
   quietLogs(): void
-  runtime(): Promise<Runtime>
+  /**
+   * The backends, opened once. Commands that only read ask for 'read': the embedded log and
+   * registry are then opened read-only and nothing in the data folder is created or repaired.
+   */
+  runtime(access?: 'read' | 'write'): Promise<Runtime>
   /** A runtime opened elsewhere (serve opens it while already serving /readyz); closed by close(). */
   adopt(runtime: Runtime): void
   products(refs: readonly string[]): Product[]
@@ -44,8 +48,8 @@ export function createContext(globals: () => GlobalOptions): CliContext {
       const c = ctx.config()
       if (!globals().logLevel && !process.env.TRIBUTARY_LOG_LEVEL && c.logLevel === 'info') setLogLevel('warn')
     },
-    runtime() {
-      runtime ??= openRuntime(ctx.config())
+    runtime(access = 'write') {
+      runtime ??= openRuntime(ctx.config(), { readOnly: access === 'read' })
       return runtime
     },
     adopt(r) {

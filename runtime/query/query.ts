@@ -3,7 +3,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
 import { lakeCacheDir, loadTable, joinPath, schemeOf, type ScanSelector } from '../lake/index.ts'
-import { quoteIdent, quoteString } from '../lake/duckdb.ts'
+import { quoteIdent } from '../lake/duckdb.ts'
 import type { Product } from '../product/load.ts'
 import { snapshotTargets } from '../compactor/targets.ts'
 import { assertReadOnly, sandbox } from './guard.ts'
@@ -60,9 +60,10 @@ export interface QueryResult {
 /**
  * Runs one read-only SELECT over the lake's tables with DuckDB: each table is a view over its
  * snapshot's Parquet files (position deletes applied), at `asOf` when given. A table that cannot
- * resolve `asOf` (no such snapshot or tag) fails only if the query reads it. The instance is
- * private and sandboxed to the lake's folder (for object storage: the local read-through cache,
- * see lake/cache.ts).
+ * be read (no such snapshot or tag at `asOf`, unreadable metadata, a missing file) has no view, so
+ * a statement that names it fails with that table's own error, whatever it selects (even count(*)
+ * or LIMIT 0), and a statement that does not name it runs. The instance is private and sandboxed
+ * to the lake's folder (for object storage: the local read-through cache, see lake/cache.ts).
  */
 export async function runQuery(tables: readonly LakeTable[], sql: string, options: QueryOptions = {}): Promise<QueryResult> {
   const instance = await DuckDBInstance.create(':memory:')
@@ -70,38 +71,39 @@ export async function runQuery(tables: readonly LakeTable[], sql: string, option
   try {
     await assertReadOnly(conn, sql)
     const readable = new Set<string>()
+    const failed = new Map<LakeTable, unknown>()
     for (const t of tables) {
       const local = schemeOf(t.location) === 'file'
       // Views over object storage read cached copies, fetched when the view is made: only for
       // tables the statement can name (it must spell the port to reach the view).
       if (!local && !mentions(sql, t)) continue
-      await createView(conn, t, options.asOf ?? {})
+      try {
+        await createView(conn, t, options.asOf ?? {})
+      } catch (e) {
+        failed.set(t, e)
+      }
       readable.add(!local ? lakeCacheDir() : t.location.startsWith('file:') ? fileURLToPath(t.location) : path.resolve(t.location))
     }
     await sandbox(conn, [...readable])
-    return await execute(conn, sql, tables, options)
+    return await execute(conn, sql, tables, options, failed)
   } finally {
     conn.closeSync()
     instance.closeSync()
   }
 }
 
+/** The view of a table under both spellings of its name; its schemas exist even when its body fails. */
 async function createView(conn: DuckDBConnection, t: LakeTable, asOf: ScanSelector): Promise<void> {
-  let body: string
-  try {
-    const table = await loadTable(t.location)
-    // Without a time-travel selector, the table is what main publishes (the audit branch may be ahead).
-    body = await table.localSql(asOf)
-  } catch (e) {
-    body = `SELECT error(${quoteString(`table ${t.name}: ${messageOf(e)}`)})`
-  }
-  const names: Array<[string, string]> = [[t.product, t.port]]
-  if (underscore(t.product) !== t.product || underscore(t.port) !== t.port) names.push([underscore(t.product), underscore(t.port)])
-  for (const [schema, view] of names) {
-    await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
-    await conn.run(`CREATE OR REPLACE VIEW ${quoteIdent(schema)}.${quoteIdent(view)} AS ${body}`)
-  }
+  const names = viewNames(t)
+  for (const [schema] of names) await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
+  const table = await loadTable(t.location)
+  // Without a time-travel selector, the table is what main publishes (the audit branch may be ahead).
+  const body = await table.localSql(asOf)
+  for (const [schema, view] of names) await conn.run(`CREATE OR REPLACE VIEW ${quoteIdent(schema)}.${quoteIdent(view)} AS ${body}`)
 }
+
+const viewNames = (t: LakeTable): Array<[string, string]> =>
+  underscore(t.product) !== t.product || underscore(t.port) !== t.port ? [[t.product, t.port], [underscore(t.product), underscore(t.port)]] : [[t.product, t.port]]
 
 const underscore = (s: string): string => s.replace(/-/g, '_')
 
@@ -111,7 +113,7 @@ const mentions = (sql: string, t: LakeTable): boolean => {
   return text.includes(t.port.toLowerCase()) || text.includes(underscore(t.port).toLowerCase())
 }
 
-async function execute(conn: DuckDBConnection, sql: string, tables: readonly LakeTable[], options: QueryOptions): Promise<QueryResult> {
+async function execute(conn: DuckDBConnection, sql: string, tables: readonly LakeTable[], options: QueryOptions, failed: ReadonlyMap<LakeTable, unknown>): Promise<QueryResult> {
   const maxRows = options.maxRows ?? Number.MAX_SAFE_INTEGER
   const timer = options.timeoutMs ? setTimeout(() => conn.interrupt(), options.timeoutMs) : undefined
   try {
@@ -119,13 +121,13 @@ async function execute(conn: DuckDBConnection, sql: string, tables: readonly Lak
     const rows = convertRows(reader)
     return { columns: reader.deduplicatedColumnNames(), rows: rows.slice(0, maxRows), truncated: rows.length > maxRows }
   } catch (e) {
-    throw queryError(e, sql, tables, options)
+    throw queryError(e, sql, tables, options, failed)
   } finally {
     if (timer) clearTimeout(timer)
   }
 }
 
-function queryError(e: unknown, sql: string, tables: readonly LakeTable[], options: QueryOptions): TributaryError {
+function queryError(e: unknown, sql: string, tables: readonly LakeTable[], options: QueryOptions, failed: ReadonlyMap<LakeTable, unknown>): TributaryError {
   const text = messageOf(e).split('\n')[0]!
   const missing = /Table with name ([^\s]+) does not exist/.exec(text) ?? /Catalog "?([^"\s]+)"? does not exist/.exec(text)
   if (missing) {
@@ -133,12 +135,17 @@ function queryError(e: unknown, sql: string, tables: readonly LakeTable[], optio
     // DuckDB names the table without its schema; show it as the query wrote it.
     const name = missing[1]!.replace(/"/g, '')
     const written = new RegExp(`((?:"[^"]+"|[\\w-]+)\\.)?"?${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?(?![\\w"])`).exec(sql)?.[0]?.replace(/"/g, '') ?? name
+    // A table that exists but could not be read: its own error, not "unknown table".
+    const unreadable = [...failed].find(([t]) => viewNames(t).some(([schema, view]) => written === `${schema}.${view}` || (!written.includes('.') && written === view)))
+    if (unreadable) {
+      const [t, cause] = unreadable
+      const code = cause instanceof TributaryError ? cause.code : 'TRIB_LAKE_CORRUPT'
+      return new TributaryError(code, `table ${t.name}: ${messageOf(cause).split('\n')[0]}`, { cause, details: { table: t.name, ...(cause instanceof TributaryError ? cause.details : {}) } })
+    }
     return new TributaryError('TRIB_QUERY_UNKNOWN_TABLE', `unknown table ${written}; the lake has: ${known}`, { cause: e })
   }
   if (/^Permission Error/.test(text)) return new TributaryError('TRIB_QUERY_FORBIDDEN', `queries read the lake's tables only (${text.replace(/^Permission Error: /, '')})`, { cause: e })
   if (/INTERRUPT/i.test(text)) return new TributaryError('TRIB_QUERY_FAILED', `the query ran longer than ${options.timeoutMs} ms and was stopped`, { cause: e })
-  const custom = /Invalid Input Error: (table .*)$/.exec(text)
-  if (custom) return new TributaryError('TRIB_LAKE_SNAPSHOT_NOT_FOUND', custom[1]!, { cause: e })
   if (/Parser Error/.test(text)) return new TributaryError('TRIB_QUERY_INVALID', text.replace(/^Parser Error: /, 'syntax error: '), { cause: e })
   return new TributaryError('TRIB_QUERY_FAILED', text, { cause: e })
 }
