@@ -126,5 +126,21 @@ export class TributaryError extends Error {
 export const isTributaryError = (e: unknown, code?: ErrorCode): e is TributaryError =>
   e instanceof TributaryError && (code === undefined || e.code === code)
 
-/** A message for any thrown value, without a stack. */
-export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+/**
+ * A message for any thrown value, without a stack. Never throws itself: a transform may throw
+ * anything (an object without a prototype, one whose toString or message getter throws, a revoked
+ * proxy), and reporting it must not become a second failure.
+ */
+export function messageOf(e: unknown): string {
+  try {
+    const m: unknown = e instanceof Error ? e.message : e
+    if (typeof m === 'string') return m
+    try {
+      return String(m)
+    } catch {
+      return JSON.stringify(m) ?? Object.prototype.toString.call(m)
+    }
+  } catch {
+    return 'a value that cannot be printed was thrown'
+  }
+}

@@ -13,6 +13,7 @@ import { isLegacyJournal, legacyJournal } from './legacy-journal.ts'
 import { JOURNAL_FILE, journalFileName, layout, SEGMENT_FILE, type Layout } from './names.ts'
 import { Partition } from './partition.ts'
 import { LogState, malformed, type JournalEntry, type PartitionEntry } from './state.ts'
+import { maxOf } from '../../runtime/util/arrays.ts'
 
 /**
  * `tributary doctor` for the embedded log: reads every journal line and every record of every
@@ -278,7 +279,7 @@ export function inspectLog(dir: string, show: (file: string) => string): LogInsp
     }
   }
   files.close()
-  return { findings, maxSchemaId: Math.max(0, ...plans.flatMap((p) => p.scan.chain.map((c) => c.maxSchemaId))) }
+  return { findings, maxSchemaId: maxOf([0, ...plans.flatMap((p) => p.scan.chain.map((c) => c.maxSchemaId))]) }
 }
 
 interface Kept {
@@ -407,7 +408,7 @@ async function repairLog(paths: Layout, state: LogState, plans: PartitionPlan[],
       for (const [topic, count] of adopted) t.push([topic, count])
       const g = state.checkpoint().g!.map(([group, topic, partition, offset]) => [group, topic, partition, Math.min(offset, ends.get(`${topic}\u0000${partition}`) ?? 0)] as [string, string, number, number])
       const old = readdirOrEmpty(paths.journalDir).filter((n) => JOURNAL_FILE.test(n) || n.endsWith('.tmp'))
-      const next = Math.max(-1, ...old.map((n) => Number(JOURNAL_FILE.exec(n)?.[1] ?? -1))) + 1
+      const next = maxOf([-1, ...old.map((n) => Number(JOURNAL_FILE.exec(n)?.[1] ?? -1))]) + 1
       fs.mkdirSync(paths.journalDir, { recursive: true })
       const tmp = path.join(paths.journalDir, `${journalFileName(next)}.tmp`)
       fs.writeFileSync(tmp, encodeLine({ c: 1, t, p, g } satisfies JournalEntry))

@@ -16,6 +16,7 @@ import { StateDb } from '../state/db.ts'
 import { auditSnapshot, type AuditResult } from './audit.ts'
 import { KeyIndex, keyString, type RowPosition } from './key-index.ts'
 import { deadLetterRow, type SnapshotTarget } from './targets.ts'
+import { pushAll } from '../util/arrays.ts'
 
 /** The branch every compaction commits to; `main` follows it when the audit passes. */
 export const AUDIT_BRANCH = 'audit'
@@ -322,7 +323,7 @@ export class SnapshotCompactor implements RunnableProduct {
 
     try {
       const files: DataFile[] = []
-      if (rows.length > 0) files.push(...(await table.writeDataFiles(rows, (file, indexes) => indexes.forEach((r, i) => rowKeys[r] !== undefined && keyChanges.push([rowKeys[r]!, [file.filePath, i]])))))
+      if (rows.length > 0) pushAll(files, await table.writeDataFiles(rows, (file, indexes) => indexes.forEach((r, i) => rowKeys[r] !== undefined && keyChanges.push([rowKeys[r]!, [file.filePath, i]]))))
       if (batch && batch.rows > 0) {
         const file = await table.writeColumnBatch(batch)
         batchKeys.forEach((key, i) => keyChanges.push([key, [file.filePath, i]]))

@@ -7,6 +7,7 @@ import { messageOf } from '../errors.ts'
 import { inspectLake } from './lake.ts'
 import { Quarantine, type Finding } from './report.ts'
 import { inspectStateStores } from './state.ts'
+import { maxOf, pushAll } from '../util/arrays.ts'
 
 export type { Finding } from './report.ts'
 
@@ -31,12 +32,12 @@ export async function examine(config: Config): Promise<DoctorReport> {
   let idsInUse = 0
   if (config.transport.kind === 'embedded') {
     const log = inspectLog(path.join(dataDir, 'log'), show)
-    findings.push(...log.findings)
+    pushAll(findings, log.findings)
     idsInUse = log.maxSchemaId
   }
-  if (config.registry.kind === 'embedded') findings.push(...inspectRegistry(path.join(dataDir, 'registry'), show, () => idsInUse))
-  findings.push(...inspectStateStores(path.join(dataDir, 'state'), show))
-  findings.push(...(await inspectLake(config.lake.uri ?? pathToFileURL(path.join(dataDir, 'lake')).href)))
+  if (config.registry.kind === 'embedded') pushAll(findings, inspectRegistry(path.join(dataDir, 'registry'), show, () => idsInUse))
+  pushAll(findings, inspectStateStores(path.join(dataDir, 'state'), show))
+  pushAll(findings, await inspectLake(config.lake.uri ?? pathToFileURL(path.join(dataDir, 'lake')).href))
   return { dataDir, findings }
 }
 
@@ -64,7 +65,7 @@ export async function repair(report: DoctorReport): Promise<{ quarantine: string
 /** One line per finding, then each repair with what it loses. */
 export function formatReport(report: DoctorReport): string {
   if (report.findings.length === 0) return `${report.dataDir}: nothing to examine (no log, registry, state or lake yet)`
-  const width = Math.max(...report.findings.map((f) => f.subject.length))
+  const width = maxOf(report.findings.map((f) => f.subject.length))
   const lines = report.findings.map((f) => `${f.ok ? 'intact ' : 'DAMAGED'}  ${f.part.padEnd(8)} ${f.subject.padEnd(width)}  ${f.detail}`)
   const repairs = report.findings.filter((f) => f.repair !== undefined)
   if (repairs.length > 0) {

@@ -1,6 +1,7 @@
 import { messageOf } from '../errors.ts'
 import { joinPath, metadataPath, openStorage, readVersion, snapshotFiles, VERSION_HINT, type LakeStorage, type LoadedMetadata } from '../lake/index.ts'
 import { plural, type Finding } from './report.ts'
+import { pushAll } from '../util/arrays.ts'
 
 /**
  * `tributary doctor` for the lake, through the lake's public entry points only: for each table
@@ -144,7 +145,7 @@ async function inspectTable(storage: LakeStorage, name: string, versions: number
   }
   parts.push(`${plural(checked, 'data file')} referenced${missing.size === 0 ? ', all present' : ''}`)
   for (const [file, ids] of missing) parts.push(`${file} is missing (referenced by ${plural(ids.length, 'snapshot')}: ${ids.join(', ')})`)
-  parts.push(...unreadableFiles)
+  pushAll(parts, unreadableFiles)
   const main = md.refs.main?.['snapshot-id']
   if ((missing.size > 0 || unreadableFiles.length > 0) && main !== undefined && !complete.includes(main)) {
     const fallback = [...md.snapshots].filter((s) => complete.includes(s['snapshot-id'])).sort((a, b) => b['timestamp-ms'] - a['timestamp-ms'])[0]

@@ -16,6 +16,7 @@ import { openStorage, type LakeStorage } from './storage.ts'
 import type { DataFile, PartitionSpec, Schema, Snapshot, SnapshotRef, TableMetadata } from './types.ts'
 import { MAIN_BRANCH } from './types.ts'
 import { commitTable, loadLatest, type CommitOptions, type CommitPreparer, type LoadedMetadata } from './versions.ts'
+import { pushAll } from '../util/arrays.ts'
 
 /**
  * The table facade: create or load an Iceberg v2 table at a location (a `file://` directory or an
@@ -178,14 +179,14 @@ export class Table {
     const specId = md['default-spec-id']
     const written: DataFile[] = []
     try {
-      written.push(...(change.addRows?.length ? await this.writeDataFiles(change.addRows) : []))
+      pushAll(written, change.addRows?.length ? await this.writeDataFiles(change.addRows) : [])
       const addDataFiles = [...(change.addDataFiles ?? []), ...written].map((file) => ({ file, specId }))
       let addDeleteFiles: { file: DataFile; specId: number }[] = []
       if (change.deletePositions?.length) {
         const head = md.refs[branch] ? refSnapshot(md, branch) : currentSnapshot(md)
         const live = head ? (await snapshotFiles(this.storage, md, head)).data : []
         addDeleteFiles = await writePositionDeletes(this.storage, md, live, change.deletePositions)
-        written.push(...addDeleteFiles.map((d) => d.file))
+        pushAll(written, addDeleteFiles.map((d) => d.file))
       }
       const operation = change.operation ?? (addDeleteFiles.length === 0 && !change.removeFiles?.length ? 'append' : addDataFiles.length === 0 ? 'delete' : 'overwrite')
       const changes: SnapshotChanges = { branch, operation, addDataFiles, addDeleteFiles }

@@ -6,6 +6,7 @@ import { applyCommit, type TableCommit } from './commit.ts'
 import { parseMetadata, serializeMetadata } from './metadata.ts'
 import type { LakeStorage } from './storage.ts'
 import type { TableMetadata } from './types.ts'
+import { maxOf } from '../util/arrays.ts'
 
 /**
  * Metadata versions on storage, the way file-system Iceberg catalogs keep them:
@@ -56,7 +57,7 @@ async function latestVersion(storage: LakeStorage): Promise<number | undefined> 
   // No usable hint: list the versions (cheap on both file systems and object stores).
   const versions = (await storage.list('metadata/v')).map((p) => VERSION_FILE.exec(p)).filter((m) => m !== null).map((m) => Number(m[1]))
   if (versions.length === 0) return undefined
-  let v = Math.max(...versions)
+  let v = maxOf(versions)
   while (await storage.exists(metadataPath(v + 1))) v++
   return v
 }
