@@ -1,7 +1,7 @@
 import path from 'node:path'
-import { loadConfig } from '../config/load.ts'
+import { loadConfig, unknownEnvVars } from '../config/load.ts'
 import type { Config } from '../config/schema.ts'
-import { setLogLevel } from '../logger.ts'
+import { moduleLogger, setLogLevel } from '../logger.ts'
 import { loadMesh } from '../product/mesh.ts'
 import type { Product } from '../product/load.ts'
 import { openRuntime, type Runtime } from '../runtime.ts'
@@ -41,6 +41,8 @@ export function createContext(globals: () => GlobalOptions): CliContext {
           flags: { dataDir: g.dataDir, logLevel: g.logLevel },
         })
         setLogLevel(config.logLevel)
+        const unknown = unknownEnvVars()
+        if (unknown.length > 0) moduleLogger('config').warn({ variables: unknown }, 'ignoring unknown TRIBUTARY_* environment variables (the README lists the known ones)')
       }
       return config
     },

@@ -41,9 +41,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   for (const [name, spec] of Object.entries(envVars)) {
     const raw = env[name]
     if (raw === undefined || raw === '') continue
-    const type: string = spec.type
-    const value = type === 'number' ? Number(raw) : type === 'list' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : type === 'boolean' ? raw === 'true' : raw
-    setPath(tree, spec.path, value)
+    setPath(tree, spec.path, envValue(name, spec.path, spec.type, raw))
     origin.set(spec.path, `environment variable ${name}`)
   }
 
@@ -62,6 +60,32 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     throw new TributaryError('TRIB_CONFIG_INVALID', `config ${at || '(root)'} (from ${from}): ${message}`, { details: { path: at, source: from } })
   }
   return deepFreeze(result.data)
+}
+
+/**
+ * An environment variable's text as its type, strictly: a boolean is `true` or `false` and a number
+ * is a number, anything else is an error naming the variable (`TRIBUTARY_LAKE_ENABLED=maybe` once
+ * meant false).
+ */
+function envValue(name: string, at: string, type: string, raw: string): unknown {
+  const bad = (expected: string): never => {
+    throw new TributaryError('TRIB_CONFIG_INVALID', `config ${at} (from environment variable ${name}): expected ${expected}, got ${JSON.stringify(raw)}`, {
+      details: { path: at, source: `environment variable ${name}` },
+    })
+  }
+  const text = raw.trim()
+  if (type === 'boolean') return /^true$/i.test(text) ? true : /^false$/i.test(text) ? false : bad('true or false')
+  if (type === 'number') return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : bad('a number')
+  if (type === 'list') return raw.split(',').map((s) => s.trim()).filter(Boolean)
+  return raw
+}
+
+/** Variables the runtime does not read (TRIBUTARY_TEST_* belong to the test suite). */
+export function unknownEnvVars(env: NodeJS.ProcessEnv = process.env): string[] {
+  const known = new Set<string>([...Object.keys(envVars), 'TRIBUTARY_CONFIG'])
+  return Object.keys(env)
+    .filter((name) => name.startsWith('TRIBUTARY_') && !known.has(name) && !name.startsWith('TRIBUTARY_TEST_'))
+    .sort()
 }
 
 function readConfigFile(file: string): string {

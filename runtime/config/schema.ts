@@ -57,8 +57,19 @@ const s3 = z.strictObject({
   forcePathStyle: z.boolean().default(false).describe('bucket in the path rather than the host name (MinIO)'),
 })
 
+/** The URI schemes lake storage has adapters for (connectors/storage/<scheme>); a bare path is file. */
+export const lakeSchemes = ['file', 's3'] as const
+
 const lake = z.strictObject({
-  uri: z.string().min(1).optional().describe('root of the Iceberg tables: file:///path or s3://bucket/prefix; default file://<dataDir>/lake'),
+  uri: z
+    .string()
+    .min(1)
+    .refine((uri) => {
+      const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(uri)?.[1]?.toLowerCase() ?? 'file'
+      return (lakeSchemes as readonly string[]).includes(scheme)
+    }, `a lake URI is file:///path, a path, or s3://bucket/prefix (schemes: ${lakeSchemes.join(', ')})`)
+    .optional()
+    .describe('root of the Iceberg tables: file:///path or s3://bucket/prefix; default file://<dataDir>/lake'),
   enabled: z.boolean().default(true).describe('compact output ports with a snapshot block into the lake'),
   s3: s3.default(s3.parse({})),
 })
