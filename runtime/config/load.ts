@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
+import { Secret } from '../access/secret.ts'
 import { TributaryError } from '../errors.ts'
 import { deepFreeze, formatPath } from '../spec/load.ts'
 import { configSchema, envVars, secretPaths, type Config } from './schema.ts'
@@ -39,10 +40,11 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   }
 
   for (const [name, spec] of Object.entries(envVars)) {
-    const raw = env[name]
+    const raw = env[name] || secretFile(name, spec, env)
     if (raw === undefined || raw === '') continue
-    setPath(tree, spec.path, envValue(name, spec.path, spec.type, raw))
-    origin.set(spec.path, `environment variable ${name}`)
+    const source = `environment variable ${env[name] ? name : `${name}_FILE`}`
+    setPath(tree, spec.path, envValue(source, spec.path, spec.type, raw))
+    origin.set(spec.path, source)
   }
 
   for (const [p, value] of Object.entries(sources.flags ?? {})) {
@@ -67,10 +69,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
  * is a number, anything else is an error naming the variable (`TRIBUTARY_LAKE_ENABLED=maybe` once
  * meant false).
  */
-function envValue(name: string, at: string, type: string, raw: string): unknown {
+function envValue(source: string, at: string, type: string, raw: string): unknown {
   const bad = (expected: string): never => {
-    throw new TributaryError('TRIB_CONFIG_INVALID', `config ${at} (from environment variable ${name}): expected ${expected}, got ${JSON.stringify(raw)}`, {
-      details: { path: at, source: `environment variable ${name}` },
+    throw new TributaryError('TRIB_CONFIG_INVALID', `config ${at} (from ${source}): expected ${expected}, got ${JSON.stringify(raw)}`, {
+      details: { path: at, source },
     })
   }
   const text = raw.trim()
@@ -82,10 +84,22 @@ function envValue(name: string, at: string, type: string, raw: string): unknown 
 
 /** Variables the runtime does not read (TRIBUTARY_TEST_* belong to the test suite). */
 export function unknownEnvVars(env: NodeJS.ProcessEnv = process.env): string[] {
-  const known = new Set<string>([...Object.keys(envVars), 'TRIBUTARY_CONFIG'])
+  const secrets = Object.entries(envVars).filter(([, spec]) => 'secret' in spec && spec.secret).map(([name]) => `${name}_FILE`)
+  const known = new Set<string>([...Object.keys(envVars), ...secrets, 'TRIBUTARY_CONFIG'])
   return Object.keys(env)
     .filter((name) => name.startsWith('TRIBUTARY_') && !known.has(name) && !name.startsWith('TRIBUTARY_TEST_'))
     .sort()
+}
+
+/** A secret's `<NAME>_FILE` variable (Docker and Kubernetes secrets): the file's content, less a final newline. */
+function secretFile(name: string, spec: object, env: NodeJS.ProcessEnv): string | undefined {
+  const file = env[`${name}_FILE`]
+  if (!('secret' in spec && spec.secret) || !file) return undefined
+  try {
+    return fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '')
+  } catch (e) {
+    throw new TributaryError('TRIB_CONFIG_INVALID', `environment variable ${name}_FILE: ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { cause: e })
+  }
 }
 
 function readConfigFile(file: string): string {
@@ -132,6 +146,8 @@ export function redactConfig(config: Config): unknown {
   const secrets = secretPaths
   const walk = (node: unknown, prefix: string): unknown => {
     if (!node || typeof node !== 'object' || Array.isArray(node)) return secrets.has(prefix) ? '***' : node
+    // Secrets of the access block print themselves redacted (runtime/access/secret.ts).
+    if (node instanceof Secret) return node.toJSON()
     return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, prefix ? `${prefix}.${k}` : k)]))
   }
   return walk(config, '')

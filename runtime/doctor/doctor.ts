@@ -37,7 +37,10 @@ export async function examine(config: Config): Promise<DoctorReport> {
   }
   if (config.registry.kind === 'embedded') pushAll(findings, inspectRegistry(path.join(dataDir, 'registry'), show, () => idsInUse))
   pushAll(findings, inspectStateStores(path.join(dataDir, 'state'), show))
-  pushAll(findings, await inspectLake(config.lake.uri ?? pathToFileURL(path.join(dataDir, 'lake')).href))
+  if (config.lake.catalog.kind === 'file') {
+    const uri = config.lake.uri ?? pathToFileURL(path.join(dataDir, 'lake')).href
+    pushAll(findings, await inspectLake(uri, { s3: config.lake.s3, cacheDir: path.join(dataDir, 'lake-cache') }))
+  }
   return { dataDir, findings }
 }
 

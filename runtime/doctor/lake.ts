@@ -1,35 +1,42 @@
+import { openStorageProvider } from '../../connectors/storage/index.ts'
+import type { S3StorageOptions } from '../../connectors/storage/s3/index.ts'
 import { messageOf } from '../errors.ts'
-import { joinPath, metadataPath, openStorage, readVersion, snapshotFiles, VERSION_HINT, type LakeStorage, type LoadedMetadata } from '../lake/index.ts'
-import { plural, type Finding } from './report.ts'
+import { joinPath, lakeResources, metadataPath, openFileCatalog, readVersion, snapshotFiles, VERSION_HINT, versionOf, type LakeStorage, type LoadedMetadata } from '../lake/index.ts'
 import { pushAll } from '../util/arrays.ts'
+import { plural, type Finding } from './report.ts'
 
 /**
- * `tributary doctor` for the lake, through the lake's public entry points only: for each table
- * (`<lake>/<product>/<port>/metadata/`), every metadata version is read, then the manifest lists
- * and manifests of every snapshot of the newest readable one, and every data and delete file they
- * reference is checked to exist. The repair of unreadable newest versions moves them aside, so
- * the table is at its newest intact version again (the compactor commits the lost snapshots again
- * from the log: a snapshot records the offsets it covers). Missing data files are reported with
- * the newest snapshot that has all of its files, for `tributary lake rollback`.
+ * `tributary doctor` for the lake, through the lake's public entry points only: the file catalog
+ * lists the tables (`<lake>/<product>/<port>/`; listing reads no metadata, so damaged tables are
+ * listed too), then for each table every metadata version is read, the manifest lists and
+ * manifests of every snapshot of the newest readable one, and every data and delete file they
+ * reference is checked to exist. The repair of unreadable newest versions moves them aside, so the
+ * table is at its newest intact version again (the compactor commits the lost snapshots again from
+ * the log: a snapshot records the offsets it covers). Missing data files are reported with the
+ * newest snapshot that has all of its files, for `tributary lake rollback`.
  */
-export async function inspectLake(lakeUri: string): Promise<Finding[]> {
-  let lake: LakeStorage
+export async function inspectLake(uri: string, options: { s3: S3StorageOptions; cacheDir: string }): Promise<Finding[]> {
+  const lake = lakeResources({ storage: openStorageProvider({ s3: options.s3 }), cacheDir: options.cacheDir })
   try {
-    lake = await openStorage(lakeUri)
-  } catch (e) {
-    return [{ part: 'lake', subject: lakeUri, ok: false, detail: `cannot be opened (${messageOf(e)})` }]
+    let catalog
+    try {
+      catalog = await openFileCatalog(uri, lake)
+    } catch (e) {
+      return [{ part: 'lake', subject: uri, ok: false, detail: `cannot be opened (${messageOf(e)})` }]
+    }
+    const findings: Finding[] = []
+    for (const namespace of await catalog.listNamespaces()) {
+      for (const id of await catalog.listTables(namespace)) {
+        const name = [...id.namespace, id.name].join('/')
+        const storage = await lake.storage.open(joinPath(catalog.uri, name))
+        const versions = (await storage.list('metadata/v')).filter((f) => /\.metadata\.json$/.test(f)).map(versionOf)
+        findings.push(await inspectTable(storage, name, versions.sort((a, b) => a - b)))
+      }
+    }
+    return findings
+  } finally {
+    await lake.close()
   }
-  const tables = new Map<string, number[]>()
-  for (const file of await lake.list('')) {
-    const m = /^([^/]+\/[^/]+)\/metadata\/(?:v(\d+)\.metadata\.json|version-hint\.text)$/.exec(file)
-    if (m === null) continue
-    const versions = tables.get(m[1]!) ?? []
-    if (m[2] !== undefined) versions.push(Number(m[2]))
-    tables.set(m[1]!, versions)
-  }
-  const findings: Finding[] = []
-  for (const [name, versions] of [...tables].sort()) findings.push(await inspectTable(await openStorage(joinPath(lakeUri, name)), name, versions.sort((a, b) => a - b)))
-  return findings
 }
 
 /**
@@ -100,10 +107,10 @@ async function unreadable(storage: LakeStorage, version: number, e: unknown): Pr
 
 async function inspectTable(storage: LakeStorage, name: string, versions: number[]): Promise<Finding> {
   const broken: Array<{ version: number; why: string }> = []
-  let current: LoadedMetadata | undefined
+  let current: (LoadedMetadata & { version: number }) | undefined
   for (const v of [...versions].reverse()) {
     try {
-      current = await readVersion(storage, v)
+      current = { ...(await readVersion(storage, v)), version: v }
       break
     } catch (e) {
       broken.push({ version: v, why: await unreadable(storage, v, e) })

@@ -46,7 +46,7 @@ export async function createProcessors(runtime: Runtime, products: readonly Prod
     // The product's tables follow it: each compacts one of its output topics (and its dead letters).
     if (options.lake ?? runtime.config.lake.enabled)
       for (const target of snapshotTargets(product))
-        runnables.push(new SnapshotCompactor(product, target, { log: runtime.log, serde: runtime.serde, stateDir: runtime.stateDir, lakeUri: runtime.lakeUri }))
+        runnables.push(new SnapshotCompactor(product, target, { log: runtime.log, serde: runtime.serde, stateDir: runtime.stateDir, catalog: runtime.catalog }))
   }
   return runnables
 }

@@ -4,7 +4,7 @@ import { getter } from './contract.ts'
 import type { PortDecoder } from './decode.ts'
 import { deadLetter } from './dlq.ts'
 import { canonicalKey } from './canonical-key.ts'
-import type { Serde } from '../registry/serde.ts'
+import type { Serde } from '../codec/avro/serde.ts'
 import { TributaryError } from '../errors.ts'
 
 /**

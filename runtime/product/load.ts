@@ -7,8 +7,7 @@ import type { InputPortSpec, OutputPortSpec, ProductSpec } from '../spec/schema.
 import { SchemaCatalog, schemaDirsFor, type SchemaFile } from '../spec/schemas.ts'
 import { fieldAt, isNullable, unwrapNullable } from '../spec/fields.ts'
 import { partitionTransforms } from '../compactor/targets.ts'
-import { buildPartitionSpec } from '../lake/partition.ts'
-import { avroToIcebergSchema } from '../lake/schema.ts'
+import { tableRequest } from '../lake/iceberg/create.ts'
 import type { TransformModule } from './transform.ts'
 
 export interface InputPort {
@@ -83,6 +82,19 @@ export function loadProduct(dir: string, options: LoadOptions = {}): Product {
   })
   checkSharedTopics(outputs.map((o, i) => ({ ...o, product: spec.name, where: where(['outputPorts', i, 'topic']) })))
 
+  for (const [port, a] of Object.entries(spec.access?.outputPorts ?? {})) {
+    const out = outputs.find((o) => o.spec.name === port)
+    a.readerPolicies?.forEach((variant, i) => {
+      for (const [field, action] of Object.entries(variant.pii)) {
+        const at = where(['access', 'outputPorts', port, 'readerPolicies', i, 'pii', field])
+        if (out) checkPolicyField(out.schema, field, action, at)
+        // Keys are not rewritten on the read paths, so a key field would show through.
+        if (out?.keyFields.some((k) => k === field || k.startsWith(`${field}.`)))
+          throw new TributaryError('TRIB_SPEC_INVALID', `${at}: ${field} is part of the key of ${port}, which readers see unchanged`, { details: { field } })
+      }
+    })
+  }
+
   const transformFile = path.resolve(absDir, spec.transform)
   if (!fs.existsSync(transformFile))
     throw new TributaryError('TRIB_TRANSFORM_INVALID', `${where(['transform'])}: ${transformFile} does not exist`, {
@@ -99,9 +111,11 @@ export function loadProduct(dir: string, options: LoadOptions = {}): Product {
  */
 function checkTable(port: Pick<OutputPort, 'spec' | 'keyFields'>, schema: SchemaFile, where: string): void {
   try {
-    const upsert = port.spec.snapshot?.mode === 'upsert'
-    const { schema: iceberg } = avroToIcebergSchema(schema.schema, upsert ? { identifierFields: [...port.keyFields] } : {})
-    buildPartitionSpec(iceberg, partitionTransforms(port), 0, 999)
+    tableRequest({
+      avroSchema: schema.schema,
+      partitionBy: partitionTransforms(port),
+      ...(port.spec.snapshot?.mode === 'upsert' ? { identifierFields: [...port.keyFields] } : {}),
+    })
   } catch (e) {
     if (!(e instanceof TributaryError)) throw e
     throw new TributaryError('TRIB_SPEC_INVALID', `${where}: the lake table cannot be made from schema ${schema.fullName}: ${e.message}`, { cause: e, details: { ...e.details } })

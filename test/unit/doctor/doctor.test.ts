@@ -6,7 +6,8 @@ import { openEmbeddedLog } from '../../../connectors/embedded-log/index.ts'
 import { openEmbeddedRegistry } from '../../../connectors/registry/embedded/index.ts'
 import { loadConfig } from '../../../runtime/config/load.ts'
 import { examine, formatReport, repair, type DoctorReport } from '../../../runtime/doctor/doctor.ts'
-import { createTable, loadTable } from '../../../runtime/lake/index.ts'
+import { tableId, tableRequest } from '../../../runtime/lake/index.ts'
+import { openTestLake } from '../../helpers/lake.ts'
 import type { LogRecord } from '../../../runtime/log/log.ts'
 import { StateDb } from '../../../runtime/state/db.ts'
 import { tempDir } from '../../helpers/runtime.ts'
@@ -36,9 +37,14 @@ async function dataFolder(): Promise<string> {
   const db = StateDb.open(path.join(dir, 'state', 'p', '0'))
   db.apply('kv', [['k1', 'one'], ['k2', 'two']], [{ topic: 'a', partition: 0, offset: 5 }])
   await db.close()
-  const table = await createTable(pathToFileURL(path.join(dir, 'lake', 'p', 't')).href, { avroSchema: { type: 'record', name: 'r', fields: [{ name: 'id', type: 'long' }] } })
-  await table.newSnapshot({ addRows: [{ id: 1 }, { id: 2 }] })
-  await table.newSnapshot({ addRows: [{ id: 3 }] })
+  const lake = await openTestLake(pathToFileURL(path.join(dir, 'lake')).href)
+  try {
+    const table = await lake.catalog.createTable(tableId('p', 't'), tableRequest({ avroSchema: { type: 'record', name: 'r', fields: [{ name: 'id', type: 'long' }] } }))
+    await table.newSnapshot({ addRows: [{ id: 1 }, { id: 2 }] })
+    await table.newSnapshot({ addRows: [{ id: 3 }] })
+  } finally {
+    await lake.close()
+  }
   return dir
 }
 
@@ -156,7 +162,9 @@ describe('tributary doctor', () => {
     expect(t.repair).toMatchObject({ action: 'move v3.metadata.json aside and point the version hint at v2' })
     await repair(report)
     expect(damaged(await examine(config(dir)))).toEqual([])
-    expect((await loadTable(pathToFileURL(path.join(dir, 'lake/p/t')).href)).metadata.snapshots).toHaveLength(1)
+    const lake = await openTestLake(pathToFileURL(path.join(dir, 'lake')).href)
+    expect((await lake.catalog.loadTable(tableId('p', 't'))).metadata.snapshots).toHaveLength(1)
+    await lake.close()
   })
 
   it('a missing data file is named with the snapshots that need it; no repair is guessed', async () => {
