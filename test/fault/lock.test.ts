@@ -1,23 +1,14 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { acquireLock, LockOwner, readHolder, restoreBrokenLock, tryLock } from '../../connectors/shared/lock.ts'
+import { tempDir } from '../unit/embedded-log/fixtures/tmp.ts'
 
 /** The shared lock across processes: a SIGKILLed holder, and two processes contending. */
 const fixture = fileURLToPath(new URL('./fixtures/locker.ts', import.meta.url))
 const root = fileURLToPath(new URL('../../', import.meta.url))
-const dirs: string[] = []
-const tempDir = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-lock-'))
-  dirs.push(d)
-  return d
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true })
-})
 
 const child = (args: string[]) => spawn(process.execPath, ['--import', 'tsx', fixture, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
 const line = (c: ReturnType<typeof child>, want: string): Promise<void> =>

@@ -2,18 +2,10 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { acquireLock, LockOwner, readHolder, releaseLock, tryLock } from '../../../connectors/shared/lock.ts'
+import { tempDir } from '../embedded-log/fixtures/tmp.ts'
 
-const dirs: string[] = []
-const tempDir = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-lock-'))
-  dirs.push(d)
-  return d
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true })
-})
 
 const deadPid = (): number => spawnSync(process.execPath, ['-e', '0']).pid!
 const startOf = (pid: number): string => {
