@@ -64,10 +64,10 @@ export class LockOwner {
     unlinkQuiet(this.file)
   }
 
-  /** Removes identity files of owners that died without disposing them. */
+  /** Removes identity files of owners that died without disposing them (`.token.*`: earlier releases'). */
   static sweep(dir: string): void {
     for (const name of fs.readdirSync(dir)) {
-      if (!name.startsWith('.owner.')) continue
+      if (!name.startsWith('.owner.') && !name.startsWith('.token.')) continue
       const file = path.join(dir, name)
       const holder = readHolder(file)
       if (holder !== undefined && isGone(holder)) unlinkQuiet(file)
