@@ -5,7 +5,7 @@ import { moduleLogger } from '../../../runtime/logger.ts'
 import { canonicalSchema } from '../../../runtime/registry/canonical.ts'
 import { type CompatibilityResult, checkLevel } from '../../../runtime/registry/compatibility.ts'
 import type { CompatibilityLevel, RegisteredSchema, SchemaRegistry } from '../../../runtime/registry/registry.ts'
-import { fsyncDir, isErrno } from '../../shared/fs.ts'
+import { fsyncDir, isErrno, UndoFailed } from '../../shared/fs.ts'
 import { abandonedTail, JournalFile, type Where } from '../../shared/journal.ts'
 import { acquireLock, describeHolder, type Holder, LockOwner, releaseLock, restoreBrokenLock } from '../../shared/lock.ts'
 import {
@@ -77,6 +77,8 @@ class EmbeddedSchemaRegistry implements EmbeddedRegistry {
   readonly #state = new RegistryState()
   #journal: JournalFile | undefined
   #owner: LockOwner | undefined
+  /** A failed append that could not be taken back: this registry holds the lock and changes nothing more. */
+  #broken: Error | undefined
   #queue: Promise<unknown> = Promise.resolve()
   #closed = false
 
@@ -296,6 +298,7 @@ class EmbeddedSchemaRegistry implements EmbeddedRegistry {
       return Promise.reject(new TributaryError('TRIB_USAGE', `embedded registry ${this.dir} was opened read-only: changes need a writable registry`, { details: { dir: this.dir } }))
     }
     return this.#serial(async () => {
+      if (this.#broken !== undefined) throw this.#broken
       const { broke } = await acquireLock(this.#lockFile, owner, {
         timeoutMs: this.#lockTimeoutMs,
         maxHoldMs: MAX_HOLD_MS,
@@ -315,6 +318,7 @@ class EmbeddedSchemaRegistry implements EmbeddedRegistry {
         else restoreBrokenLock(this.#lockFile, owner, broke)
         throw e
       }
+      let release = true
       try {
         const { events, result } = plan(this.#state)
         if (events.length > 0) {
@@ -322,8 +326,16 @@ class EmbeddedSchemaRegistry implements EmbeddedRegistry {
           for (const e of events) this.#state.apply(e)
         }
         return result
+      } catch (e) {
+        // A torn line this process could not take back: keep the lock until the process ends, so
+        // the next writer finds a dead writer's torn line (cut) rather than damage.
+        if (e instanceof UndoFailed) {
+          release = false
+          this.#broken = e
+        }
+        throw e
       } finally {
-        releaseLock(this.#lockFile, owner, { maxHoldMs: MAX_HOLD_MS })
+        if (release) releaseLock(this.#lockFile, owner, { maxHoldMs: MAX_HOLD_MS })
       }
     })
   }

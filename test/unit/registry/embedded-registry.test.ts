@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { type EmbeddedRegistry, openEmbeddedRegistry } from '../../../connectors/registry/embedded/index.ts'
 import { toConfluentError } from '../../../runtime/registry/confluent-errors.ts'
 
@@ -253,6 +253,25 @@ describe('durability and concurrency', () => {
     fs.writeFileSync(journal(), text)
     await expect(openEmbeddedRegistry({ dir })).rejects.toMatchObject({ code: 'TRIB_REGISTRY_CORRUPT', message: expect.stringContaining('line 2') })
     registry = await openEmbeddedRegistry({ dir: fs.mkdtempSync(path.join(os.tmpdir(), 'trib-registry-')) })
+  })
+
+  it('takes back a registration whose write failed half way: no torn line stays behind a live writer', async () => {
+    await registry.register('users-value', v1)
+    const size = fs.statSync(journal()).size
+    const real = fs.writeSync.bind(fs)
+    let failed = false
+    const spy = vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, buf: Uint8Array, ...rest: unknown[]) => {
+      if (!failed && fs.fstatSync(fd).ino === fs.statSync(journal()).ino) {
+        failed = true
+        real(fd, buf, 0, 7, rest[2] as number)
+        throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' })
+      }
+      return (real as (...a: unknown[]) => number)(fd, buf, ...rest)
+    }) as typeof fs.writeSync)
+    await expect(registry.register('users-value', v2)).rejects.toThrow(/EIO/)
+    spy.mockRestore()
+    expect(fs.statSync(journal()).size).toBe(size)
+    expect(await registry.register('users-value', v2)).toEqual({ id: 2, version: 2 })
   })
 
   it('opened read-only, changes nothing and refuses changes', async () => {
