@@ -97,16 +97,18 @@ export class Journal {
       if (this.legacy !== undefined) return this.jumpFromLegacy() || changed
       if (this.file === undefined && !this.openNewest()) return changed
       const file = this.file!
-      const n = file.read((value, where) => {
-        const entry = this.decode(value, where)
-        if (where.position === 0) this.checkpointBytes = where.end
-        if (entry.r === undefined) return true
-        this.pendingSwitch = entry.r
-        return false
-      })
-      if (n > 0) changed = true
+      if (file.read(this.onLine) > 0) changed = true
       if (this.pendingSwitch === undefined) return changed
     }
+  }
+
+  /** Applies one line read back; stops the read at a rotation marker. Made once: catchUp runs per append and poll. */
+  private readonly onLine = (value: unknown, where: Where): boolean => {
+    const entry = this.decode(value, where)
+    if (where.position === 0) this.checkpointBytes = where.end
+    if (entry.r === undefined) return true
+    this.pendingSwitch = entry.r
+    return false
   }
 
   /** Bytes after the last complete line, as the last catchUp found them: a write in progress, or a torn append. */

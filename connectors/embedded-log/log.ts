@@ -16,7 +16,7 @@ import { createPartitioner } from '../../runtime/log/partitioner.ts'
 import { validateRecords } from '../../runtime/log/validate.ts'
 import { UndoFailed } from '../shared/fs.ts'
 import { abandonedTail } from '../shared/journal.ts'
-import { acquireLock, describeHolder, LockOwner, releaseLock, restoreBrokenLock, tryLock, type Holder } from '../shared/lock.ts'
+import { acquireLock, describeHolder, LockOwner, releaseLock, restoreBrokenLock, tryLock, type AcquireOptions, type Holder } from '../shared/lock.ts'
 import { Mutex } from '../shared/mutex.ts'
 import { Signal } from '../shared/signal.ts'
 import { encodeBatch } from './codec.ts'
@@ -51,6 +51,8 @@ export class EmbeddedLog implements Log, ConsumerHost {
   private readonly journal: Journal
   private readonly paths: Layout
   private readonly owner: LockOwner | undefined
+  /** Made once: the writer lock is taken per append. */
+  private readonly writerLock: AcquireOptions
   private readonly mutex = new Mutex()
   private readonly changed = new Signal()
   private readonly partitioner = createPartitioner()
@@ -66,6 +68,14 @@ export class EmbeddedLog implements Log, ConsumerHost {
     this.state = new LogState((topic, p) => new Partition(topic, p, this.paths.partitionDir(topic, p), this.files))
     this.journal = new Journal(this.paths.journalDir, this.state, { rotateBytes: options.journalBytes, fsync: options.fsync === 'always', mode })
     this.owner = mode === 'write' ? new LockOwner(this.paths.root) : undefined
+    const file = this.paths.writerLock
+    this.writerLock = {
+      timeoutMs: options.lockTimeoutMs,
+      timeoutError: (holder) =>
+        new TributaryError('TRIB_LOG_LOCKED', `${file} is held by ${describeHolder(holder)} for more than ${options.lockTimeoutMs} ms`, {
+          details: { file, pid: holder?.pid, host: holder?.host },
+        }),
+    }
   }
 
   static async open(options: ResolvedOptions): Promise<EmbeddedLog> {
@@ -275,15 +285,10 @@ export class EmbeddedLog implements Log, ConsumerHost {
   }
 
   private acquireWriter(): Promise<{ broke: Holder | undefined }> {
-    const file = this.paths.writerLock
-    return acquireLock(file, this.owner!, {
-      timeoutMs: this.options.lockTimeoutMs,
-      timeoutError: (holder) =>
-        new TributaryError('TRIB_LOG_LOCKED', `${file} is held by ${describeHolder(holder)} for more than ${this.options.lockTimeoutMs} ms`, {
-          details: { file, pid: holder?.pid, host: holder?.host },
-        }),
-    })
+    return acquireLock(this.paths.writerLock, this.owner!, this.writerLock)
   }
+
+
 
   /**
    * Runs fn holding the in-process mutex and the cross-process writer lock, on a caught-up state.

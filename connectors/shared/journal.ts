@@ -34,12 +34,16 @@ export type CorruptError = (reason: string, where: Where) => Error
 const NEWLINE = 0x0a
 const CRC_HEX = 8
 
+const HEX = Buffer.from('0123456789abcdef')
+
 export function encodeLine(value: unknown): Buffer {
-  const json = Buffer.from(JSON.stringify(value))
-  const line = Buffer.allocUnsafe(CRC_HEX + 1 + json.length + 1)
-  line.write(crc32(json).toString(16).padStart(CRC_HEX, '0'), 0, 'latin1')
+  const text = JSON.stringify(value)
+  const length = Buffer.byteLength(text)
+  const line = Buffer.allocUnsafe(CRC_HEX + 1 + length + 1)
+  line.write(text, CRC_HEX + 1)
+  const crc = crc32(line.subarray(CRC_HEX + 1, CRC_HEX + 1 + length))
+  for (let i = 0; i < CRC_HEX; i++) line[i] = HEX[(crc >>> ((CRC_HEX - 1 - i) * 4)) & 15]!
   line[CRC_HEX] = 0x20
-  json.copy(line, CRC_HEX + 1)
   line[line.length - 1] = NEWLINE
   return line
 }
@@ -110,7 +114,7 @@ export class JournalFile {
     for (;;) {
       const n = fs.readSync(this.fd, this.buf, 0, this.buf.length, this.position)
       this.unterminated = n
-      if (n === 0) return delivered
+      if (n === 0) return delivered // the common case (nothing new): no allocation
       let stopped = false
       const at = { file: this.file, position: this.position, line: this.lines + 1 }
       const r = parseLines(this.buf, n, at, this.corrupt, (value, where) => {
