@@ -149,35 +149,43 @@ function isStale(file: string, holder: Holder, rules: LockRules): boolean {
 
 export type TryLock = { ok: true; broke: Holder | undefined } | { ok: false; holder: Holder | undefined }
 
-/** One attempt at the lock. `broke` names the dead holder whose stale lock was taken over. */
+/**
+ * One attempt at the lock. `broke` names the dead holder whose stale lock was taken over. Whatever
+ * a dead process left in the way (its lock, or its half-done break of another's) is cleared within
+ * the attempt, so a caller that tries only once (a group member) is not refused by a corpse.
+ */
 export function tryLock(lockFile: string, owner: LockOwner, rules: LockRules = {}): TryLock {
-  try {
-    fs.linkSync(owner.file, lockFile)
-    return { ok: true, broke: undefined }
-  } catch (e) {
-    if (!isErrno(e, 'EEXIST')) throw e
-  }
-  const holder = readHolder(lockFile)
-  if (holder === undefined || !isStale(lockFile, holder, rules)) return { ok: false, holder }
-  const breakFile = `${lockFile}.break`
-  try {
-    fs.linkSync(owner.file, breakFile)
-  } catch (e) {
-    if (!isErrno(e, 'EEXIST')) throw e
-    const breaker = readHolder(breakFile)
-    if (breaker !== undefined && isGone(breaker)) unlinkQuiet(breakFile)
-    return { ok: false, holder }
-  }
-  try {
-    if (readHolder(lockFile)?.nonce !== holder.nonce) return { ok: false, holder }
-    const take = `${owner.file}.take`
-    unlinkQuiet(take)
-    fs.linkSync(owner.file, take)
-    fs.renameSync(take, lockFile)
-    log.warn({ file: lockFile, pid: holder.pid, host: holder.host }, 'broke the stale lock of a process that is gone')
-    return { ok: true, broke: holder }
-  } finally {
-    unlinkQuiet(breakFile)
+  for (let round = 0; ; round++) {
+    try {
+      fs.linkSync(owner.file, lockFile)
+      return { ok: true, broke: undefined }
+    } catch (e) {
+      if (!isErrno(e, 'EEXIST')) throw e
+    }
+    const holder = readHolder(lockFile)
+    if (holder === undefined && round < 2 && !fs.existsSync(lockFile)) continue // released meanwhile
+    if (holder === undefined || !isStale(lockFile, holder, rules)) return { ok: false, holder }
+    const breakFile = `${lockFile}.break`
+    try {
+      fs.linkSync(owner.file, breakFile)
+    } catch (e) {
+      if (!isErrno(e, 'EEXIST')) throw e
+      const breaker = readHolder(breakFile)
+      if (breaker === undefined || !isGone(breaker) || round >= 2) return { ok: false, holder }
+      unlinkQuiet(breakFile) // a breaker that died half way
+      continue
+    }
+    try {
+      if (readHolder(lockFile)?.nonce !== holder.nonce) return { ok: false, holder }
+      const take = `${owner.file}.take`
+      unlinkQuiet(take)
+      fs.linkSync(owner.file, take)
+      fs.renameSync(take, lockFile)
+      log.warn({ file: lockFile, pid: holder.pid, host: holder.host }, 'broke the stale lock of a process that is gone')
+      return { ok: true, broke: holder }
+    } finally {
+      unlinkQuiet(breakFile)
+    }
   }
 }
 

@@ -42,6 +42,15 @@ describe('the shared cross-process lock', () => {
     expect(tryLock(lock, me)).toMatchObject({ ok: false, holder: { pid: process.pid } })
   })
 
+  it('clears a dead breaker’s leftover within one attempt: a member that tries once is not refused by a corpse', () => {
+    const dir = tempDir()
+    const lock = path.join(dir, 'x.lock')
+    fs.writeFileSync(lock, `${deadPid()} ${os.hostname()} - holder`)
+    fs.writeFileSync(`${lock}.break`, `${deadPid()} ${os.hostname()} - breaker`) // killed while breaking
+    expect(tryLock(lock, new LockOwner(dir))).toMatchObject({ ok: true, broke: { nonce: 'holder' } })
+    expect(fs.existsSync(`${lock}.break`)).toBe(false)
+  })
+
   it('treats a pid reused by another process (a restarted container) as dead', () => {
     const dir = tempDir()
     const lock = path.join(dir, 'x.lock')
