@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { schemeOf, storageSchemes } from '../lake/storage.ts'
 import { accessConfigSchema } from '../access/config.ts'
 import { secretSchema } from '../access/secret.ts'
 
@@ -85,7 +86,12 @@ const catalog = z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('
 
 const lake = z
   .strictObject({
-    uri: z.string().min(1).optional().describe('root of the Iceberg tables: file:///path or s3://bucket/prefix; default file://<dataDir>/lake'),
+    uri: z
+      .string()
+      .min(1)
+      .refine((uri) => (storageSchemes as readonly string[]).includes(schemeOf(uri)), `a lake URI is file:///path, a path, or s3://bucket/prefix (schemes: ${storageSchemes.join(', ')})`)
+      .optional()
+      .describe('root of the Iceberg tables: file:///path or s3://bucket/prefix; default file://<dataDir>/lake'),
     catalog: catalog.default({ kind: 'file' }).describe("the Iceberg catalog of the lake's tables: file (tables are folders under lake.uri) or rest (an Iceberg REST catalog)"),
     enabled: z.boolean().default(true).describe('compact output ports with a snapshot block into the lake'),
     s3: s3.default(s3.parse({})),

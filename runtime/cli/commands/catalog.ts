@@ -32,7 +32,7 @@ export function registerCatalog(program: Command, ctx: CliContext): void {
         else print(table(hits.map((h) => ({ product: h.product, where: h.where, text: h.text.length > 70 ? `${h.text.slice(0, 67)}...` : h.text }))))
         return
       }
-      const runtime = await ctx.runtime()
+      const runtime = await ctx.runtime('read')
       const described = await Promise.all(products.map((p) => describeProduct(p, products, { catalog: runtime.catalog })))
       if (opts.format === 'json') {
         printJson(described)
