@@ -20,6 +20,7 @@ import { isTruncate, TruncateBarrier, UNAVAILABLE_FROM_HEADER, unavailableOf } f
 import { storedValues } from './stored-values.ts'
 import { PartialRows, type Pending } from './partial-rows.ts'
 import { deadLetterRow, type SnapshotTarget } from './targets.ts'
+import { pushAll } from '../util/arrays.ts'
 
 import { AUDIT_BRANCH, OFFSETS_PROPERTY, TOPIC_PROPERTY, resumePoint } from './resume.ts'
 
@@ -369,7 +370,7 @@ export class SnapshotCompactor implements RunnableProduct {
 
     try {
       const files: DataFile[] = []
-      if (rows.length > 0) files.push(...(await table.writeDataFiles(rows, (file, indexes) => indexes.forEach((r, i) => rowKeys[r] !== undefined && keyChanges.push([rowKeys[r]!, [file.filePath, i]])))))
+      if (rows.length > 0) pushAll(files, await table.writeDataFiles(rows, (file, indexes) => indexes.forEach((r, i) => rowKeys[r] !== undefined && keyChanges.push([rowKeys[r]!, [file.filePath, i]]))))
       if (batch && batch.rows > 0) {
         const file = await table.writeColumnBatch(batch)
         batchKeys.forEach((key, i) => keyChanges.push([key, [file.filePath, i]]))

@@ -7,6 +7,7 @@ import { specById } from './partition.ts'
 import type { LakeStorage } from '../storage.ts'
 import { newSnapshotId } from './ids.ts'
 import type { DataFile, ManifestEntry, ManifestFile, Snapshot, SnapshotId, SnapshotSummary } from './types.ts'
+import { pushAll } from '../../util/arrays.ts'
 
 /**
  * Turns file-level changes into a snapshot commit: new manifests for added files (written once),
@@ -154,7 +155,7 @@ export function snapshotProducer(storage: LakeStorage, changes: SnapshotChanges,
         if (live.length > 0) out.push(m)
         continue
       }
-      removed.push(...hits.map((e) => e.dataFile))
+      pushAll(removed, hits.map((e) => e.dataFile))
       const rewritten: ManifestEntry[] = live.map((e) => ({
         status: removing.has(e.dataFile.filePath) ? 2 : 0,
         snapshotId: removing.has(e.dataFile.filePath) ? snapshotId : e.snapshotId,
