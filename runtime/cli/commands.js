@@ -104,7 +104,7 @@ export const commands = [
   },
   {
     name: 'topics',
-    description: 'list topics with partitions and end offsets, and the lag of every consumer group',
+    description: 'list topics with partitions and end offsets, and the lag of every consumer group; damaged partitions are marked (see doctor)',
     options: [format()],
     action: ['./commands/topics.ts', 'topics'],
   },
@@ -264,9 +264,14 @@ export const commands = [
   },
   {
     name: 'catalog',
-    description: 'the mesh catalog: every product with its ports; `catalog search <text>` searches names, descriptions, fields and tags',
-    args: [['[search]', 'the word "search"'], ['[text...]', 'what to search for']],
-    options: [format()],
+    description:
+      'the mesh catalog: every product with its ports; `catalog search <text>` searches names, descriptions, fields and tags; `catalog serve [products…]` serves the lake as an Iceberg REST catalog at http://<host>:<port>/iceberg',
+    args: [['[verb]', '"search" or "serve"'], ['[words...]', 'search: what to search for; serve: the products whose tables to serve (default: all configured)']],
+    options: [
+      format(),
+      { flags: '--port <port>', description: 'serve: TCP port', default: 8181, parse: 'number' },
+      { flags: '--host <host>', description: 'serve: interface to bind', default: '127.0.0.1' },
+    ],
     action: ['./commands/catalog.ts', 'catalog'],
   },
   {
@@ -274,6 +279,16 @@ export const commands = [
     description: 'draw the port-to-port graph of the mesh',
     options: [format('mermaid or dot', 'mermaid')],
     action: ['./commands/catalog.ts', 'lineage'],
+  },
+  {
+    name: 'doctor',
+    description: 'examine the data folder (log, registry, state stores, lake tables): what is intact, what is damaged; repairs only with --repair',
+    options: [
+      { flags: '--repair', description: 'apply the repairs listed (what they take out is kept under <data>/doctor/<time>/)' },
+      { flags: '--dry-run', description: 'only examine and list the repairs (the default)' },
+      format(),
+    ],
+    action: ['./commands/doctor.ts', 'doctor'],
   },
   {
     name: 'registry',

@@ -5,9 +5,9 @@ import type { QualityRules } from '../spec/schema.ts'
 import { parseDuration } from '../util/duration.ts'
 import { dlqHeaders } from '../processor/dlq.ts'
 import { MAIN_BRANCH } from '../lake/iceberg/types.ts'
+import { AUDIT_BRANCH } from './resume.ts'
 
-/** The branch every compaction commits to; `main` follows it when the audit passes. */
-export const AUDIT_BRANCH = 'audit'
+export { AUDIT_BRANCH }
 
 /**
  * A table the lake keeps for a product: one per output port with `snapshot:` set (its records,
@@ -100,10 +100,15 @@ function where(product: Product, port: string): Pick<SnapshotTarget, 'name' | 'p
 /** The branch of a dev environment's tables. */
 export const envBranch = (env: string): string => `env.${env}`
 
+/** The Iceberg partition transforms of an output port's `snapshot.partitionBy`. */
+export function partitionTransforms(port: Pick<OutputPort, 'spec' | 'keyFields'>): string[] {
+  const p = port.spec.snapshot?.partitionBy
+  return !p ? [] : 'day' in p ? [`day(${p.day})`] : 'hour' in p ? [`hour(${p.hour})`] : [`bucket[${p.bucket}](${port.keyFields[0] ?? ''})`]
+}
+
 function portTarget(product: Product, port: OutputPort): SnapshotTarget {
   const snap = port.spec.snapshot!
-  const p = snap.partitionBy
-  const partitionBy = !p ? [] : 'day' in p ? [`day(${p.day})`] : 'hour' in p ? [`hour(${p.hour})`] : [`bucket[${p.bucket}](${port.keyFields[0] ?? ''})`]
+  const partitionBy = partitionTransforms(port)
   const retention = snap.retention
     ? {
         ...(snap.retention.maxAge ? { maxAgeMs: parseDuration(snap.retention.maxAge)! } : {}),

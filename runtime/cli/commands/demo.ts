@@ -10,6 +10,7 @@ import { print, table } from '../output.ts'
 import { progressBar } from '../progress.ts'
 import { formatResult } from './query.ts'
 import { runMesh, type MeshSummary } from './run.ts'
+import { minOf } from '../../util/arrays.ts'
 
 const marker = 'demo.json'
 /** The example mesh ships with the package, so `demo` runs it from any folder. */
@@ -29,7 +30,7 @@ export async function demo(ctx: CliContext, opts: { users: number; plays: number
   fs.writeFileSync(path.join(dataDir, marker), JSON.stringify({ createdAt: new Date().toISOString(), ...opts, summary }, null, 2))
 
   // Two runs, a simulated day apart, so the lake holds history to travel back to.
-  const cut = Math.min(...records.map((r) => r.timestamp ?? 0)) + 86_400_000
+  const cut = minOf(records.map((r) => r.timestamp ?? 0)) + 86_400_000
   await runtime.log.append(records.filter((r) => (r.timestamp ?? 0) < cut))
   const first = await runMesh(ctx, [examples], { untilIdle: true, label: 'day 1' })
   const tables = await lakeTables(runtime.catalog)

@@ -6,7 +6,7 @@ import type { CliContext } from '../context.ts'
 import { print, table, toJsonLine } from '../output.ts'
 
 export async function query(ctx: CliContext, sql: string, opts: { asOf?: string; env?: string; format: string; maxRows: number }): Promise<void> {
-  const runtime = await ctx.runtime()
+  const runtime = await ctx.runtime('read')
   const tables = await lakeTables(runtime.catalog, await readVersionBook(runtime.log))
   const result = await runQuery(runtime.catalog, tables, sql, { asOf: parseAsOf(opts.asOf), maxRows: opts.maxRows, ...(opts.env ? { branch: envBranch(checkEnvName(opts.env)) } : {}) })
   print(formatResult(result, opts.format))

@@ -2,7 +2,7 @@ import type { CliContext } from '../context.ts'
 import { print, printJson, table } from '../output.ts'
 
 export async function schemas(ctx: CliContext, opts: { subject?: string; format: string }): Promise<void> {
-  const { registry } = await ctx.runtime()
+  const { registry } = await ctx.runtime('read')
   if (opts.subject) {
     const versions = await registry.listVersions(opts.subject)
     const all = await Promise.all(versions.map((v) => registry.getVersion(opts.subject!, v)))

@@ -5,7 +5,7 @@ import { idsOf, parseFrom, viewRecord } from '../view.ts'
 
 export async function tail(ctx: CliContext, topic: string, opts: { from: string; follow?: boolean; max?: number; format: string }): Promise<void> {
   const from = parseFrom(opts.from)
-  const { log, serde } = await ctx.runtime()
+  const { log, serde } = await ctx.runtime('read')
   if (!(await log.describeTopic(topic))) {
     const known = (await log.listTopics()).map((t) => t.name)
     throw new TributaryError('TRIB_TOPIC_NOT_FOUND', `topic ${topic} does not exist (known: ${known.join(', ') || 'none'})`, { details: { topic } })

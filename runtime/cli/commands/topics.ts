@@ -2,7 +2,7 @@ import type { CliContext } from '../context.ts'
 import { print, printJson, table } from '../output.ts'
 
 export async function topics(ctx: CliContext, opts: { format: string }): Promise<void> {
-  const { log } = await ctx.runtime()
+  const { log } = await ctx.runtime('read')
   const topics = await log.listTopics()
   const ends = new Map(topics.flatMap((t) => t.partitions.map((p) => [`${t.name}/${p.partition}`, p.end] as const)))
   const groups = []
@@ -16,12 +16,15 @@ export async function topics(ctx: CliContext, opts: { format: string }): Promise
     printJson({ topics, groups })
     return
   }
+  const damaged = topics.flatMap((t) => t.partitions.filter((p) => p.damaged !== undefined).map((p) => ({ topic: t.name, ...p })))
   print(table(topics.map((t) => ({
     topic: t.name,
     partitions: t.partitions.length,
     records: t.partitions.reduce((n, p) => n + p.end - p.start, 0),
     'end offsets': t.partitions.map((p) => p.end).join(','),
+    ...(damaged.length > 0 ? { damaged: t.partitions.filter((p) => p.damaged !== undefined).map((p) => p.partition).join(',') || '-' } : {}),
   }))))
+  for (const d of damaged) process.stderr.write(`damaged: ${d.topic}-${d.partition}: ${d.damaged}\n`)
   print()
   const byGroupTopic = new Map<string, { group: string; topic: string; committed: number; end: number; lag: number }>()
   for (const g of groups) {
