@@ -13,10 +13,9 @@ import type {
   TopicPartition,
 } from '../../runtime/log/log.ts'
 import { createPartitioner } from '../../runtime/log/partitioner.ts'
-// TODO(lifecycle): these Log-contract checks move to runtime/log/ with the recovery branch; import them from there then.
-import { assertPartition, assertPartitionCount, assertTopicName } from '../embedded-log/names.ts'
-import { validateRecords } from '../embedded-log/validate.ts'
-import { Signal } from '../embedded-log/signal.ts'
+import { assertPartition, assertPartitionCount, assertTopicName } from '../../runtime/log/names.ts'
+import { validateRecords } from '../../runtime/log/validate.ts'
+import { Signal } from '../shared/signal.ts'
 
 /**
  * A Log held in memory: `tributary test` runs products on it, like Kafka Streams'

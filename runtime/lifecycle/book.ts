@@ -1,6 +1,7 @@
 import { TributaryError } from '../errors.ts'
 import { readToEnd, type Log, type LogRecord, type PartitionOffset } from '../log/log.ts'
 import type { Product } from '../product/load.ts'
+import { minOf } from '../util/arrays.ts'
 
 /**
  * The version book: which majors of each product have run, which one its plain names serve, and
@@ -81,7 +82,7 @@ export class VersionBook {
     const registered = this.majorsOf(product).filter((m) => !this.retired(product, m.major, now))
     if (registered.length > 0) return registered[0]!.major
     const alive = known.filter((m) => !this.retired(product, m, now))
-    return alive.length > 0 ? Math.min(...alive) : undefined
+    return alive.length > 0 ? minOf(alive) : undefined
   }
 
   status(product: string, major: number, known: readonly number[] = [], now = Date.now()): MajorStatus {

@@ -3,7 +3,8 @@ import path from 'node:path'
 import { OFFSETS_PROPERTY, TOPIC_PROPERTY } from '../compactor/compactor.ts'
 import { envBranch, snapshotTargets, type SnapshotTarget } from '../compactor/targets.ts'
 import { TributaryError, isTributaryError } from '../errors.ts'
-import { formatIdentifier, MAIN_BRANCH, type TableIdentifier } from '../lake/index.ts'
+import { formatIdentifier, MAIN_BRANCH, type SnapshotId, type TableIdentifier } from '../lake/index.ts'
+import { parseExact, stringifyExact } from '../codec/json/exact.ts'
 import { readToEnd, type OutgoingRecord, type PartitionOffset } from '../log/log.ts'
 import { moduleLogger } from '../logger.ts'
 import { ensureOutputs } from '../processor/processor.ts'
@@ -65,7 +66,7 @@ export interface EnvironmentRecord {
     /** End offsets per partition of main's outputs, dead letters and changelog. */
     ends: Record<string, number[]>
     /** Main's snapshot per table (null: no main snapshot). */
-    tables: Array<{ identifier: TableIdentifier; main: number | null }>
+    tables: Array<{ identifier: TableIdentifier; main: SnapshotId | null }>
   }
   /** The environment's own topics (what drop deletes). */
   topics: string[]
@@ -77,14 +78,14 @@ export async function readEnvironments(runtime: Runtime): Promise<Map<string, En
   for (const r of await readToEnd(runtime.log, ENVIRONMENTS_TOPIC)) {
     const key = r.key?.toString('utf8') ?? ''
     if (r.value === null) out.delete(key)
-    else out.set(key, JSON.parse(r.value.toString('utf8')) as EnvironmentRecord)
+    else out.set(key, parseExact(r.value.toString('utf8')) as EnvironmentRecord)
   }
   return out
 }
 
 async function writeRecord(runtime: Runtime, key: string, value: EnvironmentRecord | null): Promise<void> {
   await runtime.log.ensureTopic(ENVIRONMENTS_TOPIC, { partitions: 1, compacted: true })
-  await runtime.log.append([{ topic: ENVIRONMENTS_TOPIC, partition: 0, key: Buffer.from(key), value: value === null ? null : Buffer.from(JSON.stringify(value)) }])
+  await runtime.log.append([{ topic: ENVIRONMENTS_TOPIC, partition: 0, key: Buffer.from(key), value: value === null ? null : Buffer.from(stringifyExact(value)) }])
 }
 
 const changelogOf = (p: Product): string => `${p.name}.changelog`
@@ -129,7 +130,7 @@ export async function enterEnvironment(runtime: Runtime, product: Product, env: 
     if (state.size > 0) await log.append([...state.values()])
   }
   for (const t of tableTargets(product)) {
-    let main: number | null = null
+    let main: SnapshotId | null = null
     try {
       const table = await catalog.loadTable(t.identifier)
       main = table.metadata.refs[MAIN_BRANCH]?.['snapshot-id'] ?? null
@@ -155,7 +156,7 @@ const sameOffsets = (a: readonly PartitionOffset[], b: readonly PartitionOffset[
 export interface MergeResult {
   product: string
   records: number
-  tables: Array<{ table: string; snapshot: number }>
+  tables: Array<{ table: string; snapshot: SnapshotId }>
 }
 
 /**

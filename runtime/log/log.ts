@@ -1,3 +1,5 @@
+import { pushAll } from '../util/arrays.ts'
+
 /**
  * The log: topics of partitioned, offset-addressed records with keys, headers and timestamps, plus
  * consumer groups. The engine only knows this interface; adapters live in `connectors/`
@@ -209,7 +211,7 @@ export async function readToEnd(log: Log, topic: string): Promise<LogRecord[]> {
   try {
     for (;;) {
       const batch = await consumer.poll({ maxRecords: 5000, maxWaitMs: 0 })
-      out.push(...batch)
+      pushAll(out, batch)
       if (batch.length === 0 && consumer.caughtUp()) return out
     }
   } finally {

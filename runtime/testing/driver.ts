@@ -16,6 +16,7 @@ import { schemaDirsFor } from '../spec/schemas.ts'
 import { compareSequences, compareSets } from './compare.ts'
 import type { Fixture } from './fixtures.ts'
 import { inputEncoder } from './inputs.ts'
+import { pushAll } from '../util/arrays.ts'
 
 export interface CaseResult {
   product: string
@@ -77,14 +78,14 @@ export async function runCase(product: Product, fixture: Fixture, options: Drive
       outputs += actual.length
       const expected = fixture.outputs.get(port.spec.name) ?? []
       const withKeys = expected.some((e) => 'key' in e)
-      problems.push(...compareSequences(`${port.spec.name}`, expected.map((e) => (withKeys ? { key: e.key, value: e.value } : e.value)), actual.map((a) => (withKeys ? a : a.value))))
+      pushAll(problems, compareSequences(`${port.spec.name}`, expected.map((e) => (withKeys ? { key: e.key, value: e.value } : e.value)), actual.map((a) => (withKeys ? a : a.value))))
       const rows = fixture.snapshots.get(port.spec.name)
       const target = snapshotTargets(product).find((t) => t.kind === 'port' && t.port === port.spec.name)
       if (rows && target) {
         const keyOf = keyExtractor(port) ?? (() => null)
         const appended = log.appended(port.spec.topic)
         const table = materialize(target, keyOf, actual.map((a, i) => ({ ...(a as { key: unknown; value: Record<string, unknown> | null }), headers: appended[i]!.headers })))
-        problems.push(...compareSets(`table ${product.name}.${port.spec.name}`, rows, table))
+        pushAll(problems, compareSets(`table ${product.name}.${port.spec.name}`, rows, table))
       }
     }
     const dead = log.appended(product.dlqTopic).map(deadLetterView)
