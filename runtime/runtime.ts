@@ -6,7 +6,7 @@ import { openEmbeddedRegistry } from '../connectors/registry/embedded/index.ts'
 import type { Config } from './config/schema.ts'
 import type { Log } from './log/log.ts'
 import type { SchemaRegistry } from './registry/registry.ts'
-import { createSerde, type Serde } from './codec/avro/serde.ts'
+import { createCodec, type Codec } from './codec/index.ts'
 import { SchemaCatalog } from './spec/schemas.ts'
 import { moduleLogger } from './logger.ts'
 import { configureLakeCache, openStorage, schemeOf } from './lake/index.ts'
@@ -16,7 +16,8 @@ export interface Runtime {
   readonly config: Config
   readonly log: Log
   readonly registry: SchemaRegistry
-  readonly serde: Serde
+  /** Reads and writes records: every format x envelope, over the registry (runtime/codec). */
+  readonly codec: Codec
   readonly stateDir: string
   /** Root URI of the lake: `<lake>/<product>/<port>` is one Iceberg table. */
   readonly lakeUri: string
@@ -50,12 +51,12 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     await registry?.close()
     throw e
   }
-  const serde = createSerde(registry)
+  const codec = createCodec(registry, { fastPaths: config.codec.fastPaths === 'on' })
   return {
     config,
     log,
     registry,
-    serde,
+    codec,
     stateDir: path.join(dataDir, 'state'),
     lakeUri,
     async close() {

@@ -1,22 +1,17 @@
+import { writeJson } from '../codec/json/write.ts'
+
 /**
  * What commands print. stdout carries results (tables, JSON); logs go to stderr through pino, so
- * `--format json` output can be piped.
+ * `--format json` output can be piped. JSON is the codec's writer: every int64 exact, -0.0 kept,
+ * bytes in base64, NaN and the infinities as strings (runtime/codec/VALUES.md).
  */
 export const print = (text = ''): void => {
   process.stdout.write(`${text}\n`)
 }
 
-export const printJson = (value: unknown): void => print(JSON.stringify(value, jsonReplacer, 2))
+export const printJson = (value: unknown): void => print(writeJson(value, 2))
 
-/** Buffers as base64, bigints as strings: JSON that any reader can parse. */
-export function jsonReplacer(this: unknown, _key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString()
-  if (value && typeof value === 'object' && (value as { type?: string }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data))
-    return Buffer.from((value as { data: number[] }).data).toString('base64')
-  return value
-}
-
-export const toJsonLine = (value: unknown): string => JSON.stringify(value, jsonReplacer)
+export const toJsonLine = (value: unknown): string => writeJson(value)
 
 /** A plain aligned table; numbers right-aligned. */
 export function table(rows: ReadonlyArray<Record<string, unknown>>, columns?: string[]): string {

@@ -14,7 +14,8 @@ import type { Serde } from '../codec/avro/serde.ts'
 import { HEADER_SIZE, peekSchemaId } from '../codec/avro/wire.ts'
 import { StateDb } from '../state/db.ts'
 import { auditSnapshot, type AuditResult } from './audit.ts'
-import { KeyIndex, keyString, type RowPosition } from './key-index.ts'
+import { KeyIndex, type RowPosition } from './key-index.ts'
+import { keyText } from '../codec/key.ts'
 import { deadLetterRow, type SnapshotTarget } from './targets.ts'
 
 /** The branch every compaction commits to; `main` follows it when the audit passes. */
@@ -29,6 +30,8 @@ type Row = Record<string, unknown>
 export interface CompactorOptions {
   log: Log
   serde: Serde
+  /** false: no columnar decode, every row on the canonical path (config `codec.fastPaths: off`). */
+  fastPaths?: boolean
   stateDir: string
   lakeUri: string
   now?: () => number
@@ -256,7 +259,7 @@ export class SnapshotCompactor implements RunnableProduct {
       }
       const key = plan.values(value, HEADER_SIZE, value.length, this.target.keyFields)
       if (key) {
-        this.#pendingKeys.set(keyString(key), value)
+        this.#pendingKeys.set(keyText(key), value)
         return
       }
     }
@@ -268,11 +271,11 @@ export class SnapshotCompactor implements RunnableProduct {
     let key: string
     if (row !== null) {
       const k = this.#keyOf!(row)
-      key = keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
+      key = keyText(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
     } else {
       if (r.key === null) throw new TributaryError('TRIB_DECODE_ENVELOPE', 'a tombstone without a key cannot delete a row')
       const k = serde.decode(r.key).value
-      key = keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
+      key = keyText(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
     }
     this.#pendingKeys.set(key, row)
   }
@@ -280,7 +283,7 @@ export class SnapshotCompactor implements RunnableProduct {
   /** The columnar plan for a framed value's writer schema, if its rows can take that path. */
   #planFor(value: Buffer): ColumnarPlan | undefined {
     const id = peekSchemaId(value)
-    if (id === undefined) return undefined
+    if (id === undefined || this.#opts.fastPaths === false) return undefined
     let plan = this.#plans.get(id)
     if (plan === undefined) {
       const table = this.#table!

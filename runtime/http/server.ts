@@ -103,7 +103,7 @@ export function createHttpHandler(service: ProductService): http.RequestListener
     const format = (req.headers.accept ?? '').includes('application/x-ndjson') || query.get('format') === 'ndjson' ? 'ndjson' : 'sse'
     streams.set(client, (streams.get(client) ?? 0) + 1)
     try {
-      await streamEvents({ log: service.runtime.log, serde: service.runtime.serde, topic: port.spec.topic, positions, format, res, closed: once(req.socket, 'close').then(() => undefined, () => undefined) })
+      await streamEvents({ log: service.runtime.log, codec: service.runtime.codec, topic: port.spec.topic, positions, format, res, closed: once(req.socket, 'close').then(() => undefined, () => undefined) })
     } finally {
       const n = (streams.get(client) ?? 1) - 1
       if (n <= 0) streams.delete(client)

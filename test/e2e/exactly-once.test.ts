@@ -62,7 +62,7 @@ describe('exactly-once consume → transform → produce under SIGKILL, with 1 a
         const invalidPlays = Object.values(summary.invalid[playsTopic] ?? {}).reduce((a, b) => a + b, 0)
         const invalidUsers = Object.values(summary.invalid[usersTopic] ?? {}).reduce((a, b) => a + b, 0)
 
-        const demographics = await readDecoded(rt.log, rt.serde, 'podcast-listeners.demographics')
+        const demographics = await readDecoded(rt.log, rt.codec.serde, 'podcast-listeners.demographics')
         const playIds = demographics.map((r) => (r.value as { play_id: string }).play_id)
         expect(new Set(playIds).size).toBe(playIds.length)
         expect(playIds.length).toBe(summary.records[playsTopic]! - invalidPlays)
@@ -79,7 +79,7 @@ describe('exactly-once consume → transform → produce under SIGKILL, with 1 a
           expected.set(`${v.play_day}|${v.podcast_id}`, (expected.get(`${v.play_day}|${v.podcast_id}`) ?? 0) + 1)
         }
         const latest = new Map<string, number>()
-        const daily = await readDecoded(rt.log, rt.serde, 'top-podcasts.daily-plays')
+        const daily = await readDecoded(rt.log, rt.codec.serde, 'top-podcasts.daily-plays')
         for (const r of daily) {
           const v = r.value as { day: string; podcast_id: string; plays: number }
           latest.set(`${v.day}|${v.podcast_id}`, Math.max(latest.get(`${v.day}|${v.podcast_id}`) ?? 0, v.plays))

@@ -192,7 +192,7 @@ describe('the product container over HTTP (tributary serve)', () => {
     for (let i = 0; i < 100 && hashed === 0; i++) {
       await new Promise((r) => setTimeout(r, 200))
       const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
-      const rows = (await readDecoded(rt.log, rt.serde, 'user-profiles.profiles')).filter((r) => r.value && typeof r.value === 'object')
+      const rows = (await readDecoded(rt.log, rt.codec.serde, 'user-profiles.profiles')).filter((r) => r.value && typeof r.value === 'object')
       await rt.close()
       hashed = rows.filter((r) => /^[0-9a-f]{64}$/.test((r.value as { email: string }).email)).length
       if (hashed > 0) expect(rows.some((r) => (r.value as { email: string }).email.includes('@'))).toBe(true)
@@ -234,8 +234,8 @@ describe('the product container over HTTP (tributary serve)', () => {
     // Whatever was left is processed by a later run; every play is in the demographics exactly once.
     expect(spawnSync(process.execPath, [bin, '--data-dir', dataDir, 'run', '--until-idle'], { cwd: repoRoot, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', VITEST: '' } }).status).toBe(0)
     const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
-    const plays = await readDecoded(rt.log, rt.serde, playsTopic)
-    const demographics = await readDecoded(rt.log, rt.serde, 'podcast-listeners.demographics')
+    const plays = await readDecoded(rt.log, rt.codec.serde, playsTopic)
+    const demographics = await readDecoded(rt.log, rt.codec.serde, 'podcast-listeners.demographics')
     await rt.close()
     const ids = demographics.map((r) => (r.value as { play_id: string }).play_id)
     expect(new Set(ids).size).toBe(ids.length)

@@ -15,7 +15,7 @@ const cli = (...args: string[]) =>
 async function dailyPlays(): Promise<{ count: number; latest: Record<string, number> }> {
   const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
   try {
-    const rows = await readDecoded(rt.log, rt.serde, 'top-podcasts.daily-plays')
+    const rows = await readDecoded(rt.log, rt.codec.serde, 'top-podcasts.daily-plays')
     const latest: Record<string, number> = {}
     for (const r of rows) {
       const v = r.value as { day: string; podcast_id: string; plays: number }

@@ -82,7 +82,7 @@ describe('the lake seen by pyiceberg, DuckDB and tributary query', () => {
     const ids = py.map((r) => r.user_id)
     expect(new Set(ids).size).toBe(ids.length)
     const last = new Map<string, unknown>()
-    for (const r of await readDecoded(runtime.log, runtime.serde, 'user-profiles.profiles')) last.set(JSON.stringify(r.key), r.value)
+    for (const r of await readDecoded(runtime.log, runtime.codec.serde, 'user-profiles.profiles')) last.set(JSON.stringify(r.key), r.value)
     const live = [...last.values()].filter((v): v is Row => v !== null)
     expect(live.length).toBeLessThan(last.size) // some users were deleted
     expect(canonicalRows(py)).toEqual(canonicalRows(live))

@@ -41,10 +41,13 @@ function leaf(convert: Convert, path: string): Convert {
 
 /**
  * `schema` must come from `qualify` (full names everywhere) and `named` from the same call.
- * Null values never reach a returned converter: containers skip nulls themselves.
+ * Null values never reach a returned converter: containers skip nulls themselves. `local` names
+ * the top-level fields whose zoneless timestamps read as local date-times (see converterFor).
  */
-export function compileAvro(schema: AvroSchema, named: Map<string, AvroObject>, path: string): Convert | undefined {
+export function compileAvro(schema: AvroSchema, named: Map<string, AvroObject>, path: string, local?: ReadonlySet<string>): Convert | undefined {
   const compiling = new Set<string>()
+  const top = `${path}.`
+  const isLocal = (at: string): boolean => local !== undefined && at.startsWith(top) && local.has(at.slice(top.length))
 
   const compile = (raw: AvroSchema, at: string): Convert | undefined => {
     const s = deref(raw, named)
@@ -56,7 +59,7 @@ export function compileAvro(schema: AvroSchema, named: Map<string, AvroObject>, 
     }
     const kind = kindOfAvro(s)
     if (kind !== undefined) {
-      const c = converterFor(kind, scaleOf(s))
+      const c = converterFor(kind, scaleOf(s), isLocal(at))
       return c === undefined ? undefined : leaf(c, at)
     }
     switch (s.type) {
