@@ -1,8 +1,8 @@
 import path from 'node:path'
 import type { Type } from 'avsc'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
-import { ancestry, ColumnBatch, columnarPlan, createTable, joinPath, loadTable, MAIN_BRANCH, type ColumnarPlan, type DataFile, type Snapshot, type Table, type TableMetadata } from '../lake/index.ts'
-import type { DeletePosition } from '../lake/deletes.ts'
+import { ancestry, ColumnBatch, columnarPlan, MAIN_BRANCH, tableRequest, type Catalog, type ColumnarPlan, type DataFile, type Snapshot, type Table, type TableMetadata } from '../lake/index.ts'
+import type { DeletePosition } from '../lake/write/deletes.ts'
 import type { Consumer, Log, LogRecord } from '../log/log.ts'
 import { moduleLogger, type Logger } from '../logger.ts'
 import type { Product } from '../product/load.ts'
@@ -33,7 +33,7 @@ export interface CompactorOptions {
   /** false: no columnar decode, every row on the canonical path (config `codec.fastPaths: off`). */
   fastPaths?: boolean
   stateDir: string
-  lakeUri: string
+  catalog: Catalog
   now?: () => number
 }
 
@@ -102,10 +102,6 @@ export class SnapshotCompactor implements RunnableProduct {
     return this.target.name
   }
 
-  get location(): string {
-    return joinPath(this.#opts.lakeUri, this.target.path)
-  }
-
   get table(): Table | undefined {
     return this.#table
   }
@@ -160,7 +156,7 @@ export class SnapshotCompactor implements RunnableProduct {
   async #openTable(): Promise<Table> {
     const { target } = this
     try {
-      const table = await loadTable(this.location)
+      const table = await this.#opts.catalog.loadTable(target.identifier)
       const names = new Set(table.schema().fields.map((f) => f.name))
       const fields = (target.avroSchema.fields as Array<{ name: string }>).map((f) => f.name)
       if (fields.some((f) => !names.has(f))) {
@@ -172,15 +168,15 @@ export class SnapshotCompactor implements RunnableProduct {
       if (!isTributaryError(e, 'TRIB_LAKE_NOT_FOUND')) throw e
     }
     try {
-      return await createTable(this.location, {
+      return await this.#opts.catalog.createTable(target.identifier, tableRequest({
         avroSchema: target.avroSchema,
         partitionBy: [...target.partitionBy],
         ...(target.mode === 'upsert' ? { identifierFields: [...target.keyFields] } : {}),
         properties: { 'tributary.product': target.product, 'tributary.port': target.port, [TOPIC_PROPERTY]: target.topic, 'tributary.mode': target.mode },
-      })
+      }))
     } catch (e) {
       // Another process created it first.
-      if (isTributaryError(e, 'TRIB_LAKE_EXISTS')) return loadTable(this.location)
+      if (isTributaryError(e, 'TRIB_LAKE_EXISTS')) return this.#opts.catalog.loadTable(target.identifier)
       throw e
     }
   }

@@ -1,7 +1,6 @@
 import { keySql } from '../codec/key.ts'
 import type { Table } from '../lake/index.ts'
 import { quoteIdent } from '../lake/duckdb.ts'
-import { duckdb } from '../lake/index.ts'
 import type { StateDb } from '../state/db.ts'
 
 const MARKER = '\u0000snapshot'
@@ -44,7 +43,7 @@ export class KeyIndex {
     if (snapshotId === undefined) return 0
     // `_file` is the data file's URI, whatever local path DuckDB read it from.
     const view = await table.localSql({ snapshotId }, { positions: true })
-    const conn = await duckdb()
+    const conn = await table.lake.duckdb.connect()
     let count = 0
     try {
       const reader = await conn.runAndReadAll(`SELECT ${keySql(avroSchema, keyFields, quoteIdent)}, "_file", "_pos" FROM (${view})`)

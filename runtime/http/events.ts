@@ -3,6 +3,7 @@ import type { Log, LogRecord, StartFrom } from '../log/log.ts'
 import { parseFrom } from '../log/start-from.ts'
 import { type Codec, viewIds, writeJson } from '../codec/index.ts'
 import { isTributaryError } from '../errors.ts'
+import type { Redact } from '../processor/policy.ts'
 import { httpError } from './respond.ts'
 
 /**
@@ -54,6 +55,8 @@ export interface StreamOptions {
   /** Resolves when the client is gone; the stream then ends. */
   closed: Promise<void>
   heartbeatMs?: number
+  /** The reader's PII policy, applied to each decoded record value (runtime/access reader policies). */
+  redact?: Redact
 }
 
 export async function streamEvents(o: StreamOptions): Promise<void> {
@@ -86,7 +89,7 @@ export async function streamEvents(o: StreamOptions): Promise<void> {
         positions.set(r.partition, r.offset + 1)
         const id = formatPositions(positions)
         const view = codec.view(r)
-        const json = writeJson({ id, partition: r.partition, offset: r.offset, timestamp: view.timestamp, key: view.key, value: view.value })
+        const json = writeJson({ id, partition: r.partition, offset: r.offset, timestamp: view.timestamp, key: view.key, ...shown(view.value, o.redact) })
         // Backpressure: nothing more is read while the client's socket is full.
         if (!(await write(res, o.format === 'sse' ? `id: ${id}\nevent: record\ndata: ${json}\n\n` : `${json}\n`))) return
         if (gone) return
@@ -97,6 +100,15 @@ export async function streamEvents(o: StreamOptions): Promise<void> {
     await consumer.close()
     if (!res.writableEnded) res.end()
   }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)
+
+/** The value under the reader's policy; one that did not decode to a record cannot be redacted, so it is withheld. */
+function shown(value: unknown, redact: Redact | undefined): { value: unknown; withheld?: string } {
+  if (!redact || value === null) return { value }
+  if (isRecord(value)) return { value: redact(value) }
+  return { value: null, withheld: 'the value did not decode to a record, so the reader policy of this port cannot be applied to it' }
 }
 
 /** Writes, and waits for 'drain' when the socket buffer is full; false when the client went away. */

@@ -44,7 +44,7 @@ export async function createProcessors(runtime: Runtime, products: readonly Prod
     // The product's tables follow it: each compacts one of its output topics (and its dead letters).
     if (options.lake ?? runtime.config.lake.enabled)
       for (const target of snapshotTargets(product))
-        runnables.push(new SnapshotCompactor(product, target, { log: runtime.log, serde: runtime.codec.serde, fastPaths: runtime.codec.fastPaths, stateDir: runtime.stateDir, lakeUri: runtime.lakeUri }))
+        runnables.push(new SnapshotCompactor(product, target, { log: runtime.log, serde: runtime.codec.serde, fastPaths: runtime.codec.fastPaths, stateDir: runtime.stateDir, catalog: runtime.catalog }))
   }
   return runnables
 }

@@ -145,6 +145,23 @@ export class S3Storage implements LakeStorage {
     return out.sort()
   }
 
+  async folders(folder: string): Promise<string[]> {
+    const rel = relativeTo(this.root, folder).replace(/\/+$/, '')
+    const prefix = [this.#prefix, rel].filter(Boolean).map((s) => `${s}/`).join('')
+    const out: string[] = []
+    let ContinuationToken: string | undefined
+    try {
+      do {
+        const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, Delimiter: '/', ...(ContinuationToken ? { ContinuationToken } : {}) }))
+        for (const p of res.CommonPrefixes ?? []) if (p.Prefix?.startsWith(prefix)) out.push(p.Prefix.slice(prefix.length).replace(/\/$/, ''))
+        ContinuationToken = res.IsTruncated ? res.NextContinuationToken : undefined
+      } while (ContinuationToken)
+    } catch (e) {
+      throw this.fail(e, 'list', folder)
+    }
+    return out.filter((name) => name !== '').sort()
+  }
+
   async delete(p: string): Promise<void> {
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.key(p) }))
