@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateSampleData, playsTopic, usersTopic } from '../../products/sample-data/generate.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
 import { openRuntime } from '../../runtime/runtime.ts'
-import { freePort, readDecoded, repoRoot, tempDir } from '../helpers/runtime.ts'
+import { freePort, readDecoded, repoRoot, tempDir, testEnv } from '../helpers/runtime.ts'
 
 const bin = path.join(repoRoot, 'runtime/cli/bin.js')
 const token = 'control-token-for-tests-0123456789'
@@ -65,7 +65,7 @@ describe('the product container over HTTP (tributary serve)', () => {
     return exited
   }
   const appendSample = async (users: number, plays: number, seed: number) => {
-    const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
+    const rt = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))
     for (const t of [usersTopic, playsTopic]) await rt.log.ensureTopic(t, { partitions: 3 })
     const { records } = await generateSampleData(rt.registry, { users, plays, seed, invalid: false })
     await rt.log.append(records)
@@ -147,7 +147,7 @@ describe('the product container over HTTP (tributary serve)', () => {
 
   it('keeps server memory bounded for a client that does not read', async () => {
     // A big topic, then a subscriber that never reads from its socket.
-    const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
+    const rt = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))
     const value = Buffer.alloc(4096, 120)
     for (let i = 0; i < 25; i++) await rt.log.append(Array.from({ length: 2000 }, (_, j) => ({ topic: 'user-profiles.profiles', partition: 0, key: Buffer.from(`k${i}-${j}`), value })))
     await rt.close()
@@ -192,7 +192,7 @@ describe('the product container over HTTP (tributary serve)', () => {
     let hashed = 0
     for (let i = 0; i < 100 && hashed === 0; i++) {
       await new Promise((r) => setTimeout(r, 200))
-      const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
+      const rt = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))
       const rows = (await readDecoded(rt.log, rt.codec.serde, 'user-profiles.profiles')).filter((r) => r.value && typeof r.value === 'object')
       await rt.close()
       hashed = rows.filter((r) => /^[0-9a-f]{64}$/.test((r.value as { email: string }).email)).length
@@ -234,7 +234,7 @@ describe('the product container over HTTP (tributary serve)', () => {
     expect(await stop()).toBe(0)
     // Whatever was left is processed by a later run; every play is in the demographics exactly once.
     expect(spawnSync(process.execPath, [bin, '--data-dir', dataDir, 'run', '--until-idle'], { cwd: repoRoot, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', VITEST: '' } }).status).toBe(0)
-    const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
+    const rt = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))
     const plays = await readDecoded(rt.log, rt.codec.serde, playsTopic)
     const demographics = await readDecoded(rt.log, rt.codec.serde, 'podcast-listeners.demographics')
     await rt.close()

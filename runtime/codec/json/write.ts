@@ -3,7 +3,8 @@
  * `tail --format json`, the dead-letter view, SSE and NDJSON subscriptions, HTTP responses, the
  * CLI's `--format json`, and the Debezium JSON the sample data is built from.
  * - int64: a bare number literal with every digit (a bigint too), never a string, never rounded;
- * - -0.0 is written `-0.0` (JSON.stringify writes `0`; Python reads `-0` as the integer 0);
+ * - -0.0 is written `-0.0` (JSON.stringify writes `0`; Python reads `-0` as the integer 0), and a
+ *   double that is an integer beyond 2^53 is written with `.0`, so no reader takes it for an int64;
  * - NaN, Infinity, -Infinity: the strings "NaN", "Infinity", "-Infinity", as Jackson (Kafka
  *   Connect's JSON converter) writes them and the codec's JSON reader takes them for floats;
  * - bytes (Buffer, Uint8Array): base64 strings, as Kafka Connect writes bytes;
@@ -20,8 +21,10 @@ function write(v: unknown, step: string, pad: string): string {
     case 'string':
       return JSON.stringify(v)
     case 'number':
-      if (Number.isFinite(v)) return v === 0 && 1 / v < 0 ? '-0.0' : String(v)
-      return Number.isNaN(v) ? '"NaN"' : v > 0 ? '"Infinity"' : '"-Infinity"'
+      if (!Number.isFinite(v)) return Number.isNaN(v) ? '"NaN"' : v > 0 ? '"Infinity"' : '"-Infinity"'
+      if (v === 0 && 1 / v < 0) return '-0.0'
+      // An integral number beyond 2^53 is a double (an int64 that large is a bigint): a float token, so it is not read back as one.
+      return Number.isInteger(v) && !Number.isSafeInteger(v) && Math.abs(v) < 1e21 ? `${v}.0` : String(v)
     case 'bigint':
       return v.toString()
     case 'boolean':

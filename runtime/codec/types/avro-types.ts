@@ -12,7 +12,8 @@ import { decodeEscaped, isUtf8, isWellFormed } from '../values/utf8.ts'
  * - float, double: a long promoted to them is rounded once, correctly;
  * - string: bytes that are not UTF-8 throw Utf8Error (avsc would make U+FFFD of them), and a
  *   string with a lone surrogate is not valid, so it is never written;
- * - unwrapped unions: a bigint goes to the long branch.
+ * - unwrapped unions: a bigint goes to the long branch;
+ * - records: only an object is written as a record (avsc would write a string as one of defaults).
  * `utf8: 'escape'` builds types whose strings keep invalid bytes as lone surrogates instead of
  * throwing (see values/utf8.ts); decoders use them to name the field of a Utf8Error.
  *
@@ -157,6 +158,17 @@ function makeString(escape: boolean) {
 const Utf8String = makeString(false)
 const EscapingString = makeString(true)
 
+/** avsc's record writer reads fields off anything (a string writes as a record of defaults): only objects are records. */
+class StrictRecord extends types.RecordType! {
+  _createWriter(this: Type & { _createWriter(): (tap: Tap, v: unknown) => void }): (tap: Tap, v: unknown) => void {
+    const write = (types.RecordType!.prototype as unknown as { _createWriter(): (tap: Tap, v: unknown) => void })._createWriter.call(this)
+    return (tap, v) => {
+      if (v === null || typeof v !== 'object' || Array.isArray(v) || Buffer.isBuffer(v)) invalid(v, this)
+      write(tap, v)
+    }
+  }
+}
+
 interface UnionInternals {
   types: Type[]
   _bucketIndices: Record<string, number | undefined>
@@ -210,6 +222,7 @@ export function exactTypeHook(utf8: 'throw' | 'escape' = 'throw') {
         opts[PENDING] = undefined
       }
       name = s.type
+      if (name === 'record') return new StrictRecord(schema, opts) as Type
     }
     switch (name) {
       case 'long':
