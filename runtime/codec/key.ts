@@ -90,9 +90,9 @@ function columnText(type: unknown, col: string, name: string): string {
     case 'local-timestamp-millis':
       return `strftime(${col}, '%Y-%m-%dT%H:%M:%S.%g')`
     case 'time-micros':
-      return `strftime(TIMESTAMP '1970-01-01' + ${col}, '%H:%M:%S.%f')`
+      return `strftime(DATE '1970-01-01' + ${col}, '%H:%M:%S.%f')`
     case 'time-millis':
-      return `strftime(TIMESTAMP '1970-01-01' + ${col}, '%H:%M:%S.%g')`
+      return `strftime(DATE '1970-01-01' + ${col}, '%H:%M:%S.%g')`
     case 'date':
       return `strftime(${col}, '%Y-%m-%d')`
     case 'decimal':

@@ -149,10 +149,10 @@ function internalNonNull(type: string, path: string, fail: Fail): (value: unknow
           const micros = parseCanonicalTimestamp(v, 6, utc)
           if (micros !== undefined) return micros
           const millis = parseCanonicalTimestamp(v, 3, utc)
-          if (millis !== undefined) return millis * 1000
+          if (millis !== undefined) return micros1000(millis)
           return parseTimestamp(v, 6, utc) ?? bad(row, v, what)
         }
-        if (v instanceof Date && !Number.isNaN(v.getTime())) return v.getTime() * 1000
+        if (v instanceof Date && !Number.isNaN(v.getTime())) return micros1000(v.getTime())
         return typeof v === 'number' && Number.isSafeInteger(v) ? v : bad(row, v, what)
       }
     }
@@ -169,3 +169,6 @@ function internalNonNull(type: string, path: string, fail: Fail): (value: unknow
   }
   return (v, row) => bad(row, v, `a value of type ${type} (not writable)`)
 }
+
+/** Millis to micros exactly: beyond 2^53 micros (before 1684, after 2255) a double would round. */
+const micros1000 = (ms: number): number | bigint => (Math.abs(ms) < 9_007_199_254_740 ? ms * 1000 : BigInt(ms) * 1000n)
