@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createType } from '../../runtime/codec/types/logical-types.ts'
 import { loadProduct } from '../../runtime/product/load.ts'
 import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
 import type { RunnableProduct } from '../../runtime/processor/runnable.ts'
@@ -99,7 +98,6 @@ describe('exact values through a product', () => {
   let cleanup: () => Promise<void>
   let dataDir: string
   let processors: RunnableProduct[]
-  const type = createType(exact)
 
   const out = async (): Promise<Map<string, { value: unknown; dead?: Record<string, string> }>> => {
     const rows = new Map<string, { value: unknown; dead?: Record<string, string> }>()

@@ -9,7 +9,7 @@
  * without avsc logical types (see createEnvelopeType), so every such field arrives raw here.
  */
 import { TributaryError } from '../../errors.ts'
-import { FieldError } from './types.ts'
+import { leaf } from './types.ts'
 import { converterFor, kindOfConnectName, kindOfLogicalType, type Convert, type SemanticKind } from './semantic.ts'
 import { deref, isObject, isPrimitiveName, type AvroObject, type AvroSchema } from './avro-names.ts'
 
@@ -25,18 +25,6 @@ export function scaleOf(s: AvroObject): number {
   const fromParams = isObject(params) ? Number(params.scale) : NaN
   if (Number.isInteger(fromParams)) return fromParams
   return typeof s.scale === 'number' ? s.scale : 0
-}
-
-/** Adds the field path to whatever a leaf converter throws. */
-function leaf(convert: Convert, path: string): Convert {
-  return (v) => {
-    try {
-      return convert(v)
-    } catch (e) {
-      if (e instanceof FieldError) throw e
-      throw new FieldError(path, e instanceof Error ? e.message : String(e), { cause: e })
-    }
-  }
 }
 
 /**

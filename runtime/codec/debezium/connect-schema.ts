@@ -5,7 +5,7 @@
  * 2^53 as bigints (json/exact.ts), float NaN and infinities as the strings Jackson writes for
  * them ("NaN", "Infinity", "-Infinity"), float32 as the decimal text of the float.
  */
-import { FieldError } from './types.ts'
+import { FieldError, leaf } from './types.ts'
 import { bigintFromTwosComplement, converterFor, formatUnscaled, kindOfConnectName, type Convert } from './semantic.ts'
 
 export interface ConnectSchema {
@@ -28,17 +28,6 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 function fromBase64(v: unknown): Buffer {
   if (typeof v !== 'string') throw new Error(`expected base64 bytes, got ${typeof v}`)
   return Buffer.from(v, 'base64')
-}
-
-function leaf(convert: Convert, path: string): Convert {
-  return (v) => {
-    try {
-      return convert(v)
-    } catch (e) {
-      if (e instanceof FieldError) throw e
-      throw new FieldError(path, e instanceof Error ? e.message : String(e), { cause: e })
-    }
-  }
 }
 
 const FLOAT_WORDS: Record<string, number> = { NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, '-Infinity': Number.NEGATIVE_INFINITY }

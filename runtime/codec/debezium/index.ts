@@ -3,7 +3,8 @@
  * tombstones. The builders of Debezium events (sample data, tests) live in products/sample-data/debezium.
  */
 export type { ChangeEvent, ChangeOp, RecordRef } from './types.ts'
-export { JsonChangeReader, parseJsonChange, parseJsonText } from './json.ts'
+export { JsonChangeReader, parseJsonChange } from './json.ts'
+export { parseJsonText } from './connect-json.ts'
 export {
   compileAvroChange,
   compileAvroValue,

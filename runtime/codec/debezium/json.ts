@@ -8,33 +8,18 @@
  * judges them. Bytes are checked for UTF-8 and integers stay exact (json/read.ts).
  */
 import type { Type } from 'avsc'
-import { TributaryError } from '../../errors.ts'
 import { parseJsonBytes } from '../json/read.ts'
 import { isUtf8 } from '../values/utf8.ts'
+import { isSchemaWrapper, parseJsonText } from './connect-json.ts'
 import { compileBare } from './bare.ts'
 import { compileConnect } from './connect-schema.ts'
 import type { Convert } from './semantic.ts'
 import { envelopeError, toChangeEvent, type EnvelopeConverters } from './envelope.ts'
 import { keyFromMessage } from './keys.ts'
 import { skipValue } from '../json/exact.ts'
-import { describeRef, FieldError, type ChangeEvent, type RecordRef } from './types.ts'
+import { FieldError, type ChangeEvent, type RecordRef } from './types.ts'
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-
-/** Parses JSON text or bytes; TRIB_DECODE_JSON when it is not JSON, TRIB_DECODE_UTF8 naming a bad string. */
-export function parseJsonText(value: Buffer | string, at?: RecordRef): unknown {
-  try {
-    return parseJsonBytes(value, describeRef(at))
-  } catch (e) {
-    if (e instanceof TributaryError) throw new TributaryError(e.code, e.message, { cause: e.cause, details: { ...at, ...e.details } })
-    throw e
-  }
-}
-
-/** A `{schema, payload}` message as JsonConverter writes it with schemas.enable=true. */
-export function isSchemaWrapper(v: unknown): v is { schema: Record<string, unknown>; payload: unknown } {
-  return isObj(v) && 'payload' in v && isObj(v.schema) && typeof v.schema.type === 'string'
-}
 
 // The schema repeats in every message of a table and is most of its bytes. The wrapper is split
 // textually so that a schema already seen costs one map lookup: it is neither parsed nor compiled

@@ -13,7 +13,7 @@
  */
 import { compileConnect } from './connect-schema.ts'
 import { envelopeError } from './envelope.ts'
-import { isSchemaWrapper, parseJsonText } from './json.ts'
+import { isSchemaWrapper, parseJsonText } from './connect-json.ts'
 import { FieldError, type ChangeEvent, type RecordRef } from './types.ts'
 import { isUtf8 } from '../values/utf8.ts'
 
