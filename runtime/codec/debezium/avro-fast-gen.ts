@@ -15,7 +15,7 @@ export class Unsupported extends Error {}
 // Readers over the closure's (b, p, end), mirroring the reference (avsc with the exact types of
 // types/avro-types.ts) so values come out identical; anything the reference would refuse declines.
 // long() is avsc's varint read, exact below 2^52 and used for lengths, indexes and ints;
-// exactLong() is values/long.ts's readLong (every int64, a number while safe, else a bigint).
+// exactLong() reads every int64 as values/long.ts's readLong does (a number while safe, else a bigint).
 export const READERS = `
     function long() {
       if (b[p] < 0x80) { const c = b[p++]; return (c >> 1) ^ -(c & 1) } // one byte: most lengths, indexes and flags
@@ -30,22 +30,14 @@ export const READERS = `
     function exactLong() {
       const s = p
       let c = b[p++]
-      if (c < 0x80) return (c >>> 1) ^ -(c & 1)
-      let lo = c & 0x7f
-      for (let shift = 7; shift < 28; shift += 7) {
-        c = b[p++]; lo |= (c & 0x7f) << shift
-        if (c < 0x80) return (lo >>> 1) ^ -(lo & 1)
-      }
-      let hi = 0
-      for (let shift = 0; shift < 28; shift += 7) {
-        c = b[p++]; hi += (c & 0x7f) * 2 ** shift
-        if (c < 0x80) {
-          const m = hi * 134217728 + (lo >>> 1)
-          if (m < 9007199254740991) return lo & 1 ? -m - 1 : m
-          break
-        }
-      }
-      if (p > end) decline()
+      if (c < 0x80) return (c >> 1) ^ -(c & 1)
+      let n = c & 0x7f, k = 7
+      do { c = b[p++]; n |= (c & 0x7f) << k; k += 7 } while (c & 0x80 && k < 28)
+      if (!(c & 0x80)) return (n >>> 1) ^ -(n & 1)
+      // Doubles add exactly while the sum stays below 2^53; past that only bigints are exact.
+      let f = n, fk = 268435456
+      do { c = b[p++]; f += (c & 0x7f) * fk; fk *= 128 } while (c & 0x80 && fk < 72057594037927936)
+      if (!(c & 0x80) && f < 9007199254740992) return (f % 2 ? -(f + 1) : f) / 2
       let z = 0n, shift = 0n
       for (p = s; ; shift += 7n) {
         if (p >= end || shift > 63n) decline()

@@ -127,7 +127,7 @@ function readString(tap: Tap, escape: boolean): string | undefined {
   const end = (tap.pos += len)
   const buf = tap.buf
   if (end > buf.length) return undefined
-  const s = buf.toString('utf8', start, end)
+  const s = (buf as Buffer & { utf8Slice(start: number, end: number): string }).utf8Slice(start, end)
   if (s.indexOf('\uFFFD') >= 0 && !isUtf8(buf.subarray(start, end))) {
     if (escape) return decodeEscaped(buf, start, end)
     throw new Utf8Error()

@@ -35,46 +35,45 @@ export interface Cursor {
 }
 
 /**
- * Reads one zigzag varint exactly. Up to four bytes stay in 32-bit integer arithmetic; up to eight
- * (every timestamp in micros) in two exact 28-bit halves; longer ones in bigint. A varint running
- * past the buffer leaves `pos` beyond its end (the caller checks, as avsc does); one longer than
- * ten bytes, or beyond 64 bits, throws.
+ * Reads one zigzag varint exactly. Up to four bytes stay in 32-bit integer arithmetic; longer ones
+ * add up in a double, which is exact while the sum stays below 2^53 (every timestamp in micros
+ * until 2112); beyond, in bigint. A varint running past the buffer leaves `pos` beyond its end (the
+ * caller checks, as avsc does); one longer than ten bytes, or beyond 64 bits, throws.
  */
 export function readLong(c: Cursor): Int64 {
   const buf = c.buf
   const start = c.pos
   let pos = start
   let b = buf[pos++]!
-  let lo = b & 0x7f
   if (b < 0x80) {
     c.pos = pos
-    return (lo >>> 1) ^ -(lo & 1)
+    return (b >> 1) ^ -(b & 1)
   }
-  for (let shift = 7; shift < 28; shift += 7) {
+  let n = b & 0x7f
+  let k = 7
+  do {
     b = buf[pos++]!
-    lo |= (b & 0x7f) << shift
-    if (b < 0x80) {
-      c.pos = pos
-      return (lo >>> 1) ^ -(lo & 1)
-    }
+    n |= (b & 0x7f) << k
+    k += 7
+  } while (b & 0x80 && k < 28)
+  if (!(b & 0x80)) {
+    c.pos = pos
+    return (n >>> 1) ^ -(n & 1)
   }
-  let hi = 0
-  for (let shift = 0; shift < 28; shift += 7) {
+  let f = n
+  let fk = 268_435_456
+  do {
     b = buf[pos++]!
-    hi += (b & 0x7f) * 2 ** shift
-    if (b < 0x80) {
-      // z = hi * 2^28 + lo; |value| = floor(z / 2), exact while below 2^53.
-      const m = hi * 134_217_728 + (lo >>> 1)
-      if (m < 9_007_199_254_740_991) {
-        c.pos = pos
-        return lo & 1 ? -m - 1 : m
-      }
-      break
-    }
-    if (pos > buf.length) {
-      c.pos = pos
-      return 0
-    }
+    f += (b & 0x7f) * fk
+    fk *= 128
+  } while (b & 0x80 && fk < 72_057_594_037_927_936)
+  if (!(b & 0x80) && f < 9_007_199_254_740_992) {
+    c.pos = pos
+    return (f % 2 ? -(f + 1) : f) / 2
+  }
+  if (pos > buf.length) {
+    c.pos = pos
+    return 0
   }
   return readBigLong(c, start)
 }
