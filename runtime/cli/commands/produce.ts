@@ -38,7 +38,7 @@ export function registerProduce(program: Command, ctx: CliContext): void {
         if (bytes.toString('latin1').trim() === '') continue
         let value: unknown
         try {
-          value = parseJsonBytes(bytes, `${opts.file}:${line}`)
+          value = parseJsonBytes(bytes, '')
           const key = keyOf ? keyOf(value as Record<string, unknown>) : undefined
           if (opts.keyField && (key === undefined || key === null)) throw new Error(`field ${opts.keyField} is missing`)
           batch.push({ topic, key: key === undefined ? null : Buffer.from(canonicalKey(key)), value: encode(value) })

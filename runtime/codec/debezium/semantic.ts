@@ -164,12 +164,12 @@ const kind = (v: unknown): string => (Buffer.isBuffer(v) ? 'bytes' : v === null 
 
 function int(v: unknown): number {
   if (typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31) return v
-  throw new Error(`expected a 32-bit integer, got ${kind(v)} ${String(v)}`)
+  throw new Error(`expected a 32-bit integer, got ${kind(v)}`)
 }
 
 function long(v: unknown): Int64 {
   if (isInt64(v)) return v
-  throw new Error(`expected a 64-bit integer, got ${kind(v)} ${String(v)}`)
+  throw new Error(`expected a 64-bit integer, got ${kind(v)}`)
 }
 
 function str(v: unknown): string {
@@ -197,7 +197,7 @@ export { formatDate, formatTimestamp } from '../values/temporal.ts'
 export function formatTime(value: number | bigint, digits: 3 | 6 | 9): string {
   const n = Number(value)
   const perDay = 86_400 * 10 ** digits
-  if (!(n >= 0 && n <= perDay)) throw new Error(`${String(value)} is not a time of day`)
+  if (!(n >= 0 && n <= perDay)) throw new Error(`a value beyond 24:00:00 (or below 0) is not a time of day`)
   return formatTimeOfDay(n, digits)
 }
 

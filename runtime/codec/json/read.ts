@@ -5,7 +5,7 @@ import { parseExact } from './exact.ts'
 
 /**
  * JSON bytes to values of the model: UTF-8 checked (Node would make U+FFFD of bad bytes without a
- * word), integers exact (json/exact.ts). `where` prefixes messages ('podcast.plays[2]@41').
+ * word), integers exact (json/exact.ts). `where` prefixes messages ('podcast.plays[2]@41'), when given.
  * Throws TRIB_DECODE_UTF8 naming the field whose string is not valid UTF-8 or holds a lone
  * surrogate (a `\ud800` escape), and TRIB_DECODE_JSON when it is not JSON.
  */
@@ -20,17 +20,18 @@ export function parseJsonBytes(bytes: Buffer | string, where: string): unknown {
 const surrogateEscape = /\\u[dD][89a-fA-F]/
 
 function parseText(text: string, where: string, escaped: boolean): unknown {
+  const at = where ? `${where}: ` : ''
   let value: unknown
   try {
     value = parseExact(text)
   } catch (e) {
-    throw new TributaryError('TRIB_DECODE_JSON', `${where}: value is not valid JSON (${(e as Error).message})`, { cause: e })
+    throw new TributaryError('TRIB_DECODE_JSON', `${at}value is not valid JSON (${(e as Error).message})`, { cause: e })
   }
   if (escaped || surrogateEscape.test(text)) {
     const path = findIllFormed(value)
     if (path !== undefined) {
       const field = formatPath(path) || 'value'
-      throw new TributaryError('TRIB_DECODE_UTF8', `${where}: field ${field} is not valid UTF-8`, { details: { field } })
+      throw new TributaryError('TRIB_DECODE_UTF8', `${at}field ${field} is not valid UTF-8`, { details: { field } })
     }
   }
   return value

@@ -36,8 +36,9 @@ type Hook = (value: unknown, type: Type) => void
 // avsc's classes, which its typings do not describe as constructible with these hooks.
 const types = avro.types as unknown as Record<string, new (...args: unknown[]) => Type>
 
+// Values are never printed: they end up in logs and dead-letter headers and may be personal data.
 function invalid(value: unknown, type: Type): never {
-  throw new Error(`invalid ${JSON.stringify(type.schema())}: ${typeof value === 'bigint' ? `${value}n` : typeof value === 'string' ? 'a string' : typeof value}`)
+  throw new Error(`invalid ${JSON.stringify(type.schema())}: a ${value === null ? 'null' : typeof value}`)
 }
 
 class ExactLong extends types.LongType! {

@@ -134,7 +134,7 @@ abstract class TimeType extends CanonicalType {
   }
   protected override _fromValue(value: number | bigint): string {
     // Another writer may have put anything in the int or long: only times of day are times.
-    if (typeof value !== 'number' || !isTimeOfDay(value, this.digits)) throw new Error(`${String(value)} is not a time of day in ${this.digits === 3 ? 'milli' : 'micro'}seconds`)
+    if (typeof value !== 'number' || !isTimeOfDay(value, this.digits)) throw new Error(`a ${this.digits === 3 ? 'time-millis' : 'time-micros'} beyond 24:00:00 (or below 0) is not a time of day`)
     return formatTime(value, this.digits)
   }
   protected override _toValue(value: unknown): number | undefined {
