@@ -19,6 +19,10 @@ export interface Decoded {
   /** Change events only (the Debezium envelope): the operation and the row before it. */
   op?: ChangeOp
   before?: Record<string, unknown> | null
+  /** Columns the source did not send (Debezium's unavailable-value placeholder); null in `value`. */
+  unavailable?: ReadonlySet<string>
+  /** With `unavailable`, after a primary-key change: the key under which their values are stored. */
+  previousKey?: unknown
 }
 
 /**
@@ -35,6 +39,8 @@ export interface Decoded {
 export interface RecordDecoder {
   schemaIds(record: LogRecord, into: Set<number>): void
   decode(record: LogRecord): Decoded
+  /** A message key as this port reads keys (lenient: a key in no known form is kept as it came, never refused). */
+  decodeKey(key: Buffer | null): unknown
 }
 
 /** Hears which path decoded or encoded each record (the metric tributary_codec_records_total). */

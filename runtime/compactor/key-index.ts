@@ -37,6 +37,12 @@ export class KeyIndex {
     this.#db.apply(this.#store, [...changes, [MARKER, snapshotId]], [])
   }
 
+  /** Forgets every key, then applies `changes`: the index of a table whose rows a truncate dropped. */
+  replace(changes: Iterable<readonly [string, RowPosition | undefined]>, snapshotId: number): void {
+    this.#db.clear(this.#store)
+    this.apply(changes, snapshotId)
+  }
+
   /** Rebuilds from the live rows of a snapshot (deletes applied): key columns plus file and position. */
   async rebuild(table: Table, snapshotId: number | undefined, keyFields: readonly string[], avroSchema: Record<string, unknown>): Promise<number> {
     this.#db.clear(this.#store)

@@ -26,6 +26,14 @@ const kafka = z.strictObject({
   transactionTimeoutMs: z.number().int().positive().default(60_000),
   sessionTimeoutMs: z.number().int().min(1000).default(30_000).describe("consumer group session timeout (Kafka's session.timeout.ms): how soon a dead instance's partitions move"),
   heartbeatIntervalMs: z.number().int().positive().default(3_000).describe('below a third of sessionTimeoutMs'),
+  commitIntervalMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(60_000)
+    .default(100)
+    .describe("a processor's commits are grouped into one commit (exactly-once: one transaction) at most this long (Kafka Streams' commit.interval.ms); outputs become visible to read_committed readers up to this much later; 0 commits every batch"),
+  commitMaxRecords: z.number().int().min(1).max(1_000_000).default(10_000).describe('a grouped commit ends once it holds this many output records'),
 })
 
 const transport = z

@@ -9,12 +9,13 @@ import { TributaryError, messageOf } from '../errors.ts'
 import { moduleLogger, type Logger } from '../logger.ts'
 import { compileContract, type ContractCheck } from './contract.ts'
 import { portDecoder, type PortDecoder } from './decode.ts'
-import { DLQ_MAX_RECORD_BYTES, deadLetter, type Stage } from './dlq.ts'
+import { DLQ_MAX_RECORD_BYTES, deadLetter, stageOf, type Stage } from './dlq.ts'
 import { PortEncoder } from './encode.ts'
 import type { PiiAction } from './policy.ts'
 import { ProductMetrics } from './metrics.ts'
 import { RecordState } from './record-state.ts'
 import { TablePort } from './table-port.ts'
+import { isTruncate } from './change-headers.ts'
 import type { RunnableProduct } from './runnable.ts'
 
 export interface ProcessorOptions {
@@ -39,11 +40,6 @@ interface StreamPort {
   check: ContractCheck
   /** Records received in the current batch, added to the metrics once per batch. */
   received: number
-}
-
-const stageOf = (e: unknown): Stage => {
-  const code = e instanceof TributaryError ? e.code : ''
-  return code.startsWith('TRIB_VALIDATE') ? 'validate' : 'decode'
 }
 
 /** Output topics with their partition counts, and the dead-letter topic (one partition keeps its order). */
@@ -79,6 +75,9 @@ export class Processor implements RunnableProduct {
   #recordState: RecordState | undefined
   #lastPollEmpty = false
   #stopRequested = false
+  /** The latest commit not waited for (pipelined consumers), and the first commit failure seen. */
+  #pending: Promise<void> | undefined
+  #commitFailure: { error: unknown } | undefined
 
   constructor(product: Product, module: TransformModule, options: ProcessorOptions) {
     this.product = product
@@ -100,7 +99,10 @@ export class Processor implements RunnableProduct {
     const { log, codec, piiSalt } = this.#opts
     await ensureOutputs(this.product, log)
     for (const port of this.product.outputs)
-      this.#encoders.set(port.spec.name, { encoder: await PortEncoder.create(port, codec, piiSalt, this.#count), emitted: 0 })
+      this.#encoders.set(port.spec.name, {
+        encoder: await PortEncoder.create(port, codec, piiSalt, { partitions: (await log.describeTopic(port.spec.topic))?.partitions.length, count: this.#count }),
+        emitted: 0,
+      })
   }
 
   /** Opens state, checks inputs exist, restores state from its changelog and joins the group. */
@@ -124,6 +126,7 @@ export class Processor implements RunnableProduct {
       topics: streamTopics,
       from: { kind: 'earliest' },
       exactlyOnce: this.product.spec.processing.guarantee === 'exactly-once',
+      pipelined: true,
       ...(member ? { member } : {}),
     })
     await this.#consumer.prepare?.()
@@ -168,9 +171,15 @@ export class Processor implements RunnableProduct {
   async step(maxWaitMs = this.#opts.pollWaitMs ?? 200): Promise<number> {
     const consumer = this.#consumer
     if (!consumer) throw new TributaryError('TRIB_INTERNAL', `product ${this.product.name} is not started`)
+    this.#throwCommitFailure()
     const records = await consumer.poll({ maxRecords: this.product.spec.processing.batchSize, maxWaitMs })
-    this.#lastPollEmpty = records.length === 0
-    if (records.length === 0) return 0
+    if (records.length === 0) {
+      // Idle: what was committed without waiting becomes durable (and its failure surfaces) now.
+      await this.flush()
+      this.#lastPollEmpty = true
+      return 0
+    }
+    this.#lastPollEmpty = false
     const started = performance.now()
     await this.#catchUpTables()
     await this.#prefetch(records)
@@ -195,6 +204,18 @@ export class Processor implements RunnableProduct {
       const n = await this.step()
       if (n > 0) onBatch?.(n)
     }
+    await this.flush()
+  }
+
+  /**
+   * Waits until every batch processed so far is committed; throws the first commit failure. A
+   * consumer that groups commits (Kafka, see `pipelined`) lets step() return before its batch is
+   * committed, so the next batch is read and processed meanwhile.
+   */
+  async flush(): Promise<void> {
+    await this.#consumer?.flush?.()
+    await this.#pending
+    this.#throwCommitFailure()
   }
 
   setPolicy(port: string, pii: Readonly<Record<string, PiiAction>>): void {
@@ -209,6 +230,7 @@ export class Processor implements RunnableProduct {
 
   async close(): Promise<void> {
     this.#stopRequested = true
+    // The consumer's close commits what is pending; a failure there was already reported by step or flush, or is retried by the next run.
     await this.#consumer?.close()
     for (const t of this.#tables.values()) await t.close()
     await this.#db?.close()
@@ -249,19 +271,22 @@ export class Processor implements RunnableProduct {
       if (record.value !== null && record.value.length > limit)
         throw new TributaryError('TRIB_RECORD_TOO_LARGE', `${record.topic}/${record.partition}@${record.offset}: value of ${record.value.length} bytes exceeds ${limit}`)
       const d = stream.decoder.decode(record)
-      if (d.value === null || d.op === 't') {
-        // A tombstone (or a truncate) carries no row: a no-op for an event stream, counted.
-        ProductMetrics.add(this.metrics.skipped, d.op === 't' ? 'truncate' : 'tombstone')
+      if (d.value === null) {
+        // A tombstone (or a Tributary truncate) carries no row: a no-op for an event stream, counted.
+        ProductMetrics.add(this.metrics.skipped, isTruncate(record.headers) ? 'truncate' : 'tombstone')
         return undefined
       }
-      // A delete carries only the row as it was (often just its key); contract rules are for live rows.
-      const violation = d.op === 'd' ? undefined : stream.check(d.value)
+      // A delete carries only the row as it was (often just its key), a truncate no row at all:
+      // contract rules are for live rows, and not for the values the source did not send.
+      const violation = d.op === 'd' || d.op === 't' ? undefined : stream.check(d.value, d.unavailable)
       if (violation) throw new TributaryError('TRIB_VALIDATE_RULE', `port ${portName}: ${violation.message}`, { details: { ...violation } })
       const { topic, partition, offset, timestamp, headers } = record
       // One literal per shape (change event or not), rather than adding op/before afterwards.
-      return d.op
-        ? { port: portName, topic, partition, offset, timestamp, key: d.key, value: d.value, headers, op: d.op as InputRecord['op'], before: d.before ?? null }
-        : { port: portName, topic, partition, offset, timestamp, key: d.key, value: d.value, headers }
+      if (!d.op) return { port: portName, topic, partition, offset, timestamp, key: d.key, value: d.value, headers }
+      const input: InputRecord = { port: portName, topic, partition, offset, timestamp, key: d.key, value: d.value, headers, op: d.op, before: d.before ?? null }
+      if (d.unavailable) input.unavailable = d.unavailable
+      if (d.previousKey !== undefined) input.previousKey = d.previousKey
+      return input
     } catch (e) {
       this.#deadLetter(record, portName, stageOf(e), e, outputs)
       return undefined
@@ -299,7 +324,8 @@ export class Processor implements RunnableProduct {
     const port = out && typeof out === 'object' ? this.#encoders.get((out as OutputRecord).port) : undefined
     if (!port)
       throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `transform returned an output for unknown port ${JSON.stringify((out as OutputRecord)?.port)}`)
-    outputs.push(port.encoder.encode(out as OutputRecord, record.timestamp))
+    if ((out as OutputRecord).truncate === true) outputs.push(...port.encoder.truncate(out as OutputRecord, record.timestamp))
+    else outputs.push(port.encoder.encode(out as OutputRecord, record.timestamp))
     return port
   }
 
@@ -337,14 +363,29 @@ export class Processor implements RunnableProduct {
       await this.#opts.log.ensureTopic(this.changelogTopic, { partitions })
       this.#changelogReady = true
     }
-    const records = state.dirty ? [...outputs, ...state.changelog()] : outputs
+    if (!state.dirty) {
+      const commit = consumer.commit({ offsets, records: outputs })
+      if (consumer.flush === undefined) await commit
+      else
+        this.#pending = commit.then(
+          () => undefined,
+          (e: unknown) => void (this.#commitFailure ??= { error: e }),
+        )
+      return
+    }
+    // State changes reach the local store only once committed: this batch is waited for.
+    const commit = consumer.commit({ offsets, records: [...outputs, ...state.changelog()] })
     try {
-      const positions = await consumer.commit({ offsets, records })
-      if (state.dirty) state.committed(positions)
+      await consumer.flush?.()
+      state.committed(await commit)
     } catch (e) {
       state.abandon()
       throw e
     }
+  }
+
+  #throwCommitFailure(): void {
+    if (this.#commitFailure !== undefined) throw this.#commitFailure.error
   }
 
   /** Loads the batch's writer schemas. Unknown ids become per-record dead letters (the codec keeps them as such); any other failure (registry unreachable, refused credentials) stops the batch, to be retried. */

@@ -13,6 +13,7 @@ type Row = Record<string, unknown>
  */
 export const avroDecoder: DecoderFactory = (_spec, reader, ctx, count) => ({
   schemaIds: frameIds,
+  decodeKey: (key) => avroKey(ctx.serde, key),
   decode(record) {
     const key = avroKey(ctx.serde, record.key)
     if (record.value === null) return { key, value: null }

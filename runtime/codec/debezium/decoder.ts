@@ -9,6 +9,8 @@ import { compileAvroChange, type AvroChangeCodec } from './avro.ts'
 import { compileFastChange, type FastChange } from './avro-fast.ts'
 import { JsonChangeReader, localTimestampFields } from './json.ts'
 import type { ChangeEvent } from './types.ts'
+import { hasUnavailable } from './unavailable.ts'
+import type { LogRecord } from '../../log/log.ts'
 
 type Row = Record<string, unknown>
 
@@ -19,7 +21,19 @@ type Row = Record<string, unknown>
 const fromChange = (e: ChangeEvent, key: unknown, conformRow: (row: Row) => Row): Decoded => {
   if (e.op === 't') return { key, value: {}, op: 't' }
   if (e.op === 'd') return { key, value: e.before ?? {}, op: 'd', before: e.before }
-  return { key, value: conformRow(e.after!), op: e.op, before: e.before }
+  const d: Decoded = { key, value: conformRow(e.after!), op: e.op, before: e.before }
+  if (e.unavailable) d.unavailable = e.unavailable
+  return d
+}
+
+/** Debezium's header on the create event of a primary-key change: the key the row had before. */
+const OLD_KEY_HEADER = '__debezium.oldkey'
+
+/** A row with unavailable fields after a primary-key change: the old key holds their stored values. */
+function withPreviousKey(d: Decoded, record: LogRecord, decodeKey: (key: Buffer | null) => unknown): Decoded {
+  const oldKey = d.unavailable && record.headers[OLD_KEY_HEADER]
+  if (oldKey) d.previousKey = decodeKey(oldKey)
+  return d
 }
 
 /**
@@ -50,10 +64,12 @@ export const avroDebeziumDecoder: DecoderFactory = (_spec, reader, ctx, count) =
     }
     return codec
   }
+  const decodeKey = (key: Buffer | null) => avroKey(ctx.serde, key)
   return {
     schemaIds: frameIds,
+    decodeKey,
     decode(record) {
-      const key = avroKey(ctx.serde, record.key)
+      const key = decodeKey(record.key)
       if (record.value === null) return { key, value: null }
       const id = frameSchemaId(record.value)
       const codec = codecFor(id)
@@ -64,7 +80,9 @@ export const avroDebeziumDecoder: DecoderFactory = (_spec, reader, ctx, count) =
         } catch {
           // Declined: the reference below gives the same value or the canonical error.
         }
-        if (change) {
+        // A row with Debezium's unavailable-value placeholder takes the reference path, which
+        // takes it out before converting (unavailable.ts).
+        if (change && !(change.after && hasUnavailable(change.after))) {
           count('decode', 'fast')
           return codec.fast.conformed && change.after ? { key, value: change.after, op: change.op, before: change.before } : fromChange(change, key, conformRow)
         }
@@ -77,7 +95,7 @@ export const avroDebeziumDecoder: DecoderFactory = (_spec, reader, ctx, count) =
         if (e instanceof TributaryError) throw e
         throw new TributaryError('TRIB_DECODE_AVRO', `bytes do not decode with schema id ${id}: ${messageOf(e)}`, { cause: e, details: { schemaId: id } })
       }
-      return fromChange(change, key, conformRow)
+      return withPreviousKey(fromChange(change, key, conformRow), record, decodeKey)
     },
   }
 }
@@ -89,13 +107,15 @@ export const avroDebeziumDecoder: DecoderFactory = (_spec, reader, ctx, count) =
 export const jsonDebeziumDecoder: DecoderFactory = (_spec, reader, _ctx, count) => {
   const conformRow: (row: Row) => Row = reader ? (compileConformer(reader) as (row: Row) => Row) : (row) => row
   const changes = new JsonChangeReader({ reader })
+  const decodeKey = (key: Buffer | null) => jsonKey(changes, key)
   return {
     schemaIds: () => undefined,
+    decodeKey,
     decode(record) {
-      const key = jsonKey(changes, record.key)
+      const key = decodeKey(record.key)
       if (record.value === null) return { key, value: null }
       count('decode', 'reference')
-      return fromChange(changes.read(record.value, record), key, conformRow)
+      return withPreviousKey(fromChange(changes.read(record.value, record), key, conformRow), record, decodeKey)
     },
   }
 }

@@ -18,6 +18,7 @@ export const jsonDecoder: DecoderFactory = (_spec, reader, _ctx, count) => {
   const keys = new JsonChangeReader()
   return {
     schemaIds: () => undefined,
+    decodeKey: (key) => jsonKey(keys, key),
     decode(record) {
       const key = jsonKey(keys, record.key)
       if (record.value === null) return { key, value: null }

@@ -32,6 +32,16 @@ describe('runtime configuration', () => {
     expect(() => loadConfig({ file: '/no/such/file.yaml', env: {} })).toThrow(/config file \/no\/such\/file\.yaml cannot be read \(ENOENT\)/)
   })
 
+  it("groups Kafka commits every 100 ms by default (Kafka Streams' commit interval); the interval and size are validated", () => {
+    expect(loadConfig({ env: {} }).transport.kafka).toMatchObject({ commitIntervalMs: 100, commitMaxRecords: 10_000 })
+    expect(loadConfig({ env: {}, flags: { 'transport.kafka.commitIntervalMs': 0 } }).transport.kafka.commitIntervalMs).toBe(0)
+    const file = path.join(tempDir(), 'k.yaml')
+    fs.writeFileSync(file, 'transport:\n  kafka:\n    commitIntervalMs: -5\n')
+    expect(() => loadConfig({ file, env: {} })).toThrow(new RegExp(`config transport.kafka.commitIntervalMs \\(from ${file}\\)`))
+    fs.writeFileSync(file, 'transport:\n  kafka:\n    commitMaxRecords: 0.5\n')
+    expect(() => loadConfig({ file, env: {} })).toThrow(/config transport\.kafka\.commitMaxRecords/)
+  })
+
   it('redacts secrets when printed', () => {
     const printed = JSON.stringify(redactConfig(loadConfig({ env: { TRIBUTARY_PII_SALT: 'super-secret-salt' } })))
     expect(printed).not.toContain('super-secret-salt')
