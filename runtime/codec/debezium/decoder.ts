@@ -1,4 +1,5 @@
 import { TributaryError, messageOf } from '../../errors.ts'
+import type { LogRecord } from '../../log/log.ts'
 import { avroKey, frameIds } from '../avro/decoder.ts'
 import { HEADER_SIZE, frameSchemaId } from '../avro/wire.ts'
 import type { Decoded, DecoderFactory } from '../codec.ts'
@@ -10,7 +11,6 @@ import { compileFastChange, type FastChange } from './avro-fast.ts'
 import { JsonChangeReader, localTimestampFields } from './json.ts'
 import type { ChangeEvent } from './types.ts'
 import { hasUnavailable } from './unavailable.ts'
-import type { LogRecord } from '../../log/log.ts'
 
 type Row = Record<string, unknown>
 

@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { DuckDBDataChunk, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api'
 import { TributaryError } from '../../errors.ts'
+import { narrow } from '../../codec/values/long.ts'
 import { toBound, truncateLower, truncateUpper, type InternalValue } from '../iceberg/bounds.ts'
 import { duckdbType, fieldIdsOption, quoteIdent, quoteString } from '../duckdb.ts'
 import type { LakeResources } from '../resources.ts'
@@ -264,7 +265,8 @@ function internalOf(v: DuckDBValue): InternalValue | undefined {
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return v
   const o = v as unknown as Record<string, unknown>
   if ('days' in o) return o.days as number
-  if ('micros' in o) return Number(o.micros)
+  // Exact: a micros count beyond 2^53 (before 1684, after 2255, infinity) stays a bigint.
+  if ('micros' in o) return narrow(BigInt(o.micros as bigint | number))
   if ('value' in o && typeof o.value === 'bigint') return o.value
   if ('bytes' in o) return Buffer.from(o.bytes as Uint8Array)
   return undefined
