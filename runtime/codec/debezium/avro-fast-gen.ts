@@ -314,6 +314,7 @@ function produces(s: AvroSchema): Produces {
   if (kind !== undefined && kind !== 'as-is') {
     if (kind === 'decimal') return scaleOf(s) >= 0 ? { kind: 'text', family: 'decimal', scale: scaleOf(s) } : { kind: 'string' }
     if (kind === 'uuid' && s.type !== 'string') return { kind: 'string' }
+    if (kind === 'duration-us') return { kind: 'long' }
     return textKinds[kind] ?? { kind: 'string' } // variable-decimal, json: strings
   }
   if (s.type === 'enum') return { kind: 'string' }

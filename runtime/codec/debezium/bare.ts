@@ -10,7 +10,9 @@
  *   in millis, else micros); a ZonedTimestamp string is left to the reader's parsing;
  * - decimal: base64 two's-complement bytes at the reader's scale (Connect's Decimal with
  *   `decimal.format=BASE64`, its default), or a VariableScaleDecimal `{scale, value}`;
- * - string: a VariableScaleDecimal `{scale, value}` becomes its decimal text.
+ * - string: a VariableScaleDecimal `{scale, value}` becomes its decimal text;
+ * - long with `"connect.name": "io.debezium.time.MicroDuration"`: an interval; the int64 limits,
+ *   which Debezium sends for one it cannot hold, are refused (semantic.ts, microDuration).
  * Anything else, and any value not in these forms, is left for the conformer to accept or refuse.
  * Arrays, maps, records and nullable unions are followed.
  */
@@ -20,32 +22,37 @@ import { CanonicalType, DateType, DecimalType, LocalTimestampMicrosType, LocalTi
 import { bytesToBigInt, bytesToDecimal } from '../values/decimal.ts'
 import { isInt64 } from '../values/long.ts'
 import { formatDate, formatTime, formatTimestamp, isTimeOfDay } from '../values/temporal.ts'
-import { dateInfinity, formatUnscaled, timestampInfinity, type Convert } from './semantic.ts'
+import { isMicroDurationLong } from '../types/avro-types.ts'
+import { dateInfinity, formatUnscaled, microDuration, timestampInfinity, type Convert } from './semantic.ts'
+import { leaf } from './types.ts'
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v)
 
 /** undefined when the type needs nothing. */
 export function compileBare(type: Type): Convert | undefined {
-  return compile(type, new Set())
+  return compile(type, new Set(), '')
 }
 
-function compile(type: Type, seen: Set<Type>): Convert | undefined {
+/** `path` names the field in errors (the only one thrown: a MicroDuration's limits). */
+function compile(type: Type, seen: Set<Type>, path: string): Convert | undefined {
   const t = type as AnyType
   if (type instanceof CanonicalType) return logical(type)
   switch (type.typeName) {
+    case 'long':
+      return isMicroDurationLong(type) ? leaf((v) => (isInt64(v) ? microDuration(v) : v), path) : undefined
     case 'string':
       return (v) => (isObject(v) && 'scale' in v && 'value' in v ? (variableDecimal(v) ?? v) : v)
     case 'union:unwrapped': {
       const live = t.types!.filter((b) => b.typeName !== 'null')
-      return live.length === 1 ? compile(live[0]!, seen) : undefined
+      return live.length === 1 ? compile(live[0]!, seen, path) : undefined
     }
     case 'array': {
-      const item = compile(t.itemsType!, seen)
+      const item = compile(t.itemsType!, seen, path)
       return item && ((v) => (Array.isArray(v) ? v.map((x) => (x == null ? x : item(x))) : v))
     }
     case 'map': {
-      const value = compile(t.valuesType!, seen)
+      const value = compile(t.valuesType!, seen, path)
       return value && ((v) => (isObject(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, x == null ? x : value(x)])) : v))
     }
     case 'record':
@@ -53,7 +60,7 @@ function compile(type: Type, seen: Set<Type>): Convert | undefined {
       if (seen.has(type)) return undefined // recursive: inner levels as given
       seen.add(type)
       const fields = t.fields!.flatMap((f) => {
-        const c = compile(f.type, seen)
+        const c = compile(f.type, seen, path === '' ? f.name : `${path}.${f.name}`)
         return c ? [[f.name, c] as const] : []
       })
       seen.delete(type)

@@ -28,6 +28,8 @@ export type SemanticKind =
   | 'variable-decimal'
   | 'json'
   | 'uuid'
+  /** Debezium's MicroDuration (PostgreSQL interval): an int64 count, its extremes refused (microDuration). */
+  | 'duration-us'
   /** Already canonical on the wire (ZonedTimestamp, ZonedTime, Enum): recognised, left as is. */
   | 'as-is'
 
@@ -49,6 +51,7 @@ const byConnectName: Record<string, SemanticKind> = {
   'io.debezium.data.VariableScaleDecimal': 'variable-decimal',
   'io.debezium.data.Json': 'json',
   'io.debezium.data.Uuid': 'uuid',
+  'io.debezium.time.MicroDuration': 'duration-us',
   'io.debezium.data.Enum': 'as-is',
 }
 
@@ -81,9 +84,17 @@ export type Convert = (value: unknown) => unknown
  * -5877611-06-21), timestamps as PgJDBC's DATE_POSITIVE_INFINITY / DATE_NEGATIVE_INFINITY read in
  * the column's unit, or the int64 extremes; the int32 and int64 extremes also stand for them, as
  * PostgreSQL and DuckDB store infinities so.
+ *
+ * A date read by the snapshot (JDBC) is PgJDBC's java.sql.Date for infinity, turned into days by
+ * java.sql.Date.toLocalDate (local time, Julian calendar, year of era) and cast to int32: the
+ * counts below, one day later when the connector's JVM runs east of UTC. No PostgreSQL date is
+ * that far from 1970 (its range starts at 4713 BC, day −2440588).
  */
 export const SENTINELS = {
-  date: { positive: [parseDate('+5877611-06-21')!, -2_147_472_692, DATE_INFINITY], negative: [parseDate('-5877611-06-22')!, -DATE_INFINITY, -(2 ** 31)] },
+  date: {
+    positive: [parseDate('+5877611-06-21')!, -2_147_472_692, DATE_INFINITY, -622_191_234, -622_191_233],
+    negative: [parseDate('-5877611-06-22')!, -DATE_INFINITY, -(2 ** 31), -625_821_272, -625_821_271],
+  },
   3: { positive: [9_223_372_036_825_200n], negative: [-9_223_372_036_832_400n] },
   6: { positive: [9_223_372_036_825_200_000n], negative: [-9_223_372_036_832_400_000n] },
   9: { positive: [], negative: [] },
@@ -153,6 +164,8 @@ export function converterFor(kind: SemanticKind, scale = 0, local = false): Conv
       }
     case 'uuid':
       return (v) => str(v).toLowerCase()
+    case 'duration-us':
+      return microDuration
     case 'as-is':
       return undefined
   }
@@ -180,6 +193,18 @@ function str(v: unknown): string {
 function decimalBytes(v: unknown): Uint8Array {
   if (v instanceof Uint8Array) return v
   throw new Error(`expected decimal bytes, got ${kind(v)}`)
+}
+
+/**
+ * Debezium computes a MicroDuration in floating point and casts it to int64, which saturates: the
+ * int64 extremes stand for an interval beyond ±292,271 years (PostgreSQL's reach 178,000,000),
+ * not for a value, so they are refused rather than kept as a different interval.
+ */
+export function microDuration(v: unknown): Int64 {
+  const n = long(v)
+  if (n === INT64_EXTREMES.positive || n === INT64_EXTREMES.negative)
+    throw new Error('an interval beyond the int64 microseconds of a MicroDuration (Debezium sends the int64 limit in its place)')
+  return n
 }
 
 function variableScaleDecimal(v: unknown): string {

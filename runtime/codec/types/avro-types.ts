@@ -193,6 +193,16 @@ class ExactUnion extends types.UnwrappedUnionType! {
 // avsc's getValueBucket.
 const bucketOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : Buffer.isBuffer(v) ? 'buffer' : typeof v)
 
+/**
+ * A reader `long` that says `"connect.name": "io.debezium.time.MicroDuration"`: bare.ts refuses
+ * the int64 limits Debezium sends in place of an interval it cannot hold. A class rather than a
+ * mark beside the type, as avsc freezes its types.
+ */
+class MicroDurationLong extends ExactLong {}
+const isMicroDurationSchema = (schema: unknown): boolean =>
+  (schema as { 'connect.name'?: unknown } | null)?.['connect.name'] === 'io.debezium.time.MicroDuration'
+export const isMicroDurationLong = (type: Type): boolean => type instanceof MicroDurationLong
+
 const PENDING = Symbol('tributary.pendingLogicalType')
 type HookOptions = {
   logicalTypes?: Record<string, { accepts?: (schema: Record<string, unknown>) => boolean }>
@@ -227,7 +237,7 @@ export function exactTypeHook(utf8: 'throw' | 'escape' = 'throw') {
     }
     switch (name) {
       case 'long':
-        return new ExactLong() as Type
+        return (isMicroDurationSchema(schema) ? new MicroDurationLong() : new ExactLong()) as Type
       case 'int':
         return new RangeInt() as Type
       case 'float':

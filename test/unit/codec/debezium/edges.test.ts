@@ -24,6 +24,7 @@ const row = {
     { name: 'tz', type: ['null', connect('io.debezium.time.ZonedTimestamp', 'string')], default: null },
     { name: 'r', type: ['null', 'float'], default: null },
     { name: 'name', type: ['null', 'string'], default: null },
+    { name: 'iv', type: ['null', connect('io.debezium.time.MicroDuration', 'long')], default: null },
   ],
   'connect.name': 'pg.public.t.Value',
 }
@@ -52,6 +53,7 @@ const reader = {
     { name: 'tz', type: ['null', { type: 'long', logicalType: 'timestamp-micros' }], default: null },
     { name: 'r', type: ['null', 'float'], default: null },
     { name: 'name', type: ['null', 'string'], default: null },
+    { name: 'iv', type: ['null', 'long'], default: null },
   ],
 }
 
@@ -87,7 +89,7 @@ describe('PostgreSQL edge values from Debezium Avro', () => {
   it('reads 24:00:00, BC dates and timestamps, and infinity in every unit, exactly', async () => {
     const d = await bothPaths(avro({ d: -735160, t: 86_400_000_000, ts: -63_517_780_800_000_000n, tsm: SENTINELS[3].negative[0], tsn: 2n ** 63n - 1n, tz: '-0043-03-15T12:00:00.000000Z', r: Number.NaN }), reader)
     expect(d.paths).toEqual(['fast'])
-    expect(d.value).toEqual({ id: 1, d: '-000043-03-15', t: '24:00:00.000000', ts: '-000043-03-15T12:00:00.000000', tsm: '-infinity', tsn: 'infinity', tz: '-000043-03-15T12:00:00.000000Z', r: Number.NaN, name: null })
+    expect(d.value).toEqual({ id: 1, d: '-000043-03-15', t: '24:00:00.000000', ts: '-000043-03-15T12:00:00.000000', tsm: '-infinity', tsn: 'infinity', tz: '-000043-03-15T12:00:00.000000Z', r: Number.NaN, name: null, iv: null })
     for (const positive of SENTINELS.date.positive) expect((await bothPaths(avro({ d: positive }), reader)).value).toMatchObject({ d: 'infinity' })
     for (const negative of SENTINELS.date.negative) expect((await bothPaths(avro({ d: negative }), reader)).value).toMatchObject({ d: '-infinity' })
     expect((await bothPaths(avro({ ts: SENTINELS[6].positive[0], tz: 'infinity' }), reader)).value).toMatchObject({ ts: 'infinity', tz: 'infinity' })
@@ -97,6 +99,17 @@ describe('PostgreSQL edge values from Debezium Avro', () => {
     const v = avro({ ts: 1_700_000_000_123_456 })
     expect((await bothPaths(v)).value).toMatchObject({ ts: '2023-11-14T22:13:20.123456Z' })
     expect((await bothPaths(v, reader)).value).toMatchObject({ ts: '2023-11-14T22:13:20.123456' })
+  })
+
+  it('keeps an interval exactly, and refuses the int64 limits Debezium sends for one beyond them, naming the field', async () => {
+    // PostgreSQL's '178000000 years': 5.6e21 µs, which MicroDuration's int64 cannot hold.
+    expect((await bothPaths(avro({ iv: 2n ** 63n - 2n }), reader)).value).toMatchObject({ iv: 2n ** 63n - 2n })
+    expect((await bothPaths(avro({ iv: -(2n ** 53n) - 1n }))).value).toMatchObject({ iv: -(2n ** 53n) - 1n })
+    for (const limit of [2n ** 63n - 1n, -(2n ** 63n)]) {
+      const d = await bothPaths(avro({ iv: limit }), reader)
+      expect(d.error).toMatchObject({ code: 'TRIB_DECODE_ENVELOPE', field: 'after.iv', message: expect.stringContaining('MicroDuration') })
+      expect(d.paths).toEqual(['reference'])
+    }
   })
 
   it('refuses a time past 24:00:00 and names the field', async () => {
@@ -114,7 +127,7 @@ describe('PostgreSQL edge values from Debezium Avro', () => {
 
 describe('PostgreSQL edge values from Debezium JSON', () => {
   const wrapped = (payload: string) =>
-    `{"schema":{"type":"struct","fields":[{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"},{"type":"float32","optional":true,"field":"r"},{"type":"float64","optional":true,"field":"x"},{"type":"int64","optional":true,"name":"io.debezium.time.MicroTimestamp","version":1,"field":"ts"},{"type":"int32","optional":true,"name":"io.debezium.time.Date","version":1,"field":"d"}],"optional":true,"name":"pg.public.t.Value","field":"after"},{"type":"string","optional":false,"field":"op"}],"optional":false,"name":"pg.public.t.Envelope"},"payload":${payload}}`
+    `{"schema":{"type":"struct","fields":[{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"},{"type":"float32","optional":true,"field":"r"},{"type":"float64","optional":true,"field":"x"},{"type":"int64","optional":true,"name":"io.debezium.time.MicroTimestamp","version":1,"field":"ts"},{"type":"int32","optional":true,"name":"io.debezium.time.Date","version":1,"field":"d"},{"type":"int64","optional":true,"name":"io.debezium.time.MicroDuration","version":1,"field":"iv"}],"optional":true,"name":"pg.public.t.Value","field":"after"},{"type":"string","optional":false,"field":"op"}],"optional":false,"name":"pg.public.t.Envelope"},"payload":${payload}}`
 
   it('reads the float words Jackson writes, -0.0, int64 beyond 2^53 and the sentinels, with the wrapper', () => {
     const e = new JsonChangeReader({}).read(wrapped('{"after":{"id":9223372036854775807,"r":"NaN","x":-0.0,"ts":9223372036825200000,"d":2147483647},"op":"c"}'))
@@ -122,6 +135,13 @@ describe('PostgreSQL edge values from Debezium JSON', () => {
     expect(Object.is(e.after!.x, -0)).toBe(true)
     const f = new JsonChangeReader({}).read(wrapped('{"after":{"id":1,"r":"-Infinity","x":"Infinity","ts":null,"d":null},"op":"c"}'))
     expect(f.after).toMatchObject({ r: Number.NEGATIVE_INFINITY, x: Number.POSITIVE_INFINITY })
+  })
+
+  it('refuses the int64 limit of a MicroDuration, with the wrapper, naming the field', () => {
+    expect(new JsonChangeReader({}).read(wrapped('{"after":{"id":1,"iv":-9223372036854775807},"op":"c"}')).after).toMatchObject({ iv: -(2n ** 63n) + 1n })
+    expect(() => new JsonChangeReader({}).read(wrapped('{"after":{"id":1,"iv":9223372036854775807},"op":"c"}'))).toThrow(
+      expect.objectContaining({ code: 'TRIB_DECODE_ENVELOPE', details: expect.objectContaining({ field: 'after.iv' }) }),
+    )
   })
 
   it('names the field of bytes that are not UTF-8', () => {
@@ -147,6 +167,7 @@ describe('Debezium JSON without the wrapper, read with the reader schema', () =>
       { name: 'vsd', type: ['null', 'string'], default: null },
       { name: 'days', type: { type: 'array', items: ['null', { type: 'int', logicalType: 'date' }] }, default: [] },
       { name: 'n', type: ['null', 'long'], default: null },
+      { name: 'iv', type: ['null', { type: 'long', 'connect.name': 'io.debezium.time.MicroDuration' }], default: null },
       { name: 'other', type: ['null', 'string'], default: null },
     ],
   }
@@ -162,9 +183,13 @@ describe('Debezium JSON without the wrapper, read with the reader schema', () =>
       vsd: '12.345',
       days: ['1970-01-01', null, 'infinity'],
       n: 2n ** 63n - 1n,
+      iv: null,
       other: 'x',
     })
     expect(value(`{"ts":${SENTINELS[3].positive[0]}}`)).toMatchObject({ ts: 'infinity' })
+    // A reader long that says it is a MicroDuration refuses Debezium's int64 limits (a plain long keeps them).
+    expect(value('{"iv":9223372036854775806}')).toMatchObject({ iv: 2n ** 63n - 2n })
+    expect(() => value('{"iv":-9223372036854775808}')).toThrow(expect.objectContaining({ code: 'TRIB_DECODE_ENVELOPE', details: expect.objectContaining({ field: 'iv' }) }))
     // A count past a day is not a time: the conformer refuses it, naming the field.
     expect(() => value('{"tm":86400001}')).toThrow(expect.objectContaining({ code: 'TRIB_VALIDATE_TYPE', message: expect.stringMatching(/^tm: /) }))
   })
