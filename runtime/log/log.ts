@@ -54,6 +54,11 @@ export interface PartitionInfo {
   start: number
   /** Offset the next appended record will get; only committed records are below it. */
   end: number
+  /**
+   * Set when the partition's stored data is damaged (embedded log): what is wrong, naming the file
+   * and byte range. Its reads and appends fail with TRIB_LOG_CORRUPT; other partitions work.
+   */
+  damaged?: string
 }
 
 export interface TopicInfo {

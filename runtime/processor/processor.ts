@@ -17,6 +17,7 @@ import { RecordState } from './record-state.ts'
 import { TablePort } from './table-port.ts'
 import { isTruncate } from './change-headers.ts'
 import type { RunnableProduct } from './runnable.ts'
+import { pushAll } from '../util/arrays.ts'
 
 export interface ProcessorOptions {
   log: Log
@@ -324,7 +325,7 @@ export class Processor implements RunnableProduct {
     const port = out && typeof out === 'object' ? this.#encoders.get((out as OutputRecord).port) : undefined
     if (!port)
       throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `transform returned an output for unknown port ${JSON.stringify((out as OutputRecord)?.port)}`)
-    if ((out as OutputRecord).truncate === true) outputs.push(...port.encoder.truncate(out as OutputRecord, record.timestamp))
+    if ((out as OutputRecord).truncate === true) pushAll(outputs, port.encoder.truncate(out as OutputRecord, record.timestamp))
     else outputs.push(port.encoder.encode(out as OutputRecord, record.timestamp))
     return port
   }

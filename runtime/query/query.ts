@@ -1,6 +1,6 @@
 import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBResultReader } from '@duckdb/node-api'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
-import { formatIdentifier, type Catalog, type ScanSelector, type TableIdentifier } from '../lake/index.ts'
+import { formatIdentifier, parseSnapshotId, type Catalog, type ScanSelector, type TableIdentifier } from '../lake/index.ts'
 import { quoteIdent, quoteString } from '../lake/duckdb.ts'
 import type { PiiAction } from '../processor/policy.ts'
 import { assertReadOnly, namedTables, sandbox } from './guard.ts'
@@ -29,7 +29,8 @@ export async function lakeTables(catalog: Catalog): Promise<LakeTable[]> {
 /** `--as-of`: a snapshot id, an ISO 8601 time, or a tag or branch name. */
 export function parseAsOf(text: string | undefined): ScanSelector {
   if (text === undefined || text === '') return {}
-  if (/^\d+$/.test(text)) return { snapshotId: Number(text) }
+  const id = parseSnapshotId(text)
+  if (id !== undefined) return { snapshotId: id }
   if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
     const ms = Date.parse(text)
     if (Number.isNaN(ms)) throw new TributaryError('TRIB_USAGE', `--as-of ${JSON.stringify(text)} is not a valid ISO 8601 time`)
@@ -92,6 +93,10 @@ export async function runQuery(catalog: Catalog, tables: readonly LakeTable[], s
       const root = await createView(conn, catalog, t, named.includes(t), options.asOf ?? {}, redacted.get(t) ?? undefined, fn, failures)
       if (root) readable.add(root)
     }
+    // A table the statement names but that cannot be read fails it, whatever it selects: a view
+    // raising the error is not enough for `LIMIT 0` or `WHERE false`, which never evaluate it.
+    const broken = named.find((t) => failures.has(t.name))
+    if (broken) throw tableError(broken.name, failures.get(broken.name))
     await sandbox(conn, [...readable])
     return await execute(conn, sql, visible, options, failures)
   } finally {

@@ -8,7 +8,7 @@
  * wire and stays exact. PostgreSQL's infinite dates and timestamps arrive as the extreme values
  * Debezium puts in their place (SENTINELS below); they become 'infinity' and '-infinity'.
  */
-import { isInt64, type Int64 } from '../values/long.ts'
+import { INT64_MAX, INT64_MIN, isInt64, type Int64 } from '../values/long.ts'
 import { bytesToBigInt, bytesToDecimal } from '../values/decimal.ts'
 import { DATE_INFINITY, formatDate, formatTime as formatTimeOfDay, formatTimestamp, INFINITY, NEG_INFINITY, parseDate } from '../values/temporal.ts'
 
@@ -99,7 +99,7 @@ export const SENTINELS = {
   6: { positive: [9_223_372_036_825_200_000n], negative: [-9_223_372_036_832_400_000n] },
   9: { positive: [], negative: [] },
 } as const
-const INT64_EXTREMES = { positive: 2n ** 63n - 1n, negative: -(2n ** 63n) }
+const INT64_EXTREMES = { positive: INT64_MAX, negative: INT64_MIN }
 
 /** 'infinity' or '-infinity' when a date's day count stands for one. */
 export function dateInfinity(days: number): string | undefined {
