@@ -251,6 +251,3 @@ export function exactTypeHook(utf8: 'throw' | 'escape' = 'throw') {
     }
   }
 }
-
-/** The exact Avro long on its own, for Avro files outside the codec (the lake's manifests). */
-export const exactLongType: Type = new ExactLong() as Type
