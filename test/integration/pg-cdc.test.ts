@@ -112,7 +112,9 @@ const upstream: Array<{ column: string; value: string; snapshotOnly: boolean; se
 /** A source row of the edges workload as Debezium sends it (see `upstream`). */
 function asSent(row: RawRow): RawRow {
   const i = Number(row.id) - 2_000_001
-  const [column, value] = edges[i % 1000]!
+  const edge = i >= 0 ? edges[i % 1000] : undefined
+  if (!edge) return row // not an edge row (the sentinel)
+  const [column, value] = edge
   const known = upstream.find((u) => u.column === column && u.value === value && (i < 1000 || !u.snapshotOnly))
   return known ? { ...row, [column]: known.sent } : row
 }
