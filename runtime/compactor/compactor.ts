@@ -15,6 +15,9 @@ import { HEADER_SIZE, peekSchemaId } from '../codec/avro/wire.ts'
 import { StateDb } from '../state/db.ts'
 import { auditSnapshot, type AuditResult } from './audit.ts'
 import { KeyIndex, keyString, type RowPosition } from './key-index.ts'
+import { isTruncate, TruncateBarrier, UNAVAILABLE_FROM_HEADER, unavailableOf } from '../processor/change-headers.ts'
+import { storedValues } from './stored-values.ts'
+import { PartialRows, type Pending } from './partial-rows.ts'
 import { deadLetterRow, type SnapshotTarget } from './targets.ts'
 
 /** The branch every compaction commits to; `main` follows it when the audit passes. */
@@ -23,6 +26,10 @@ export const OFFSETS_PROPERTY = 'tributary.offsets'
 export const TOPIC_PROPERTY = 'tributary.topic'
 export const AUDIT_PROPERTY = 'tributary.audit'
 const EXPIRE_EVERY_COMMITS = 20
+/** Marks a snapshot that dropped every row (a truncate): history before it is not looked into. */
+export const TRUNCATE_PROPERTY = 'tributary.truncate'
+/** How many snapshots back an unavailable value of a row whose key changed is looked for. */
+const KEY_CHANGE_LOOKBACK = 10
 
 type Row = Record<string, unknown>
 
@@ -44,6 +51,9 @@ export class LakeMetrics {
   lastPublishAt = 0
   auditFailures = 0
   skipped = 0
+  /** Truncates applied (every row dropped), and ignored (append tables, or `truncate: ignore`). */
+  truncates = 0
+  truncatesIgnored = 0
   /** Seconds per commit: write files, commit, audit, publish. */
   readonly commitSeconds = new Histogram([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])
 }
@@ -78,7 +88,12 @@ export class SnapshotCompactor implements RunnableProduct {
   /** Append mode: rows decoded straight into columns (see lake/avro-columns.ts). */
   #pendingBatch: ColumnBatch | undefined
   /** Upsert mode: the last value per key, as a row, as checked Avro bytes for the columnar path, or null (deleted). */
-  #pendingKeys = new Map<string, Row | Buffer | null>()
+  readonly #pendingKeys = new Map<string, Pending>()
+  /** Upsert mode: pending rows whose unavailable fields keep stored values. */
+  readonly #partial = new PartialRows(this.#pendingKeys, (v) => this.#opts.serde.decode(v, this.#readerType).value as Row)
+  /** A truncate is pending: the commit drops every row the table holds before adding the pending ones. */
+  #truncated = false
+  #barrier = new TruncateBarrier(1)
   /** The columnar plan per writer schema id (null: rows of that schema take the canonical path). */
   #plans = new Map<number, ColumnarPlan | null>()
   #pendingRecords = 0
@@ -131,12 +146,15 @@ export class SnapshotCompactor implements RunnableProduct {
     this.#pendingRows = []
     this.#pendingBatch = undefined
     this.#pendingKeys.clear()
+    this.#partial.clear()
+    this.#truncated = false
     this.#pendingRecords = 0
     this.#plans.clear()
 
     await this.#consumer?.close()
     const info = await this.#opts.log.describeTopic(target.topic)
     if (!info) throw new TributaryError('TRIB_TOPIC_NOT_FOUND', `table ${target.name} reads topic ${target.topic}, which does not exist`, { details: { topic: target.topic } })
+    this.#barrier = new TruncateBarrier(info.partitions.length)
     const consumer = this.#opts.log.consumer({ group: null, topics: [target.topic], from: { kind: 'earliest' } })
     for (const [partition, offset] of this.#offsets) consumer.seek({ topic: target.topic, partition, offset })
     this.#consumer = consumer
@@ -225,13 +243,15 @@ export class SnapshotCompactor implements RunnableProduct {
     if (this.target.kind === 'port')
       for (const r of records) for (const b of [r.key, r.value]) if (b) { const id = peekSchemaId(b); if (id !== undefined) ids.add(id) }
     await this.#opts.serde.prefetch(ids)
-    for (const r of records) {
+    for (const [r, truncate] of this.target.kind === 'dlq' ? records.map((r) => [r, false] as const) : this.#barrier.take(records)) {
       this.#offsets.set(r.partition, r.offset + 1)
       this.#pendingRecords++
       ProductMetrics.add(this.metrics.recordsIn, this.target.port)
       try {
         if (this.target.kind === 'dlq') this.#pendingRows.push(deadLetterRow(r))
-        else this.#takePortRecord(r)
+        else if (truncate) this.#truncate(r)
+        // A truncate marker of another partition: its offset moves, nothing else.
+        else if (!isTruncate(r.headers)) this.#takePortRecord(r)
       } catch (e) {
         // The record stays in its topic; the table cannot hold it. Counted and logged, never silent.
         this.lake.skipped++
@@ -243,7 +263,8 @@ export class SnapshotCompactor implements RunnableProduct {
 
   #takePortRecord(r: LogRecord): void {
     const serde = this.#opts.serde
-    const plan = r.value === null ? undefined : this.#planFor(r.value)
+    const unavailable = r.value === null ? undefined : unavailableOf(r.headers)
+    const plan = r.value === null || unavailable ? undefined : this.#planFor(r.value)
     if (plan) {
       const value = r.value as Buffer
       if (this.target.mode === 'append') {
@@ -267,10 +288,33 @@ export class SnapshotCompactor implements RunnableProduct {
       key = keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
     } else {
       if (r.key === null) throw new TributaryError('TRIB_DECODE_ENVELOPE', 'a tombstone without a key cannot delete a row')
-      const k = serde.decode(r.key).value
-      key = keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
+      key = this.#keyText(serde.decode(r.key).value)
     }
+    if (row !== null && unavailable) {
+      const from = r.headers[UNAVAILABLE_FROM_HEADER]
+      return this.#partial.take(key, row, unavailable, from ? this.#keyText(serde.decode(from).value) : key)
+    }
+    this.#partial.replaced(key, row === null)
     this.#pendingKeys.set(key, row)
+  }
+
+  /** The index key of a decoded record key (one field's value, or the struct of several). */
+  #keyText(k: unknown): string {
+    return keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
+  }
+
+  /** TRUNCATE: every row goes in the next commit, unless this table ignores truncates (logged and counted). */
+  #truncate(r: LogRecord): void {
+    if (this.target.mode !== 'upsert' || this.target.truncate === 'ignore') {
+      this.lake.truncatesIgnored++
+      ProductMetrics.add(this.metrics.skipped, 'truncate')
+      const why = this.target.mode !== 'upsert' ? 'an append table keeps its history' : 'the port says snapshot.truncate: ignore'
+      this.#logger.warn({ topic: r.topic, partition: r.partition, offset: r.offset }, `truncate ignored: ${why}`)
+      return
+    }
+    this.#truncated = true
+    this.#pendingKeys.clear()
+    this.#partial.clear()
   }
 
   /** The columnar plan for a framed value's writer schema, if its rows can take that path. */
@@ -299,9 +343,14 @@ export class SnapshotCompactor implements RunnableProduct {
     const keyChanges: Array<[string, RowPosition | undefined]> = []
     const rowKeys: string[] = []
     const batchKeys: string[] = []
+    const truncated = this.#truncated
+    // Rows whose unavailable fields keep stored values; after a truncate nothing is stored to keep.
+    if (this.#partial.size > 0) await this.#partial.resolve((keys, fields) => (this.#head !== null && !truncated ? this.#storedValues(keys, fields) : Promise.resolve(new Map())))
+    const removeFiles = truncated && this.#head !== null ? await this.#liveFiles() : []
     if (index) {
       for (const [key, row] of this.#pendingKeys) {
-        const old = index.get(key)
+        // After a truncate every old row goes with its file.
+        const old = truncated ? undefined : index.get(key)
         if (old) deletes.push({ path: old[0], pos: old[1] })
         if (row === null) keyChanges.push([key, undefined])
         else if (Buffer.isBuffer(row)) {
@@ -324,17 +373,24 @@ export class SnapshotCompactor implements RunnableProduct {
         batchKeys.forEach((key, i) => keyChanges.push([key, [file.filePath, i]]))
         files.push(file)
       }
-      const summary = { [TOPIC_PROPERTY]: this.target.topic, [OFFSETS_PROPERTY]: JSON.stringify(Object.fromEntries([...this.#offsets].sort(([a], [b]) => a - b))) }
+      const summary: Record<string, string> = { [TOPIC_PROPERTY]: this.target.topic, [OFFSETS_PROPERTY]: JSON.stringify(Object.fromEntries([...this.#offsets].sort(([a], [b]) => a - b))) }
+      if (truncated) summary[TRUNCATE_PROPERTY] = 'true'
       const snapshot = await table.newSnapshot({
         branch: AUDIT_BRANCH,
         addDataFiles: files,
         deletePositions: deletes,
+        removeFiles,
         summary,
         expectedParent: this.#head,
-        ...(files.length === 0 && deletes.length === 0 ? { operation: 'append' as const } : {}),
+        ...(files.length === 0 && deletes.length === 0 && removeFiles.length === 0 ? { operation: 'append' as const } : {}),
       })
       this.#head = snapshot['snapshot-id']
-      index?.apply(keyChanges, snapshot['snapshot-id'])
+      if (truncated) index?.replace(keyChanges, snapshot['snapshot-id'])
+      else index?.apply(keyChanges, snapshot['snapshot-id'])
+      if (truncated) {
+        this.lake.truncates++
+        this.#logger.info({ snapshot: snapshot['snapshot-id'], removedFiles: removeFiles.length }, 'truncate: every row dropped')
+      }
       this.lake.commits++
       this.lake.rows += written
       this.lake.bytes += files.reduce((n, f) => n + f.fileSizeInBytes, 0)
@@ -342,6 +398,8 @@ export class SnapshotCompactor implements RunnableProduct {
       this.#pendingRows = []
       this.#pendingBatch = undefined
       this.#pendingKeys.clear()
+      this.#partial.clear()
+      this.#truncated = false
       this.#pendingRecords = 0
       this.#lastCommitAt = this.#now()
       await this.#auditAndPublish(snapshot['snapshot-id'])
@@ -358,6 +416,29 @@ export class SnapshotCompactor implements RunnableProduct {
       }
       throw e
     }
+  }
+
+  /**
+   * The stored values the unresolved rows keep, from the audit head. A row whose key changed may
+   * find its old key already deleted there (the delete reached an earlier commit: output
+   * partitions are read independently), so for those the few snapshots before are read too, back
+   * to the last truncate at most.
+   */
+  async #storedValues(keys: Array<{ key: string; from: string }>, fields: string[]): Promise<Map<string, Row>> {
+    const table = this.#table!
+    const stored = await storedValues(table, this.#head!, this.target, [...new Set(keys.map((k) => k.from))], fields)
+    const moved = () => [...new Set(keys.filter((k) => k.from !== k.key && !stored.has(k.from)).map((k) => k.from))]
+    for (const snapshot of ancestry(table.metadata, this.#head!).slice(1, 1 + KEY_CHANGE_LOOKBACK)) {
+      if (moved().length === 0 || snapshot.summary?.[TRUNCATE_PROPERTY]) break
+      for (const [k, v] of await storedValues(table, snapshot['snapshot-id'], this.target, moved(), fields)) stored.set(k, v)
+    }
+    return stored
+  }
+
+  /** Every live data and delete file of the audit head: what a truncate removes. */
+  async #liveFiles(): Promise<string[]> {
+    const files = await this.#table!.files({ ref: AUDIT_BRANCH })
+    return [...files.data, ...files.deletes].map((f) => f.dataFile.filePath)
   }
 
   async #auditAndPublish(snapshotId: number): Promise<void> {
