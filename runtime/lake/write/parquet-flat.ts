@@ -109,6 +109,8 @@ export class FlatColumn {
   }
 
   appendNull(): void {
+    // A REQUIRED column has no definition levels to say a value is missing.
+    if (!this.defined) throw new TributaryError('TRIB_INTERNAL', `field ${this.field.name} is required: a null cannot be written`)
     this.#row(false)
   }
 

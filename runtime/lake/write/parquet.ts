@@ -12,7 +12,7 @@ import type { LakeStorage } from '../storage.ts'
 import type { DataFile, NestedField, PartitionSpec, Schema } from '../iceberg/types.ts'
 import { columnConverter } from './values.ts'
 import { ColumnBatch, writeFlatParquet } from './parquet-flat.ts'
-import { partitionRows, rowsToBatches } from './rows.ts'
+import { partitionRows, rowAppender, rowsToBatches } from './rows.ts'
 
 /**
  * Parquet data and delete files, one per partition tuple, with the Iceberg field ids in the file
@@ -156,6 +156,28 @@ export async function copyToDataFile(
 }
 
 /**
+ * The rows of a DuckDB query (columns named and typed as the schema's fields) as one Parquet data
+ * file at `target`: through the flat writer when it stores the schema (each value read from its
+ * exact DuckDB type, so the file marks required columns required), else with copyToDataFile.
+ * Rewrites use it; the file is described as copyToDataFile describes it.
+ */
+export async function queryToDataFile(lake: LakeResources, storage: LakeStorage, conn: DuckDBConnection, selectSql: string, schema: Schema, target: string): Promise<DataFile> {
+  if (!ColumnBatch.fits(schema)) return copyToDataFile(lake, storage, conn, selectSql, schema.fields, target)
+  const batch = new ColumnBatch(schema)
+  const append = rowAppender(schema)
+  const result = await conn.stream(selectSql)
+  const values: Array<InternalValue | null> = new Array(schema.fields.length)
+  for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+    const columns = schema.fields.map((_, c) => chunk!.getColumnValues(c))
+    for (let r = 0; r < chunk.rowCount; r++) {
+      for (let c = 0; c < columns.length; c++) values[c] = internalOf(columns[c]![r] ?? null) ?? null
+      append(batch, values)
+    }
+  }
+  return writeBatchFile(lake, storage, batch, target, false)
+}
+
+/**
  * Writes a filled column batch (the columnar path, avro-columns.ts) as one unpartitioned Parquet
  * data file, with the statistics gathered while filling it.
  */
@@ -283,10 +305,11 @@ function icebergStats(total: number, summaries: ColumnSummary[], fullStrings: bo
   return stats
 }
 
-/** A DuckDB aggregate result as an internal value (days, micros, unscaled bigint, bytes…), exactly. */
+/** A DuckDB value of a primitive column as an internal value (days, micros, unscaled bigint, bytes…), exactly. */
 function internalOf(v: DuckDBValue): InternalValue | undefined {
   if (v === null || v === undefined) return undefined
-  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return v
+  if (typeof v === 'bigint') return narrow(v)
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v
   const o = v as unknown as Record<string, unknown>
   if ('days' in o) return o.days as number
   // Timestamps beyond 2^53 micros (after 2255, before 1684) stay exact.

@@ -23,7 +23,7 @@ export function rowsToBatches(schema: Schema, spec: PartitionSpec, rows: readonl
   const fields = schema.fields
   const converters = fields.map((f) => columnConverter(f, table).internal)
   const names = fields.map((f) => f.name)
-  const appenders = new ColumnBatch(schema).columns.map(appender)
+  const append = rowAppender(schema)
   const indexOf = new Map(fields.map((f, i) => [f.id, i]))
   const partitionOf = spec.fields.length === 0 ? undefined : partitioner(spec, schema)
   const groups = new Map<string, RowGroup>()
@@ -43,13 +43,7 @@ export function rowsToBatches(schema: Schema, spec: PartitionSpec, rows: readonl
       group = groups.get(key) ?? { tuple, batch: new ColumnBatch(schema), indexes: [] }
       if (group.indexes.length === 0) groups.set(key, group)
     } else group = only ??= { tuple: {}, batch: new ColumnBatch(schema), indexes: [] }
-    const { columns } = group.batch
-    for (let c = 0; c < columns.length; c++) {
-      const v = values[c]!
-      if (v === null) columns[c]!.appendNull()
-      else appenders[c]!(columns[c]!, v)
-    }
-    group.batch.rows++
+    append(group.batch, values)
     group.indexes.push(r)
   }
   return only ? [only] : [...groups.values()]
@@ -83,6 +77,23 @@ function rowTuple(partitionOf: ReturnType<typeof partitioner>, valueOf: (sourceI
     if (!isTributaryError(e, 'TRIB_LAKE_ROW_INVALID') || e.details.row !== undefined) throw e
     const field = e.details.field
     throw new TributaryError('TRIB_LAKE_ROW_INVALID', `table ${table}: row ${r}, field ${e.message}`, { cause: e, details: { table, row: r, field } })
+  }
+}
+
+/**
+ * Appends one row of internal values (checked: the types the schema says, nulls only in optional
+ * columns) to a batch of `schema`.
+ */
+export function rowAppender(schema: Schema): (batch: ColumnBatch, values: ReadonlyArray<InternalValue | null>) => void {
+  const appenders = new ColumnBatch(schema).columns.map(appender)
+  return (batch, values) => {
+    const { columns } = batch
+    for (let c = 0; c < columns.length; c++) {
+      const v = values[c]!
+      if (v === null) columns[c]!.appendNull()
+      else appenders[c]!(columns[c]!, v)
+    }
+    batch.rows++
   }
 }
 

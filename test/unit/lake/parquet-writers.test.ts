@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { writeDuckDBFiles, writeParquetFiles } from '../../../runtime/lake/write/parquet.ts'
+import { queryToDataFile, writeDuckDBFiles, writeParquetFiles } from '../../../runtime/lake/write/parquet.ts'
 import { avroToIcebergSchema } from '../../../runtime/lake/iceberg/schema.ts'
 import { POSITION_DELETE_SCHEMA } from '../../../runtime/lake/iceberg/schema-types.ts'
 import { UNPARTITIONED } from '../../../runtime/lake/iceberg/partition.ts'
@@ -111,6 +111,23 @@ describe('the lake writers keep values exactly', () => {
     const [deletes] = await writeParquetFiles(lake, storage, { schema: POSITION_DELETE_SCHEMA, spec: UNPARTITIONED, rows: [{ file_path: data!.filePath, pos: 3 }], content: 1, fullStringBounds: true })
     expect(await repetition(deletes!)).toEqual({ file_path: 'REQUIRED', pos: 'REQUIRED' })
     expect(deletes!.lowerBounds!.get(POSITION_DELETE_SCHEMA.fields[0]!.id)!.toString()).toBe(data!.filePath)
+  })
+
+  it('rewrites (rows read back from DuckDB) keep the values, the statistics and the requiredness', async () => {
+    const storage = await lake.storage.open(tempDir())
+    const [file] = await writeParquetFiles(lake, storage, { schema, spec: UNPARTITIONED, rows })
+    const conn = await lake.duckdb.connect()
+    let copy: DataFile
+    try {
+      copy = await queryToDataFile(lake, storage, conn, `SELECT * FROM read_parquet('${new URL(file!.filePath).pathname}')`, schema, 'data/rewritten.parquet')
+    } finally {
+      conn.closeSync()
+    }
+    expect(await readBack(copy)).toEqual(await readBack(file!))
+    expect(await repetition(copy)).toEqual(await repetition(file!))
+    for (const k of ['recordCount', 'valueCounts', 'nullValueCounts', 'nanValueCounts'] as const) expect(copy[k], k).toEqual(file![k])
+    expect(hex(copy.lowerBounds)).toEqual(hex(file!.lowerBounds))
+    expect(hex(copy.upperBounds)).toEqual(hex(file!.upperBounds))
   })
 
   it('refuses what the table cannot hold, naming the row and the field', async () => {
