@@ -19,6 +19,7 @@ import { isTruncate, TruncateBarrier, UNAVAILABLE_FROM_HEADER, unavailableOf } f
 import { storedValues } from './stored-values.ts'
 import { PartialRows, type Pending } from './partial-rows.ts'
 import { deadLetterRow, type SnapshotTarget } from './targets.ts'
+import { pushAll } from '../util/arrays.ts'
 
 /** The branch every compaction commits to; `main` follows it when the audit passes. */
 export const AUDIT_BRANCH = 'audit'
@@ -367,7 +368,7 @@ export class SnapshotCompactor implements RunnableProduct {
 
     try {
       const files: DataFile[] = []
-      if (rows.length > 0) files.push(...(await table.writeDataFiles(rows, (file, indexes) => indexes.forEach((r, i) => rowKeys[r] !== undefined && keyChanges.push([rowKeys[r]!, [file.filePath, i]])))))
+      if (rows.length > 0) pushAll(files, await table.writeDataFiles(rows, (file, indexes) => indexes.forEach((r, i) => rowKeys[r] !== undefined && keyChanges.push([rowKeys[r]!, [file.filePath, i]]))))
       if (batch && batch.rows > 0) {
         const file = await table.writeColumnBatch(batch)
         batchKeys.forEach((key, i) => keyChanges.push([key, [file.filePath, i]]))

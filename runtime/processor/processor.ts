@@ -17,6 +17,7 @@ import { RecordState } from './record-state.ts'
 import { TablePort } from './table-port.ts'
 import { isTruncate } from './change-headers.ts'
 import type { RunnableProduct } from './runnable.ts'
+import { pushAll } from '../util/arrays.ts'
 
 export interface ProcessorOptions {
   log: Log
@@ -73,6 +74,9 @@ export class Processor implements RunnableProduct {
   #recordState: RecordState | undefined
   #lastPollEmpty = false
   #stopRequested = false
+  /** The latest commit not waited for (pipelined consumers), and the first commit failure seen. */
+  #pending: Promise<void> | undefined
+  #commitFailure: { error: unknown } | undefined
 
   constructor(product: Product, module: TransformModule, options: ProcessorOptions) {
     this.product = product
@@ -121,6 +125,7 @@ export class Processor implements RunnableProduct {
       topics: streamTopics,
       from: { kind: 'earliest' },
       exactlyOnce: this.product.spec.processing.guarantee === 'exactly-once',
+      pipelined: true,
       ...(member ? { member } : {}),
     })
     await this.#consumer.prepare?.()
@@ -165,9 +170,15 @@ export class Processor implements RunnableProduct {
   async step(maxWaitMs = this.#opts.pollWaitMs ?? 200): Promise<number> {
     const consumer = this.#consumer
     if (!consumer) throw new TributaryError('TRIB_INTERNAL', `product ${this.product.name} is not started`)
+    this.#throwCommitFailure()
     const records = await consumer.poll({ maxRecords: this.product.spec.processing.batchSize, maxWaitMs })
-    this.#lastPollEmpty = records.length === 0
-    if (records.length === 0) return 0
+    if (records.length === 0) {
+      // Idle: what was committed without waiting becomes durable (and its failure surfaces) now.
+      await this.flush()
+      this.#lastPollEmpty = true
+      return 0
+    }
+    this.#lastPollEmpty = false
     const started = performance.now()
     await this.#catchUpTables()
     await this.#prefetch(records)
@@ -192,6 +203,18 @@ export class Processor implements RunnableProduct {
       const n = await this.step()
       if (n > 0) onBatch?.(n)
     }
+    await this.flush()
+  }
+
+  /**
+   * Waits until every batch processed so far is committed; throws the first commit failure. A
+   * consumer that groups commits (Kafka, see `pipelined`) lets step() return before its batch is
+   * committed, so the next batch is read and processed meanwhile.
+   */
+  async flush(): Promise<void> {
+    await this.#consumer?.flush?.()
+    await this.#pending
+    this.#throwCommitFailure()
   }
 
   setPolicy(port: string, pii: Readonly<Record<string, PiiAction>>): void {
@@ -206,6 +229,7 @@ export class Processor implements RunnableProduct {
 
   async close(): Promise<void> {
     this.#stopRequested = true
+    // The consumer's close commits what is pending; a failure there was already reported by step or flush, or is retried by the next run.
     await this.#consumer?.close()
     for (const t of this.#tables.values()) await t.close()
     await this.#db?.close()
@@ -299,7 +323,7 @@ export class Processor implements RunnableProduct {
     const port = out && typeof out === 'object' ? this.#encoders.get((out as OutputRecord).port) : undefined
     if (!port)
       throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `transform returned an output for unknown port ${JSON.stringify((out as OutputRecord)?.port)}`)
-    if ((out as OutputRecord).truncate === true) outputs.push(...port.encoder.truncate(out as OutputRecord, record.timestamp))
+    if ((out as OutputRecord).truncate === true) pushAll(outputs, port.encoder.truncate(out as OutputRecord, record.timestamp))
     else outputs.push(port.encoder.encode(out as OutputRecord, record.timestamp))
     return port
   }
@@ -332,14 +356,29 @@ export class Processor implements RunnableProduct {
       await this.#opts.log.ensureTopic(this.changelogTopic, { partitions })
       this.#changelogReady = true
     }
-    const records = state.dirty ? [...outputs, ...state.changelog()] : outputs
+    if (!state.dirty) {
+      const commit = consumer.commit({ offsets, records: outputs })
+      if (consumer.flush === undefined) await commit
+      else
+        this.#pending = commit.then(
+          () => undefined,
+          (e: unknown) => void (this.#commitFailure ??= { error: e }),
+        )
+      return
+    }
+    // State changes reach the local store only once committed: this batch is waited for.
+    const commit = consumer.commit({ offsets, records: [...outputs, ...state.changelog()] })
     try {
-      const positions = await consumer.commit({ offsets, records })
-      if (state.dirty) state.committed(positions)
+      await consumer.flush?.()
+      state.committed(await commit)
     } catch (e) {
       state.abandon()
       throw e
     }
+  }
+
+  #throwCommitFailure(): void {
+    if (this.#commitFailure !== undefined) throw this.#commitFailure.error
   }
 
   /** Loads the batch's writer schemas. Unknown ids become per-record dead letters (the serde keeps them as such); any other failure (registry unreachable, refused credentials) stops the batch, to be retried. */
