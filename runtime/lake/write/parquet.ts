@@ -187,6 +187,8 @@ export async function writeColumnBatch(lake: LakeResources, storage: LakeStorage
 
 /** A column batch as the Parquet file `target` (content 0, no partition: the caller sets those). */
 async function writeBatchFile(lake: LakeResources, storage: LakeStorage, batch: ColumnBatch, target: string, fullStringBounds: boolean): Promise<DataFile> {
+  // The DuckDB path refuses through its closed instance; this one uses no DuckDB, so it asks.
+  lake.assertOpen()
   const local = storage.localPath(target)
   const staging = stagingPath(local)
   try {
