@@ -188,6 +188,14 @@ describe('the product container over HTTP (tributary serve)', () => {
     expect(asText).toMatchObject({ status: 404, body: { error: { code: 'TRIB_LAKE_SNAPSHOT_NOT_FOUND', message: expect.stringContaining('3077426638724494123') } } })
   })
 
+  it('answers SQL with exact values: int64 with every digit, -0.0, NaN and the infinities as strings, bytes in base64', async () => {
+    const sql = `SELECT 9223372036854775807::BIGINT AS max, -9007199254740993::BIGINT AS below, '-0.0'::DOUBLE AS nz, 'NaN'::DOUBLE AS nan, '-Infinity'::DOUBLE AS ninf, '\\xDE\\xAD'::BLOB AS b, TIMESTAMP '2500-01-01 00:00:00' AS ts`
+    const res = await fetch(`${base}/query`, { method: 'POST', body: JSON.stringify({ sql }) })
+    expect(res.status).toBe(200)
+    const text = await res.text()
+    expect(text).toContain('"rows":[[9223372036854775807,-9007199254740993,-0.0,"NaN","-Infinity","3q0=","2500-01-01T00:00:00.000000"]]')
+  })
+
   it('applies PII policies live, behind a bearer token, and logs who changed them', async () => {
     const put = (headers: Record<string, string>, body: unknown = { policies: { profiles: { email: 'hash' } } }) =>
       json('/products/user-profiles/policies', { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })

@@ -89,7 +89,8 @@ function daysFromCivil(year: number, month: number, day: number): number {
   return era * 146097 + doe - 719468
 }
 
-function civilFromDays(days: number): [number, number, number] {
+/** [year, month, day] of days since 1970-01-01 (proleptic Gregorian, with a year 0). */
+export function civilFromDays(days: number): [number, number, number] {
   const z = days + 719468
   const era = Math.floor(z / 146097)
   const doe = z - era * 146097
