@@ -2,7 +2,7 @@ import path from 'node:path'
 import type { Type } from 'avsc'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
 import { ancestry, ColumnBatch, columnarPlan, tableRequest, type Catalog, type ColumnarPlan, type DataFile, type SnapshotId, type Table } from '../lake/index.ts'
-import { stringifyExact } from '../codec/json/exact.ts'
+import { writeJson } from '../codec/json/write.ts'
 import type { DeletePosition } from '../lake/write/deletes.ts'
 import type { Consumer, Log, LogRecord } from '../log/log.ts'
 import { moduleLogger, type Logger } from '../logger.ts'
@@ -15,8 +15,9 @@ import type { Serde } from '../codec/avro/serde.ts'
 import { HEADER_SIZE, peekSchemaId } from '../codec/avro/wire.ts'
 import { StateDb } from '../state/db.ts'
 import { auditSnapshot, type AuditResult } from './audit.ts'
-import { KeyIndex, keyString, type RowPosition } from './key-index.ts'
-import { keyText, upsertKey } from './materialize.ts'
+import { KeyIndex, type RowPosition } from './key-index.ts'
+import { keyText } from '../codec/key.ts'
+import { indexKey, upsertKey } from './materialize.ts'
 import { isTruncate, TruncateBarrier, UNAVAILABLE_FROM_HEADER, unavailableOf } from '../processor/change-headers.ts'
 import { storedValues } from './stored-values.ts'
 import { PartialRows, type Pending } from './partial-rows.ts'
@@ -39,6 +40,8 @@ type Row = Record<string, unknown>
 export interface CompactorOptions {
   log: Log
   serde: Serde
+  /** false: no columnar decode, every row on the canonical path (config `codec.fastPaths: off`). */
+  fastPaths?: boolean
   stateDir: string
   catalog: Catalog
   now?: () => number
@@ -277,7 +280,7 @@ export class SnapshotCompactor implements RunnableProduct {
       }
       const key = plan.values(value, HEADER_SIZE, value.length, this.target.keyFields)
       if (key) {
-        this.#pendingKeys.set(keyString(key), value)
+        this.#pendingKeys.set(keyText(key), value)
         return
       }
     }
@@ -297,7 +300,7 @@ export class SnapshotCompactor implements RunnableProduct {
 
   /** The index key of a decoded record key (one field's value, or the struct of several). */
   #keyText(k: unknown): string {
-    return keyText(this.target.keyFields, k)
+    return indexKey(this.target.keyFields, k)
   }
 
   /** TRUNCATE: every row goes in the next commit, unless this table ignores truncates (logged and counted). */
@@ -317,7 +320,7 @@ export class SnapshotCompactor implements RunnableProduct {
   /** The columnar plan for a framed value's writer schema, if its rows can take that path. */
   #planFor(value: Buffer): ColumnarPlan | undefined {
     const id = peekSchemaId(value)
-    if (id === undefined) return undefined
+    if (id === undefined || this.#opts.fastPaths === false) return undefined
     let plan = this.#plans.get(id)
     if (plan === undefined) {
       const table = this.#table!
@@ -446,11 +449,11 @@ export class SnapshotCompactor implements RunnableProduct {
     if (!result.passed) {
       this.lake.auditFailures++
       this.#logger.error({ snapshot: snapshotId, failures: result.failures.map((f) => f.message) }, 'audit failed: main stays where it is')
-      await table.setProperties({ [AUDIT_PROPERTY]: stringifyExact(result) })
+      await table.setProperties({ [AUDIT_PROPERTY]: writeJson(result) })
       return
     }
     await table.fastForward(this.target.auditBranch, this.target.branch)
-    if (table.metadata.properties[AUDIT_PROPERTY]) await table.setProperties({ [AUDIT_PROPERTY]: stringifyExact(result) })
+    if (table.metadata.properties[AUDIT_PROPERTY]) await table.setProperties({ [AUDIT_PROPERTY]: writeJson(result) })
     this.lake.lastPublishAt = this.#now()
     await this.#expire()
   }

@@ -1,5 +1,5 @@
 import { TributaryError } from '../errors.ts'
-import { keyString } from './key-index.ts'
+import { keyText } from '../codec/key.ts'
 import type { Headers } from '../log/log.ts'
 import { isTruncate, keepUnavailable, unavailableOf } from '../processor/change-headers.ts'
 import type { SnapshotTarget } from './targets.ts'
@@ -14,11 +14,11 @@ type Row = Record<string, unknown>
 export function upsertKey(keyFields: readonly string[], keyOf: (row: Row) => unknown, row: Row | null, messageKey: () => unknown): string {
   const k = row !== null ? keyOf(row) : messageKey()
   if (k === null || k === undefined) throw new TributaryError('TRIB_DECODE_ENVELOPE', 'a tombstone without a key cannot delete a row')
-  return keyText(keyFields, k)
+  return indexKey(keyFields, k)
 }
 
-/** The index key of a key value: one field's value, or the struct of several. */
-export const keyText = (keyFields: readonly string[], k: unknown): string => keyString(keyFields.length === 1 ? [k] : Object.values(k as Row))
+/** The canonical key text (codec/key.ts) of a key value: one field's value, or the struct of several. */
+export const indexKey = (keyFields: readonly string[], k: unknown): string => keyText(keyFields.length === 1 ? [k] : Object.values(k as Row))
 
 /**
  * The rows a table holds after a port's records, without Parquet or a lake, as the compactor

@@ -4,7 +4,8 @@ import { OFFSETS_PROPERTY, TOPIC_PROPERTY } from '../compactor/compactor.ts'
 import { envBranch, snapshotTargets, type SnapshotTarget } from '../compactor/targets.ts'
 import { TributaryError, isTributaryError } from '../errors.ts'
 import { formatIdentifier, MAIN_BRANCH, type SnapshotId, type TableIdentifier } from '../lake/index.ts'
-import { parseExact, stringifyExact } from '../codec/json/exact.ts'
+import { parseExact } from '../codec/json/exact.ts'
+import { writeJson } from '../codec/json/write.ts'
 import { readToEnd, type OutgoingRecord, type PartitionOffset } from '../log/log.ts'
 import { moduleLogger } from '../logger.ts'
 import { ensureOutputs } from '../processor/processor.ts'
@@ -85,7 +86,7 @@ export async function readEnvironments(runtime: Runtime): Promise<Map<string, En
 
 async function writeRecord(runtime: Runtime, key: string, value: EnvironmentRecord | null): Promise<void> {
   await runtime.log.ensureTopic(ENVIRONMENTS_TOPIC, { partitions: 1, compacted: true })
-  await runtime.log.append([{ topic: ENVIRONMENTS_TOPIC, partition: 0, key: Buffer.from(key), value: value === null ? null : Buffer.from(stringifyExact(value)) }])
+  await runtime.log.append([{ topic: ENVIRONMENTS_TOPIC, partition: 0, key: Buffer.from(key), value: value === null ? null : Buffer.from(writeJson(value)) }])
 }
 
 const changelogOf = (p: Product): string => `${p.name}.changelog`

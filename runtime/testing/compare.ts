@@ -1,3 +1,5 @@
+import { writeJson } from '../codec/json/write.ts'
+
 /**
  * Expected against actual, in the value model's terms: an int64 is equal whether it is a number or a
  * bigint; a Buffer equals its base64 text; floats compare as Object.is (NaN equals NaN, -0 is not 0;
@@ -32,28 +34,8 @@ export function difference(expected: unknown, actual: unknown, at = ''): string 
   return expected === actual ? undefined : mismatch(at, expected, actual)
 }
 
-/** One line of JSON in the value model's form: int64 exact, -0 kept, bytes as base64, NaN/Infinity as text. */
-export function show(value: unknown): string {
-  if (value === undefined) return 'undefined'
-  if (value === null) return 'null'
-  switch (typeof value) {
-    case 'bigint':
-      return value.toString()
-    case 'number':
-      return Number.isFinite(value) ? (Object.is(value, -0) ? '-0' : String(value)) : JSON.stringify(String(value))
-    case 'object':
-      break
-    default:
-      return JSON.stringify(value)
-  }
-  if (Buffer.isBuffer(value)) return JSON.stringify(value.toString('base64'))
-  if (value instanceof Date) return JSON.stringify(value.toISOString())
-  if (Array.isArray(value)) return `[${value.map(show).join(',')}]`
-  return `{${Object.entries(value)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${JSON.stringify(k)}:${show(v)}`)
-    .join(',')}}`
-}
+/** One line of the codec's JSON (int64 exact, -0.0 kept, bytes as base64, NaN/Infinity as text); `undefined` named. */
+export const show = (value: unknown): string => (value === undefined ? 'undefined' : writeJson(value))
 
 /**
  * Compares two sequences record by record. Returns readable problems: a differing record with both

@@ -3,12 +3,11 @@ import { openMemoryRegistry } from '../../connectors/registry/embedded/registry.
 import { materialize } from '../compactor/materialize.ts'
 import { snapshotTargets } from '../compactor/targets.ts'
 import type { LogRecord } from '../log/log.ts'
-import { decoderFor } from '../processor/decoders.ts'
 import { dlqHeaders } from '../processor/dlq.ts'
 import { keyExtractor } from '../processor/keys.ts'
 import { Processor } from '../processor/processor.ts'
 import { loadTransform, type Product } from '../product/load.ts'
-import { createSerde, type Serde } from '../codec/avro/serde.ts'
+import { createCodec, type Serde } from '../codec/index.ts'
 import { peekSchemaId } from '../codec/avro/wire.ts'
 import { registerSchemaFiles } from '../runtime.ts'
 import { MemoryStateDb } from '../state/db.ts'
@@ -43,7 +42,8 @@ export interface DriverOptions {
 export async function runCase(product: Product, fixture: Fixture, options: DriverOptions): Promise<CaseResult> {
   const log = openMemoryLog({ defaultPartitions: 1 })
   const registry = await openMemoryRegistry()
-  const serde = createSerde(registry)
+  const codec = createCodec(registry)
+  const serde = codec.serde
   try {
     await registerSchemaFiles(registry, schemaDirsFor(product.dir, options.schemaDirs))
     const ordered = [...product.inputs].sort((a, b) => Number(b.spec.mode === 'table') - Number(a.spec.mode === 'table'))
@@ -58,10 +58,9 @@ export async function runCase(product: Product, fixture: Fixture, options: Drive
     }
     const processor = new Processor(product, await loadTransform(product), {
       log,
-      serde,
+      codec,
       stateDir: '(memory)',
       piiSalt: options.piiSalt,
-      decoderFor: (port) => decoderFor(port, serde),
       openState: () => new MemoryStateDb(),
     })
     await processor.start()

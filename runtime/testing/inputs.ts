@@ -1,4 +1,4 @@
-import { stringifyExact } from '../codec/json/exact.ts'
+import { writeJson } from '../codec/json/write.ts'
 import { messageOf } from '../errors.ts'
 import type { OutgoingRecord } from '../log/log.ts'
 import type { InputPort } from '../product/load.ts'
@@ -24,9 +24,9 @@ export async function inputEncoder(port: InputPort, serde: Serde): Promise<(line
   const { topic, format, envelope } = port.spec
   const cdc = envelope === 'debezium'
   const schema = port.schema?.schema
-  const textKey = (k: unknown): Buffer | null => (k === undefined || k === null ? null : Buffer.from(typeof k === 'string' ? k : stringifyExact(k)))
+  const textKey = (k: unknown): Buffer | null => (k === undefined || k === null ? null : Buffer.from(typeof k === 'string' ? k : writeJson(k)))
   if (format === 'json') {
-    const value = (l: InputLine) => (cdc ? Buffer.from(stringifyExact(change(l))) : l.value === null ? null : Buffer.from(stringifyExact(l.value)))
+    const value = (l: InputLine) => (cdc ? Buffer.from(writeJson(change(l))) : l.value === null ? null : Buffer.from(writeJson(l.value)))
     return async (line, index) => record(topic, line, index, textKey(line.key), () => value(line))
   }
   if (!schema) return async (line, index) => record(topic, line, index, textKey(line.key), undefined)

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../runtime/config/load.ts'
 import { readToEnd, type Log, type LogRecord, type OutgoingRecord } from '../../runtime/log/log.ts'
 import { openRuntime, type Runtime } from '../../runtime/runtime.ts'
+import { writeJson } from '../../runtime/codec/json/write.ts'
 import { generateSampleData, usersTopic } from '../../products/sample-data/generate.ts'
 import { freePort, readDecoded, repoRoot, tempDir } from '../helpers/runtime.ts'
 
@@ -214,7 +215,7 @@ describe('versions side by side', () => {
     ok(['run', v2, '--until-idle'], referenceDir)
     const byKey = async (rt: Runtime) => {
       const out = new Map<string, unknown[]>()
-      for (const r of await readDecoded(rt.log, rt.serde, v2Topic)) out.set(JSON.stringify(r.key), [...(out.get(JSON.stringify(r.key)) ?? []), r.value])
+      for (const r of await readDecoded(rt.log, rt.codec.serde, v2Topic)) out.set(writeJson(r.key), [...(out.get(writeJson(r.key)) ?? []), r.value])
       return out
     }
     const sideBySide = await byKey(runtime)

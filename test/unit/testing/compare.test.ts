@@ -39,7 +39,7 @@ describe('fixture comparison', () => {
     )
     // A bigint and a number are the same int64; 0 and -0 are not the same float.
     expect(difference(parseExact('9007199254740993'), 9007199254740993n)).toBeUndefined()
-    expect(difference(parseExact('{"a":0}'), { a: -0 })).toBe('a: expected 0, got -0')
+    expect(difference(parseExact('{"a":0}'), { a: -0 })).toBe('a: expected 0, got -0.0')
     expect(difference(parseExact('{"a":1}'), { a: 1, b: 2 })).toBe('b: not expected, got 2')
   })
 })
