@@ -52,6 +52,24 @@ describe('tributary test: the in-memory driver', () => {
     expect(r!.problems[0]).toMatch(/^profiles #3 differs at value\.plan: expected "free", got "premium"\n {4}expected \{"key":1,"value":\{"user_id":1,.*\n {4}actual {3}\{"key":1,/)
   })
 
+  it('carries an int64 beyond 2^53 exactly through the memory log, the outputs and the table, and tells it from its neighbour', async () => {
+    const dir = copyOf('user-profiles')
+    const tests = path.join(dir, 'tests/changes')
+    const big = '9007199254740993' // 2^53 + 1: a double would read it as 2^53
+    for (const file of ['input/users.jsonl', 'expected/profiles.jsonl', 'expected/snapshot/profiles.jsonl']) {
+      const text = fs.readFileSync(path.join(tests, file), 'utf8')
+      const next = text.replaceAll('{"id": 2}', `{"id": ${big}}`).replaceAll('"id": 2,', `"id": ${big},`).replaceAll('"key": 2,', `"key": ${big},`).replaceAll('"user_id": 2,', `"user_id": ${big},`)
+      fs.writeFileSync(path.join(tests, file), next)
+    }
+    expect(fs.readFileSync(path.join(tests, 'expected/profiles.jsonl'), 'utf8')).toContain(big)
+    const [r] = await runAll(dir)
+    expect(r!.problems).toEqual([])
+    // One less in the expectation is a difference, shown with every digit.
+    edit(path.join(tests, 'expected/profiles.jsonl'), `"user_id": ${big},`, '"user_id": 9007199254740992,')
+    const [again] = await runAll(dir)
+    expect(again!.problems[0]).toMatch(/^profiles #2 differs at value\.user_id: expected 9007199254740992, got 9007199254740993\n/)
+  })
+
   it('reports missing and unexpected records, dead letters and table rows', async () => {
     const dir = copyOf('podcast-listeners')
     const tests = path.join(dir, 'tests/join')
