@@ -88,6 +88,9 @@ export class FlatColumn {
   maxStart = 0
   maxEnd = 0
   readonly #pages: PageStart[] = []
+  /** The bounds before the row `#savedRow` (1-based) first moved them, so a row that fails halfway leaves none of its values in them. */
+  #savedRow = 0
+  #saved: Pick<FlatColumn, 'min' | 'max' | 'minBytes' | 'minStart' | 'minEnd' | 'maxBytes' | 'maxStart' | 'maxEnd'> | undefined
 
   constructor(field: NestedField) {
     const physical = flatPhysical(field.type)
@@ -220,11 +223,13 @@ export class FlatColumn {
       this.values.len = at
     }
     if (this.minBytes === undefined || compareBytes(src, start, end, this.minBytes, this.minStart, this.minEnd) < 0) {
+      this.#save()
       this.minBytes = src
       this.minStart = start
       this.minEnd = end
     }
     if (this.maxBytes === undefined || compareBytes(src, start, end, this.maxBytes, this.maxStart, this.maxEnd) > 0) {
+      this.#save()
       this.maxBytes = src
       this.maxStart = start
       this.maxEnd = end
@@ -232,19 +237,42 @@ export class FlatColumn {
   }
 
   #bound(v: number | bigint | boolean): void {
-    if (this.min === undefined || v < this.min) this.min = v
-    if (this.max === undefined || v > this.max) this.max = v
+    if (this.min === undefined || v < this.min) {
+      this.#save()
+      this.min = v
+    }
+    if (this.max === undefined || v > this.max) {
+      this.#save()
+      this.max = v
+    }
+  }
+
+  /** Called as a bound moves (rarely after the first rows); keeps the bounds as they were before this row. */
+  #save(): void {
+    if (this.#savedRow === this.rows) return
+    this.#savedRow = this.rows
+    const { min, max, minBytes, minStart, minEnd, maxBytes, maxStart, maxEnd } = this
+    this.#saved = { min, max, minBytes, minStart, minEnd, maxBytes, maxStart, maxEnd }
   }
 
   /** Iceberg orders -0 before 0 (Java's float order), so -0 is a tighter lower bound and 0 a tighter upper one. NaN is never a bound. */
   #floatBound(v: number): void {
     const { min, max } = this as { min: number | undefined; max: number | undefined }
-    if (min === undefined || v < min || (v === 0 && min === 0 && 1 / v < 0)) this.min = v
-    if (max === undefined || v > max || (v === 0 && max === 0 && 1 / max < 0)) this.max = v
+    if (min === undefined || v < min || (v === 0 && min === 0 && 1 / v < 0)) {
+      this.#save()
+      this.min = v
+    }
+    if (max === undefined || v > max || (v === 0 && max === 0 && 1 / max < 0)) {
+      this.#save()
+      this.max = v
+    }
   }
 
-  /** Drops everything appended after row `rows` (a record that failed halfway). Counts are restored; bounds may stay wider (still bounds). */
+  /** Drops everything appended after row `rows` (a record that failed halfway): counts and bounds are as they were. */
   truncate(rows: number, nonNull: number, byte: number, nans: number): void {
+    if (this.#savedRow === rows + 1) Object.assign(this, this.#saved)
+    this.#savedRow = 0
+    this.#saved = undefined
     this.rows = rows
     this.nonNull = nonNull
     this.nans = nans

@@ -144,7 +144,8 @@ const text = fc.oneof(
 )
 const loneSurrogate = fc.tuple(fc.string({ maxLength: 3 }), fc.integer({ min: 0xd800, max: 0xdfff })).map(([s, c]) => `${s}${String.fromCharCode(c)}`)
 const days = fc.oneof(fc.integer({ min: -800_000, max: 3_000_000 }), fc.integer({ min: -(2 ** 31) + 1, max: 2 ** 31 - 1 }), fc.constantFrom(2 ** 31 - 1, -(2 ** 31 - 1), -735160, 106_751))
-const timestampCount = fc.oneof(int64, fc.constantFrom(I64_MAX, -I64_MAX).map(narrow))
+/** Counts of a timestamp's unit: any int64, the infinities among them. */
+export const timestampCount = fc.oneof(int64, fc.constantFrom(I64_MAX, -I64_MAX).map(narrow))
 
 /**
  * A value of the spec in the model's canonical form; `invalid` is the chance that a leaf is made
@@ -212,6 +213,40 @@ export function valueArb(spec: Spec, invalid = 0.02): fc.Arbitrary<unknown> {
       return fc.oneof(...spec.branches.map((b) => valueArb(b, invalid)))
   }
 }
+
+/** Deep equality that tells NaN, -0, bigint and number, Buffer and array, and key order apart. */
+export function same(a: unknown, b: unknown): boolean {
+  if (typeof a === 'number' || typeof b === 'number') return Object.is(a, b)
+  if (typeof a !== typeof b) return false
+  if (a === null || b === null || typeof a !== 'object') return a === b
+  if (Buffer.isBuffer(a) || Buffer.isBuffer(b)) return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b)
+  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => same(x, b[i]))
+  const ka = Object.keys(a)
+  const kb = Object.keys(b as object)
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+}
+
+// ---- Flat records (the lake's columnar path) --------------------------------------------------
+
+/** A leaf the lake's columnar path reads (avro-columns.ts): primitives, dates, timestamps, decimals of ≤ 18 digits, string uuids, enums. */
+const flatLeaf: fc.Arbitrary<Spec> = fc.oneof(
+  { weight: 8, arbitrary: fc.constantFrom<Spec>(...(['boolean', 'int', 'long', 'float', 'double', 'string', 'bytes', 'date', 'timestamp-millis', 'timestamp-micros', 'local-timestamp-millis', 'local-timestamp-micros'] as const).map((kind) => ({ kind }))) },
+  { weight: 2, arbitrary: decimalSpec.filter((d) => d.kind === 'decimal' && d.precision <= 18) },
+  { weight: 1, arbitrary: fc.constant<Spec>({ kind: 'uuid', fixed: false }) },
+  { weight: 1, arbitrary: named.filter((n) => n.kind === 'enum') },
+)
+
+/** A flat record: top-level fields of columnar leaves, each maybe nullable (null first or last). */
+export const flatRecordArb: fc.Arbitrary<Extract<Spec, { kind: 'record' }>> = fc
+  .uniqueArray(
+    fc.record({
+      name: fc.stringMatching(/^[a-z][a-z0-9_]{0,7}$/),
+      type: fc.tuple(flatLeaf, fc.constantFrom('no', 'first', 'last')).map(([type, n]) => (n === 'no' ? type : ({ kind: 'nullable', type, nullFirst: n === 'first' } as Spec))),
+      withDefault: fc.boolean(),
+    }),
+    { minLength: 1, maxLength: 8, selector: (f) => f.name },
+  )
+  .map((fields) => ({ kind: 'record', fields }))
 
 // ---- Debezium rows ---------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import { createType } from '../../../runtime/codec/types/logical-types.ts'
 import { isTributaryError } from '../../../runtime/errors.ts'
 import type { LogRecord } from '../../../runtime/log/log.ts'
 import type { SchemaRegistry } from '../../../runtime/registry/registry.ts'
-import { avroSchema, columnArb, columnAvro, readerArb, specArb, valueArb, wireArb, type Column } from './generators.ts'
+import { avroSchema, columnArb, columnAvro, readerArb, same, specArb, valueArb, wireArb, type Column } from './generators.ts'
 
 /**
  * The fast paths proven equal to the reference (VALUES.md, "Fast paths"): over random schemas and
@@ -40,18 +40,6 @@ function memoryRegistry(): SchemaRegistry {
       return text
     },
   } as SchemaRegistry
-}
-
-/** Deep equality that tells NaN, -0, bigint and number, Buffer and array, and key order apart. */
-function same(a: unknown, b: unknown): boolean {
-  if (typeof a === 'number' || typeof b === 'number') return Object.is(a, b)
-  if (typeof a !== typeof b) return false
-  if (a === null || b === null || typeof a !== 'object') return a === b
-  if (Buffer.isBuffer(a) || Buffer.isBuffer(b)) return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b)
-  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => same(x, b[i]))
-  const ka = Object.keys(a)
-  const kb = Object.keys(b as object)
-  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
 }
 
 type Outcome = { value: unknown } | { code: string; message: string }
