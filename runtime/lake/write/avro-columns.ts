@@ -285,10 +285,17 @@ class Plan implements ColumnarPlan {
           const n = this.#int(buf, s)
           if (n < 0) throw this.#bad(`field ${s.name}: negative length ${n}`)
           this.#need(n)
-          const [from, to] = [this.#pos, this.#pos + n]
+          const from = this.#pos
+          const to = from + n
           this.#pos = to
           if (s.text === undefined) {
             col?.appendBytes(buf, from, to)
+            break
+          }
+          if (s.text === 'string' && col) {
+            // The copy says whether the value has non-ASCII bytes; only those can be invalid UTF-8 (the throw drops the copy).
+            if (col.appendBytes(buf, from, to) && !isUtf8(buf.subarray(from, to))) throw this.#notUtf8(s)
+            if (slot >= 0) v = buf.toString('utf8', from, to)
             break
           }
           // Scanned by hand: most strings are ASCII, and only non-ASCII bytes can be invalid or need lowercasing.
@@ -300,13 +307,8 @@ class Plan implements ColumnarPlan {
               break
             }
           }
-          if (plainAscii) {
-            col?.appendBytes(buf, from, to)
-            if (slot >= 0) v = buf.toString('latin1', from, to)
-            break
-          }
-          if (!isUtf8(buf.subarray(from, to))) throw new TributaryError('TRIB_DECODE_UTF8', `bytes do not decode into the table's columns: field ${s.name} is not valid UTF-8`, { details: { field: s.name } })
-          if (s.text === 'uuid') {
+          if (!plainAscii && !isUtf8(buf.subarray(from, to))) throw this.#notUtf8(s)
+          if (s.text === 'uuid' && !plainAscii) {
             v = buf.toString('utf8', from, to).toLowerCase()
             col?.appendString(v as string)
           } else {
@@ -357,8 +359,29 @@ class Plan implements ColumnarPlan {
     return n
   }
 
-  /** A zigzag varint, read by the codec's exact reader: a number when it is safe, else a bigint. */
+  /**
+   * A zigzag varint: a number when it is safe, else a bigint. Up to seven bytes (< 2^49) summed
+   * here, exactly; longer ones by the codec's exact reader.
+   */
   #long(buf: Buffer): number | bigint {
+    let pos = this.#pos
+    let b = buf[pos++]
+    if (b === undefined) throw this.#bad('value is truncated')
+    let n = b & 0x7f
+    let mul = 0x80
+    while (b >= 0x80) {
+      if (mul === 2 ** 49) return this.#bigLong(buf)
+      b = buf[pos++]
+      if (b === undefined) throw this.#bad('value is truncated')
+      n += (b & 0x7f) * mul
+      mul *= 0x80
+    }
+    if (pos > this.#end) throw this.#bad('value is truncated')
+    this.#pos = pos
+    return n % 2 === 0 ? n / 2 : -(n + 1) / 2
+  }
+
+  #bigLong(buf: Buffer): number | bigint {
     const c = this.#cursor
     c.buf = buf
     c.pos = this.#pos
@@ -392,6 +415,10 @@ class Plan implements ColumnarPlan {
     const limit = s.limit!
     // Below 16 digits the bound is an exact number; above, no safe number reaches it.
     return (typeof v === 'number' ? Math.abs(v) >= Number(limit) : v >= limit || v <= -limit) ? undefined : v
+  }
+
+  #notUtf8(s: FieldStep): TributaryError {
+    return new TributaryError('TRIB_DECODE_UTF8', `bytes do not decode into the table's columns: field ${s.name} is not valid UTF-8`, { details: { field: s.name } })
   }
 
   #need(n: number): void {

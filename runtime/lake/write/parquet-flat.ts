@@ -88,9 +88,21 @@ export class FlatColumn {
   maxStart = 0
   maxEnd = 0
   readonly #pages: PageStart[] = []
-  /** The bounds before the row `#savedRow` (1-based) first moved them, so a row that fails halfway leaves none of its values in them. */
-  #savedRow = 0
-  #saved: Pick<FlatColumn, 'min' | 'max' | 'minBytes' | 'minStart' | 'minEnd' | 'maxBytes' | 'maxStart' | 'maxEnd'> | undefined
+  /**
+   * Each bound as it was before the row (1-based count) that last moved it, so a row that fails
+   * halfway leaves none of its values in them (a row appends one value per column, so it moves
+   * each bound at most once). Plain fields: a monotonic column moves its bound every row.
+   */
+  #minRow = 0
+  #minBefore: number | bigint | boolean | undefined
+  #minBytesBefore: Uint8Array | undefined
+  #minStartBefore = 0
+  #minEndBefore = 0
+  #maxRow = 0
+  #maxBefore: number | bigint | boolean | undefined
+  #maxBytesBefore: Uint8Array | undefined
+  #maxStartBefore = 0
+  #maxEndBefore = 0
 
   constructor(field: NestedField) {
     const physical = flatPhysical(field.type)
@@ -201,8 +213,12 @@ export class FlatColumn {
     this.appendBytes(this.values.buf, at + 4, at + 4 + n, true)
   }
 
-  /** A string (UTF-8) or binary value: bytes [start, end) of `src` (`inPlace`: already written as the next value). */
-  appendBytes(src: Uint8Array, start: number, end: number, inPlace = false): void {
+  /**
+   * A string (UTF-8) or binary value: bytes [start, end) of `src` (`inPlace`: already written as the
+   * next value). False when the value is known to be ASCII (a caller checking UTF-8 can skip it).
+   */
+  appendBytes(src: Uint8Array, start: number, end: number, inPlace = false): boolean {
+    let high = 0x80
     this.#row(true)
     const n = end - start
     if (inPlace) this.values.len = end
@@ -215,64 +231,75 @@ export class FlatColumn {
       buf[at++] = (n >>> 16) & 0xff
       buf[at++] = n >>> 24
       // Short values by hand: a native copy costs more than the loop below ~64 bytes.
-      if (n < 64) for (let i = start; i < end; i++) buf[at++] = src[i] as number
-      else {
+      if (n < 64) {
+        high = 0
+        for (let i = start; i < end; i++) high |= buf[at++] = src[i] as number
+      } else {
         buf.set(src.subarray(start, end), at)
         at += n
       }
       this.values.len = at
     }
     if (this.minBytes === undefined || compareBytes(src, start, end, this.minBytes, this.minStart, this.minEnd) < 0) {
-      this.#save()
+      this.#minRow = this.rows
+      this.#minBytesBefore = this.minBytes
+      this.#minStartBefore = this.minStart
+      this.#minEndBefore = this.minEnd
       this.minBytes = src
       this.minStart = start
       this.minEnd = end
     }
     if (this.maxBytes === undefined || compareBytes(src, start, end, this.maxBytes, this.maxStart, this.maxEnd) > 0) {
-      this.#save()
+      this.#maxRow = this.rows
+      this.#maxBytesBefore = this.maxBytes
+      this.#maxStartBefore = this.maxStart
+      this.#maxEndBefore = this.maxEnd
       this.maxBytes = src
       this.maxStart = start
       this.maxEnd = end
     }
+    return high >= 0x80
   }
 
   #bound(v: number | bigint | boolean): void {
-    if (this.min === undefined || v < this.min) {
-      this.#save()
-      this.min = v
-    }
-    if (this.max === undefined || v > this.max) {
-      this.#save()
-      this.max = v
-    }
+    if (this.min === undefined || v < this.min) this.#setMin(v)
+    if (this.max === undefined || v > this.max) this.#setMax(v)
   }
 
-  /** Called as a bound moves (rarely after the first rows); keeps the bounds as they were before this row. */
-  #save(): void {
-    if (this.#savedRow === this.rows) return
-    this.#savedRow = this.rows
-    const { min, max, minBytes, minStart, minEnd, maxBytes, maxStart, maxEnd } = this
-    this.#saved = { min, max, minBytes, minStart, minEnd, maxBytes, maxStart, maxEnd }
+  #setMin(v: number | bigint | boolean): void {
+    this.#minRow = this.rows
+    this.#minBefore = this.min
+    this.min = v
+  }
+
+  #setMax(v: number | bigint | boolean): void {
+    this.#maxRow = this.rows
+    this.#maxBefore = this.max
+    this.max = v
   }
 
   /** Iceberg orders -0 before 0 (Java's float order), so -0 is a tighter lower bound and 0 a tighter upper one. NaN is never a bound. */
   #floatBound(v: number): void {
     const { min, max } = this as { min: number | undefined; max: number | undefined }
-    if (min === undefined || v < min || (v === 0 && min === 0 && 1 / v < 0)) {
-      this.#save()
-      this.min = v
-    }
-    if (max === undefined || v > max || (v === 0 && max === 0 && 1 / max < 0)) {
-      this.#save()
-      this.max = v
-    }
+    if (min === undefined || v < min || (v === 0 && min === 0 && 1 / v < 0)) this.#setMin(v)
+    if (max === undefined || v > max || (v === 0 && max === 0 && 1 / max < 0)) this.#setMax(v)
   }
 
   /** Drops everything appended after row `rows` (a record that failed halfway): counts and bounds are as they were. */
   truncate(rows: number, nonNull: number, byte: number, nans: number): void {
-    if (this.#savedRow === rows + 1) Object.assign(this, this.#saved)
-    this.#savedRow = 0
-    this.#saved = undefined
+    if (this.#minRow === rows + 1) {
+      this.min = this.#minBefore
+      this.minBytes = this.#minBytesBefore
+      this.minStart = this.#minStartBefore
+      this.minEnd = this.#minEndBefore
+    }
+    if (this.#maxRow === rows + 1) {
+      this.max = this.#maxBefore
+      this.maxBytes = this.#maxBytesBefore
+      this.maxStart = this.#maxStartBefore
+      this.maxEnd = this.#maxEndBefore
+    }
+    this.#minRow = this.#maxRow = 0
     this.rows = rows
     this.nonNull = nonNull
     this.nans = nans
