@@ -6,7 +6,7 @@ import { benchUserProfiles } from './user-profiles.ts'
 import { benchLakeParquet } from './lake-parquet.ts'
 import { benchLake } from './lake.ts'
 import { benchKafka } from './kafka.ts'
-import startServers from '../global-setup.ts'
+import { provide } from '../global-setup.ts'
 
 /** `npm run bench`: one JSON document of figures, comparable run against run. Not a test. */
 setLogLevel(process.env.TRIBUTARY_LOG_LEVEL ?? 'warn')
@@ -28,7 +28,7 @@ results.userProfiles = await benchUserProfiles()
 results.parquetWriter = await benchLakeParquet()
 results.lake = await benchLake()
 // The real broker, as the tests use it: started here unless `npm run infra:up` already runs it.
-const stopServers = startServers()
+const stopServers = provide(['kafka'], 'bench')
 try {
   results.kafka = await benchKafka()
 } finally {

@@ -1,0 +1,48 @@
+/**
+ * The test tiers, each a folder under test/ and a vitest project (`npm run test:<tier>`), with
+ * what it needs. The global set-up (global-setup.ts) provides a tier's needs before its files
+ * run, so a tier starts only what it uses, and `npm test` (every tier in one run) starts each
+ * server once and stops, at the end, what it started.
+ */
+
+/** A Debian command the tests call, installed when missing (test/infra/tools.sh). */
+export type Tool = 'kcat' | 'promtool' | 'docker-compose'
+
+export type Need =
+  /** The shared broker (test/infra/infra.sh); its jars also serve the private brokers of restart tests. */
+  | 'kafka'
+  /** The S3-compatible server (moto). */
+  | 's3'
+  /** The Python readers' venv (test/infra/python-venv.sh). */
+  | 'python'
+  /**
+   * PostgreSQL and Kafka Connect, started by the first test that asks (test/integration/cdc-support.ts):
+   * the set-up only stops them at the end when this run started them.
+   */
+  | 'cdc'
+  | Tool
+
+export interface Tier {
+  needs: readonly Need[]
+  /** Runs after every other tier (vitest's sequence.groupOrder): suites that kill processes and measure recovery. */
+  last?: boolean
+}
+
+export const tiers = {
+  /** Pure logic and the embedded parts in one process (or children of it): no server, no network. */
+  unit: { needs: [] },
+  /** One suite per port (Log, registry, storage, catalog), run against every adapter. */
+  contract: { needs: ['kafka', 's3'] },
+  /** Real servers: Kafka, S3, a CDC source, the registry over HTTP. */
+  integration: { needs: ['kafka', 's3', 'python', 'kcat', 'cdc'] },
+  /** Third-party readers and writers (pyiceberg, DuckDB, confluent-kafka) against what we write. */
+  interop: { needs: ['python'] },
+  /** The CLI, the container's HTTP ports and the example mesh, as a user runs them. */
+  e2e: { needs: ['python', 'promtool', 'docker-compose'] },
+  /** Process-killing and chaos suites: slow, timing-sensitive, run once, after the others. */
+  fault: { needs: ['kafka', 'python'], last: true },
+} as const satisfies Record<string, Tier>
+
+export type TierName = keyof typeof tiers
+
+export const isTier = (name: string): name is TierName => Object.hasOwn(tiers, name)
