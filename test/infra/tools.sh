@@ -47,7 +47,8 @@ as_root() {
   else return 126; fi
 }
 
-has_candidate() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [^(]'; }
+# Not `apt-cache … | grep -q`: grep quitting early fails the pipe under pipefail.
+has_candidate() { local policy; policy=$(apt-cache policy "$1" 2>/dev/null); [[ $policy =~ Candidate:\ [^\(] ]]; }
 
 install() {
   [ $# -gt 0 ] || return 0
