@@ -28,11 +28,12 @@ export interface ConsumerHost {
   /** Records and offsets for a group with no live member, in one transaction (replay, setGroupOffsets). */
   offlineCommit(group: string, records: readonly OutgoingRecord[], offsets: readonly PartitionOffset[]): Promise<RecordPosition[]>
   /**
-   * The member index of an exactly-once consumer's transactional id: `member.index` when given,
-   * else the lowest index no live exactly-once consumer of the group in this process holds.
+   * Reserves a member index of the group in this process (a member's identity; an exactly-once
+   * consumer's transactional id derives from it): `member` when given, refused with TRIB_USAGE
+   * while another open consumer holds it; else the lowest free index.
    */
-  transactionalIndex(group: string, member: number | undefined): number
-  consumerClosed(consumer: KafkaConsumer, group: string | null, transactionalIndex: number | undefined): void
+  memberIndex(group: string, member: number | undefined): number
+  consumerClosed(consumer: KafkaConsumer, group: string | null, memberIndex: number | undefined): void
 }
 
 const DEFAULT_MAX_WAIT_MS = 1000
@@ -79,7 +80,7 @@ export class KafkaConsumer implements Consumer {
   readonly #maxBuffered: number
   readonly #fetch: { maxBytes: number; maxBytesPerPartition: number }
   readonly #txn: TransactionalCommitter | undefined
-  readonly #txnIndex: number | undefined
+  readonly #memberIndex: number | undefined
   /** At-least-once commits: records through an idempotent producer, then the offsets. */
   readonly #plain: CommitQueue<Appender> | undefined
   readonly #handoff = new Handoff()
@@ -124,9 +125,9 @@ export class KafkaConsumer implements Consumer {
     // Instances of one product in different processes need different clientIds (e.g. the pod name).
     // A pipelined caller (the processor) gets its commits grouped: see commit-queue.ts.
     const policy = options.pipelined ? { intervalMs: opts.kafka.commitIntervalMs, maxRecords: opts.kafka.commitMaxRecords } : { intervalMs: 0, maxRecords: Infinity }
+    if (options.group !== null && (m !== undefined || options.exactlyOnce)) this.#memberIndex = host.memberIndex(options.group, m?.index)
     if (options.exactlyOnce && options.group !== null) {
-      this.#txnIndex = host.transactionalIndex(options.group, m?.index)
-      this.#txn = new TransactionalCommitter(opts, `${opts.kafka.clientId}.${options.group}.${this.#txnIndex}`, host.planner, host.counts, host.admin, policy, (offsets) => {
+      this.#txn = new TransactionalCommitter(opts, `${opts.kafka.clientId}.${options.group}.${this.#memberIndex}`, host.planner, host.counts, host.admin, policy, (offsets) => {
         if (this.#memberLost && offsets.length > 0) throw this.#rebalanced(offsets[0]!)
       })
     } else if (options.group !== null) {
@@ -286,7 +287,7 @@ export class KafkaConsumer implements Consumer {
     await this.#starting?.catch(() => undefined)
     await this.#txn?.close()
     await this.#appender?.close()
-    this.#host.consumerClosed(this, this.#group, this.#txnIndex)
+    this.#host.consumerClosed(this, this.#group, this.#memberIndex)
   }
 
   // ---- lifecycle ----

@@ -117,8 +117,8 @@ describe('the example mesh on Kafka + a remote registry + S3 equals embedded mod
   })
 
   it('runs on the backends the configuration names', () => {
-    expect(embeddedMode.runtime.log.kind).toBe('embedded')
-    expect(kafkaMode.runtime.log.kind).toBe('kafka')
+    expect(embeddedMode.runtime.log.capabilities.assignment).toBe('static')
+    expect(kafkaMode.runtime.log.capabilities.assignment).toBe('dynamic')
     expect(kafkaMode.runtime.catalog.uri).toBe(`s3://${bucket.bucket}/mesh`)
   })
 
