@@ -77,7 +77,11 @@ export const errorCodes = {
   TRIB_LAKE_SNAPSHOT_NOT_FOUND: { retriable: false, summary: 'no snapshot, branch or tag with that id, name or time' },
   TRIB_LAKE_ROW_INVALID: { retriable: false, summary: 'a row does not fit the table schema' },
   TRIB_LAKE_INVALID_IDENTIFIER: { retriable: false, summary: 'a table identifier (namespace and name) the catalog cannot hold' },
+  TRIB_LAKE_CATALOG_UNAVAILABLE: { retriable: true, summary: 'the REST catalog could not be reached, or answered with a server error' },
+  TRIB_LAKE_CATALOG_UNAUTHORIZED: { retriable: false, summary: 'the REST catalog refused the credentials or the permission (HTTP 401/403, or the OAuth2 token request)' },
+  TRIB_LAKE_CATALOG_BAD_RESPONSE: { retriable: false, summary: 'the REST catalog answered outside the Iceberg REST protocol (status, error type or body)' },
   TRIB_LAKE_CLOSED: { retriable: false, summary: "the lake's resources (storage clients, DuckDB) were released: its runtime was closed" },
+  TRIB_LAKE_OFFSETS_UNKNOWN: { retriable: false, summary: "the compactor cannot tell which input offsets a table's branch covers: its history was expired past the last snapshot that recorded them" },
 
   // SQL over the lake
   TRIB_QUERY_INVALID: { retriable: false, summary: 'the SQL does not parse' },

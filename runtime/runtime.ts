@@ -41,8 +41,8 @@ export interface OpenOptions {
 
 /**
  * Opens the backends the configuration names: the log (embedded segment files or Kafka), the
- * schema registry (embedded or a Confluent-compatible server) and the lake (its catalog over
- * file:// or s3:// storage). Adapters load only when chosen, so an embedded run never touches the
+ * schema registry (embedded or a Confluent-compatible server) and the lake (its catalog, the
+ * file-system convention or an Iceberg REST catalog, over file:// or s3:// storage). Adapters load only when chosen, so an embedded run never touches the
  * Kafka client or the AWS SDK.
  */
 export async function openRuntime(config: Config, options: OpenOptions = {}): Promise<Runtime> {
@@ -131,6 +131,22 @@ function checkDataDir(dataDir: string, readOnly: boolean): void {
 }
 
 async function openCatalog(config: Config, dataDir: string, lake: LakeResources): Promise<Catalog> {
+  const c = config.lake.catalog
+  if (c.kind === 'rest') {
+    const { openRestCatalogConnection } = await import('../connectors/catalog/rest/index.ts')
+    return openRestCatalogConnection(
+      {
+        uri: c.uri,
+        warehouse: c.warehouse,
+        credential: c.credential?.reveal('lake.catalog.credential'),
+        token: c.token?.reveal('lake.catalog.token'),
+        scope: c.scope,
+        oauth2ServerUri: c.oauth2ServerUri,
+        retries: c.retries,
+      },
+      lake,
+    )
+  }
   const uri = config.lake.uri ?? pathToFileURL(path.join(dataDir, 'lake')).href
   return openFileCatalog(uri, lake)
 }

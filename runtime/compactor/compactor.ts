@@ -1,7 +1,8 @@
 import path from 'node:path'
 import type { Type } from 'avsc'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
-import { ancestry, ColumnBatch, columnarPlan, MAIN_BRANCH, tableRequest, type Catalog, type ColumnarPlan, type DataFile, type Snapshot, type Table, type TableMetadata } from '../lake/index.ts'
+import { ancestry, ColumnBatch, columnarPlan, MAIN_BRANCH, tableRequest, type Catalog, type ColumnarPlan, type DataFile, type SnapshotId, type Table } from '../lake/index.ts'
+import { stringifyExact } from '../codec/json/exact.ts'
 import type { DeletePosition } from '../lake/write/deletes.ts'
 import type { Consumer, Log, LogRecord } from '../log/log.ts'
 import { moduleLogger, type Logger } from '../logger.ts'
@@ -21,10 +22,10 @@ import { PartialRows, type Pending } from './partial-rows.ts'
 import { deadLetterRow, type SnapshotTarget } from './targets.ts'
 import { pushAll } from '../util/arrays.ts'
 
-/** The branch every compaction commits to; `main` follows it when the audit passes. */
-export const AUDIT_BRANCH = 'audit'
-export const OFFSETS_PROPERTY = 'tributary.offsets'
-export const TOPIC_PROPERTY = 'tributary.topic'
+import { AUDIT_BRANCH, OFFSETS_PROPERTY, TOPIC_PROPERTY, resumePoint } from './resume.ts'
+
+/** The branch every compaction commits to (`main` follows it when the audit passes), and the summary properties. */
+export { AUDIT_BRANCH, OFFSETS_PROPERTY, TOPIC_PROPERTY }
 export const AUDIT_PROPERTY = 'tributary.audit'
 const EXPIRE_EVERY_COMMITS = 20
 /** Marks a snapshot that dropped every row (a truncate): history before it is not looked into. */
@@ -82,7 +83,7 @@ export class SnapshotCompactor implements RunnableProduct {
   #readerType: Type | undefined
   #keyOf: ((row: Row) => unknown) | undefined
   /** Snapshot id at the head of the audit branch (null: the branch does not exist yet). */
-  #head: number | null = null
+  #head: SnapshotId | null = null
   /** Next offset per partition covered by the head snapshot, then by what is pending. */
   #offsets = new Map<number, number>()
   #pendingRows: Row[] = []
@@ -139,11 +140,12 @@ export class SnapshotCompactor implements RunnableProduct {
     const { target } = this
     const table = await this.#openTable()
     this.#table = table
+    // Other writers may have committed since (resume.ts): the audit branch follows main if it moved.
+    const { head, offsets } = await resumePoint(table, target.topic, this.#logger)
     const md = table.metadata
     this.#head = md.refs[AUDIT_BRANCH]?.['snapshot-id'] ?? null
     this.lake.lastPublishAt = Math.max(this.lake.lastPublishAt, md['snapshot-log'].at(-1)?.['timestamp-ms'] ?? 0)
-    const head = table.snapshot(this.#head === null ? {} : { ref: AUDIT_BRANCH })
-    this.#offsets = offsetsOf(md, head, target.topic)
+    this.#offsets = offsets
     this.#pendingRows = []
     this.#pendingBatch = undefined
     this.#pendingKeys.clear()
@@ -442,7 +444,7 @@ export class SnapshotCompactor implements RunnableProduct {
     return [...files.data, ...files.deletes].map((f) => f.dataFile.filePath)
   }
 
-  async #auditAndPublish(snapshotId: number): Promise<void> {
+  async #auditAndPublish(snapshotId: SnapshotId): Promise<void> {
     const table = this.#table!
     const main = table.metadata.refs[MAIN_BRANCH]?.['snapshot-id']
     const result = await auditSnapshot(table, snapshotId, this.target.quality, this.target.keyFields, main, this.#now())
@@ -450,11 +452,11 @@ export class SnapshotCompactor implements RunnableProduct {
     if (!result.passed) {
       this.lake.auditFailures++
       this.#logger.error({ snapshot: snapshotId, failures: result.failures.map((f) => f.message) }, 'audit failed: main stays where it is')
-      await table.setProperties({ [AUDIT_PROPERTY]: JSON.stringify(result) })
+      await table.setProperties({ [AUDIT_PROPERTY]: stringifyExact(result) })
       return
     }
     await table.fastForward(AUDIT_BRANCH, MAIN_BRANCH)
-    if (table.metadata.properties[AUDIT_PROPERTY]) await table.setProperties({ [AUDIT_PROPERTY]: JSON.stringify(result) })
+    if (table.metadata.properties[AUDIT_PROPERTY]) await table.setProperties({ [AUDIT_PROPERTY]: stringifyExact(result) })
     this.lake.lastPublishAt = this.#now()
     await this.#expire()
   }
@@ -473,17 +475,4 @@ export class SnapshotCompactor implements RunnableProduct {
     })
     if (result.expiredSnapshotIds.length > 0) this.#logger.info({ expired: result.expiredSnapshotIds.length, deletedFiles: result.deletedFiles.length }, 'snapshots expired')
   }
-}
-
-/**
- * The offsets covered by a snapshot: those in the summary of the newest snapshot in its ancestry
- * that has them (a rewrite or a rollback commits snapshots without offsets of their own).
- */
-export function offsetsOf(md: TableMetadata, snapshot: Snapshot | undefined, topic: string): Map<number, number> {
-  for (const s of snapshot ? ancestry(md, snapshot['snapshot-id']) : []) {
-    const summary = s.summary as Record<string, string>
-    if (summary[OFFSETS_PROPERTY] && summary[TOPIC_PROPERTY] === topic)
-      return new Map(Object.entries(JSON.parse(summary[OFFSETS_PROPERTY]) as Record<string, number>).map(([p, o]) => [Number(p), o]))
-  }
-  return new Map()
 }

@@ -6,9 +6,11 @@ import { type AccessControl, OPEN } from '../access/access.ts'
 import { Audit } from '../access/audit.ts'
 import { forReader } from '../access/discovery-view.ts'
 import { describeProduct } from '../discovery/describe.ts'
+import { catalogMount } from '../lake/catalog/rest/server.ts'
 import { toOdps } from '../discovery/odps.ts'
 import { compilePolicy } from '../processor/policy.ts'
 import { lakeTables, parseAsOf, runQuery, type TableAccess } from '../query/query.ts'
+import { toSnapshotId, type ScanSelector } from '../lake/index.ts'
 import type { ProductService, Policies } from '../service.ts'
 import type { StartupStatus } from '../startup.ts'
 import { createMetricsRegistry } from '../observability/prometheus.ts'
@@ -19,9 +21,11 @@ import { Router, productNameRule, type Request } from './router.ts'
 
 /**
  * The container's HTTP ports: health, metrics, discovery (products, ODPS), subscriptions to output
- * ports, SQL over the lake, the control port for PII policies, and the embedded registry's REST
- * API under /registry. Plain node:http on one pipeline (runtime/http/pipeline.ts): every route is a
- * small function that declares what its caller needs; every error is a JSON body with a TRIB_ code.
+ * ports, SQL over the lake, the control port for PII policies, the lake as an Iceberg REST catalog
+ * under /iceberg, and the embedded registry's REST API under /registry. Plain node:http on one
+ * pipeline (runtime/http/pipeline.ts): every route is a small function that declares what its
+ * caller needs; every error is a JSON body with a TRIB_ code (the families under /iceberg and
+ * /registry answer in their protocols' shapes).
  */
 export function createHttpHandler(service: ProductService, access: AccessControl): http.RequestListener {
   const { config } = service.runtime
@@ -69,7 +73,7 @@ export function createHttpHandler(service: ProductService, access: AccessControl
       const maxRows = Math.min(typeof body.maxRows === 'number' && body.maxRows > 0 ? body.maxRows : config.http.queryMaxRows, config.http.queryMaxRows)
       // The products this container runs only: it does not know the access rules of the others (closed by default).
       const tables = (await lakeTables(service.runtime.catalog)).filter((t) => service.products.some((p) => p.name === t.product))
-      const result = await runQuery(service.runtime.catalog, tables, body.sql, { asOf: parseAsOf(typeof body.asOf === 'string' ? body.asOf : undefined), maxRows, timeoutMs: config.http.queryTimeoutMs, access: tableAccess(r) })
+      const result = await runQuery(service.runtime.catalog, tables, body.sql, { asOf: asOfOf(body.asOf), maxRows, timeoutMs: config.http.queryTimeoutMs, access: tableAccess(r) })
       sendJson(r.res, 200, result)
     })
     .add('GET', '/products/:name/policies', OPEN, ({ res, params }) => sendJson(res, 200, { product: params.name, policies: service.policies(params.name!) }))
@@ -125,7 +129,7 @@ export function createHttpHandler(service: ProductService, access: AccessControl
     }
   }
 
-  const mounts: Mount[] = [{ prefix: '', router, sendError }]
+  const mounts: Mount[] = [{ prefix: '', router, sendError }, catalogMount({ catalog: service.runtime.catalog, products: service.products, access, s3: config.lake.s3 })]
   if ('versionsOfId' in service.runtime.registry) mounts.push(registryMount(service.runtime.registry as EmbeddedRegistry, '/registry'))
   return createPipeline(mounts, { access, audit: new Audit(metrics), maxBodyBytes: config.http.maxBodyBytes })
 }
@@ -154,4 +158,17 @@ export async function listen(server: http.Server, port: number, host: string): P
   const address = server.address()
   const bound = typeof address === 'object' && address ? address.port : port
   return { url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}`, port: bound }
+}
+
+/**
+ * `asOf` of POST /query: a string as on the CLI, or a snapshot id as a JSON number. A number that
+ * is not a safe integer was rounded by the JSON parser (every Java or pyiceberg id is beyond 2^53):
+ * refused, never answered with the wrong snapshot.
+ */
+function asOfOf(v: unknown): ScanSelector {
+  if (v === undefined || v === null) return {}
+  if (typeof v === 'string') return parseAsOf(v)
+  const id = toSnapshotId(v)
+  if (id === undefined) throw httpError('TRIB_HTTP_BAD_REQUEST', `asOf ${String(v)} is not an exact snapshot id: send ids beyond 2^53 as strings ("asOf": "3077426638724494123")`)
+  return { snapshotId: id }
 }
