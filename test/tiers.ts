@@ -31,16 +31,23 @@ export interface Tier {
 export const tiers = {
   /** Pure logic and the embedded parts in one process (or children of it): no server, no network. */
   unit: { needs: [] },
-  /** One suite per port (Log, registry, storage, catalog), run against every adapter. */
+  /**
+   * One suite per port (Log, registry, storage, catalog), run against every adapter. The REST
+   * catalog suite starts Apache Iceberg's REST catalog server itself, on first use
+   * (test/integration/iceberg-rest-fixture.ts).
+   */
   contract: { needs: ['kafka', 's3'] },
-  /** Real servers: Kafka, S3, a CDC source, the registry over HTTP. */
-  integration: { needs: ['kafka', 's3', 'python', 'kcat', 'cdc'] },
+  /** Real servers: Kafka (and private brokers), S3, the registry over HTTP. */
+  integration: { needs: ['kafka', 's3', 'python', 'kcat'] },
   /** Third-party readers and writers (pyiceberg, DuckDB, confluent-kafka) against what we write. */
   interop: { needs: ['python'] },
   /** The CLI, the container's HTTP ports and the example mesh, as a user runs them. */
   e2e: { needs: ['python', 'promtool', 'docker-compose'] },
-  /** Process-killing and chaos suites: slow, timing-sensitive, run once, after the others. */
-  fault: { needs: ['kafka', 'python'], last: true },
+  /**
+   * Process-killing and chaos suites: slow, timing-sensitive, run once, after the others. The CDC
+   * source (PostgreSQL → Debezium, SIGKILL mid-burst) is one of them.
+   */
+  fault: { needs: ['kafka', 'python', 'cdc'], last: true },
 } as const satisfies Record<string, Tier>
 
 export type TierName = keyof typeof tiers

@@ -15,7 +15,7 @@ import { readDecoded, readTopic, tempDir } from '../helpers/runtime.ts'
  * Debezium semantics end to end on the embedded runtime: unavailable (unchanged TOASTed) values
  * keep what the upsert table and a table-mode port hold, within a batch and across commits; a
  * TRUNCATE reaches the transform and empties both in one step; contract rules apply to
- * table-mode inputs. The same with a real connector: test/integration/pg-cdc.test.ts.
+ * table-mode inputs. The same with a real connector: test/fault/pg-cdc.test.ts.
  */
 const P = UNAVAILABLE_PLACEHOLDER
 const row = { type: 'record', name: 'Row', namespace: 'cdc.test', fields: [
