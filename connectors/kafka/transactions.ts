@@ -113,6 +113,8 @@ export class TransactionalCommitter {
 
   async close(): Promise<void> {
     await this.queue.flush()
+    // A closed member's partitions go to others: its offsets must read back first.
+    await this.visible
     this.closed = true
     const p = this.producer
     this.producer = undefined

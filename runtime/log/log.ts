@@ -204,7 +204,11 @@ export interface Log {
   offsetsForTimestamp(topic: string, timestamp: number): Promise<PartitionOffset[]>
   consumer(options: ConsumerOptions): Consumer
   listGroups(): Promise<string[]>
-  /** Committed offsets of a group (only partitions it has committed). */
+  /**
+   * Committed offsets of a group (only partitions it has committed). Every commit of a closed
+   * consumer reads back; a live consumer's latest may read back a moment after its commit resolved
+   * (Kafka, exactly-once: once the transaction's markers land).
+   */
   groupOffsets(group: string): Promise<PartitionOffset[]>
   /** Overwrites a group's committed offsets (used by replay). The group must have no live consumer. */
   setGroupOffsets(group: string, offsets: PartitionOffset[]): Promise<void>
