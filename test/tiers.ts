@@ -26,7 +26,17 @@ export interface Tier {
   needs: readonly Need[]
   /** Runs after every other tier (vitest's sequence.groupOrder): suites that kill processes and measure recovery. */
   last?: boolean
+  /**
+   * Another tier's folder, for a tier that runs that tier's files once more in another setting
+   * (`env`); by default a tier runs test/<its name>.
+   */
+  dir?: string
+  /** Environment variables its files run with. */
+  env?: Readonly<Record<string, string>>
 }
+
+/** The folder under test/ whose files a tier runs. */
+export const tierDir = (name: string, tier: Tier): string => tier.dir ?? name
 
 export const tiers = {
   /** Pure logic and the embedded parts in one process (or children of it): no server, no network. */

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
-import { tiers } from './tiers.ts'
+import { tierDir, tiers, type Tier } from './tiers.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
@@ -8,11 +8,12 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 // tier (tiers.ts): `vitest run --project <tier>` runs one (npm run test:<tier>), no flag runs all.
 export default defineConfig({
   test: {
-    projects: Object.entries(tiers).map(([name, tier]) => ({
+    projects: Object.entries(tiers as Record<string, Tier>).map(([name, tier]) => ({
       test: {
         name,
         root,
-        include: [`test/${name}/**/*.test.ts`],
+        include: [`test/${tierDir(name, tier)}/**/*.test.ts`],
+        env: { ...tier.env },
         globalSetup: ['test/global-setup.ts'],
         // Unit tests must not reach a server: the guard fails a test that tries.
         setupFiles: name === 'unit' ? ['test/helpers/no-network.ts'] : [],

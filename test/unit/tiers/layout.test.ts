@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { repoRoot } from '../../helpers/runtime.ts'
-import { tiers } from '../../tiers.ts'
+import { tierDir, tiers, type Tier } from '../../tiers.ts'
 
 /** The tiers as test/tiers.ts declares them, the npm scripts that run them, and the tools script. */
 
@@ -15,7 +15,11 @@ describe('test tiers', () => {
   it('every test file lives in a tier’s folder, so that some project runs it', () => {
     const outside = testFiles.filter((f) => !Object.keys(tiers).includes(f.split(path.sep)[0]!))
     expect(outside).toEqual([])
-    for (const tier of Object.keys(tiers)) expect(testFiles.some((f) => f.startsWith(`${tier}${path.sep}`)), tier).toBe(true)
+    for (const [name, tier] of Object.entries(tiers as Record<string, Tier>)) expect(testFiles.some((f) => f.startsWith(`${tierDir(name, tier)}${path.sep}`)), name).toBe(true)
+  })
+
+  it('a tier that runs another tier’s folder names a tier’s folder', () => {
+    for (const [name, tier] of Object.entries(tiers as Record<string, Tier>)) expect(Object.keys(tiers), name).toContain(tierDir(name, tier))
   })
 
   it('each tier has its npm script, and npm test runs the type check, the codegen check and every tier', () => {
