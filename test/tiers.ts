@@ -54,8 +54,18 @@ export const tiers = {
   /** The CLI, the container's HTTP ports and the example mesh, as a user runs them. */
   e2e: { needs: ['python', 'promtool', 'docker-compose'] },
   /**
+   * The end-to-end files once more with every codec fast path off: the reference paths must give
+   * the same outputs and dead letters (runtime/codec/VALUES.md, "Fast paths").
+   */
+  'e2e-reference': {
+    dir: 'e2e',
+    needs: ['python', 'promtool', 'docker-compose'],
+    env: { TRIBUTARY_FAST_PATHS: 'off' },
+  },
+  /**
    * Process-killing and chaos suites: slow, timing-sensitive, run once, after the others. The CDC
-   * source (PostgreSQL → Debezium, SIGKILL mid-burst) is one of them.
+   * source (PostgreSQL → Debezium, SIGKILL mid-burst) and a product's migration to a new major
+   * (SIGKILL mid-backfill) are among them.
    */
   fault: { needs: ['kafka', 'python', 'cdc'], last: true },
 } as const satisfies Record<string, Tier>

@@ -1,8 +1,8 @@
 import path from 'node:path'
 import type { Type } from 'avsc'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
-import { ancestry, ColumnBatch, columnarPlan, MAIN_BRANCH, tableRequest, type Catalog, type ColumnarPlan, type DataFile, type SnapshotId, type Table } from '../lake/index.ts'
-import { stringifyExact } from '../codec/json/exact.ts'
+import { ancestry, ColumnBatch, columnarPlan, tableRequest, type Catalog, type ColumnarPlan, type DataFile, type SnapshotId, type Table } from '../lake/index.ts'
+import { writeJson } from '../codec/json/write.ts'
 import type { DeletePosition } from '../lake/write/deletes.ts'
 import type { Consumer, Log, LogRecord } from '../log/log.ts'
 import { moduleLogger, type Logger } from '../logger.ts'
@@ -15,7 +15,9 @@ import type { Serde } from '../codec/avro/serde.ts'
 import { HEADER_SIZE, peekSchemaId } from '../codec/avro/wire.ts'
 import { StateDb } from '../state/db.ts'
 import { auditSnapshot, type AuditResult } from './audit.ts'
-import { KeyIndex, keyString, type RowPosition } from './key-index.ts'
+import { KeyIndex, type RowPosition } from './key-index.ts'
+import { keyText } from '../codec/key.ts'
+import { indexKey, upsertKey } from './materialize.ts'
 import { isTruncate, TruncateBarrier, UNAVAILABLE_FROM_HEADER, unavailableOf } from '../processor/change-headers.ts'
 import { storedValues } from './stored-values.ts'
 import { PartialRows, type Pending } from './partial-rows.ts'
@@ -38,6 +40,8 @@ type Row = Record<string, unknown>
 export interface CompactorOptions {
   log: Log
   serde: Serde
+  /** false: no columnar decode, every row on the canonical path (config `codec.fastPaths: off`). */
+  fastPaths?: boolean
   stateDir: string
   catalog: Catalog
   now?: () => number
@@ -141,9 +145,9 @@ export class SnapshotCompactor implements RunnableProduct {
     const table = await this.#openTable()
     this.#table = table
     // Other writers may have committed since (resume.ts): the audit branch follows main if it moved.
-    const { head, offsets } = await resumePoint(table, target.topic, this.#logger)
+    const { head, offsets } = await resumePoint(table, target.topic, this.#logger, { audit: target.auditBranch, main: target.branch })
     const md = table.metadata
-    this.#head = md.refs[AUDIT_BRANCH]?.['snapshot-id'] ?? null
+    this.#head = md.refs[this.target.auditBranch]?.['snapshot-id'] ?? null
     this.lake.lastPublishAt = Math.max(this.lake.lastPublishAt, md['snapshot-log'].at(-1)?.['timestamp-ms'] ?? 0)
     this.#offsets = offsets
     this.#pendingRows = []
@@ -168,7 +172,7 @@ export class SnapshotCompactor implements RunnableProduct {
       this.#logger.info({ rows, snapshot: headId }, 'key index rebuilt from the table')
     }
     // A commit that landed before a crash but was never audited and published.
-    if (this.#head !== null && md.refs[MAIN_BRANCH]?.['snapshot-id'] !== this.#head) await this.#auditAndPublish(this.#head)
+    if (this.#head !== null && md.refs[this.target.branch]?.['snapshot-id'] !== this.#head) await this.#auditAndPublish(this.#head)
   }
 
   async #openTable(): Promise<Table> {
@@ -276,7 +280,7 @@ export class SnapshotCompactor implements RunnableProduct {
       }
       const key = plan.values(value, HEADER_SIZE, value.length, this.target.keyFields)
       if (key) {
-        this.#pendingKeys.set(keyString(key), value)
+        this.#pendingKeys.set(keyText(key), value)
         return
       }
     }
@@ -285,14 +289,7 @@ export class SnapshotCompactor implements RunnableProduct {
       if (row !== null) this.#pendingRows.push(row)
       return
     }
-    let key: string
-    if (row !== null) {
-      const k = this.#keyOf!(row)
-      key = keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
-    } else {
-      if (r.key === null) throw new TributaryError('TRIB_DECODE_ENVELOPE', 'a tombstone without a key cannot delete a row')
-      key = this.#keyText(serde.decode(r.key).value)
-    }
+    const key = upsertKey(this.target.keyFields, this.#keyOf!, row, () => (r.key === null ? null : serde.decode(r.key).value))
     if (row !== null && unavailable) {
       const from = r.headers[UNAVAILABLE_FROM_HEADER]
       return this.#partial.take(key, row, unavailable, from ? this.#keyText(serde.decode(from).value) : key)
@@ -303,7 +300,7 @@ export class SnapshotCompactor implements RunnableProduct {
 
   /** The index key of a decoded record key (one field's value, or the struct of several). */
   #keyText(k: unknown): string {
-    return keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
+    return indexKey(this.target.keyFields, k)
   }
 
   /** TRUNCATE: every row goes in the next commit, unless this table ignores truncates (logged and counted). */
@@ -323,7 +320,7 @@ export class SnapshotCompactor implements RunnableProduct {
   /** The columnar plan for a framed value's writer schema, if its rows can take that path. */
   #planFor(value: Buffer): ColumnarPlan | undefined {
     const id = peekSchemaId(value)
-    if (id === undefined) return undefined
+    if (id === undefined || this.#opts.fastPaths === false) return undefined
     let plan = this.#plans.get(id)
     if (plan === undefined) {
       const table = this.#table!
@@ -379,7 +376,7 @@ export class SnapshotCompactor implements RunnableProduct {
       const summary: Record<string, string> = { [TOPIC_PROPERTY]: this.target.topic, [OFFSETS_PROPERTY]: JSON.stringify(Object.fromEntries([...this.#offsets].sort(([a], [b]) => a - b))) }
       if (truncated) summary[TRUNCATE_PROPERTY] = 'true'
       const snapshot = await table.newSnapshot({
-        branch: AUDIT_BRANCH,
+        branch: this.target.auditBranch,
         addDataFiles: files,
         deletePositions: deletes,
         removeFiles,
@@ -440,23 +437,23 @@ export class SnapshotCompactor implements RunnableProduct {
 
   /** Every live data and delete file of the audit head: what a truncate removes. */
   async #liveFiles(): Promise<string[]> {
-    const files = await this.#table!.files({ ref: AUDIT_BRANCH })
+    const files = await this.#table!.files({ ref: this.target.auditBranch })
     return [...files.data, ...files.deletes].map((f) => f.dataFile.filePath)
   }
 
   async #auditAndPublish(snapshotId: SnapshotId): Promise<void> {
     const table = this.#table!
-    const main = table.metadata.refs[MAIN_BRANCH]?.['snapshot-id']
+    const main = table.metadata.refs[this.target.branch]?.['snapshot-id']
     const result = await auditSnapshot(table, snapshotId, this.target.quality, this.target.keyFields, main, this.#now())
     this.lastAudit = result
     if (!result.passed) {
       this.lake.auditFailures++
       this.#logger.error({ snapshot: snapshotId, failures: result.failures.map((f) => f.message) }, 'audit failed: main stays where it is')
-      await table.setProperties({ [AUDIT_PROPERTY]: stringifyExact(result) })
+      await table.setProperties({ [AUDIT_PROPERTY]: writeJson(result) })
       return
     }
-    await table.fastForward(AUDIT_BRANCH, MAIN_BRANCH)
-    if (table.metadata.properties[AUDIT_PROPERTY]) await table.setProperties({ [AUDIT_PROPERTY]: stringifyExact(result) })
+    await table.fastForward(this.target.auditBranch, this.target.branch)
+    if (table.metadata.properties[AUDIT_PROPERTY]) await table.setProperties({ [AUDIT_PROPERTY]: writeJson(result) })
     this.lake.lastPublishAt = this.#now()
     await this.#expire()
   }

@@ -3,7 +3,7 @@ import { TributaryError } from '../errors.ts'
 import type { SnapshotId, Table } from '../lake/index.ts'
 import { quoteIdent, quoteString } from '../lake/duckdb.ts'
 import { fieldAt, unwrapNullable } from '../spec/fields.ts'
-import { keyColumnSql, keyString } from './key-index.ts'
+import { keySql } from '../codec/key.ts'
 
 /**
  * The stored values of some fields of live rows, by index key: what an upsert keeps for a field
@@ -22,8 +22,8 @@ export async function storedValues(
   if (keys.length === 0 || fields.length === 0) return out
   for (const f of fields) canonical(target.avroSchema, f) // refuses unsupported types before reading
   const view = await table.localSql({ snapshotId })
-  const keyExpr = target.keyFields.map((k) => keyColumnSql(target.avroSchema, k))
-  const keyText = keyExpr.length === 1 ? keyExpr[0]! : `concat_ws(chr(31), ${keyExpr.join(', ')})`
+  // The index key in SQL (codec/key.ts): the same text as the keys asked for.
+  const keyText = keySql(target.avroSchema, target.keyFields, quoteIdent)
   const conn = await table.lake.duckdb.connect()
   try {
     const reader = await conn.runAndReadAll(
@@ -32,7 +32,7 @@ export async function storedValues(
     for (const row of reader.getRows()) {
       const values: Record<string, unknown> = {}
       fields.forEach((f, i) => (values[f] = canonical(target.avroSchema, f)(row[i + 1]!)))
-      out.set(keyString([row[0]]), values)
+      out.set(String(row[0]), values)
     }
   } finally {
     conn.closeSync()

@@ -6,7 +6,7 @@ import { readManifestList } from './iceberg/manifest.ts'
 import type { TableCommit } from './iceberg/commit.ts'
 import { ancestry, refSnapshot, type LoadedMetadata } from './iceberg/metadata.ts'
 import { partitionPath, specById, tupleKey } from './iceberg/partition.ts'
-import { copyToDataFile } from './write/parquet.ts'
+import { queryToDataFile } from './write/parquet.ts'
 import { matchDeletes, type ScanPlan } from './read/scan.ts'
 import { snapshotFiles } from './iceberg/files.ts'
 import { localPathOf, scanToSql } from './read/sql.ts'
@@ -116,6 +116,8 @@ export interface RewriteOptions {
   minInputFiles?: number
   /** Extra summary properties for the replace snapshot (e.g. the offsets the data covers). */
   summary?: Record<string, string>
+  /** Told after each partition: data files handled so far, of all the snapshot's data files. */
+  onProgress?: (files: number, total: number) => void
 }
 
 export interface RewriteResult {
@@ -151,9 +153,12 @@ export async function rewriteDataFiles(table: MaintainedTable, options: RewriteO
   const conn = await table.lake.duckdb.connect()
   const added: { file: DataFile; specId: number }[] = []
   const rewritten = new Set<string>()
+  let handled = 0
   try {
     for (const group of groups.values()) {
       const first = group[0] as (typeof group)[number]
+      handled += group.length
+      options.onProgress?.(handled, tasks.length)
       if (group.length < (options.minInputFiles ?? 2) && group.every((t) => t.deletes.length === 0)) continue
       const specId = specOf.get(first.dataFile.filePath) as number
       const plan: ScanPlan = { snapshot: head, schema, tasks: group, deleteFiles: [...new Set(group.flatMap((t) => t.deletes))] }
@@ -161,7 +166,7 @@ export async function rewriteDataFiles(table: MaintainedTable, options: RewriteO
       const target = `${dir}/${randomUUID()}.parquet`
       // DuckDB reads local files: on object storage, the read-through cache provides them.
       const pathOf = await localPathOf(table.lake, table.storage, plan)
-      const file = await copyToDataFile(table.lake, table.storage, conn, scanToSql(plan, pathOf ? { pathOf } : {}), schema.fields, target)
+      const file = await queryToDataFile(table.lake, table.storage, conn, scanToSql(plan, pathOf ? { pathOf } : {}), schema, target)
       if (file.recordCount > 0) added.push({ file: { ...file, partition: first.dataFile.partition }, specId })
       else await table.storage.delete(target)
       for (const t of group) rewritten.add(t.dataFile.filePath)

@@ -2,13 +2,13 @@ import path from 'node:path'
 import { nextOffsets, type Consumer, type Log, type LogRecord, type OutgoingRecord, type PartitionOffset } from '../log/log.ts'
 import type { Product } from '../product/load.ts'
 import type { InputRecord, OutputRecord, TransformContext, TransformModule } from '../product/transform.ts'
-import type { Serde } from '../codec/avro/serde.ts'
-import { StateDb } from '../state/db.ts'
+import type { Codec, PathCount } from '../codec/index.ts'
+import { StateDb, type StateStores } from '../state/db.ts'
 import { PartitionedState } from '../state/kv.ts'
 import { TributaryError, messageOf } from '../errors.ts'
 import { moduleLogger, type Logger } from '../logger.ts'
 import { compileContract, type ContractCheck } from './contract.ts'
-import type { PortDecoder } from './decode.ts'
+import { portDecoder, type PortDecoder } from './decode.ts'
 import { DLQ_MAX_RECORD_BYTES, deadLetter, stageOf, type Stage } from './dlq.ts'
 import { PortEncoder } from './encode.ts'
 import type { PiiAction } from './policy.ts'
@@ -21,15 +21,16 @@ import { pushAll } from '../util/arrays.ts'
 
 export interface ProcessorOptions {
   log: Log
-  serde: Serde
+  codec: Codec
   /** Root of local state; the product's store lives in `<stateDir>/<product>/<thread>`. */
   stateDir: string
   /** This processor's share of the product's partitions when several stream threads run it. */
   member?: { index: number; count: number }
   piiSalt: string
-  decoderFor: (port: Product['inputs'][number]) => PortDecoder
   /** How long one poll waits for records when the inputs are idle. */
   pollWaitMs?: number
+  /** Opens the product's stores in a folder; default LMDB (StateDb.open). */
+  openState?: (dir: string) => StateStores
 }
 
 interface OutputPort {
@@ -66,7 +67,10 @@ export class Processor implements RunnableProduct {
   readonly #tables = new Map<string, TablePort>()
   /** Output ports by name, with the outputs encoded in the current batch (added to the metrics per batch). */
   readonly #encoders = new Map<string, OutputPort>()
-  #db: StateDb | undefined
+  /** Records per codec path in the current batch, added to the metrics per batch. */
+  readonly #paths = { decode: { fast: 0, reference: 0 }, encode: { fast: 0, reference: 0 } }
+  readonly #count: PathCount = (stage, path) => void this.#paths[stage][path]++
+  #db: StateStores | undefined
   #state: PartitionedState | undefined
   #consumer: Consumer | undefined
   #ctx: TransformContext | undefined
@@ -95,11 +99,11 @@ export class Processor implements RunnableProduct {
 
   /** Creates this product's output topics (so downstream products can start) and registers their schemas. */
   async prepareOutputs(): Promise<void> {
-    const { log, serde, piiSalt } = this.#opts
+    const { log, codec, piiSalt } = this.#opts
     await ensureOutputs(this.product, log)
     for (const port of this.product.outputs)
       this.#encoders.set(port.spec.name, {
-        encoder: await PortEncoder.create(port, serde, piiSalt, (await log.describeTopic(port.spec.topic))?.partitions.length),
+        encoder: await PortEncoder.create(port, codec, piiSalt, { partitions: (await log.describeTopic(port.spec.topic))?.partitions.length, count: this.#count }),
         emitted: 0,
       })
   }
@@ -130,14 +134,14 @@ export class Processor implements RunnableProduct {
     })
     await this.#consumer.prepare?.()
     // One store per stream thread; a partition that moves between threads is restored from its changelog.
-    this.#db = StateDb.open(path.join(this.#opts.stateDir, this.product.name, String(member?.index ?? 0)))
+    this.#db = (this.#opts.openState ?? StateDb.open)(path.join(this.#opts.stateDir, this.product.name, String(member?.index ?? 0)))
     this.#state = new PartitionedState(this.#db, this.changelogTopic)
     const restored = await this.#state.restore(log, member)
     if (restored > 0) this.#logger.info({ restored }, 'state restored from changelog')
     this.#changelogReady = (await log.describeTopic(this.changelogTopic)) !== undefined
 
     for (const port of this.product.inputs) {
-      const decoder = this.#opts.decoderFor(port)
+      const decoder = portDecoder(port, this.#opts.codec, this.#count)
       if (port.spec.mode === 'table') {
         const table = new TablePort(this.#db, decoder)
         await table.open(log)
@@ -172,6 +176,9 @@ export class Processor implements RunnableProduct {
     if (!consumer) throw new TributaryError('TRIB_INTERNAL', `product ${this.product.name} is not started`)
     this.#throwCommitFailure()
     const records = await consumer.poll({ maxRecords: this.product.spec.processing.batchSize, maxWaitMs })
+    // Stopped while the poll waited (a retired major): what it returned is left unprocessed and
+    // uncommitted, for the next start, so a stopped product reads nothing more.
+    if (this.#stopRequested) return 0
     if (records.length === 0) {
       // Idle: what was committed without waiting becomes durable (and its failure surfaces) now.
       await this.flush()
@@ -338,6 +345,12 @@ export class Processor implements RunnableProduct {
       if (port.emitted > 0) ProductMetrics.add(this.metrics.recordsOut, name, port.emitted)
       port.emitted = 0
     }
+    for (const stage of ['decode', 'encode'] as const) {
+      for (const path of ['fast', 'reference'] as const) {
+        if (this.#paths[stage][path] > 0) ProductMetrics.add(this.metrics.codecPaths, `${stage}/${path}`, this.#paths[stage][path])
+        this.#paths[stage][path] = 0
+      }
+    }
   }
 
   #deadLetter(record: LogRecord, port: string, stage: Stage, error: unknown, outputs: OutgoingRecord[]): void {
@@ -381,16 +394,16 @@ export class Processor implements RunnableProduct {
     if (this.#commitFailure !== undefined) throw this.#commitFailure.error
   }
 
-  /** Loads the batch's writer schemas. Unknown ids become per-record dead letters (the serde keeps them as such); any other failure (registry unreachable, refused credentials) stops the batch, to be retried. */
+  /** Loads the batch's writer schemas. Unknown ids become per-record dead letters (the codec keeps them as such); any other failure (registry unreachable, refused credentials) stops the batch, to be retried. */
   async #prefetch(records: LogRecord[]): Promise<void> {
     const ids = new Set<number>()
     for (const r of records) this.#streams.get(r.topic)?.decoder.schemaIds(r, ids)
-    if (ids.size > 0) await this.#opts.serde.prefetch(ids)
+    if (ids.size > 0) await this.#opts.codec.prefetch(ids)
   }
 
   async #catchUpTables(): Promise<void> {
     for (const table of this.#tables.values()) {
-      await table.catchUp(this.#opts.serde, this.product.dlqTopic, async (dead) => {
+      await table.catchUp(this.#opts.codec, this.product.dlqTopic, async (dead) => {
         await this.#opts.log.append(dead)
         ProductMetrics.add(this.metrics.deadLetters, 'table', dead.length)
       })

@@ -2,7 +2,6 @@ import type { Product } from '../product/load.ts'
 import { loadTransform } from '../product/load.ts'
 import type { Runtime } from '../runtime.ts'
 import { moduleLogger } from '../logger.ts'
-import { decoderFor } from './decoders.ts'
 import { Processor, ensureOutputs } from './processor.ts'
 import type { RunnableProduct } from './runnable.ts'
 import { ThreadedProcessor } from './threads/threaded.ts'
@@ -35,10 +34,9 @@ export async function createProcessors(runtime: Runtime, products: readonly Prod
     } else {
       const processor = new Processor(product, await loadTransform(product), {
         log: runtime.log,
-        serde: runtime.serde,
+        codec: runtime.codec,
         stateDir: runtime.stateDir,
         piiSalt: runtime.config.pii.salt,
-        decoderFor: (port) => decoderFor(port, runtime.serde),
       })
       await processor.prepareOutputs()
       runnables.push(processor)
@@ -46,7 +44,7 @@ export async function createProcessors(runtime: Runtime, products: readonly Prod
     // The product's tables follow it: each compacts one of its output topics (and its dead letters).
     if (options.lake ?? runtime.config.lake.enabled)
       for (const target of snapshotTargets(product))
-        runnables.push(new SnapshotCompactor(product, target, { log: runtime.log, serde: runtime.serde, stateDir: runtime.stateDir, catalog: runtime.catalog }))
+        runnables.push(new SnapshotCompactor(product, target, { log: runtime.log, serde: runtime.codec.serde, fastPaths: runtime.codec.fastPaths, stateDir: runtime.stateDir, catalog: runtime.catalog }))
   }
   return runnables
 }

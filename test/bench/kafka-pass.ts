@@ -12,7 +12,6 @@ import kafkajs from 'kafkajs'
 import { loadConfig } from '../../runtime/config/load.ts'
 import type { Consumer, ConsumerOptions, Log } from '../../runtime/log/log.ts'
 import { loadProduct, loadTransform, type Product } from '../../runtime/product/load.ts'
-import { decoderFor } from '../../runtime/processor/decoders.ts'
 import { Processor } from '../../runtime/processor/processor.ts'
 import { openRuntime } from '../../runtime/runtime.ts'
 import { setLogLevel } from '../../runtime/logger.ts'
@@ -113,10 +112,9 @@ async function tributary(job: Job, emit: (r: PassResult) => void): Promise<void>
       const clock = new Clock()
       const p = new Processor(product, transform, {
         log: timedLog(runtime.log, clock),
-        serde: runtime.serde,
+        codec: runtime.codec,
         stateDir: runtime.stateDir,
         piiSalt: runtime.config.pii.salt,
-        decoderFor: (port) => decoderFor(port, runtime.serde),
       })
       await p.start()
       let processed = 0

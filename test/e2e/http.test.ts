@@ -7,7 +7,7 @@ import { generateSampleData, playsTopic, usersTopic } from '../../products/sampl
 import { loadConfig } from '../../runtime/config/load.ts'
 import { tableId, tableRequest } from '../../runtime/lake/index.ts'
 import { openRuntime } from '../../runtime/runtime.ts'
-import { freePort, readDecoded, repoRoot, tempDir } from '../helpers/runtime.ts'
+import { freePort, readDecoded, repoRoot, tempDir, testEnv } from '../helpers/runtime.ts'
 
 const bin = path.join(repoRoot, 'runtime/cli/bin.js')
 const token = 'control-token-for-tests-0123456789'
@@ -66,7 +66,7 @@ describe('the product container over HTTP (tributary serve)', () => {
     return exited
   }
   const appendSample = async (users: number, plays: number, seed: number) => {
-    const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
+    const rt = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))
     for (const t of [usersTopic, playsTopic]) await rt.log.ensureTopic(t, { partitions: 3 })
     const { records } = await generateSampleData(rt.registry, { users, plays, seed, invalid: false })
     await rt.log.append(records)
@@ -81,7 +81,7 @@ describe('the product container over HTTP (tributary serve)', () => {
     dataDir = tempDir('trib-http-')
     await appendSample(60, 400, 5)
     // A table of a product this container does not run: its access rules are unknown here.
-    const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
+    const rt = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))
     const outsider = await rt.catalog.createTable(tableId('outsider', 'secrets'), tableRequest({ avroSchema: { type: 'record', name: 'S', fields: [{ name: 'x', type: 'string' }] } }))
     await outsider.newSnapshot({ addRows: [{ x: 'hidden' }] })
     await rt.close()
@@ -153,7 +153,7 @@ describe('the product container over HTTP (tributary serve)', () => {
 
   it('keeps server memory bounded for a client that does not read', async () => {
     // A big topic, then a subscriber that never reads from its socket.
-    const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
+    const rt = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))
     const value = Buffer.alloc(4096, 120)
     for (let i = 0; i < 25; i++) await rt.log.append(Array.from({ length: 2000 }, (_, j) => ({ topic: 'user-profiles.profiles', partition: 0, key: Buffer.from(`k${i}-${j}`), value })))
     await rt.close()
@@ -188,6 +188,14 @@ describe('the product container over HTTP (tributary serve)', () => {
     expect(asText).toMatchObject({ status: 404, body: { error: { code: 'TRIB_LAKE_SNAPSHOT_NOT_FOUND', message: expect.stringContaining('3077426638724494123') } } })
   })
 
+  it('answers SQL with exact values: int64 with every digit, -0.0, NaN and the infinities as strings, bytes in base64', async () => {
+    const sql = `SELECT 9223372036854775807::BIGINT AS max, -9007199254740993::BIGINT AS below, '-0.0'::DOUBLE AS nz, 'NaN'::DOUBLE AS nan, '-Infinity'::DOUBLE AS ninf, '\\xDE\\xAD'::BLOB AS b, TIMESTAMP '2500-01-01 00:00:00' AS ts`
+    const res = await fetch(`${base}/query`, { method: 'POST', body: JSON.stringify({ sql }) })
+    expect(res.status).toBe(200)
+    const text = await res.text()
+    expect(text).toContain('"rows":[[9223372036854775807,-9007199254740993,-0.0,"NaN","-Infinity","3q0=","2500-01-01T00:00:00.000000"]]')
+  })
+
   it('applies PII policies live, behind a bearer token, and logs who changed them', async () => {
     const put = (headers: Record<string, string>, body: unknown = { policies: { profiles: { email: 'hash' } } }) =>
       json('/products/user-profiles/policies', { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
@@ -206,8 +214,8 @@ describe('the product container over HTTP (tributary serve)', () => {
     let hashed = 0
     for (let i = 0; i < 100 && hashed === 0; i++) {
       await new Promise((r) => setTimeout(r, 200))
-      const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
-      const rows = (await readDecoded(rt.log, rt.serde, 'user-profiles.profiles')).filter((r) => r.value && typeof r.value === 'object')
+      const rt = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))
+      const rows = (await readDecoded(rt.log, rt.codec.serde, 'user-profiles.profiles')).filter((r) => r.value && typeof r.value === 'object')
       await rt.close()
       hashed = rows.filter((r) => /^[0-9a-f]{64}$/.test((r.value as { email: string }).email)).length
       if (hashed > 0) expect(rows.some((r) => (r.value as { email: string }).email.includes('@'))).toBe(true)
@@ -248,9 +256,9 @@ describe('the product container over HTTP (tributary serve)', () => {
     expect(await stop()).toBe(0)
     // Whatever was left is processed by a later run; every play is in the demographics exactly once.
     expect(spawnSync(process.execPath, [bin, '--data-dir', dataDir, 'run', '--until-idle'], { cwd: repoRoot, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', VITEST: '' } }).status).toBe(0)
-    const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
-    const plays = await readDecoded(rt.log, rt.serde, playsTopic)
-    const demographics = await readDecoded(rt.log, rt.serde, 'podcast-listeners.demographics')
+    const rt = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))
+    const plays = await readDecoded(rt.log, rt.codec.serde, playsTopic)
+    const demographics = await readDecoded(rt.log, rt.codec.serde, 'podcast-listeners.demographics')
     await rt.close()
     const ids = demographics.map((r) => (r.value as { play_id: string }).play_id)
     expect(new Set(ids).size).toBe(ids.length)

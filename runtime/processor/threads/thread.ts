@@ -3,7 +3,6 @@ import { TributaryError, messageOf } from '../../errors.ts'
 import { setLogLevel } from '../../logger.ts'
 import { loadProduct, loadTransform } from '../../product/load.ts'
 import { openRuntime, type Runtime } from '../../runtime.ts'
-import { decoderFor } from '../decoders.ts'
 import type { ProductMetrics } from '../metrics.ts'
 import { Processor } from '../processor.ts'
 import type { FromThread, MetricsSnapshot, ToThread } from './protocol.ts'
@@ -30,10 +29,9 @@ async function handle(msg: ToThread): Promise<void> {
       const rt = runtime
       processor = new Processor(product, await loadTransform(product), {
         log: rt.log,
-        serde: rt.serde,
+        codec: rt.codec,
         stateDir: rt.stateDir,
         piiSalt: rt.config.pii.salt,
-        decoderFor: (p) => decoderFor(p, rt.serde),
         member: msg.member,
       })
       await processor.start()
