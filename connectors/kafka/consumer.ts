@@ -1,13 +1,12 @@
-import { setTimeout as sleep } from 'node:timers/promises'
-import { backoffDelay } from '../../runtime/util/backoff.ts'
+import { retry } from '../../runtime/util/retry.ts'
 import { randomUUID } from 'node:crypto'
 import type { EachBatchPayload, IMemberAssignment } from 'kafkajs'
-import { TributaryError } from '../../runtime/errors.ts'
+import { TributaryError, isTributaryError } from '../../runtime/errors.ts'
 import type { Consumer, ConsumerOptions, LogRecord, OutgoingRecord, PartitionOffset, PollOptions, RecordPosition, StartFrom, TopicPartition } from '../../runtime/log/log.ts'
 import { Mutex } from '../embedded-log/lock.ts'
 import { assertTopicName } from '../embedded-log/names.ts'
 import { Signal } from '../embedded-log/signal.ts'
-import { PRIVATE_GROUP_PREFIX, type KafkaAdmin } from './admin.ts'
+import { PRIVATE_GROUP_PREFIX, REQUEST_BACKOFF, type KafkaAdmin } from './admin.ts'
 import { log } from './client.ts'
 import { describe, hasType, isRebalance, toTributaryError } from './errors.ts'
 import { Handoff, toLogRecords } from './handoff.ts'
@@ -444,11 +443,12 @@ export class KafkaConsumer implements Consumer {
     void this.#position(session, gen)
   }
 
+  /** Resolves and seeks the start offsets of a new generation; failures retry until a newer generation (or close) takes over. */
   async #position(session: Session, gen: number): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const current = (): boolean => gen === this.#generation && !this.#closed && session === this.#session
-      if (!current()) return
-      try {
+    const current = (): boolean => gen === this.#generation && !this.#closed && session === this.#session
+    await retry(
+      async () => {
+        if (!current()) return
         const parts = [...this.#parts.values()]
         const starts = await startOffsets(this.#host.admin, { parts, group: this.#group, from: this.#from, seeks: this.#seeks })
         if (!current()) return
@@ -461,13 +461,17 @@ export class KafkaConsumer implements Consumer {
         this.#ready = true
         session.resume(parts)
         this.#signal.notify()
-        return
-      } catch (e) {
-        const wait = backoffDelay(attempt + 1, { initialDelayMs: 200, maxDelayMs: 5_000, jitter: 0 })
-        log.warn({ group: this.#group, attempt, cause: describe(e) }, `positioning the assigned partitions failed; retrying in ${wait} ms`)
-        await sleep(wait)
-      }
-    }
+      },
+      {
+        what: 'positioning the assigned partitions failed',
+        backoff: REQUEST_BACKOFF,
+        // Whatever failed, a later attempt may work; the retries end when this generation does.
+        classify: (e) => (isTributaryError(e) && e.retriable ? e : new TributaryError('TRIB_KAFKA_UNAVAILABLE', describe(e), { cause: e })),
+        retryOn: current,
+        logger: log,
+        context: { group: this.#group },
+      },
+    ).catch(() => undefined)
   }
 
   #onBatch(payload: EachBatchPayload): Promise<void> {

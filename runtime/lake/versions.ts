@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { TributaryError, isTributaryError } from '../errors.ts'
 import { moduleLogger } from '../logger.ts'
-import { backoffDelay } from '../util/backoff.ts'
+import { retry } from '../util/retry.ts'
 import { applyCommit, type TableCommit } from './commit.ts'
 import { parseMetadata, serializeMetadata } from './metadata.ts'
 import type { LakeStorage } from './storage.ts'
@@ -88,27 +87,31 @@ export async function commitTable(storage: LakeStorage, prepare: CommitPreparer,
   let base = await loadLatest(storage)
   const configured = Number(base?.metadata.properties['commit.retry.num-retries'])
   const maxAttempts = options.maxAttempts ?? (Number.isInteger(configured) && configured >= 0 ? configured + 1 : 10)
-  const baseDelay = options.baseDelayMs ?? 20
-  for (let attempt = 1; ; attempt++) {
-    const commit = await prepare(base)
-    const metadata = applyCommit(base?.metadata, commit, { nowMs: now(), ...(base ? { baseMetadataFile: base.file } : {}) })
-    const version = (base?.version ?? 0) + 1
-    const path = metadataPath(version)
-    const bytes = serializeMetadata(metadata)
-    if (await createOrFindOut(storage, path, bytes)) {
+  return retry(
+    async (attempt) => {
+      if (attempt > 1) base = await loadLatest(storage)
+      const commit = await prepare(base)
+      const metadata = applyCommit(base?.metadata, commit, { nowMs: now(), ...(base ? { baseMetadataFile: base.file } : {}) })
+      const version = (base?.version ?? 0) + 1
+      const path = metadataPath(version)
+      if (!(await createOrFindOut(storage, path, serializeMetadata(metadata))))
+        throw new TributaryError('TRIB_LAKE_COMMIT_RETRIES', `commit to ${storage.root} lost the race for ${path} ${attempt} times; giving up`, {
+          details: { location: storage.root, attempts: attempt },
+        })
       await writeHint(storage, version)
       log.debug({ file: storage.uri(path), attempt }, 'committed')
       return { metadata, version, file: storage.uri(path) }
-    }
-    if (attempt >= maxAttempts) {
-      throw new TributaryError('TRIB_LAKE_COMMIT_RETRIES', `commit to ${storage.root} lost the race for ${path} ${attempt} times; giving up`, {
-        details: { location: storage.root, attempts: attempt },
-      })
-    }
-    log.debug({ file: storage.uri(path), attempt }, 'lost the commit race; retrying on the newer version')
-    await sleep(backoffDelay(attempt, { initialDelayMs: baseDelay, maxDelayMs: 2000, jitter: 0.5 }))
-    base = await loadLatest(storage)
-  }
+    },
+    {
+      what: `commit to ${storage.root} lost the race for the next metadata version`,
+      backoff: { initialDelayMs: options.baseDelayMs ?? 20, maxDelayMs: 2000, jitter: 0.5 },
+      maxAttempts,
+      // Only a lost race is retried here: a storage failure or a conflict goes to the caller.
+      retryOn: (e) => e.code === 'TRIB_LAKE_COMMIT_RETRIES',
+      logger: log,
+      level: 'debug',
+    },
+  )
 }
 
 /** true: our file is there. false: another writer's file is there. Throws when it cannot tell. */
