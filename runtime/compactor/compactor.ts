@@ -3,12 +3,12 @@ import type { Type } from 'avsc'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
 import { ancestry, ColumnBatch, columnarPlan, createTable, joinPath, loadTable, MAIN_BRANCH, type ColumnarPlan, type DataFile, type Snapshot, type Table, type TableMetadata } from '../lake/index.ts'
 import type { DeletePosition } from '../lake/deletes.ts'
-import type { Consumer, Log, LogRecord } from '../log/log.ts'
+import { deadLetter, dlqHeaders } from '../log/dead-letters.ts'
+import type { Consumer, Log, LogRecord, OutgoingRecord } from '../log/log.ts'
 import { moduleLogger, type Logger } from '../logger.ts'
 import type { Product } from '../product/load.ts'
-import { keyExtractor } from '../processor/keys.ts'
-import { Histogram, ProductMetrics } from '../processor/metrics.ts'
-import type { RunnableProduct } from '../processor/runnable.ts'
+import { keyExtractor } from '../product/keys.ts'
+import { SinkStats, type Sink } from '../sink/sink.ts'
 import { createType } from '../registry/logical-types.ts'
 import type { Serde } from '../registry/serde.ts'
 import { HEADER_SIZE, peekSchemaId } from '../registry/wire.ts'
@@ -22,6 +22,8 @@ export const AUDIT_BRANCH = 'audit'
 export const OFFSETS_PROPERTY = 'tributary.offsets'
 export const TOPIC_PROPERTY = 'tributary.topic'
 export const AUDIT_PROPERTY = 'tributary.audit'
+/** Summary key: the dead-letter topic's end when the snapshot was committed (see #writeDeadLetters). */
+export const DEAD_LETTERS_PROPERTY = 'tributary.dead-letters'
 const EXPIRE_EVERY_COMMITS = 20
 
 type Row = Record<string, unknown>
@@ -34,32 +36,18 @@ export interface CompactorOptions {
   now?: () => number
 }
 
-/** Figures of one table's compaction, read by the CLI summary and by metrics. */
-export class LakeMetrics {
-  commits = 0
-  rows = 0
-  bytes = 0
-  lastCommitMs = 0
-  /** When main last moved (from the table's snapshot log at start, then from publishes). */
-  lastPublishAt = 0
-  auditFailures = 0
-  skipped = 0
-  /** Seconds per commit: write files, commit, audit, publish. */
-  readonly commitSeconds = new Histogram([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])
-}
-
 /**
- * Compacts one topic into one Iceberg table, exactly once. Each commit lands on the `audit` branch
- * with the topic offsets it covers in its summary; the table's quality rules run on that snapshot,
- * and `main` fast-forwards to it only when they pass (write-audit-publish). On start the compactor
- * resumes from the offsets of the audit branch's head, so a crash anywhere produces no duplicate and
- * no gap. Upsert tables delete replaced rows with position deletes found through a key index.
+ * Compacts one topic into one Iceberg table, exactly once: the lake's Sink. Each commit lands on
+ * the `audit` branch with the topic offsets it covers in its summary; the table's quality rules run
+ * on that snapshot, and `main` fast-forwards to it only when they pass (write-audit-publish). On
+ * start the compactor resumes from the offsets of the audit branch's head, so a crash anywhere
+ * produces no duplicate and no gap. Upsert tables delete replaced rows with position deletes found
+ * through a key index. A record the table cannot hold becomes a dead letter of the product.
  */
-export class SnapshotCompactor implements RunnableProduct {
+export class SnapshotCompactor implements Sink {
   readonly product: Product
   readonly target: SnapshotTarget
-  readonly metrics = new ProductMetrics()
-  readonly lake = new LakeMetrics()
+  readonly stats = new SinkStats()
   lastAudit: AuditResult | undefined
   readonly #opts: CompactorOptions
   readonly #logger: Logger
@@ -75,10 +63,20 @@ export class SnapshotCompactor implements RunnableProduct {
   /** Next offset per partition covered by the head snapshot, then by what is pending. */
   #offsets = new Map<number, number>()
   #pendingRows: Row[] = []
+  /** The record each of #pendingRows came from (a row the writer refuses becomes its dead letter). */
+  #pendingSources: LogRecord[] = []
   /** Append mode: rows decoded straight into columns (see lake/avro-columns.ts). */
   #pendingBatch: ColumnBatch | undefined
   /** Upsert mode: the last value per key, as a row, as checked Avro bytes for the columnar path, or null (deleted). */
   #pendingKeys = new Map<string, Row | Buffer | null>()
+  /** Upsert mode: the record a pending row (not a columnar one) came from. */
+  #keySources = new Map<string, LogRecord>()
+  /** Dead letters of records the table cannot hold, written just before the next commit. */
+  #pendingDead: OutgoingRecord[] = []
+  /** The dead-letter topic's end at the last commit (after this table's dead letters, if any). */
+  #deadMark = new Map<number, number>()
+  /** Records past the last commit that already have a dead letter from an earlier run (`partition:offset`). */
+  #alreadyDead = new Set<string>()
   /** The columnar plan per writer schema id (null: rows of that schema take the canonical path). */
   #plans = new Map<number, ColumnarPlan | null>()
   #pendingRecords = 0
@@ -99,6 +97,14 @@ export class SnapshotCompactor implements RunnableProduct {
     return this.target.name
   }
 
+  get productName(): string {
+    return this.product.name
+  }
+
+  get topic(): string {
+    return this.target.topic
+  }
+
   get location(): string {
     return joinPath(this.#opts.lakeUri, this.target.path)
   }
@@ -109,6 +115,8 @@ export class SnapshotCompactor implements RunnableProduct {
 
   async start(): Promise<void> {
     const { target } = this
+    this.#stop = false
+    this.#idle = false
     if (target.kind === 'port') {
       this.#readerType = createType(target.avroSchema)
       const port = this.product.outputs.find((o) => o.spec.name === target.port)!
@@ -129,12 +137,17 @@ export class SnapshotCompactor implements RunnableProduct {
     this.#table = table
     const md = table.metadata
     this.#head = md.refs[AUDIT_BRANCH]?.['snapshot-id'] ?? null
-    this.lake.lastPublishAt = Math.max(this.lake.lastPublishAt, md['snapshot-log'].at(-1)?.['timestamp-ms'] ?? 0)
+    this.stats.lastPublishAt = Math.max(this.stats.lastPublishAt, md['snapshot-log'].at(-1)?.['timestamp-ms'] ?? 0)
     const head = table.snapshot(this.#head === null ? {} : { ref: AUDIT_BRANCH })
-    this.#offsets = offsetsOf(md, head, target.topic)
+    const summary = resumeSummary(md, head, target.topic)
+    this.#offsets = numberMap(summary?.[OFFSETS_PROPERTY])
+    this.#deadMark = numberMap(summary?.[DEAD_LETTERS_PROPERTY])
     this.#pendingRows = []
+    this.#pendingSources = []
     this.#pendingBatch = undefined
     this.#pendingKeys.clear()
+    this.#keySources.clear()
+    this.#pendingDead = []
     this.#pendingRecords = 0
     this.#plans.clear()
 
@@ -144,6 +157,7 @@ export class SnapshotCompactor implements RunnableProduct {
     const consumer = this.#opts.log.consumer({ group: null, topics: [target.topic], from: { kind: 'earliest' } })
     for (const [partition, offset] of this.#offsets) consumer.seek({ topic: target.topic, partition, offset })
     this.#consumer = consumer
+    this.#alreadyDead = await this.#deadSinceLastCommit()
 
     const headId = head?.['snapshot-id']
     if (this.#index && this.#index.snapshotId !== headId) {
@@ -222,6 +236,7 @@ export class SnapshotCompactor implements RunnableProduct {
     this.#consumer = undefined
     await this.#db?.close()
     this.#db = undefined
+    this.#index = undefined
   }
 
   async #take(records: LogRecord[]): Promise<void> {
@@ -229,20 +244,22 @@ export class SnapshotCompactor implements RunnableProduct {
     if (this.target.kind === 'port')
       for (const r of records) for (const b of [r.key, r.value]) if (b) { const id = peekSchemaId(b); if (id !== undefined) ids.add(id) }
     await this.#opts.serde.prefetch(ids)
+    this.stats.read += records.length
     for (const r of records) {
       this.#offsets.set(r.partition, r.offset + 1)
       this.#pendingRecords++
-      ProductMetrics.add(this.metrics.recordsIn, this.target.port)
       try {
-        if (this.target.kind === 'dlq') this.#pendingRows.push(deadLetterRow(r))
+        if (this.target.kind === 'dlq') this.#pushRow(deadLetterRow(r), r)
         else this.#takePortRecord(r)
       } catch (e) {
-        // The record stays in its topic; the table cannot hold it. Counted and logged, never silent.
-        this.lake.skipped++
-        ProductMetrics.add(this.metrics.skipped, isTributaryError(e) ? e.code : 'TRIB_INTERNAL')
-        this.#logger.warn({ err: messageOf(e), topic: r.topic, partition: r.partition, offset: r.offset }, 'record not added to the table')
+        this.#deadLetter(r, e)
       }
     }
+  }
+
+  #pushRow(row: Row, source: LogRecord): void {
+    this.#pendingRows.push(row)
+    this.#pendingSources.push(source)
   }
 
   #takePortRecord(r: LogRecord): void {
@@ -256,13 +273,15 @@ export class SnapshotCompactor implements RunnableProduct {
       }
       const key = plan.values(value, HEADER_SIZE, value.length, this.target.keyFields)
       if (key) {
-        this.#pendingKeys.set(keyString(key), value)
+        const k = keyString(key)
+        this.#pendingKeys.set(k, value)
+        this.#keySources.delete(k)
         return
       }
     }
     const row = r.value === null ? null : (serde.decode(r.value, this.#readerType).value as Row)
     if (this.target.mode === 'append') {
-      if (row !== null) this.#pendingRows.push(row)
+      if (row !== null) this.#pushRow(row, r)
       return
     }
     let key: string
@@ -275,6 +294,53 @@ export class SnapshotCompactor implements RunnableProduct {
       key = keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
     }
     this.#pendingKeys.set(key, row)
+    if (row === null) this.#keySources.delete(key)
+    else this.#keySources.set(key, r)
+  }
+
+  /**
+   * A record the table cannot hold (it does not decode, or a value does not fit the table's type)
+   * becomes a dead letter of the product, with the code and the field, written before the commit
+   * that moves past it; the product's dead-letter table then holds it. Not for the dead-letter
+   * table itself, whose topic it would feed: those are counted and logged as refused.
+   */
+  #deadLetter(r: LogRecord, e: unknown): void {
+    const error = isTributaryError(e) ? e : new TributaryError('TRIB_INTERNAL', messageOf(e), { cause: e })
+    if (this.target.kind === 'dlq') {
+      this.stats.refused++
+      this.#logger.error({ err: error.message, partition: r.partition, offset: r.offset }, 'a dead letter the dead-letter table cannot hold (it stays in its topic)')
+      return
+    }
+    this.stats.deadLetters.set(error.code, (this.stats.deadLetters.get(error.code) ?? 0) + 1)
+    this.#logger.warn({ err: error.message, topic: r.topic, partition: r.partition, offset: r.offset }, 'record not added to the table: a dead letter')
+    if (this.#alreadyDead.has(`${r.partition}:${r.offset}`)) return
+    this.#pendingDead.push(deadLetter(this.product.dlqTopic, r, 'sink', this.target.port, error))
+  }
+
+  /**
+   * Dead letters this table wrote after its last commit (the run that wrote them died before
+   * committing): their records are read again now, and must not be dead-lettered twice. They lie
+   * between the mark of the last commit and the end of the dead-letter topic.
+   */
+  async #deadSinceLastCommit(): Promise<Set<string>> {
+    const found = new Set<string>()
+    if (this.target.kind === 'dlq' || this.#deadMark.size === 0) return found
+    const consumer = this.#opts.log.consumer({ group: null, topics: [this.product.dlqTopic], from: { kind: 'latest' } })
+    try {
+      for (const [partition, offset] of this.#deadMark) consumer.seek({ topic: this.product.dlqTopic, partition, offset })
+      for (;;) {
+        const records = await consumer.poll({ maxRecords: 5000, maxWaitMs: 0 })
+        for (const r of records) {
+          const h = (name: string) => r.headers[name]?.toString()
+          if (h(dlqHeaders.stage) === 'sink' && h(dlqHeaders.topic) === this.target.topic) found.add(`${h(dlqHeaders.partition)}:${h(dlqHeaders.offset)}`)
+        }
+        if (records.length === 0 && consumer.caughtUp()) break
+      }
+    } finally {
+      await consumer.close()
+    }
+    if (found.size > 0) this.#logger.info({ deadLetters: found.size }, 'dead letters written before a restart are not written again')
+    return found
   }
 
   /** The columnar plan for a framed value's writer schema, if its rows can take that path. */
@@ -303,32 +369,43 @@ export class SnapshotCompactor implements RunnableProduct {
     const keyChanges: Array<[string, RowPosition | undefined]> = []
     const rowKeys: string[] = []
     const batchKeys: string[] = []
-    if (index) {
-      for (const [key, row] of this.#pendingKeys) {
-        const old = index.get(key)
-        if (old) deletes.push({ path: old[0], pos: old[1] })
-        if (row === null) keyChanges.push([key, undefined])
-        else if (Buffer.isBuffer(row)) {
-          // Checked when taken, so appending cannot fail here.
-          this.#planFor(row)!.append((batch ??= new ColumnBatch(table.schema())), row, HEADER_SIZE, row.length)
-          batchKeys.push(key)
-        } else {
+    if (index)
+      for (const [key, row] of this.#pendingKeys)
+        if (row !== null && !Buffer.isBuffer(row)) {
           rowKeys.push(key)
           rows.push(row)
         }
-      }
-    }
-    const written = rows.length + (batch?.rows ?? 0)
 
     try {
       const files: DataFile[] = []
-      if (rows.length > 0) files.push(...(await table.writeDataFiles(rows, (file, indexes) => indexes.forEach((r, i) => rowKeys[r] !== undefined && keyChanges.push([rowKeys[r]!, [file.filePath, i]])))))
+      let written = 0
+      if (rows.length > 0) {
+        const out = await this.#writeRows(table, rows, index ? rowKeys : undefined, keyChanges)
+        files.push(...out.files)
+        written += out.rows
+      }
+      if (index) {
+        // After the rows: the key of a row the table refused is no longer pending, so the row it would replace stays.
+        for (const [key, row] of this.#pendingKeys) {
+          const old = index.get(key)
+          if (old) deletes.push({ path: old[0], pos: old[1] })
+          if (row === null) keyChanges.push([key, undefined])
+          else if (Buffer.isBuffer(row)) {
+            // Checked when taken, so appending cannot fail here.
+            this.#planFor(row)!.append((batch ??= new ColumnBatch(table.schema())), row, HEADER_SIZE, row.length)
+            batchKeys.push(key)
+          }
+        }
+      }
       if (batch && batch.rows > 0) {
         const file = await table.writeColumnBatch(batch)
         batchKeys.forEach((key, i) => keyChanges.push([key, [file.filePath, i]]))
         files.push(file)
+        written += batch.rows
       }
-      const summary = { [TOPIC_PROPERTY]: this.target.topic, [OFFSETS_PROPERTY]: JSON.stringify(Object.fromEntries([...this.#offsets].sort(([a], [b]) => a - b))) }
+      await this.#writeDeadLetters()
+      const summary: Record<string, string> = { [TOPIC_PROPERTY]: this.target.topic, [OFFSETS_PROPERTY]: offsetsJson(this.#offsets) }
+      if (this.#deadMark.size > 0) summary[DEAD_LETTERS_PROPERTY] = offsetsJson(this.#deadMark)
       const snapshot = await table.newSnapshot({
         branch: AUDIT_BRANCH,
         addDataFiles: files,
@@ -339,20 +416,21 @@ export class SnapshotCompactor implements RunnableProduct {
       })
       this.#head = snapshot['snapshot-id']
       index?.apply(keyChanges, snapshot['snapshot-id'])
-      this.lake.commits++
-      this.lake.rows += written
-      this.lake.bytes += files.reduce((n, f) => n + f.fileSizeInBytes, 0)
-      ProductMetrics.add(this.metrics.recordsOut, this.target.port, written)
+      this.stats.commits++
+      this.stats.rows += written
+      this.stats.bytes += files.reduce((n, f) => n + f.fileSizeInBytes, 0)
       this.#pendingRows = []
+      this.#pendingSources = []
       this.#pendingBatch = undefined
       this.#pendingKeys.clear()
+      this.#keySources.clear()
+      this.#alreadyDead.clear()
       this.#pendingRecords = 0
       this.#lastCommitAt = this.#now()
       await this.#auditAndPublish(snapshot['snapshot-id'])
-      this.lake.lastCommitMs = performance.now() - started
-      this.lake.commitSeconds.observe(this.lake.lastCommitMs / 1000)
-      this.metrics.observeBatch(this.lake.lastCommitMs)
-      this.#logger.debug({ snapshot: snapshot['snapshot-id'], rows: written, columnar: batch?.rows ?? 0, deletes: deletes.length, ms: Math.round(this.lake.lastCommitMs) }, 'snapshot committed')
+      this.stats.lastCommitMs = performance.now() - started
+      this.stats.commitSeconds.observe(this.stats.lastCommitMs / 1000)
+      this.#logger.debug({ snapshot: snapshot['snapshot-id'], rows: written, columnar: batch?.rows ?? 0, deletes: deletes.length, ms: Math.round(this.stats.lastCommitMs) }, 'snapshot committed')
     } catch (e) {
       if (isTributaryError(e, 'TRIB_LAKE_COMMIT_CONFLICT')) {
         // Someone moved the branch (a rollback, a rewrite): start over from what the table says.
@@ -364,20 +442,72 @@ export class SnapshotCompactor implements RunnableProduct {
     }
   }
 
+  /**
+   * Writes the rows of the canonical path. A row the table cannot hold (TRIB_LAKE_ROW_INVALID names
+   * it) becomes a dead letter and the others are written again without it. Upsert rows (`keys`)
+   * record where they landed in `keyChanges`; the key of a refused one leaves #pendingKeys.
+   */
+  async #writeRows(table: Table, rows: readonly Row[], keys: readonly string[] | undefined, keyChanges: Array<[string, RowPosition | undefined]>): Promise<{ files: DataFile[]; rows: number }> {
+    let live = rows.map((_, i) => i)
+    for (;;) {
+      const files: DataFile[] = []
+      const positions: Array<[string, RowPosition]> = []
+      try {
+        await table.writeDataFiles(
+          live.map((i) => rows[i]!),
+          (file, indexes) => {
+            files.push(file)
+            if (keys) indexes.forEach((r, i) => positions.push([keys[live[r]!]!, [file.filePath, i]]))
+          },
+        )
+        keyChanges.push(...positions)
+        return { files, rows: live.length }
+      } catch (e) {
+        // Files of this attempt are in no snapshot: remove them.
+        await Promise.all(files.map((f) => table.storage.delete(f.filePath).catch(() => undefined)))
+        const at = isTributaryError(e, 'TRIB_LAKE_ROW_INVALID') ? e.details.row : undefined
+        const refused = typeof at === 'number' ? live[at] : undefined
+        const source = refused === undefined ? undefined : keys ? this.#keySources.get(keys[refused]!) : this.#pendingSources[refused]
+        if (refused === undefined || !source) throw e
+        this.#deadLetter(source, rowError(e as TributaryError))
+        if (keys) this.#pendingKeys.delete(keys[refused]!)
+        live = live.filter((i) => i !== refused)
+        if (live.length === 0) return { files: [], rows: 0 }
+      }
+    }
+  }
+
+  /**
+   * Appends the pending dead letters, before the commit that moves past their records, and sets
+   * the mark that commit records: the dead-letter topic's end after them. Whatever this table
+   * writes there later lies beyond the mark, which is where a restart looks for its own.
+   */
+  async #writeDeadLetters(): Promise<void> {
+    if (this.target.kind === 'dlq') return
+    if (this.#pendingDead.length === 0) {
+      const info = await this.#opts.log.describeTopic(this.product.dlqTopic)
+      this.#deadMark = new Map((info?.partitions ?? []).map((p) => [p.partition, p.end]))
+      return
+    }
+    const positions = await this.#opts.log.append(this.#pendingDead)
+    for (const p of positions) this.#deadMark.set(p.partition, Math.max(this.#deadMark.get(p.partition) ?? 0, p.offset + 1))
+    this.#pendingDead = []
+  }
+
   async #auditAndPublish(snapshotId: number): Promise<void> {
     const table = this.#table!
     const main = table.metadata.refs[MAIN_BRANCH]?.['snapshot-id']
     const result = await auditSnapshot(table, snapshotId, this.target.quality, this.target.keyFields, main, this.#now())
     this.lastAudit = result
     if (!result.passed) {
-      this.lake.auditFailures++
+      this.stats.auditFailures++
       this.#logger.error({ snapshot: snapshotId, failures: result.failures.map((f) => f.message) }, 'audit failed: main stays where it is')
       await table.setProperties({ [AUDIT_PROPERTY]: JSON.stringify(result) })
       return
     }
     await table.fastForward(AUDIT_BRANCH, MAIN_BRANCH)
     if (table.metadata.properties[AUDIT_PROPERTY]) await table.setProperties({ [AUDIT_PROPERTY]: JSON.stringify(result) })
-    this.lake.lastPublishAt = this.#now()
+    this.stats.lastPublishAt = this.#now()
     await this.#expire()
   }
 
@@ -398,14 +528,29 @@ export class SnapshotCompactor implements RunnableProduct {
 }
 
 /**
- * The offsets covered by a snapshot: those in the summary of the newest snapshot in its ancestry
- * that has them (a rewrite or a rollback commits snapshots without offsets of their own).
+ * The summary of the snapshot a compactor resumes from: the newest in the ancestry of `snapshot`
+ * that records offsets of `topic` (a rewrite or a rollback commits snapshots without offsets of
+ * their own).
  */
-export function offsetsOf(md: TableMetadata, snapshot: Snapshot | undefined, topic: string): Map<number, number> {
+function resumeSummary(md: TableMetadata, snapshot: Snapshot | undefined, topic: string): Record<string, string> | undefined {
   for (const s of snapshot ? ancestry(md, snapshot['snapshot-id']) : []) {
     const summary = s.summary as Record<string, string>
-    if (summary[OFFSETS_PROPERTY] && summary[TOPIC_PROPERTY] === topic)
-      return new Map(Object.entries(JSON.parse(summary[OFFSETS_PROPERTY]) as Record<string, number>).map(([p, o]) => [Number(p), o]))
+    if (summary[OFFSETS_PROPERTY] && summary[TOPIC_PROPERTY] === topic) return summary
   }
-  return new Map()
+  return undefined
+}
+
+/** The offsets covered by a snapshot (see resumeSummary). */
+export function offsetsOf(md: TableMetadata, snapshot: Snapshot | undefined, topic: string): Map<number, number> {
+  return numberMap(resumeSummary(md, snapshot, topic)?.[OFFSETS_PROPERTY])
+}
+
+const numberMap = (json: string | undefined): Map<number, number> =>
+  json ? new Map(Object.entries(JSON.parse(json) as Record<string, number>).map(([p, o]) => [Number(p), o])) : new Map()
+
+const offsetsJson = (offsets: ReadonlyMap<number, number>): string => JSON.stringify(Object.fromEntries([...offsets].sort(([a], [b]) => a - b)))
+
+/** A row error as a dead letter says it: the field, without the row's index in a commit nobody sees. */
+function rowError(e: TributaryError): TributaryError {
+  return new TributaryError(e.code, e.message.replace(/^(table .+?): row \d+, /, '$1: '), { cause: e, details: { ...e.details, row: undefined } })
 }

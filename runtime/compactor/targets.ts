@@ -2,7 +2,7 @@ import type { LogRecord } from '../log/log.ts'
 import type { OutputPort, Product } from '../product/load.ts'
 import type { QualityRules } from '../spec/schema.ts'
 import { parseDuration } from '../util/duration.ts'
-import { dlqHeaders } from '../processor/dlq.ts'
+import { dlqHeaders } from '../log/dead-letters.ts'
 
 /**
  * A table the lake keeps for a product: one per output port with `snapshot:` set (its records,

@@ -83,6 +83,12 @@ export const configSchema = z.strictObject({
   lake: lake.default(lake.parse({})),
   http: http.default(http.parse({})),
   shutdownDeadlineMs: z.number().int().positive().default(30_000).describe('SIGTERM: time to finish the batch, commit and flush before exiting anyway'),
+  heapWatermark: z
+    .number()
+    .gt(0)
+    .max(1)
+    .default(0.85)
+    .describe('share of the V8 heap limit above which a warning is logged and tributary_heap_watermark_exceeded is 1'),
   streamThreads: z
     .number()
     .int()
@@ -131,6 +137,7 @@ export const envVars = {
   TRIBUTARY_HTTP_HOST: { path: 'http.host', type: 'string' },
   TRIBUTARY_HTTP_CONTROL_TOKEN: { path: 'http.controlToken', type: 'string', secret: true },
   TRIBUTARY_SHUTDOWN_DEADLINE_MS: { path: 'shutdownDeadlineMs', type: 'number' },
+  TRIBUTARY_HEAP_WATERMARK: { path: 'heapWatermark', type: 'number' },
   TRIBUTARY_STREAM_THREADS: { path: 'streamThreads', type: 'number' },
   TRIBUTARY_PII_SALT: { path: 'pii.salt', type: 'string', secret: true },
 } as const satisfies Record<string, { path: string; type: 'string' | 'number' | 'boolean' | 'list'; secret?: boolean }>

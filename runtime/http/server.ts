@@ -23,7 +23,13 @@ const logger = moduleLogger('http')
  */
 export function createHttpHandler(service: ProductService): http.RequestListener {
   const { config } = service.runtime
-  const metrics: Registry = createMetricsRegistry({ runnables: () => service.runnables(), log: service.runtime.log })
+  const metrics: Registry = createMetricsRegistry({
+    processors: () => service.processors(),
+    sinks: () => service.sinks(),
+    supervision: () => service.supervision(),
+    heap: service.heap,
+    log: service.runtime.log,
+  })
   const streams = new Map<string, number>()
   const registry = 'versionsOfId' in service.runtime.registry ? createRegistryHttpHandler(service.runtime.registry as EmbeddedRegistry) : undefined
   const baseUrl = (req: IncomingMessage) => `http://${req.headers.host ?? `localhost:${config.http.port}`}`

@@ -6,7 +6,7 @@ import type { Serde } from '../registry/serde.ts'
 import { TributaryError } from '../errors.ts'
 import { compileContract, type ContractCheck } from './contract.ts'
 import { compilePolicy, type PiiAction, type Redact } from './policy.ts'
-import { keyExtractor, keySchemaOf } from './keys.ts'
+import { keyExtractor, keySchemaOf } from '../product/keys.ts'
 
 /**
  * Turns a transform output into a log record for its port: PII policy, the port's contract rules,

@@ -5,7 +5,7 @@ import kafkajs from 'kafkajs'
 import { generateSampleData, usersTopic } from '../../products/sample-data/generate.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
 import { loadProduct } from '../../runtime/product/load.ts'
-import { createProcessors } from '../../runtime/processor/runner.ts'
+import { createRunnables } from '../../runtime/runner.ts'
 import { openRuntime, type Runtime } from '../../runtime/runtime.ts'
 import { productsDir } from '../helpers/runtime.ts'
 import { kafkaBroker as broker, resetKafka, unique } from '../integration/kafka-support.ts'
@@ -71,7 +71,7 @@ export async function benchKafka(users = 60_000): Promise<Record<string, number>
 /** One round of the user-profiles processor from the start of its input (its group is deleted first). */
 async function userProfiles(runtime: Runtime, n: number): Promise<number> {
   await resetKafka({ topics: () => false, groups: (g) => g === PRODUCT }, broker)
-  const [p] = await createProcessors(runtime, [loadProduct(path.join(productsDir, PRODUCT))])
+  const p = (await createRunnables(runtime, [loadProduct(path.join(productsDir, PRODUCT))]))[0]?.processor
   await p!.start()
   let processed = 0
   let started = 0

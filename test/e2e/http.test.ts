@@ -95,7 +95,8 @@ describe('the product container over HTTP (tributary serve)', () => {
 
   it('answers health and readiness', async () => {
     expect(await json('/healthz')).toEqual({ status: 200, body: { status: 'ok' } })
-    expect(await json('/readyz')).toEqual({ status: 200, body: { ready: true, reasons: [] } })
+    const running = { state: 'running' }
+    expect(await json('/readyz')).toEqual({ status: 200, body: { ready: true, reasons: [], products: { 'user-profiles': running, 'podcast-listeners': running, 'top-podcasts': running } } })
   })
 
   it('serves Prometheus metrics that promtool accepts', async () => {

@@ -7,9 +7,7 @@ import type { AuditResult } from '../../runtime/compactor/audit.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
 import { loadTable, type ScanSelector } from '../../runtime/lake/index.ts'
 import { loadProduct } from '../../runtime/product/load.ts'
-import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
-import type { RunnableProduct } from '../../runtime/processor/runnable.ts'
-import { SnapshotCompactor } from '../../runtime/compactor/compactor.ts'
+import { createRunnables, runProducts, type ProductRunnables } from '../../runtime/runner.ts'
 import { lakeTables, runQuery } from '../../runtime/query/query.ts'
 import { openRuntime, type Runtime } from '../../runtime/runtime.ts'
 import { repoRoot, tempDir } from '../helpers/runtime.ts'
@@ -63,10 +61,10 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
       env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', TRIBUTARY_PRODUCTS: productDir, VITEST: '' },
     })
 
-  const run = async (): Promise<RunnableProduct[]> => {
-    const processors = await createProcessors(runtime, [loadProduct(productDir)])
-    await runProcessors(processors, { untilIdle: true })
-    return processors
+  const run = async (): Promise<ProductRunnables[]> => {
+    const units = await createRunnables(runtime, [loadProduct(productDir)])
+    await runProducts(units, { untilIdle: true })
+    return units
   }
   const send = (readings: Array<{ sensor: string; value: number; unit?: string }>) =>
     runtime.log.append(readings.map((r, i) => ({ topic: 'sensors.in', key: Buffer.from(r.sensor), value: Buffer.from(JSON.stringify({ ...r, at: `2026-11-01T10:00:0${i}Z` })) })))
@@ -101,8 +99,8 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
 
   it('keeps main where it was when the audit fails, and says why', async () => {
     await send([{ sensor: 'c', value: 500 }])
-    const [, compactor] = await run()
-    expect((compactor as SnapshotCompactor).lake.auditFailures).toBe(1)
+    const [unit] = await run()
+    expect(unit!.sinks[0]!.stats.auditFailures).toBe(1)
     const table = await loadTable(location)
     expect(table.metadata.refs.main?.['snapshot-id']).not.toBe(table.metadata.refs.audit?.['snapshot-id'])
     const recorded = JSON.parse(table.metadata.properties[AUDIT_PROPERTY]!) as AuditResult

@@ -9,6 +9,7 @@ import { lakeTables, runQuery } from '../../query/query.ts'
 import type { CliContext } from '../context.ts'
 import { print, table } from '../output.ts'
 import { formatResult } from './query.ts'
+import { throwIfStopped } from '../../runner.ts'
 import { runMesh, type MeshSummary } from './run.ts'
 
 const marker = 'demo.json'
@@ -35,6 +36,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       const cut = Math.min(...records.map((r) => r.timestamp ?? 0)) + 86_400_000
       await runtime.log.append(records.filter((r) => (r.timestamp ?? 0) < cut))
       const first = await runMesh(ctx, [], { untilIdle: true })
+      throwIfStopped(first.stopped)
       const tables = await lakeTables(ctx.products([]), runtime.lakeUri)
       for (const t of tables.filter((t) => t.port !== 'dlq')) {
         const lake = await loadTable(t.location)
@@ -42,6 +44,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       }
       await runtime.log.append(records.filter((r) => (r.timestamp ?? 0) >= cut))
       const second = await runMesh(ctx, [], { untilIdle: true })
+      throwIfStopped(second.stopped)
 
       const rel = path.relative(process.cwd(), dataDir) || '.'
       const invalid = Object.values(summary.invalid).reduce((n, m) => n + Object.values(m).reduce((a, b) => a + b, 0), 0)
@@ -81,7 +84,7 @@ function merge(a: MeshSummary, b: MeshSummary): MeshSummary {
       const y = ys.find((z) => z[key] === x[key])
       return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, typeof v === 'number' && y ? v + (y[k] as number) : v])) as T
     })
-  return { products: sum(a.products, b.products, 'product'), tables: sum(a.tables, b.tables, 'table') }
+  return { products: sum(a.products, b.products, 'product'), tables: sum(a.tables, b.tables, 'table'), stopped: [...a.stopped, ...b.stopped] }
 }
 
 /** A demo starts from nothing; it only wipes a folder it made itself, unless told to. */

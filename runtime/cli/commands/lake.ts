@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { AUDIT_BRANCH, AUDIT_PROPERTY, OFFSETS_PROPERTY, TOPIC_PROPERTY } from '../../compactor/compactor.ts'
+import { AUDIT_BRANCH, AUDIT_PROPERTY, DEAD_LETTERS_PROPERTY, OFFSETS_PROPERTY, TOPIC_PROPERTY } from '../../compactor/compactor.ts'
 import { auditSnapshot, type AuditResult } from '../../compactor/audit.ts'
 import { snapshotTargets, type SnapshotTarget } from '../../compactor/targets.ts'
 import { TributaryError, isTributaryError } from '../../errors.ts'
@@ -144,7 +144,9 @@ export function registerLake(program: Command, ctx: CliContext): void {
       const head = refSnapshot(table.metadata, branch)
       const summary = head?.summary as Record<string, string> | undefined
       // The rewrite covers the same offsets as its parent, so a compactor resumes correctly from it.
-      const carried = summary?.[OFFSETS_PROPERTY] ? { [OFFSETS_PROPERTY]: summary[OFFSETS_PROPERTY], [TOPIC_PROPERTY]: summary[TOPIC_PROPERTY] ?? '' } : undefined
+      const carried = summary?.[OFFSETS_PROPERTY]
+        ? { [OFFSETS_PROPERTY]: summary[OFFSETS_PROPERTY], [TOPIC_PROPERTY]: summary[TOPIC_PROPERTY] ?? '', ...(summary[DEAD_LETTERS_PROPERTY] ? { [DEAD_LETTERS_PROPERTY]: summary[DEAD_LETTERS_PROPERTY] } : {}) }
+        : undefined
       const result = await table.rewriteDataFiles({ branch, minInputFiles: 2, ...(carried ? { summary: carried } : {}) })
       if (branch === AUDIT_BRANCH && result.snapshot && table.metadata.refs[MAIN_BRANCH]?.['snapshot-id'] === head?.['snapshot-id']) await table.fastForward(AUDIT_BRANCH, MAIN_BRANCH)
       print(

@@ -1,8 +1,8 @@
 import type { Command } from 'commander'
-import { createProcessors, runProcessors } from '../../processor/runner.ts'
-import type { RunnableProduct } from '../../processor/runnable.ts'
-import { ProductMetrics } from '../../processor/metrics.ts'
-import { SnapshotCompactor } from '../../compactor/compactor.ts'
+import { createRunnables, supervise, throwIfStopped, type StoppedProduct } from '../../runner.ts'
+import type { ProcessorRunnable } from '../../processor/runnable.ts'
+import { HeapWatch } from '../../observability/heap.ts'
+import { ProductMetrics } from '../../observability/metrics.ts'
 import { registerSchemaFiles } from '../../runtime.ts'
 import { schemaDirsFor } from '../../spec/schemas.ts'
 import { moduleLogger } from '../../logger.ts'
@@ -22,6 +22,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
       const summary = await runMesh(ctx, refs, { untilIdle: Boolean(opts.untilIdle) })
       if (opts.format === 'json') printJson(summary)
       else print(`${table(summary.products)}\n\n${table(summary.tables)}`)
+      // The others ran to the end; the run still fails, naming what stopped.
+      throwIfStopped(summary.stopped)
     })
 }
 
@@ -39,20 +41,29 @@ export interface TableSummary extends Record<string, unknown> {
   rows: number
   commits: number
   'audit failures': number
+  /** Records the table could not hold, now in the product's dead letters. */
+  'dead letters': number
 }
 
 export interface MeshSummary {
   products: ProductSummary[]
   tables: TableSummary[]
+  /** Products a failure stopped (the others ran on), and why. */
+  stopped: StoppedProduct[]
 }
 
-/** Runs products; SIGINT/SIGTERM finish the batch in flight, commit, and close. */
+/**
+ * Runs products under a supervisor; SIGINT/SIGTERM finish the batch in flight, commit, and close.
+ * A product that stops for good does not stop the others; the caller reports it (throwIfStopped).
+ */
 export async function runMesh(ctx: CliContext, refs: readonly string[], opts: { untilIdle: boolean }): Promise<MeshSummary> {
   const products = ctx.products(refs)
   const runtime = await ctx.runtime()
   const dirs = [...new Set(products.flatMap((p) => schemaDirsFor(p.dir, runtime.config.schemaDirs)))]
   await registerSchemaFiles(runtime.registry, dirs)
-  const processors = await createProcessors(runtime, products)
+  const units = await createRunnables(runtime, products)
+  const supervisor = supervise(units, opts.untilIdle ? { maxRestarts: 10 } : {})
+  const heap = new HeapWatch(runtime.config.heapWatermark)
   const abort = new AbortController()
   const onSignal = (signal: string) => {
     if (abort.signal.aborted) {
@@ -66,7 +77,7 @@ export async function runMesh(ctx: CliContext, refs: readonly string[], opts: { 
   const bar = progress('processing')
   let total = 0
   try {
-    await runProcessors(processors, {
+    await supervisor.run({
       untilIdle: opts.untilIdle,
       signal: abort.signal,
       onBatch: (_p, n) => {
@@ -76,21 +87,27 @@ export async function runMesh(ctx: CliContext, refs: readonly string[], opts: { 
     })
   } finally {
     bar.done()
+    heap.close()
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal)
   }
-  return {
-    products: processors.filter((p) => !(p instanceof SnapshotCompactor)).map(summarize),
-    tables: processors.filter((p): p is SnapshotCompactor => p instanceof SnapshotCompactor).map((c) => ({
-      table: c.name,
-      read: ProductMetrics.total(c.metrics.recordsIn),
-      rows: c.lake.rows,
-      commits: c.lake.commits,
-      'audit failures': c.lake.auditFailures,
-    })),
+  const summary: MeshSummary = {
+    products: units.map((u) => summarize(u.processor)),
+    tables: units.flatMap((u) =>
+      u.sinks.map((s) => ({
+        table: s.name,
+        read: s.stats.read,
+        rows: s.stats.rows,
+        commits: s.stats.commits,
+        'audit failures': s.stats.auditFailures,
+        'dead letters': ProductMetrics.total(s.stats.deadLetters),
+      })),
+    ),
+    stopped: supervisor.stopped().map(({ product, runnable, code, message }) => ({ product, runnable, code, message })),
   }
+  return summary
 }
 
-export const summarize = (p: RunnableProduct): ProductSummary => ({
+export const summarize = (p: ProcessorRunnable): ProductSummary => ({
   product: p.name,
   in: ProductMetrics.total(p.metrics.recordsIn),
   out: ProductMetrics.total(p.metrics.recordsOut),
