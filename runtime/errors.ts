@@ -66,8 +66,8 @@ export const errorCodes = {
   TRIB_LAKE_BUCKET_NOT_FOUND: { retriable: false, summary: 'the S3 bucket of the lake URI does not exist at the endpoint' },
   TRIB_LAKE_ACCESS_DENIED: { retriable: false, summary: 'the lake storage refused the credentials or denied access' },
   TRIB_LAKE_STORAGE_URI: { retriable: false, summary: 'a lake URI has an unsupported scheme or lies outside the storage root' },
-  TRIB_LAKE_NOT_FOUND: { retriable: false, summary: 'no Iceberg table (metadata/v<N>.metadata.json) at the location' },
-  TRIB_LAKE_EXISTS: { retriable: false, summary: 'an Iceberg table already exists at the location' },
+  TRIB_LAKE_NOT_FOUND: { retriable: false, summary: 'the catalog has no such table (file catalog: no metadata/v<N>.metadata.json in its folder)' },
+  TRIB_LAKE_EXISTS: { retriable: false, summary: 'the catalog already has a table with that identifier' },
   TRIB_LAKE_CORRUPT: { retriable: false, summary: 'a table metadata, manifest or data file is unreadable or breaks the Iceberg spec' },
   TRIB_LAKE_SCHEMA_UNSUPPORTED: { retriable: false, summary: 'an Avro type has no Iceberg equivalent' },
   TRIB_LAKE_SCHEMA_INCOMPATIBLE: { retriable: false, summary: 'a schema change would make existing table data unreadable' },
@@ -77,6 +77,8 @@ export const errorCodes = {
   TRIB_LAKE_COMMIT_STATE_UNKNOWN: { retriable: false, summary: 'a commit may or may not have been written; reload the table before retrying' },
   TRIB_LAKE_SNAPSHOT_NOT_FOUND: { retriable: false, summary: 'no snapshot, branch or tag with that id, name or time' },
   TRIB_LAKE_ROW_INVALID: { retriable: false, summary: 'a row does not fit the table schema' },
+  TRIB_LAKE_INVALID_IDENTIFIER: { retriable: false, summary: 'a table identifier (namespace and name) the catalog cannot hold' },
+  TRIB_LAKE_CLOSED: { retriable: false, summary: "the lake's resources (storage clients, DuckDB) were released: its runtime was closed" },
 
   // SQL over the lake
   TRIB_QUERY_INVALID: { retriable: false, summary: 'the SQL does not parse' },
@@ -89,8 +91,8 @@ export const errorCodes = {
   TRIB_HTTP_METHOD_NOT_ALLOWED: { retriable: false, summary: 'the route does not take that method' },
   TRIB_HTTP_BAD_REQUEST: { retriable: false, summary: 'a parameter or the body is not valid' },
   TRIB_HTTP_BODY_TOO_LARGE: { retriable: false, summary: 'the request body exceeds the configured limit' },
-  TRIB_HTTP_UNAUTHORIZED: { retriable: false, summary: 'the control port needs a bearer token' },
-  TRIB_HTTP_FORBIDDEN: { retriable: false, summary: 'the bearer token is not the control token' },
+  TRIB_HTTP_UNAUTHORIZED: { retriable: false, summary: 'the route needs a credential, or the credential given is not valid' },
+  TRIB_HTTP_FORBIDDEN: { retriable: false, summary: 'the principal may not do what the route needs' },
   TRIB_HTTP_NOT_READY: { retriable: true, summary: 'the container is still opening its backends (Kafka, registry, S3); /readyz says why' },
   TRIB_HTTP_TOO_MANY_STREAMS: { retriable: true, summary: 'the client has too many subscriptions open' },
 

@@ -47,7 +47,7 @@ export async function createRunnables(runtime: Runtime, products: readonly Produ
     }
     const sinks =
       (options.lake ?? runtime.config.lake.enabled)
-        ? snapshotTargets(product).map((target) => new SnapshotCompactor(product, target, { log: runtime.log, serde: runtime.serde, stateDir: runtime.stateDir, lakeUri: runtime.lakeUri }))
+        ? snapshotTargets(product).map((target) => new SnapshotCompactor(product, target, { log: runtime.log, serde: runtime.serde, stateDir: runtime.stateDir, catalog: runtime.catalog }))
         : []
     out.push({ product, processor, sinks })
   }

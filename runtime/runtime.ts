@@ -6,10 +6,13 @@ import { openEmbeddedRegistry } from '../connectors/registry/embedded/index.ts'
 import type { Config } from './config/schema.ts'
 import type { Log } from './log/log.ts'
 import type { SchemaRegistry } from './registry/registry.ts'
-import { createSerde, type Serde } from './registry/serde.ts'
+import { createSerde, type Serde } from './codec/avro/serde.ts'
 import { SchemaCatalog } from './spec/schemas.ts'
 import { moduleLogger } from './logger.ts'
-import { configureLakeCache, openStorage, schemeOf } from './lake/index.ts'
+import { openStorageProvider } from '../connectors/storage/index.ts'
+import type { Catalog } from './lake/catalog/catalog.ts'
+import { openFileCatalog } from './lake/catalog/file.ts'
+import { lakeResources, type LakeResources } from './lake/resources.ts'
 
 /** The backends a process works with, chosen by configuration. Product code never sees which. */
 export interface Runtime {
@@ -18,36 +21,38 @@ export interface Runtime {
   readonly registry: SchemaRegistry
   readonly serde: Serde
   readonly stateDir: string
-  /** Root URI of the lake: `<lake>/<product>/<port>` is one Iceberg table. */
-  readonly lakeUri: string
+  /**
+   * The Iceberg catalog of the lake's tables (`lake.catalog`): table `<product>.<port>` is
+   * namespace [product], name port. It owns nothing global: the lake's storage clients, DuckDB
+   * and read-through cache belong to this runtime and are released by `close`.
+   */
+  readonly catalog: Catalog
   close(): Promise<void>
 }
 
 /**
  * Opens the backends the configuration names: the log (embedded segment files or Kafka), the
- * schema registry (embedded or a Confluent-compatible server) and the lake's storage (file:// or
- * s3://). Adapters load only when chosen, so an embedded run never touches the Kafka client.
+ * schema registry (embedded or a Confluent-compatible server) and the lake (its catalog over
+ * file:// or s3:// storage). Adapters load only when chosen, so an embedded run never touches the
+ * Kafka client or the AWS SDK.
  */
 export async function openRuntime(config: Config): Promise<Runtime> {
   const dataDir = path.resolve(config.dataDir)
   fs.mkdirSync(dataDir, { recursive: true })
-  const lakeUri = config.lake.uri ?? pathToFileURL(path.join(dataDir, 'lake')).href
   const log = await openLog(config, dataDir)
   let registry: SchemaRegistry | undefined
+  // DuckDB reads remote tables through local copies of their immutable files (<dataDir>/lake-cache).
+  const lake = lakeResources({ storage: openStorageProvider({ s3: config.lake.s3 }), cacheDir: path.join(dataDir, 'lake-cache') })
+  let catalog: Catalog | undefined
   try {
     registry = await openRegistry(config, dataDir)
-    if (schemeOf(lakeUri) === 's3') {
-      const { registerS3Storage } = await import('../connectors/storage/s3/index.ts')
-      registerS3Storage(config.lake.s3)
-      // DuckDB reads remote tables through local copies of their immutable files.
-      configureLakeCache({ dir: path.join(dataDir, 'lake-cache') })
-      // Fails now, not at the first commit, when the bucket is missing, the credentials are wrong
-      // or the server is down (retriable: `serve` retries and reports not-ready meanwhile).
-      await openStorage(lakeUri)
-    }
+    // Fails now, not at the first commit, when the bucket is missing, the credentials are wrong or
+    // the server is down (retriable: `serve` retries and reports not-ready meanwhile).
+    catalog = await openCatalog(config, dataDir, lake)
   } catch (e) {
     await log.close()
     await registry?.close()
+    await lake.close()
     throw e
   }
   const serde = createSerde(registry)
@@ -57,12 +62,19 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     registry,
     serde,
     stateDir: path.join(dataDir, 'state'),
-    lakeUri,
+    catalog,
     async close() {
       await log.close()
       await registry.close()
+      await catalog.close()
+      await lake.close()
     },
   }
+}
+
+async function openCatalog(config: Config, dataDir: string, lake: LakeResources): Promise<Catalog> {
+  const uri = config.lake.uri ?? pathToFileURL(path.join(dataDir, 'lake')).href
+  return openFileCatalog(uri, lake)
 }
 
 async function openLog(config: Config, dataDir: string): Promise<Log> {

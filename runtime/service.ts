@@ -12,7 +12,7 @@ import { HeapWatch } from './observability/heap.ts'
 import type { Runtime } from './runtime.ts'
 import { TributaryError, messageOf } from './errors.ts'
 import { moduleLogger } from './logger.ts'
-import type { LiveStatus } from './catalog/describe.ts'
+import type { LiveStatus } from './discovery/describe.ts'
 
 const logger = moduleLogger('service')
 

@@ -3,16 +3,10 @@
  * table (Avro, snapshot reads, creates, updates, deletes and tombstones) and podcast play events
  * (JSON), plus a few invalid records of several kinds. The same seed always gives the same bytes.
  */
-import {
-  buildAvro,
-  buildAvroTombstone,
-  createEnvelopeType,
-  createPlainType,
-  type ChangeSpec,
-  type TableDef,
-} from '../../connectors/debezium/index.ts'
+import { createEnvelopeType, createPlainType } from '../../runtime/codec/debezium/index.ts'
+import { buildAvro, buildAvroTombstone, type ChangeSpec, type TableDef } from './debezium/index.ts'
 import type { OutgoingRecord } from '../../runtime/log/log.ts'
-import { frame } from '../../runtime/registry/wire.ts'
+import { frame } from '../../runtime/codec/avro/wire.ts'
 import type { SchemaRegistry } from '../../runtime/registry/registry.ts'
 
 export const usersTopic = 'registration.public.users'

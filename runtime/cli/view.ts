@@ -1,7 +1,7 @@
 import type { LogRecord, StartFrom } from '../log/log.ts'
-import type { Serde } from '../registry/serde.ts'
-import { HEADER_SIZE, peekSchemaId } from '../registry/wire.ts'
-import { compileAvroChange, type AvroChangeCodec } from '../../connectors/debezium/index.ts'
+import type { Serde } from '../codec/avro/serde.ts'
+import { HEADER_SIZE, peekSchemaId } from '../codec/avro/wire.ts'
+import { compileAvroChange, type AvroChangeCodec } from '../codec/debezium/index.ts'
 import { TributaryError } from '../errors.ts'
 
 /** A record as commands show it: key and value decoded as far as they can be, headers as text. */

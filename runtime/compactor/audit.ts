@@ -1,4 +1,4 @@
-import { duckdb, type Table } from '../lake/index.ts'
+import type { Table } from '../lake/index.ts'
 import { quoteIdent, quoteString } from '../lake/duckdb.ts'
 import type { QualityRules } from '../spec/schema.ts'
 import { parseDuration } from '../util/duration.ts'
@@ -61,7 +61,7 @@ export async function auditSnapshot(
     })
   }
 
-  const conn = await duckdb()
+  const conn = await table.lake.duckdb.connect()
   try {
     const view = await table.localSql({ snapshotId })
     const row = (await conn.runAndReadAll(`WITH audited AS (${view}) SELECT ${checks.map((c) => `CAST(${c.sql} AS DOUBLE)`).join(', ')} FROM audited`)).getRows()[0]!

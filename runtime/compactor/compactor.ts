@@ -1,17 +1,17 @@
 import path from 'node:path'
 import type { Type } from 'avsc'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
-import { ancestry, ColumnBatch, columnarPlan, createTable, joinPath, loadTable, MAIN_BRANCH, type ColumnarPlan, type DataFile, type Snapshot, type Table, type TableMetadata } from '../lake/index.ts'
-import type { DeletePosition } from '../lake/deletes.ts'
+import { ancestry, ColumnBatch, columnarPlan, MAIN_BRANCH, tableRequest, type Catalog, type ColumnarPlan, type DataFile, type Snapshot, type Table, type TableMetadata } from '../lake/index.ts'
+import type { DeletePosition } from '../lake/write/deletes.ts'
 import { deadLetter, dlqHeaders } from '../log/dead-letters.ts'
 import type { Consumer, Log, LogRecord, OutgoingRecord } from '../log/log.ts'
 import { moduleLogger, type Logger } from '../logger.ts'
 import type { Product } from '../product/load.ts'
 import { keyExtractor } from '../product/keys.ts'
 import { SinkStats, type Sink } from '../sink/sink.ts'
-import { createType } from '../registry/logical-types.ts'
-import type { Serde } from '../registry/serde.ts'
-import { HEADER_SIZE, peekSchemaId } from '../registry/wire.ts'
+import { createType } from '../codec/types/logical-types.ts'
+import type { Serde } from '../codec/avro/serde.ts'
+import { HEADER_SIZE, peekSchemaId } from '../codec/avro/wire.ts'
 import { StateDb } from '../state/db.ts'
 import { auditSnapshot, type AuditResult } from './audit.ts'
 import { KeyIndex, keyString, type RowPosition } from './key-index.ts'
@@ -32,7 +32,7 @@ export interface CompactorOptions {
   log: Log
   serde: Serde
   stateDir: string
-  lakeUri: string
+  catalog: Catalog
   now?: () => number
 }
 
@@ -105,10 +105,6 @@ export class SnapshotCompactor implements Sink {
     return this.target.topic
   }
 
-  get location(): string {
-    return joinPath(this.#opts.lakeUri, this.target.path)
-  }
-
   get table(): Table | undefined {
     return this.#table
   }
@@ -171,7 +167,7 @@ export class SnapshotCompactor implements Sink {
   async #openTable(): Promise<Table> {
     const { target } = this
     try {
-      const table = await loadTable(this.location)
+      const table = await this.#opts.catalog.loadTable(target.identifier)
       const names = new Set(table.schema().fields.map((f) => f.name))
       const fields = (target.avroSchema.fields as Array<{ name: string }>).map((f) => f.name)
       if (fields.some((f) => !names.has(f))) {
@@ -183,15 +179,15 @@ export class SnapshotCompactor implements Sink {
       if (!isTributaryError(e, 'TRIB_LAKE_NOT_FOUND')) throw e
     }
     try {
-      return await createTable(this.location, {
+      return await this.#opts.catalog.createTable(target.identifier, tableRequest({
         avroSchema: target.avroSchema,
         partitionBy: [...target.partitionBy],
         ...(target.mode === 'upsert' ? { identifierFields: [...target.keyFields] } : {}),
         properties: { 'tributary.product': target.product, 'tributary.port': target.port, [TOPIC_PROPERTY]: target.topic, 'tributary.mode': target.mode },
-      })
+      }))
     } catch (e) {
       // Another process created it first.
-      if (isTributaryError(e, 'TRIB_LAKE_EXISTS')) return loadTable(this.location)
+      if (isTributaryError(e, 'TRIB_LAKE_EXISTS')) return this.#opts.catalog.loadTable(target.identifier)
       throw e
     }
   }

@@ -1,6 +1,5 @@
 import type { Table } from '../lake/index.ts'
 import { quoteIdent } from '../lake/duckdb.ts'
-import { duckdb } from '../lake/index.ts'
 import type { StateDb } from '../state/db.ts'
 import { fieldAt, unwrapNullable } from '../spec/fields.ts'
 
@@ -58,7 +57,7 @@ export class KeyIndex {
     if (snapshotId === undefined) return 0
     // `_file` is the data file's URI, whatever local path DuckDB read it from.
     const view = await table.localSql({ snapshotId }, { positions: true })
-    const conn = await duckdb()
+    const conn = await table.lake.duckdb.connect()
     let count = 0
     try {
       const reader = await conn.runAndReadAll(`SELECT ${keyFields.map((k) => keyColumnSql(avroSchema, k)).join(', ')}, "_file", "_pos" FROM (${view})`)

@@ -1,3 +1,4 @@
+import type { TableIdentifier } from '../lake/catalog/identifier.ts'
 import type { LogRecord } from '../log/log.ts'
 import type { OutputPort, Product } from '../product/load.ts'
 import type { QualityRules } from '../spec/schema.ts'
@@ -14,8 +15,8 @@ export interface SnapshotTarget {
   readonly product: string
   readonly port: string
   readonly topic: string
-  /** Path under the lake root. */
-  readonly path: string
+  /** In the lake's catalog: namespace [product], name port (or `dlq`). */
+  readonly identifier: TableIdentifier
   readonly avroSchema: Record<string, unknown>
   readonly mode: 'upsert' | 'append'
   readonly keyFields: readonly string[]
@@ -57,7 +58,7 @@ export function snapshotTargets(product: Product): SnapshotTarget[] {
     product: product.name,
     port: 'dlq',
     topic: product.dlqTopic,
-    path: `${product.name}/dlq`,
+    identifier: { namespace: [product.name], name: 'dlq' },
     avroSchema: dlqRowSchema as unknown as Record<string, unknown>,
     mode: 'append',
     keyFields: [],
@@ -86,7 +87,7 @@ function portTarget(product: Product, port: OutputPort): SnapshotTarget {
     product: product.name,
     port: port.spec.name,
     topic: port.spec.topic,
-    path: `${product.name}/${port.spec.name}`,
+    identifier: { namespace: [product.name], name: port.spec.name },
     avroSchema: port.schema.schema,
     mode: snap.mode,
     keyFields: port.keyFields,

@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
+import { Secret } from '../access/secret.ts'
 import { TributaryError } from '../errors.ts'
 import { deepFreeze, formatPath } from '../spec/load.ts'
 import { configSchema, envVars, secretPaths, type Config } from './schema.ts'
@@ -39,12 +40,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   }
 
   for (const [name, spec] of Object.entries(envVars)) {
-    const raw = env[name]
+    const raw = env[name] || secretFile(name, spec, env)
     if (raw === undefined || raw === '') continue
     const type: string = spec.type
     const value = type === 'number' ? Number(raw) : type === 'list' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : type === 'boolean' ? raw === 'true' : raw
     setPath(tree, spec.path, value)
-    origin.set(spec.path, `environment variable ${name}`)
+    origin.set(spec.path, `environment variable ${env[name] ? name : `${name}_FILE`}`)
   }
 
   for (const [p, value] of Object.entries(sources.flags ?? {})) {
@@ -62,6 +63,17 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     throw new TributaryError('TRIB_CONFIG_INVALID', `config ${at || '(root)'} (from ${from}): ${message}`, { details: { path: at, source: from } })
   }
   return deepFreeze(result.data)
+}
+
+/** A secret's `<NAME>_FILE` variable (Docker and Kubernetes secrets): the file's content, less a final newline. */
+function secretFile(name: string, spec: object, env: NodeJS.ProcessEnv): string | undefined {
+  const file = env[`${name}_FILE`]
+  if (!('secret' in spec && spec.secret) || !file) return undefined
+  try {
+    return fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '')
+  } catch (e) {
+    throw new TributaryError('TRIB_CONFIG_INVALID', `environment variable ${name}_FILE: ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { cause: e })
+  }
 }
 
 function readConfigFile(file: string): string {
@@ -108,6 +120,8 @@ export function redactConfig(config: Config): unknown {
   const secrets = secretPaths
   const walk = (node: unknown, prefix: string): unknown => {
     if (!node || typeof node !== 'object' || Array.isArray(node)) return secrets.has(prefix) ? '***' : node
+    // Secrets of the access block print themselves redacted (runtime/access/secret.ts).
+    if (node instanceof Secret) return node.toJSON()
     return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, prefix ? `${prefix}.${k}` : k)]))
   }
   return walk(config, '')

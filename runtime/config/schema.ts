@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { accessConfigSchema } from '../access/config.ts'
 
 /**
  * The runtime configuration: which backends, where state lives, how to log. Product behaviour is
@@ -57,8 +58,12 @@ const s3 = z.strictObject({
   forcePathStyle: z.boolean().default(false).describe('bucket in the path rather than the host name (MinIO)'),
 })
 
+/** Which Iceberg catalog finds the lake's tables (runtime/lake/catalog/): `file` keeps them at `<lake.uri>/<product>/<port>`. */
+const catalog = z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('file') })])
+
 const lake = z.strictObject({
   uri: z.string().min(1).optional().describe('root of the Iceberg tables: file:///path or s3://bucket/prefix; default file://<dataDir>/lake'),
+  catalog: catalog.default({ kind: 'file' }).describe("the Iceberg catalog of the lake's tables: file (tables are folders under lake.uri)"),
   enabled: z.boolean().default(true).describe('compact output ports with a snapshot block into the lake'),
   s3: s3.default(s3.parse({})),
 })
@@ -66,7 +71,7 @@ const lake = z.strictObject({
 const http = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8080),
   host: z.string().min(1).default('0.0.0.0'),
-  controlToken: z.string().min(16).optional().describe('secret bearer token for the control port; without it, control is closed'),
+  controlToken: z.string().min(16).optional().describe("secret bearer token of the principal 'control' (group admin): writes, unless access says otherwise"),
   maxBodyBytes: z.number().int().positive().default(65_536),
   maxStreamsPerClient: z.number().int().positive().default(4).describe('concurrent subscriptions per client address'),
   queryMaxRows: z.number().int().positive().default(10_000),
@@ -82,6 +87,7 @@ export const configSchema = z.strictObject({
   registry: registry.default(registry.parse({})),
   lake: lake.default(lake.parse({})),
   http: http.default(http.parse({})),
+  access: accessConfigSchema.default(accessConfigSchema.parse({})).describe('principals, their credentials and groups, and who may write (runtime/access)'),
   shutdownDeadlineMs: z.number().int().positive().default(30_000).describe('SIGTERM: time to finish the batch, commit and flush before exiting anyway'),
   heapWatermark: z
     .number()
@@ -130,6 +136,7 @@ export const envVars = {
   TRIBUTARY_REGISTRY_PASSWORD: { path: 'registry.password', type: 'string', secret: true },
   TRIBUTARY_LAKE_URI: { path: 'lake.uri', type: 'string' },
   TRIBUTARY_LAKE_ENABLED: { path: 'lake.enabled', type: 'boolean' },
+  TRIBUTARY_LAKE_CATALOG: { path: 'lake.catalog.kind', type: 'string' },
   TRIBUTARY_S3_ENDPOINT: { path: 'lake.s3.endpoint', type: 'string' },
   TRIBUTARY_S3_REGION: { path: 'lake.s3.region', type: 'string' },
   TRIBUTARY_S3_FORCE_PATH_STYLE: { path: 'lake.s3.forcePathStyle', type: 'boolean' },

@@ -1,9 +1,10 @@
 import type { ServerResponse } from 'node:http'
 import type { Log, LogRecord, StartFrom } from '../log/log.ts'
-import type { Serde } from '../registry/serde.ts'
+import type { Serde } from '../codec/avro/serde.ts'
 import { decodeBytes, idsOf, parseFrom } from '../cli/view.ts'
 import { jsonReplacer } from '../cli/output.ts'
 import { isTributaryError } from '../errors.ts'
+import type { Redact } from '../processor/policy.ts'
 import { httpError } from './respond.ts'
 
 /**
@@ -55,6 +56,8 @@ export interface StreamOptions {
   /** Resolves when the client is gone; the stream then ends. */
   closed: Promise<void>
   heartbeatMs?: number
+  /** The reader's PII policy, applied to each decoded record value (runtime/access reader policies). */
+  redact?: Redact
 }
 
 export async function streamEvents(o: StreamOptions): Promise<void> {
@@ -86,7 +89,8 @@ export async function streamEvents(o: StreamOptions): Promise<void> {
       for (const r of records) {
         positions.set(r.partition, r.offset + 1)
         const id = formatPositions(positions)
-        const event = { id, partition: r.partition, offset: r.offset, timestamp: new Date(r.timestamp).toISOString(), key: decodeBytes(r.key, serde).value, value: decodeBytes(r.value, serde).value }
+        const value = decodeBytes(r.value, serde).value
+        const event = { id, partition: r.partition, offset: r.offset, timestamp: new Date(r.timestamp).toISOString(), key: decodeBytes(r.key, serde).value, ...shown(value, o.redact) }
         const json = JSON.stringify(event, jsonReplacer)
         // Backpressure: nothing more is read while the client's socket is full.
         if (!(await write(res, o.format === 'sse' ? `id: ${id}\nevent: record\ndata: ${json}\n\n` : `${json}\n`))) return
@@ -98,6 +102,15 @@ export async function streamEvents(o: StreamOptions): Promise<void> {
     await consumer.close()
     if (!res.writableEnded) res.end()
   }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)
+
+/** The value under the reader's policy; one that did not decode to a record cannot be redacted, so it is withheld. */
+function shown(value: unknown, redact: Redact | undefined): { value: unknown; withheld?: string } {
+  if (!redact || value === null) return { value }
+  if (isRecord(value)) return { value: redact(value) }
+  return { value: null, withheld: 'the value did not decode to a record, so the reader policy of this port cannot be applied to it' }
 }
 
 /** Writes, and waits for 'drain' when the socket buffer is full; false when the client went away. */

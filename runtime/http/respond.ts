@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { TributaryError, messageOf, type ErrorCode } from '../errors.ts'
 
 /** HTTP status for an error code: client mistakes are 4xx with the code in a JSON body. */
-const statusOf: Partial<Record<ErrorCode, number>> = {
+const statuses: Partial<Record<ErrorCode, number>> = {
   TRIB_HTTP_NOT_FOUND: 404,
   TRIB_HTTP_METHOD_NOT_ALLOWED: 405,
   TRIB_HTTP_BAD_REQUEST: 400,
@@ -25,6 +25,9 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
 
 export const httpError = (code: ErrorCode, message: string): TributaryError => new TributaryError(code, message)
 
+/** The HTTP status of an error: its code's, else 503 for retriable ones and 500 for the rest. */
+export const statusOf = (e: unknown): number => (e instanceof TributaryError ? (statuses[e.code] ?? (e.retriable ? 503 : 500)) : 500)
+
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers })
@@ -33,7 +36,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 export function sendError(res: ServerResponse, e: unknown): void {
   const code: ErrorCode = e instanceof TributaryError ? e.code : 'TRIB_INTERNAL'
-  const status = statusOf[code] ?? (e instanceof TributaryError && e.retriable ? 503 : 500)
+  const status = statusOf(e)
   if (res.headersSent) {
     res.destroy()
     return
@@ -41,8 +44,8 @@ export function sendError(res: ServerResponse, e: unknown): void {
   sendJson(res, status, { error: { code, message: messageOf(e) } })
 }
 
-/** The request body as JSON, refused beyond `limit` bytes (without reading the rest). */
-export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+/** The request body as JSON, refused beyond `limit` bytes (without reading the rest); `optional`: empty is undefined. */
+export async function readJson(req: IncomingMessage, limit: number, options: { optional?: boolean } = {}): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? 0)
   if (declared > limit) throw httpError('TRIB_HTTP_BODY_TOO_LARGE', `the body is ${declared} bytes; the limit is ${limit}`)
   const chunks: Buffer[] = []
@@ -53,7 +56,10 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
     chunks.push(chunk as Buffer)
   }
   const text = Buffer.concat(chunks).toString('utf8')
-  if (text.trim() === '') throw httpError('TRIB_HTTP_BAD_REQUEST', 'expected a JSON body')
+  if (text.trim() === '') {
+    if (options.optional) return undefined
+    throw httpError('TRIB_HTTP_BAD_REQUEST', 'expected a JSON body')
+  }
   try {
     return JSON.parse(text) as unknown
   } catch (e) {

@@ -1,27 +1,29 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http'
-import { timingSafeEqual } from 'node:crypto'
+import http, { type IncomingMessage } from 'node:http'
 import { once } from 'node:events'
 import type { Registry } from 'prom-client'
-import { createRegistryHttpHandler, type EmbeddedRegistry } from '../../connectors/registry/embedded/index.ts'
-import { describeProduct } from '../catalog/describe.ts'
-import { toOdps } from '../catalog/odps.ts'
-import { moduleLogger } from '../logger.ts'
-import { lakeTables, parseAsOf, runQuery } from '../query/query.ts'
+import { registryMount, type EmbeddedRegistry } from '../../connectors/registry/embedded/index.ts'
+import { type AccessControl, OPEN } from '../access/access.ts'
+import { Audit } from '../access/audit.ts'
+import { forReader } from '../access/discovery-view.ts'
+import { describeProduct } from '../discovery/describe.ts'
+import { toOdps } from '../discovery/odps.ts'
+import { compilePolicy } from '../processor/policy.ts'
+import { lakeTables, parseAsOf, runQuery, type TableAccess } from '../query/query.ts'
 import type { ProductService, Policies } from '../service.ts'
 import type { StartupStatus } from '../startup.ts'
 import { createMetricsRegistry } from '../observability/prometheus.ts'
 import { startPositions, streamEvents } from './events.ts'
-import { httpError, readJson, sendError, sendJson } from './respond.ts'
-import { Router, type Request } from './router.ts'
-
-const logger = moduleLogger('http')
+import { createPipeline, type Mount } from './pipeline.ts'
+import { httpError, sendError, sendJson } from './respond.ts'
+import { Router, productNameRule, type Request } from './router.ts'
 
 /**
  * The container's HTTP ports: health, metrics, discovery (products, ODPS), subscriptions to output
- * ports, SQL over the lake, and the control port for PII policies. Plain node:http: every route is
- * a small function, every error a JSON body with a TRIB_ code.
+ * ports, SQL over the lake, the control port for PII policies, and the embedded registry's REST
+ * API under /registry. Plain node:http on one pipeline (runtime/http/pipeline.ts): every route is a
+ * small function that declares what its caller needs; every error is a JSON body with a TRIB_ code.
  */
-export function createHttpHandler(service: ProductService): http.RequestListener {
+export function createHttpHandler(service: ProductService, access: AccessControl): http.RequestListener {
   const { config } = service.runtime
   const metrics: Registry = createMetricsRegistry({
     processors: () => service.processors(),
@@ -31,26 +33,27 @@ export function createHttpHandler(service: ProductService): http.RequestListener
     log: service.runtime.log,
   })
   const streams = new Map<string, number>()
-  const registry = 'versionsOfId' in service.runtime.registry ? createRegistryHttpHandler(service.runtime.registry as EmbeddedRegistry) : undefined
   const baseUrl = (req: IncomingMessage) => `http://${req.headers.host ?? `localhost:${config.http.port}`}`
-  const describe = (name: string) => {
-    const p = service.product(name)
-    return describeProduct(p, service.products, { lakeUri: service.runtime.lakeUri, live: service.live(p.name) })
+  /** Discovery detail of the ports the caller may not read is left out. */
+  const describe = async ({ params, allows }: Request) => {
+    const p = service.product(params.name!)
+    const d = await describeProduct(p, service.products, { catalog: service.runtime.catalog, live: service.live(p.name) })
+    return forReader(d, (port) => allows({ kind: 'read', product: p.name, port }))
   }
 
-  const router = new Router()
-    .add('GET', '/healthz', ({ res }) => sendJson(res, 200, { status: 'ok' }))
-    .add('GET', '/readyz', ({ res }) => {
+  const router = new Router({ name: productNameRule, port: productNameRule })
+    .add('GET', '/healthz', OPEN, ({ res }) => sendJson(res, 200, { status: 'ok' }))
+    .add('GET', '/readyz', OPEN, ({ res }) => {
       const r = service.readiness()
       sendJson(res, r.ready ? 200 : 503, r)
     })
-    .add('GET', '/metrics', async ({ res }) => {
+    .add('GET', '/metrics', OPEN, async ({ res }) => {
       const text = await metrics.metrics()
       res.writeHead(200, { 'content-type': metrics.contentType })
       res.end(text)
     })
     // The list needs only the specs; the lake and lineage are read per product on demand.
-    .add('GET', '/products', ({ req, res }) => {
+    .add('GET', '/products', OPEN, ({ req, res }) => {
       sendJson(res, 200, {
         products: service.products.map(({ name, spec }) => ({
           name,
@@ -62,42 +65,43 @@ export function createHttpHandler(service: ProductService): http.RequestListener
         })),
       })
     })
-    .add('GET', '/products/:name', async ({ res, params }) => sendJson(res, 200, await describe(params.name!)))
-    .add('GET', '/products/:name/odps', async ({ req, res, params }) => sendJson(res, 200, toOdps(await describe(params.name!), baseUrl(req))))
-    .add('GET', '/products/:name/ports/:port/events', (r) => subscribe(r))
-    .add('POST', '/query', async ({ req, res }) => {
-      const body = (await readJson(req, config.http.maxBodyBytes)) as { sql?: unknown; asOf?: unknown; maxRows?: unknown }
+    .add('GET', '/products/:name', OPEN, async (r) => sendJson(r.res, 200, await describe(r)))
+    .add('GET', '/products/:name/odps', OPEN, async (r) => sendJson(r.res, 200, toOdps(await describe(r), baseUrl(r.req))))
+    .add('GET', '/products/:name/ports/:port/events', ({ name, port }) => ({ kind: 'read', product: name!, port: port! }), (r) => subscribe(r))
+    // The tables a statement reads are known only from its parse tree: checked in runQuery.
+    .add('POST', '/query', OPEN, async (r) => {
+      const body = (await r.body()) as { sql?: unknown; asOf?: unknown; maxRows?: unknown }
       if (typeof body?.sql !== 'string') throw httpError('TRIB_HTTP_BAD_REQUEST', 'expected {"sql": "SELECT …"} (and optionally "asOf", "maxRows")')
       const maxRows = Math.min(typeof body.maxRows === 'number' && body.maxRows > 0 ? body.maxRows : config.http.queryMaxRows, config.http.queryMaxRows)
-      const tables = await lakeTables(service.products, service.runtime.lakeUri)
-      const result = await runQuery(tables, body.sql, { asOf: parseAsOf(typeof body.asOf === 'string' ? body.asOf : undefined), maxRows, timeoutMs: config.http.queryTimeoutMs })
-      sendJson(res, 200, result)
+      // The products this container runs only: it does not know the access rules of the others (closed by default).
+      const tables = (await lakeTables(service.runtime.catalog)).filter((t) => service.products.some((p) => p.name === t.product))
+      const result = await runQuery(service.runtime.catalog, tables, body.sql, { asOf: parseAsOf(typeof body.asOf === 'string' ? body.asOf : undefined), maxRows, timeoutMs: config.http.queryTimeoutMs, access: tableAccess(r) })
+      sendJson(r.res, 200, result)
     })
-    .add('GET', '/products/:name/policies', ({ res, params }) => sendJson(res, 200, { product: params.name, policies: service.policies(params.name!) }))
-    .add('PUT', '/products/:name/policies', async ({ req, res, params }) => {
-      const actor = authorize(req)
+    .add('GET', '/products/:name/policies', OPEN, ({ res, params }) => sendJson(res, 200, { product: params.name, policies: service.policies(params.name!) }))
+    .add('PUT', '/products/:name/policies', ({ name }) => ({ kind: 'control', product: name! }), async ({ req, res, params, who, body }) => {
       service.product(params.name!)
-      const body = (await readJson(req, config.http.maxBodyBytes)) as { policies?: unknown }
-      const changes = (body && typeof body === 'object' && 'policies' in body ? body.policies : body) as Policies
+      const parsed = (await body()) as { policies?: unknown }
+      const changes = (parsed && typeof parsed === 'object' && 'policies' in parsed ? parsed.policies : parsed) as Policies
       if (!changes || typeof changes !== 'object' || Array.isArray(changes) || Object.values(changes).some((v) => !v || typeof v !== 'object' || Array.isArray(v)))
         throw httpError('TRIB_HTTP_BAD_REQUEST', 'expected {"policies": {"<port>": {"<field>": "mask" | "hash" | "drop"}}}')
+      // The principal is who the credential proves; X-Tributary-Actor names the person behind a shared one.
+      const claimed = req.headers['x-tributary-actor']
+      const actor = typeof claimed === 'string' && claimed.trim() ? claimed.trim().slice(0, 100) : who!.name
       sendJson(res, 200, { product: params.name, policies: service.setPolicies(params.name!, changes, actor) })
     })
 
-  /** The control token, compared in constant time; the actor is named by a header, for the audit log. */
-  function authorize(req: IncomingMessage): string {
-    const expected = config.http.controlToken
-    const header = req.headers.authorization
-    if (!header?.startsWith('Bearer ')) throw httpError('TRIB_HTTP_UNAUTHORIZED', 'the control port needs "Authorization: Bearer <token>"')
-    if (!expected) throw httpError('TRIB_HTTP_FORBIDDEN', 'the control port is closed: no http.controlToken is configured')
-    const given = Buffer.from(header.slice(7))
-    const want = Buffer.from(expected)
-    if (given.length !== want.length || !timingSafeEqual(given, want)) throw httpError('TRIB_HTTP_FORBIDDEN', 'the bearer token is not the control token')
-    const actor = req.headers['x-tributary-actor']
-    return typeof actor === 'string' && actor.trim() ? actor.trim().slice(0, 100) : `token@${req.socket.remoteAddress ?? 'unknown'}`
+  function tableAccess(r: Request): TableAccess {
+    return {
+      check: (named) => named.forEach((t) => r.require({ kind: 'read', product: t.product, port: t.port })),
+      readable: (t) => r.allows({ kind: 'read', product: t.product, port: t.port }),
+      redaction: (t) => access.readerPolicy(r.who, t.product, t.port),
+      salt: config.pii.salt,
+    }
   }
 
-  async function subscribe({ req, res, params, query }: Request): Promise<void> {
+  async function subscribe(r: Request): Promise<void> {
+    const { req, res, params, query } = r
     const product = service.product(params.name!)
     const port = product.outputs.find((o) => o.spec.name === params.port)
     if (!port) throw httpError('TRIB_HTTP_NOT_FOUND', `${product.name} has no output port ${params.port} (it has ${product.outputs.map((o) => o.spec.name).join(', ')})`)
@@ -107,9 +111,19 @@ export function createHttpHandler(service: ProductService): http.RequestListener
     const lastEventId = req.headers['last-event-id']
     const positions = await startPositions(service.runtime.log, port.spec.topic, query.get('from') ?? undefined, typeof lastEventId === 'string' && lastEventId ? lastEventId : undefined)
     const format = (req.headers.accept ?? '').includes('application/x-ndjson') || query.get('format') === 'ndjson' ? 'ndjson' : 'sse'
+    const pii = access.readerPolicy(r.who, product.name, port.spec.name)
     streams.set(client, (streams.get(client) ?? 0) + 1)
     try {
-      await streamEvents({ log: service.runtime.log, serde: service.runtime.serde, topic: port.spec.topic, positions, format, res, closed: once(req.socket, 'close').then(() => undefined, () => undefined) })
+      await streamEvents({
+        log: service.runtime.log,
+        serde: service.runtime.serde,
+        topic: port.spec.topic,
+        positions,
+        format,
+        res,
+        closed: once(req.socket, 'close').then(() => undefined, () => undefined),
+        ...(pii ? { redact: compilePolicy(pii, config.pii.salt) } : {}),
+      })
     } finally {
       const n = (streams.get(client) ?? 1) - 1
       if (n <= 0) streams.delete(client)
@@ -117,29 +131,9 @@ export function createHttpHandler(service: ProductService): http.RequestListener
     }
   }
 
-  return (req, res) => {
-    void handle(req, res)
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // A client that goes away mid-response (a closed subscription) is normal, not a crash.
-    const ignore = (e: Error) => logger.debug({ err: e.message }, 'client connection error')
-    req.on('error', ignore)
-    res.on('error', ignore)
-    const url = new URL(req.url ?? '/', 'http://localhost')
-    try {
-      if (registry && (url.pathname === '/registry' || url.pathname.startsWith('/registry/'))) {
-        req.url = url.pathname.slice('/registry'.length) + url.search || '/'
-        registry(req, res)
-        return
-      }
-      const { handler, params } = router.match(req.method ?? 'GET', url.pathname)
-      await handler({ req, res, params, query: url.searchParams })
-    } catch (e) {
-      if (!res.headersSent) logger.debug({ method: req.method, path: url.pathname, err: (e as Error).message }, 'request refused')
-      sendError(res, e)
-    }
-  }
+  const mounts: Mount[] = [{ prefix: '', router, sendError }]
+  if ('versionsOfId' in service.runtime.registry) mounts.push(registryMount(service.runtime.registry as EmbeddedRegistry, '/registry'))
+  return createPipeline(mounts, { access, audit: new Audit(metrics), maxBodyBytes: config.http.maxBodyBytes })
 }
 
 /**

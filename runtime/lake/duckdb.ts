@@ -1,16 +1,30 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
-import { parseDecimalType } from './schema.ts'
-import type { IcebergType, NestedField } from './types.ts'
+import { TributaryError } from '../errors.ts'
+import { parseDecimalType } from './iceberg/schema.ts'
+import type { IcebergType, NestedField } from './iceberg/types.ts'
 
 /**
- * The process's in-memory DuckDB, used to write Parquet files and to read them back, plus the
- * mapping of Iceberg types to DuckDB types and of field ids to DuckDB's FIELD_IDS option.
+ * A runtime's in-memory DuckDB, used to write Parquet files and to read them back (audits, key
+ * index, rewrites), plus the mapping of Iceberg types to DuckDB types and of field ids to DuckDB's
+ * FIELD_IDS option. The instance starts on the first connection; `close` ends it, after which
+ * `connect` is TRIB_LAKE_CLOSED. Callers close their connections (closeSync) when done.
  */
-let instance: Promise<DuckDBInstance> | undefined
+export class LakeDuckDB {
+  #instance: Promise<DuckDBInstance> | undefined
+  #closed = false
 
-export async function duckdb(): Promise<DuckDBConnection> {
-  instance ??= DuckDBInstance.create(':memory:')
-  return (await instance).connect()
+  async connect(): Promise<DuckDBConnection> {
+    if (this.#closed) throw new TributaryError('TRIB_LAKE_CLOSED', 'the lake\'s DuckDB instance is closed (its runtime was closed)')
+    this.#instance ??= DuckDBInstance.create(':memory:')
+    return (await this.#instance).connect()
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    const instance = this.#instance
+    this.#instance = undefined
+    if (instance) (await instance.catch(() => undefined))?.closeSync()
+  }
 }
 
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`

@@ -1,24 +1,38 @@
 import { randomUUID } from 'node:crypto'
 import { isTributaryError } from '../errors.ts'
 import { moduleLogger } from '../logger.ts'
-import { decodeAvroFile } from './avro-file.ts'
-import { duckdb } from './duckdb.ts'
-import { readManifestList } from './manifest.ts'
-import { ancestry, refSnapshot } from './metadata.ts'
-import { partitionPath, specById, tupleKey } from './partition.ts'
-import { copyToDataFile } from './parquet.ts'
-import { matchDeletes, type ScanPlan } from './scan.ts'
-import { snapshotFiles } from './files.ts'
-import { localPathOf, scanToSql } from './sql.ts'
-import type { Table } from './table.ts'
-import type { DataFile, Snapshot, TableMetadata } from './types.ts'
-import { MAIN_BRANCH } from './types.ts'
+import { decodeAvroFile } from './iceberg/avro-file.ts'
+import { readManifestList } from './iceberg/manifest.ts'
+import type { TableCommit } from './iceberg/commit.ts'
+import { ancestry, refSnapshot, type LoadedMetadata } from './iceberg/metadata.ts'
+import { partitionPath, specById, tupleKey } from './iceberg/partition.ts'
+import { copyToDataFile } from './write/parquet.ts'
+import { matchDeletes, type ScanPlan } from './read/scan.ts'
+import { snapshotFiles } from './iceberg/files.ts'
+import { localPathOf, scanToSql } from './read/sql.ts'
+import type { SnapshotChanges } from './iceberg/snapshot.ts'
+import type { LakeResources } from './resources.ts'
+import type { LakeStorage } from './storage.ts'
+import type { DataFile, Schema, Snapshot, TableMetadata } from './iceberg/types.ts'
+import { MAIN_BRANCH } from './iceberg/types.ts'
 
 /**
  * Table maintenance, through the same commit path as writes: snapshot expiry (and deletion of the
  * files only expired snapshots reached) and compaction of small files into larger ones.
  */
 const log = moduleLogger('lake')
+
+/** What maintenance needs of a table (the Table of table.ts passes itself). */
+export interface MaintainedTable {
+  readonly storage: LakeStorage
+  readonly lake: LakeResources
+  readonly location: string
+  readonly metadata: TableMetadata
+  refresh(): Promise<TableMetadata>
+  schema(): Schema
+  commit(prepare: (base: LoadedMetadata) => TableCommit): Promise<TableMetadata>
+  commitSnapshot(changes: SnapshotChanges): Promise<Snapshot>
+}
 
 export interface ExpireOptions {
   /** Snapshots at or after this time are kept (default: now - 5 days, Iceberg's default age). */
@@ -51,11 +65,11 @@ export function snapshotsToKeep(md: TableMetadata, options: ExpireOptions = {}):
   return keep
 }
 
-export async function expireSnapshots(table: Table, options: ExpireOptions = {}): Promise<ExpireResult> {
+export async function expireSnapshots(table: MaintainedTable, options: ExpireOptions = {}): Promise<ExpireResult> {
   let expired: Snapshot[] = []
   let before: TableMetadata | undefined
   const after = await table.commit((base) => {
-    const md = base?.metadata as TableMetadata
+    const md = base.metadata
     before = md
     const keep = snapshotsToKeep(md, options)
     expired = md.snapshots.filter((s) => !keep.has(s['snapshot-id']))
@@ -115,7 +129,7 @@ export interface RewriteResult {
  * `replace` snapshot. Delete files whose every target was rewritten are dropped. The branch head is
  * pinned: a concurrent write to the branch makes this a TRIB_LAKE_COMMIT_CONFLICT (run it again).
  */
-export async function rewriteDataFiles(table: Table, options: RewriteOptions = {}): Promise<RewriteResult> {
+export async function rewriteDataFiles(table: MaintainedTable, options: RewriteOptions = {}): Promise<RewriteResult> {
   await table.refresh()
   const md = table.metadata
   const branch = options.branch ?? MAIN_BRANCH
@@ -133,7 +147,7 @@ export async function rewriteDataFiles(table: Table, options: RewriteOptions = {
     else groups.set(key, [t])
   }
   const schema = table.schema()
-  const conn = await duckdb()
+  const conn = await table.lake.duckdb.connect()
   const added: { file: DataFile; specId: number }[] = []
   const rewritten = new Set<string>()
   try {
@@ -145,8 +159,8 @@ export async function rewriteDataFiles(table: Table, options: RewriteOptions = {
       const dir = ['data', partitionPath(specById(md['partition-specs'], specId), schema, first.dataFile.partition)].filter(Boolean).join('/')
       const target = `${dir}/${randomUUID()}.parquet`
       // DuckDB reads local files: on object storage, the read-through cache provides them.
-      const pathOf = await localPathOf(table.storage, plan)
-      const file = await copyToDataFile(table.storage, conn, scanToSql(plan, pathOf ? { pathOf } : {}), schema.fields, target)
+      const pathOf = await localPathOf(table.lake, table.storage, plan)
+      const file = await copyToDataFile(table.lake, table.storage, conn, scanToSql(plan, pathOf ? { pathOf } : {}), schema.fields, target)
       if (file.recordCount > 0) added.push({ file: { ...file, partition: first.dataFile.partition }, specId })
       else await table.storage.delete(target)
       for (const t of group) rewritten.add(t.dataFile.filePath)

@@ -34,6 +34,12 @@ export interface LakeStorage {
   exists(path: string): Promise<boolean>
   /** Relative paths of all files whose relative path starts with `prefix`, sorted. */
   list(prefix: string): Promise<string[]>
+  /**
+   * The names of the folders directly under `folder` ('' for the root), sorted, without slashes:
+   * on object storage, the common prefixes of the keys below it. A folder that does not exist
+   * lists as empty. Lets a catalog find tables without listing every data file.
+   */
+  folders(folder: string): Promise<string[]>
   delete(path: string): Promise<void>
   /** A path on local disk when the storage has one (DuckDB can read it directly), else undefined. */
   localPath(path: string): string | undefined
@@ -45,33 +51,20 @@ export interface LakeStorage {
   download?(path: string, localFile: string): Promise<void>
 }
 
-export type StorageOpener = (uri: string) => Promise<LakeStorage>
-
-const openers = new Map<string, StorageOpener>([
-  ['file', async (uri) => (await import('../../connectors/storage/file/index.ts')).openFileStorage(uri)],
-])
-
-/** Adds (or replaces) the adapter for a URI scheme, e.g. 's3'. */
-export function registerStorage(scheme: string, opener: StorageOpener): void {
-  openers.set(scheme.toLowerCase(), opener)
+/**
+ * Opens lake storage by URI scheme, with the settings of one runtime (S3 endpoint, region…). The
+ * runtime owns it: `close` releases the clients it made (a storage opened from it is unusable
+ * afterwards). A scheme it has no adapter for is TRIB_LAKE_STORAGE_URI.
+ */
+export interface StorageProvider {
+  open(uri: string): Promise<LakeStorage>
+  close(): Promise<void>
 }
 
 /** The URI's scheme in lower case; a bare path counts as 'file'. */
 export function schemeOf(uri: string): string {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(uri)
   return m ? (m[1] as string).toLowerCase() : 'file'
-}
-
-/** Opens the storage rooted at `uri` ('file:///abs/dir', a bare local path, 's3://bucket/prefix'). */
-export async function openStorage(uri: string): Promise<LakeStorage> {
-  const scheme = schemeOf(uri)
-  const opener = openers.get(scheme)
-  if (!opener) {
-    throw new TributaryError('TRIB_LAKE_STORAGE_URI', `lake URI ${uri}: no storage adapter for scheme '${scheme}' (known: ${[...openers.keys()].join(', ')})`, {
-      details: { uri },
-    })
-  }
-  return opener(uri)
 }
 
 /** Joins URI or path segments with single slashes. */

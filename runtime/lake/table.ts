@@ -1,42 +1,38 @@
-import { randomUUID } from 'node:crypto'
 import { TributaryError, isTributaryError } from '../errors.ts'
-import type { TableCommit, TableUpdate } from './commit.ts'
-import { writePositionDeletes, type DeletePosition } from './deletes.ts'
-import { snapshotFiles, type SnapshotFiles } from './files.ts'
+import { moduleLogger } from '../logger.ts'
+import { retry } from '../util/retry.ts'
+import type { TableIdentifier } from './catalog/identifier.ts'
+import type { TableOperations } from './catalog/operations.ts'
+import type { TableCommit } from './iceberg/commit.ts'
+import { snapshotFiles, type SnapshotFiles } from './iceberg/files.ts'
+import { ancestry, currentSchema, currentSnapshot, refSnapshot, type LoadedMetadata } from './iceberg/metadata.ts'
+import { specById } from './iceberg/partition.ts'
+import { avroToIcebergSchema } from './iceberg/schema.ts'
+import { snapshotProducer, type SnapshotChanges } from './iceberg/snapshot.ts'
+import type { DataFile, PartitionSpec, Schema, Snapshot, SnapshotRef, TableMetadata } from './iceberg/types.ts'
+import { MAIN_BRANCH } from './iceberg/types.ts'
 import { expireSnapshots, rewriteDataFiles, type ExpireOptions, type ExpireResult, type RewriteOptions, type RewriteResult } from './maintenance.ts'
-import { ancestry, currentSchema, currentSnapshot, refSnapshot } from './metadata.ts'
-import { buildPartitionSpec, specById, type PartitionFieldInput } from './partition.ts'
-import type { ColumnBatch } from './avro-columns.ts'
-import { writeColumnBatch, writeParquetFiles, type WriteFilesOptions } from './parquet.ts'
-import { planScan, resolveSnapshot, type ScanPlan, type ScanSelector } from './scan.ts'
-import { avroToIcebergSchema } from './schema.ts'
-import { snapshotProducer, type SnapshotChanges } from './snapshot.ts'
-import { localPathOf, scanToSql, type ScanSqlOptions } from './sql.ts'
-import { openStorage, type LakeStorage } from './storage.ts'
-import type { DataFile, PartitionSpec, Schema, Snapshot, SnapshotRef, TableMetadata } from './types.ts'
-import { MAIN_BRANCH } from './types.ts'
-import { commitTable, loadLatest, type CommitOptions, type CommitPreparer, type LoadedMetadata } from './versions.ts'
+import { planScan, resolveSnapshot, type ScanPlan, type ScanSelector } from './read/scan.ts'
+import { localPathOf, scanToSql, type ScanSqlOptions } from './read/sql.ts'
+import type { LakeResources } from './resources.ts'
+import type { LakeStorage } from './storage.ts'
+import type { ColumnBatch } from './write/avro-columns.ts'
+import { writePositionDeletes, type DeletePosition } from './write/deletes.ts'
+import { writeColumnBatch, writeParquetFiles, type WriteFilesOptions } from './write/parquet.ts'
 
 /**
- * The table facade: create or load an Iceberg v2 table at a location (a `file://` directory or an
- * `s3://` prefix) and commit to it. Every change goes through one commit path (commitTable), so
- * concurrent writers never lose each other's commits. `metadata` is the version this object last
- * read or wrote; each commit re-reads the latest first.
+ * The table facade: an Iceberg v2 table as a catalog hands it out (catalog/catalog.ts), to read,
+ * write and commit. Every change goes through one commit path (`commit`, through the catalog's
+ * TableOperations), so concurrent writers never lose each other's commits. `metadata` is the
+ * version this object last read or wrote; each commit re-reads the latest first. Files are
+ * written and read with the runtime's lake resources (DuckDB, read-through cache).
  */
-export interface CreateTableOptions {
-  /** The row schema as an Avro record schema (JSON); ids are assigned here. */
-  avroSchema: unknown
-  /** e.g. ['day(created_at)', 'bucket[16](user_id)']; unpartitioned by default. */
-  partitionBy?: PartitionFieldInput[]
-  /** Key fields (required primitives): Iceberg identifier-field-ids. */
-  identifierFields?: string[]
-  properties?: Record<string, string>
-}
+const log = moduleLogger('lake')
 
 export interface NewSnapshot {
   /** Default 'main'. A branch that does not exist yet starts from main's current snapshot. */
   branch?: string
-  /** Rows of canonical values (common.md), written as Parquet files (one per partition). */
+  /** Rows of canonical values (runtime/codec/VALUES.md), written as Parquet files (one per partition). */
   addRows?: readonly Record<string, unknown>[]
   /** Files already written with `writeDataFiles`. */
   addDataFiles?: DataFile[]
@@ -52,42 +48,36 @@ export interface NewSnapshot {
   expectedParent?: number | null
 }
 
-export async function createTable(location: string, options: CreateTableOptions, commitOptions: CommitOptions = {}): Promise<Table> {
-  const storage = await openStorage(location)
-  const { schema, lastColumnId } = avroToIcebergSchema(options.avroSchema, options.identifierFields ? { identifierFields: options.identifierFields } : {})
-  const { spec } = buildPartitionSpec(schema, options.partitionBy ?? [], 0, 999)
-  const updates: TableUpdate[] = [
-    { action: 'assign-uuid', uuid: randomUUID() },
-    { action: 'set-location', location: storage.root },
-    { action: 'add-schema', schema, 'last-column-id': lastColumnId },
-    { action: 'set-current-schema', 'schema-id': -1 },
-    { action: 'add-spec', spec },
-    { action: 'set-default-spec', 'spec-id': -1 },
-    { action: 'set-properties', updates: { 'write.format.default': 'parquet', ...(options.properties ?? {}) } },
-  ]
-  try {
-    const loaded = await commitTable(storage, () => ({ requirements: [{ type: 'assert-create' }], updates }), commitOptions)
-    return new Table(storage, loaded, commitOptions)
-  } catch (e) {
-    if (isTributaryError(e, 'TRIB_LAKE_COMMIT_CONFLICT')) throw new TributaryError('TRIB_LAKE_EXISTS', `an Iceberg table already exists at ${storage.root}`, { cause: e, details: { location: storage.root } })
-    throw e
-  }
-}
+/**
+ * Builds a commit from the latest metadata. Called again after losing a race, with the newer
+ * metadata, so it must derive everything base-dependent (sequence numbers, parents, manifest
+ * lists) from its argument; it may throw TRIB_LAKE_COMMIT_CONFLICT when its intent no longer holds.
+ */
+export type CommitPreparer = (base: LoadedMetadata) => TableCommit | Promise<TableCommit>
 
-export async function loadTable(location: string, commitOptions: CommitOptions = {}): Promise<Table> {
-  const storage = await openStorage(location)
-  const loaded = await loadLatest(storage)
-  if (!loaded) throw new TributaryError('TRIB_LAKE_NOT_FOUND', `no Iceberg table at ${storage.root} (no metadata/v<N>.metadata.json)`, { details: { location: storage.root } })
-  return new Table(storage, loaded, commitOptions)
+export interface TableOptions {
+  /** Commit attempts before TRIB_LAKE_COMMIT_RETRIES (default: the table's commit.retry.num-retries + 1, else 10). */
+  maxAttempts?: number
+  /** First backoff after a lost race; doubles per attempt with jitter, capped at 2 s (default 20 ms). */
+  baseDelayMs?: number
 }
 
 export class Table {
   constructor(
-    readonly storage: LakeStorage,
+    /** How this table reads and commits its metadata: its catalog's half (catalog/operations.ts). */
+    readonly ops: TableOperations,
     private loaded: LoadedMetadata,
-    private readonly commitOptions: CommitOptions = {},
+    /** The runtime's DuckDB and read-through cache, which this table's reads and writes use. */
+    readonly lake: LakeResources,
+    private readonly options: TableOptions = {},
   ) {}
 
+  get identifier(): TableIdentifier {
+    return this.ops.identifier
+  }
+  get storage(): LakeStorage {
+    return this.ops.storage
+  }
   get location(): string {
     return this.loaded.metadata.location
   }
@@ -97,6 +87,10 @@ export class Table {
   /** URI of the metadata file `metadata` came from (what StaticTable.from_metadata reads). */
   get metadataFile(): string {
     return this.loaded.file
+  }
+  /** The local folder DuckDB reads this table's files from: its own (file://) or the read-through cache. */
+  get localRoot(): string {
+    return this.storage.localPath('') ?? this.lake.cache.dir
   }
   schema(): Schema {
     return currentSchema(this.metadata)
@@ -111,17 +105,44 @@ export class Table {
 
   /** Re-reads the latest metadata version. */
   async refresh(): Promise<TableMetadata> {
-    const latest = await loadLatest(this.storage)
-    if (!latest) throw new TributaryError('TRIB_LAKE_NOT_FOUND', `the table at ${this.storage.root} has disappeared`, { details: { location: this.storage.root } })
-    this.loaded = latest
-    return latest.metadata
+    this.loaded = await this.ops.current()
+    return this.loaded.metadata
   }
 
-  /** The low-level commit path; `prepare` is re-run against newer metadata after a lost race. */
+  /**
+   * The commit path: prepare against the latest version, commit through the catalog (requirements
+   * checked against that base). Losing the race (another writer committed first) re-reads and
+   * retries with backoff; a failed requirement is a real conflict and is not retried, and
+   * TRIB_LAKE_COMMIT_STATE_UNKNOWN is never retried blindly. `prepare` is re-run against the newer
+   * metadata after a lost race.
+   */
   async commit(prepare: CommitPreparer | TableCommit): Promise<TableMetadata> {
     const fn: CommitPreparer = typeof prepare === 'function' ? prepare : () => prepare
-    this.loaded = await commitTable(this.storage, fn, this.commitOptions)
-    return this.loaded.metadata
+    let base = await this.ops.current()
+    const configured = Number(base.metadata.properties['commit.retry.num-retries'])
+    const maxAttempts = this.options.maxAttempts ?? (Number.isInteger(configured) && configured >= 0 ? configured + 1 : 10)
+    return retry(
+      async (attempt) => {
+        if (attempt > 1) base = await this.ops.current()
+        const committed = await this.ops.commit(base, await fn(base))
+        if (!committed)
+          throw new TributaryError('TRIB_LAKE_COMMIT_RETRIES', `commit to ${this.storage.root} lost the race for the next metadata version ${attempt} times; giving up`, {
+            details: { location: this.storage.root, attempts: attempt },
+          })
+        this.loaded = committed
+        log.debug({ file: committed.file, attempt }, 'committed')
+        return committed.metadata
+      },
+      {
+        what: `commit to ${this.storage.root} lost the race for the next metadata version`,
+        backoff: { initialDelayMs: this.options.baseDelayMs ?? 20, maxDelayMs: 2000, jitter: 0.5 },
+        maxAttempts,
+        // Only a lost race is retried here: a storage failure or a conflict goes to the caller.
+        retryOn: (e) => e.code === 'TRIB_LAKE_COMMIT_RETRIES',
+        logger: log,
+        level: 'debug',
+      },
+    )
   }
 
   /**
@@ -129,12 +150,12 @@ export class Table {
    * `onFile` learns which rows each file holds, in order (for callers that index row positions).
    */
   async writeDataFiles(rows: readonly Record<string, unknown>[], onFile?: WriteFilesOptions['onFile']): Promise<DataFile[]> {
-    return writeParquetFiles(this.storage, { schema: this.schema(), spec: this.spec(), rows, table: this.location, ...(onFile ? { onFile } : {}) })
+    return writeParquetFiles(this.lake, this.storage, { schema: this.schema(), spec: this.spec(), rows, table: this.location, ...(onFile ? { onFile } : {}) })
   }
 
   /** Writes a filled column batch (avro-columns.ts) as one data file of an unpartitioned table. */
   async writeColumnBatch(batch: ColumnBatch): Promise<DataFile> {
-    return writeColumnBatch(this.storage, batch)
+    return writeColumnBatch(this.lake, this.storage, batch)
   }
 
   /** The live files of a snapshot (default: main's current snapshot). */
@@ -162,7 +183,7 @@ export class Table {
    */
   async localSql(selector: ScanSelector = {}, options: Omit<ScanSqlOptions, 'pathOf'> = {}): Promise<string> {
     const plan = await this.scan(selector)
-    const pathOf = await localPathOf(this.storage, plan)
+    const pathOf = await localPathOf(this.lake, this.storage, plan)
     return scanToSql(plan, { ...options, ...(pathOf ? { pathOf } : {}) })
   }
 
@@ -184,7 +205,7 @@ export class Table {
       if (change.deletePositions?.length) {
         const head = md.refs[branch] ? refSnapshot(md, branch) : currentSnapshot(md)
         const live = head ? (await snapshotFiles(this.storage, md, head)).data : []
-        addDeleteFiles = await writePositionDeletes(this.storage, md, live, change.deletePositions)
+        addDeleteFiles = await writePositionDeletes(this.lake, this.storage, md, live, change.deletePositions)
         written.push(...addDeleteFiles.map((d) => d.file))
       }
       const operation = change.operation ?? (addDeleteFiles.length === 0 && !change.removeFiles?.length ? 'append' : addDataFiles.length === 0 ? 'delete' : 'overwrite')

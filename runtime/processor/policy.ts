@@ -16,13 +16,22 @@ export function compilePolicy(pii: Readonly<Record<string, PiiAction>>, salt: st
   return (value) => steps.reduce((v, s) => s(v), value)
 }
 
+/**
+ * One PII action on one text value (hash and mask apply to strings; the spec checks the field).
+ * Mask counts code points, so it never splits a surrogate pair into invalid UTF-16. The SQL port
+ * calls this same function from DuckDB (query/redact.ts), so both read paths agree.
+ */
+export function redactText(action: Exclude<PiiAction, 'drop'>, s: string, salt: string): string {
+  if (action === 'hash') return createHmac('sha256', salt).update(s).digest('hex')
+  const chars = Array.from(s)
+  return chars.length <= 4 ? '*'.repeat(chars.length) : '*'.repeat(chars.length - 4) + chars.slice(-4).join('')
+}
+
 function step(path: string[], action: PiiAction, salt: string): Redact {
   const apply = (v: unknown): unknown => {
     if (v === null || v === undefined) return v
     if (action === 'drop') return null
-    const s = typeof v === 'string' ? v : String(v)
-    if (action === 'hash') return createHmac('sha256', salt).update(s).digest('hex')
-    return s.length <= 4 ? '*'.repeat(s.length) : '*'.repeat(s.length - 4) + s.slice(-4)
+    return redactText(action, typeof v === 'string' ? v : String(v), salt)
   }
   // Copy on the way down so the transform's object is never mutated.
   const rewrite = (obj: Record<string, unknown>, depth: number): Record<string, unknown> => {

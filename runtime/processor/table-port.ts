@@ -4,7 +4,7 @@ import { getter } from '../spec/fields.ts'
 import type { PortDecoder } from './decode.ts'
 import { deadLetter } from '../log/dead-letters.ts'
 import { canonicalKey } from './canonical-key.ts'
-import type { Serde } from '../registry/serde.ts'
+import type { Serde } from '../codec/avro/serde.ts'
 import { TributaryError } from '../errors.ts'
 
 /**

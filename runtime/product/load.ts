@@ -78,6 +78,19 @@ export function loadProduct(dir: string, options: LoadOptions = {}): Product {
     return { spec: p, schema, keyFields }
   })
 
+  for (const [port, a] of Object.entries(spec.access?.outputPorts ?? {})) {
+    const out = outputs.find((o) => o.spec.name === port)
+    a.readerPolicies?.forEach((variant, i) => {
+      for (const [field, action] of Object.entries(variant.pii)) {
+        const at = where(['access', 'outputPorts', port, 'readerPolicies', i, 'pii', field])
+        if (out) checkPolicyField(out.schema, field, action, at)
+        // Keys are not rewritten on the read paths, so a key field would show through.
+        if (out?.keyFields.some((k) => k === field || k.startsWith(`${field}.`)))
+          throw new TributaryError('TRIB_SPEC_INVALID', `${at}: ${field} is part of the key of ${port}, which readers see unchanged`, { details: { field } })
+      }
+    })
+  }
+
   const transformFile = path.resolve(absDir, spec.transform)
   if (!fs.existsSync(transformFile))
     throw new TributaryError('TRIB_TRANSFORM_INVALID', `${where(['transform'])}: ${transformFile} does not exist`, {

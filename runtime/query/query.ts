@@ -1,34 +1,28 @@
 import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBResultReader } from '@duckdb/node-api'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
-import { lakeCacheDir, loadTable, joinPath, schemeOf, type ScanSelector } from '../lake/index.ts'
+import { formatIdentifier, type Catalog, type ScanSelector, type TableIdentifier } from '../lake/index.ts'
 import { quoteIdent, quoteString } from '../lake/duckdb.ts'
-import type { Product } from '../product/load.ts'
-import { snapshotTargets } from '../compactor/targets.ts'
-import { assertReadOnly, sandbox } from './guard.ts'
+import type { PiiAction } from '../processor/policy.ts'
+import { assertReadOnly, namedTables, sandbox } from './guard.ts'
+import { redactedSql, registerRedaction } from './redact.ts'
 
 /** A lake table as queries name it: `<product>.<port>` (or with underscores: `user_profiles.profiles`). */
 export interface LakeTable {
   name: string
   product: string
   port: string
-  location: string
+  identifier: TableIdentifier
 }
 
-/** The tables of these products that exist in the lake. */
-export async function lakeTables(products: readonly Product[], lakeUri: string): Promise<LakeTable[]> {
+/**
+ * Every table in the lake, as the catalog lists it (namespace = product, name = port), configured
+ * products or not. Listing reads no table metadata, so a damaged table is listed too: its error
+ * surfaces only when a query reads it.
+ */
+export async function lakeTables(catalog: Catalog): Promise<LakeTable[]> {
   const out: LakeTable[] = []
-  for (const product of products)
-    for (const t of snapshotTargets(product)) {
-      const location = joinPath(lakeUri, t.path)
-      try {
-        await loadTable(location)
-        out.push({ name: t.name, product: t.product, port: t.port, location })
-      } catch (e) {
-        if (!isTributaryError(e, 'TRIB_LAKE_NOT_FOUND')) throw e
-      }
-    }
+  for (const namespace of await catalog.listNamespaces())
+    for (const identifier of await catalog.listTables(namespace)) out.push({ name: formatIdentifier(identifier), product: namespace.join('.'), port: identifier.name, identifier })
   return out
 }
 
@@ -44,7 +38,23 @@ export function parseAsOf(text: string | undefined): ScanSelector {
   return { ref: text }
 }
 
+/**
+ * What one reader of the SQL port may see. The CLI, which reads the lake's files itself, has none;
+ * the HTTP port gives each request its caller's.
+ */
+export interface TableAccess {
+  /** Throws when the reader may not read one of the tables the statement names; called before anything runs. */
+  check(named: readonly LakeTable[]): void
+  /** Tables the reader may not read get no view at all, so nothing in a statement can reach them. */
+  readable(t: LakeTable): boolean
+  /** The PII actions this reader sees applied to the table's columns (its port's reader policy). */
+  redaction(t: LakeTable): Readonly<Record<string, PiiAction>> | undefined
+  /** pii.salt, for hashed fields. */
+  salt: string
+}
+
 export interface QueryOptions {
+  access?: TableAccess
   asOf?: ScanSelector
   /** At most this many rows are returned; `truncated` says whether there were more. */
   maxRows?: number
@@ -58,60 +68,89 @@ export interface QueryResult {
 }
 
 /**
- * Runs one read-only SELECT over the lake's tables with DuckDB: each table is a view over its
- * snapshot's Parquet files (position deletes applied), at `asOf` when given. A table that cannot
- * resolve `asOf` (no such snapshot or tag) fails only if the query reads it. The instance is
- * private and sandboxed to the lake's folder (for object storage: the local read-through cache,
- * see lake/cache.ts).
+ * Runs one read-only SELECT over the lake's tables with DuckDB: each table the statement names is
+ * a view over its snapshot's Parquet files (position deletes applied), at `asOf` when given. Each
+ * table's failure stays with that table: one whose metadata or files cannot be read (or that
+ * cannot resolve `asOf`) becomes a view that raises its error, so the query fails only if it reads
+ * that table, with that table's error and code. The instance is private and sandboxed to the
+ * tables' folders (for object storage: the local read-through cache, see lake/read/cache.ts).
  */
-export async function runQuery(tables: readonly LakeTable[], sql: string, options: QueryOptions = {}): Promise<QueryResult> {
+export async function runQuery(catalog: Catalog, tables: readonly LakeTable[], sql: string, options: QueryOptions = {}): Promise<QueryResult> {
   const instance = await DuckDBInstance.create(':memory:')
   const conn = await instance.connect()
   try {
-    await assertReadOnly(conn, sql)
+    const statement = await assertReadOnly(conn, sql)
+    const named = tablesIn(namedTables(statement), tables)
+    const { access } = options
+    access?.check(named)
+    const visible = access ? tables.filter((t) => access.readable(t)) : tables
+    const redacted = new Map(visible.map((t) => [t, access?.redaction(t)] as const).filter(([, pii]) => pii !== undefined && Object.keys(pii).length > 0))
+    const fn = redacted.size > 0 ? registerRedaction(conn, access!.salt) : ''
     const readable = new Set<string>()
-    for (const t of tables) {
-      const local = schemeOf(t.location) === 'file'
-      // Views over object storage read cached copies, fetched when the view is made: only for
-      // tables the statement can name (it must spell the port to reach the view).
-      if (!local && !mentions(sql, t)) continue
-      await createView(conn, t, options.asOf ?? {})
-      readable.add(!local ? lakeCacheDir() : t.location.startsWith('file:') ? fileURLToPath(t.location) : path.resolve(t.location))
+    const failures = new Map<string, unknown>()
+    for (const t of visible) {
+      const root = await createView(conn, catalog, t, named.includes(t), options.asOf ?? {}, redacted.get(t) ?? undefined, fn, failures)
+      if (root) readable.add(root)
     }
     await sandbox(conn, [...readable])
-    return await execute(conn, sql, tables, options)
+    return await execute(conn, sql, visible, options, failures)
   } finally {
     conn.closeSync()
     instance.closeSync()
   }
 }
 
-async function createView(conn: DuckDBConnection, t: LakeTable, asOf: ScanSelector): Promise<void> {
-  let body: string
-  try {
-    const table = await loadTable(t.location)
-    // Without a time-travel selector, the table is what main publishes (the audit branch may be ahead).
-    body = await table.localSql(asOf)
-  } catch (e) {
-    body = `SELECT error(${quoteString(`table ${t.name}: ${messageOf(e)}`)})`
-  }
+/** Creates the table's views; the local folder DuckDB reads them from, or undefined when there is none. */
+async function createView(
+  conn: DuckDBConnection,
+  catalog: Catalog,
+  t: LakeTable,
+  named: boolean,
+  asOf: ScanSelector,
+  pii: Readonly<Record<string, PiiAction>> | undefined,
+  fn: string,
+  failures: Map<string, unknown>,
+): Promise<string | undefined> {
   const names: Array<[string, string]> = [[t.product, t.port]]
   if (underscore(t.product) !== t.product || underscore(t.port) !== t.port) names.push([underscore(t.product), underscore(t.port)])
-  for (const [schema, view] of names) {
-    await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
-    await conn.run(`CREATE OR REPLACE VIEW ${quoteIdent(schema)}.${quoteIdent(view)} AS ${body}`)
+  const create = async (body: string): Promise<void> => {
+    for (const [schema, view] of names) {
+      await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
+      await conn.run(`CREATE OR REPLACE VIEW ${quoteIdent(schema)}.${quoteIdent(view)} AS ${body}`)
+    }
+  }
+  try {
+    const table = await catalog.loadTable(t.identifier)
+    // Views over object storage read cached copies, fetched when the view is made: only for tables
+    // the statement names.
+    if (!named && table.storage.localPath('') === undefined) return undefined
+    // Without a time-travel selector, the table is what main publishes (the audit branch may be ahead).
+    const body = await table.localSql(asOf)
+    await create(pii ? redactedSql(body, pii, fn) : body)
+    return table.localRoot
+  } catch (e) {
+    // DuckDB binds a view when it is made, so a missing or damaged Parquet file fails here too.
+    failures.set(t.name, e)
+    // In the filter, not the select list: DuckDB prunes unused columns, so `count(*)` over a view
+    // that selects error() would count a row instead of failing.
+    await create(`SELECT 1 AS failed WHERE error(${quoteString(`${FAILED}${t.name}`)}) IS NULL`)
+    return undefined
   }
 }
+
+/** The message of a failed table's view: queryError finds the table's own error by it. */
+const FAILED = 'tributary: failed table '
+
 
 const underscore = (s: string): string => s.replace(/-/g, '_')
 
-/** Whether the SQL text contains the table's view name in either spelling (identifiers ignore case). */
-const mentions = (sql: string, t: LakeTable): boolean => {
-  const text = sql.toLowerCase()
-  return text.includes(t.port.toLowerCase()) || text.includes(underscore(t.port).toLowerCase())
+/** The lake tables among the names a statement uses, in either spelling (identifiers ignore case). */
+function tablesIn(names: ReadonlyArray<{ schema: string; table: string }>, tables: readonly LakeTable[]): LakeTable[] {
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase() || a.toLowerCase() === underscore(b).toLowerCase()
+  return tables.filter((t) => names.some((n) => n.schema !== '' && same(n.schema, t.product) && same(n.table, t.port)))
 }
 
-async function execute(conn: DuckDBConnection, sql: string, tables: readonly LakeTable[], options: QueryOptions): Promise<QueryResult> {
+async function execute(conn: DuckDBConnection, sql: string, tables: readonly LakeTable[], options: QueryOptions, failures: Map<string, unknown>): Promise<QueryResult> {
   const maxRows = options.maxRows ?? Number.MAX_SAFE_INTEGER
   const timer = options.timeoutMs ? setTimeout(() => conn.interrupt(), options.timeoutMs) : undefined
   try {
@@ -119,14 +158,16 @@ async function execute(conn: DuckDBConnection, sql: string, tables: readonly Lak
     const rows = convertRows(reader)
     return { columns: reader.deduplicatedColumnNames(), rows: rows.slice(0, maxRows), truncated: rows.length > maxRows }
   } catch (e) {
-    throw queryError(e, sql, tables, options)
+    throw queryError(e, sql, tables, options, failures)
   } finally {
     if (timer) clearTimeout(timer)
   }
 }
 
-function queryError(e: unknown, sql: string, tables: readonly LakeTable[], options: QueryOptions): TributaryError {
+function queryError(e: unknown, sql: string, tables: readonly LakeTable[], options: QueryOptions, failures: Map<string, unknown>): TributaryError {
   const text = messageOf(e).split('\n')[0]!
+  const failed = text.indexOf(FAILED)
+  if (failed >= 0) return tableError(text.slice(failed + FAILED.length), failures.get(text.slice(failed + FAILED.length)))
   const missing = /Table with name ([^\s]+) does not exist/.exec(text) ?? /Catalog "?([^"\s]+)"? does not exist/.exec(text)
   if (missing) {
     const known = tables.map((t) => t.name).join(', ') || 'none (run a product with a snapshot: block first)'
@@ -137,10 +178,15 @@ function queryError(e: unknown, sql: string, tables: readonly LakeTable[], optio
   }
   if (/^Permission Error/.test(text)) return new TributaryError('TRIB_QUERY_FORBIDDEN', `queries read the lake's tables only (${text.replace(/^Permission Error: /, '')})`, { cause: e })
   if (/INTERRUPT/i.test(text)) return new TributaryError('TRIB_QUERY_FAILED', `the query ran longer than ${options.timeoutMs} ms and was stopped`, { cause: e })
-  const custom = /Invalid Input Error: (table .*)$/.exec(text)
-  if (custom) return new TributaryError('TRIB_LAKE_SNAPSHOT_NOT_FOUND', custom[1]!, { cause: e })
   if (/Parser Error/.test(text)) return new TributaryError('TRIB_QUERY_INVALID', text.replace(/^Parser Error: /, 'syntax error: '), { cause: e })
   return new TributaryError('TRIB_QUERY_FAILED', text, { cause: e })
+}
+
+/** A failed table's own error, its code kept, its message naming the table. */
+function tableError(name: string, e: unknown): TributaryError {
+  const first = messageOf(e).split('\n')[0]!
+  if (isTributaryError(e)) return new TributaryError(e.code, `table ${name}: ${first}`, { cause: e, details: { ...e.details, table: name } })
+  return new TributaryError('TRIB_QUERY_FAILED', `table ${name}: ${first}`, { cause: e, details: { table: name } })
 }
 
 /** DuckDB values in the runtime's canonical JSON forms: safe integers as numbers, ISO timestamps. */

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { parseDuration } from '../util/duration.ts'
+import { audienceSchema } from '../access/principal.ts'
 
 /**
  * The product spec (`product.yaml`). Vocabulary follows the Open Data Product Standard (input,
@@ -123,6 +124,25 @@ const outputPort = z.strictObject({
 })
 export type OutputPortSpec = z.infer<typeof outputPort>
 
+/**
+ * Who may read each output port (SQL over its table, subscriptions, discovery detail) and what PII
+ * each reader sees, and who may change the product's policies. Without a `read` list a port stays
+ * open to anyone; `dlq` is the dead-letter table, which holds raw input records.
+ */
+const portAccess = z.strictObject({
+  read: audienceSchema.optional(),
+  readerPolicies: z
+    .array(z.strictObject({ readers: audienceSchema.min(1), pii: z.record(fieldPath, z.enum(piiActions)) }))
+    .min(1)
+    .optional()
+    .describe('PII applied on the read paths for these readers, on top of the port\'s policies; first match wins, and a reader no entry matches gets the strictest action each field has in any entry'),
+})
+const access = z.strictObject({
+  control: audienceSchema.optional().describe("who may change this product's policies; the runtime's access.control when absent"),
+  outputPorts: z.record(name, portAccess).default({}).describe('per output port name, and dlq for the dead-letter table'),
+})
+export type ProductAccessSpec = z.infer<typeof access>
+
 export const productSpecSchema = z
   .strictObject({
     apiVersion: z.literal('tributary/v1'),
@@ -155,6 +175,7 @@ export const productSpecSchema = z
       })
       .default({ batchSize: 2000, maxRecordBytes: 1_048_576, transformTimeout: '30s' }),
     transform: z.string().default('./transform.ts'),
+    access: access.optional(),
   })
   .superRefine((spec, ctx) => {
     const unique = (list: Array<{ name: string }>, at: string) => {
@@ -180,6 +201,14 @@ export const productSpecSchema = z
       if (p.topic === `${spec.name}.dlq`)
         ctx.addIssue({ code: 'custom', path: ['outputPorts', i, 'topic'], message: 'the .dlq topic is reserved for dead letters' })
     })
+    for (const [port, a] of Object.entries(spec.access?.outputPorts ?? {})) {
+      if (port !== 'dlq' && !spec.outputPorts.some((p) => p.name === port))
+        ctx.addIssue({ code: 'custom', path: ['access', 'outputPorts', port], message: `no output port "${port}" (it has ${spec.outputPorts.map((p) => p.name).join(', ')}, and dlq)` })
+      if (port === 'dlq' && a.readerPolicies)
+        ctx.addIssue({ code: 'custom', path: ['access', 'outputPorts', port, 'readerPolicies'], message: 'the dead-letter table holds raw bytes: restrict who reads it instead' })
+    }
+    if (spec.access && Object.entries(spec.access.outputPorts).some(([port, a]) => port !== 'dlq' && a.read) && !spec.access.outputPorts.dlq?.read)
+      ctx.addIssue({ code: 'custom', path: ['access', 'outputPorts', 'dlq'], message: 'a product that restricts its ports must say who reads its dead letters (dlq: { read: […] }): they hold the raw input records' })
     if (!spec.inputPorts.some((p) => p.mode === 'stream'))
       ctx.addIssue({ code: 'custom', path: ['inputPorts'], message: 'at least one input port must be in stream mode' })
   })

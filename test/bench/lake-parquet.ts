@@ -1,15 +1,15 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { columnarPlan, ColumnBatch } from '../../runtime/lake/avro-columns.ts'
-import { duckdb } from '../../runtime/lake/duckdb.ts'
-import { writeColumnBatch, writeParquetFiles } from '../../runtime/lake/parquet.ts'
-import { UNPARTITIONED } from '../../runtime/lake/partition.ts'
-import { avroToIcebergSchema } from '../../runtime/lake/schema.ts'
-import { openStorage } from '../../runtime/lake/storage.ts'
-import { createTable } from '../../runtime/lake/table.ts'
-import { createType } from '../../runtime/registry/logical-types.ts'
-import { frame } from '../../runtime/registry/wire.ts'
+import { columnarPlan, ColumnBatch } from '../../runtime/lake/write/avro-columns.ts'
+import { writeColumnBatch, writeParquetFiles } from '../../runtime/lake/write/parquet.ts'
+import { UNPARTITIONED } from '../../runtime/lake/iceberg/partition.ts'
+import { avroToIcebergSchema } from '../../runtime/lake/iceberg/schema.ts'
+import { tableId } from '../../runtime/lake/catalog/identifier.ts'
+import { tableRequest } from '../../runtime/lake/iceberg/create.ts'
+import { createType } from '../../runtime/codec/types/logical-types.ts'
+import { frame } from '../../runtime/codec/avro/wire.ts'
+import { openTestLake } from '../helpers/lake.ts'
 
 const ROWS = 1_000_000
 
@@ -61,13 +61,14 @@ function rows(n: number): Record<string, unknown>[] {
  */
 export async function benchLakeParquet(n = ROWS): Promise<Record<string, number>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-bench-lake-'))
+  const { catalog, lake, close } = await openTestLake(dir)
   try {
     const data = rows(n)
     const { schema } = avroToIcebergSchema(SCHEMA)
-    const storage = await openStorage(path.join(dir, 'files'))
-    await (await duckdb()).closeSync()
+    const storage = await lake.storage.open(path.join(dir, 'files'))
+    ;(await lake.duckdb.connect()).closeSync()
     let t = performance.now()
-    const [file] = await writeParquetFiles(storage, { schema, spec: UNPARTITIONED, rows: data })
+    const [file] = await writeParquetFiles(lake, storage, { schema, spec: UNPARTITIONED, rows: data })
     const writeMs = performance.now() - t
 
     const type = createType(SCHEMA)
@@ -76,10 +77,10 @@ export async function benchLakeParquet(n = ROWS): Promise<Record<string, number>
     t = performance.now()
     const batch = new ColumnBatch(schema)
     for (const b of bodies) plan.append(batch, b, 5, b.length)
-    const columnar = await writeColumnBatch(storage, batch)
+    const columnar = await writeColumnBatch(lake, storage, batch)
     const columnarMs = performance.now() - t
 
-    const table = await createTable(path.join(dir, 'table'), { avroSchema: SCHEMA, partitionBy: ['day(created_at)'] })
+    const table = await catalog.createTable(tableId('bench', 'table'), tableRequest({ avroSchema: SCHEMA, partitionBy: ['day(created_at)'] }))
     t = performance.now()
     const snapshot = await table.newSnapshot({ addRows: data })
     const commitMs = performance.now() - t
@@ -95,6 +96,7 @@ export async function benchLakeParquet(n = ROWS): Promise<Record<string, number>
       partitionedFiles: Number(snapshot.summary['added-data-files']),
     }
   } finally {
+    await close()
     fs.rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -3,7 +3,7 @@ import { SnapshotCompactor } from '../../runtime/compactor/compactor.ts'
 import type { SnapshotTarget } from '../../runtime/compactor/targets.ts'
 import type { OutgoingRecord } from '../../runtime/log/log.ts'
 import { loadProduct } from '../../runtime/product/load.ts'
-import { loadTable, MAIN_BRANCH } from '../../runtime/lake/index.ts'
+import { MAIN_BRANCH } from '../../runtime/lake/index.ts'
 import { valueSubject, keySubject } from '../../runtime/registry/registry.ts'
 import type { Runtime } from '../../runtime/runtime.ts'
 import { productsDir, tempRuntime } from '../helpers/runtime.ts'
@@ -43,7 +43,7 @@ export async function benchLake(rows = 1_000_000): Promise<Record<string, number
       times.push(await drain(upsert))
     }
     out.keyedCommit1000In1MRowsMs = Math.round(times.sort((a, b) => a - b)[1]!)
-    const table = await loadTable(upsert.location)
+    const table = await runtime.catalog.loadTable(upsert.target.identifier)
     out.tableRowsAfterUpserts = Number((table.snapshot({ ref: MAIN_BRANCH })!.summary as Record<string, string>)['total-records']) - Number((table.snapshot({ ref: MAIN_BRANCH })!.summary as Record<string, string>)['total-position-deletes'])
     await upsert.close()
 
@@ -61,7 +61,7 @@ function target(product: ReturnType<typeof loadProduct>, port: string, topic: st
     product: product.name,
     port,
     topic,
-    path: `bench/${topic}`,
+    identifier: { namespace: ['bench'], name: topic },
     avroSchema: p.schema.schema,
     mode: o.mode,
     keyFields: p.keyFields,
@@ -75,7 +75,7 @@ function target(product: ReturnType<typeof loadProduct>, port: string, topic: st
 }
 
 const compactorFor = (runtime: Runtime, product: ReturnType<typeof loadProduct>, t: SnapshotTarget) =>
-  new SnapshotCompactor(product, t, { log: runtime.log, serde: runtime.serde, stateDir: runtime.stateDir, lakeUri: runtime.lakeUri })
+  new SnapshotCompactor(product, t, { log: runtime.log, serde: runtime.serde, stateDir: runtime.stateDir, catalog: runtime.catalog })
 
 /** Milliseconds to read everything available and commit it (start-up excluded on first use). */
 async function drain(c: SnapshotCompactor): Promise<number> {
@@ -156,7 +156,7 @@ async function freshness(runtime: Runtime, product: ReturnType<typeof loadProduc
   await new Promise((r) => setTimeout(r, 3000))
   c.requestStop()
   await running
-  const table = await loadTable(c.location)
+  const table = await runtime.catalog.loadTable(c.target.identifier)
   await c.close()
   const md = table.metadata
   // When main first reached each offset: walk the main snapshot log in time order.

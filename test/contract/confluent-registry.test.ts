@@ -2,7 +2,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { openConfluentRegistry } from '../../connectors/registry/confluent/index.ts'
-import { openEmbeddedRegistry, serveRegistry } from '../../connectors/registry/embedded/index.ts'
+import { openEmbeddedRegistry } from '../../connectors/registry/embedded/index.ts'
+import { registryWriter, serveWritableRegistry } from '../helpers/access.ts'
 import { registryContract } from './registry.contract.ts'
 
 // The remote adapter over HTTP, against the embedded registry's Confluent REST API on a real
@@ -10,8 +11,8 @@ import { registryContract } from './registry.contract.ts'
 registryContract('confluent (over the embedded REST API)', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-registry-contract-'))
   const embedded = await openEmbeddedRegistry({ dir })
-  const server = await serveRegistry(embedded, { port: 0 })
-  const registry = await openConfluentRegistry({ kind: 'confluent', url: server.url, retries: 2 })
+  const server = await serveWritableRegistry(embedded)
+  const registry = await openConfluentRegistry({ kind: 'confluent', url: server.url, ...registryWriter, retries: 2 })
   return {
     registry,
     cleanup: async () => {

@@ -2,20 +2,21 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { openStorage } from '../../runtime/lake/storage.ts'
+import { openStorageProvider } from '../../connectors/storage/index.ts'
+import { openFileStorage } from '../../connectors/storage/file/index.ts'
 import { storageContract } from './storage.contract.ts'
 
 storageContract('file', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-storage-'))
-  return { storage: await openStorage(`file://${dir}`), cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) }
+  return { storage: openFileStorage(`file://${dir}`), cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) }
 })
 
 describe('file storage specifics', () => {
   it('opens bare paths and file URIs alike and exposes local paths', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-storage-'))
     try {
-      const a = await openStorage(dir)
-      const b = await openStorage(`file://${dir}/`)
+      const a = openFileStorage(dir)
+      const b = openFileStorage(`file://${dir}/`)
       expect(a.root).toBe(`file://${dir}`)
       expect(b.root).toBe(a.root)
       expect(a.localPath('metadata/v1.metadata.json')).toBe(path.join(dir, 'metadata/v1.metadata.json'))
@@ -29,7 +30,7 @@ describe('file storage specifics', () => {
   it('leaves no temporary files behind and hides them from list', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-storage-'))
     try {
-      const s = await openStorage(dir)
+      const s = openFileStorage(dir)
       await s.write('m/a', Buffer.from('x'))
       await s.createExclusive('m/b', Buffer.from('y'))
       await s.createExclusive('m/b', Buffer.from('z'))
@@ -41,7 +42,14 @@ describe('file storage specifics', () => {
     }
   })
 
-  it('refuses unknown schemes', async () => {
-    await expect(openStorage('gopher://x/y')).rejects.toMatchObject({ code: 'TRIB_LAKE_STORAGE_URI' })
+  it('is opened by scheme, and unknown schemes are refused', async () => {
+    const provider = openStorageProvider()
+    try {
+      expect((await provider.open('/tmp/x')).root).toBe('file:///tmp/x')
+      await expect(provider.open('gopher://x/y')).rejects.toMatchObject({ code: 'TRIB_LAKE_STORAGE_URI' })
+    } finally {
+      await provider.close()
+    }
+    await expect(provider.open('/tmp/x')).rejects.toMatchObject({ code: 'TRIB_LAKE_CLOSED' })
   })
 })

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ErrorCode, isTributaryError } from '../../runtime/errors.ts'
 import { canonicalSchema } from '../../runtime/registry/canonical.ts'
 import type { SchemaRegistry } from '../../runtime/registry/registry.ts'
-import { createSerde } from '../../runtime/registry/serde.ts'
+import { createSerde } from '../../runtime/codec/avro/serde.ts'
 import { unique } from '../helpers/runtime.ts'
 
 /**

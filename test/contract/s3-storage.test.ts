@@ -1,5 +1,5 @@
 import { beforeAll } from 'vitest'
-import { openS3Storage } from '../../connectors/storage/s3/index.ts'
+import { s3Storages } from '../../connectors/storage/s3/index.ts'
 import { assertS3Reachable, createBucket, s3Options } from '../integration/s3-server.ts'
 import { storageContract } from './storage.contract.ts'
 
@@ -9,5 +9,12 @@ beforeAll(assertS3Reachable)
 
 storageContract('s3', async () => {
   const { bucket, remove } = await createBucket('contract')
-  return { storage: await openS3Storage(`s3://${bucket}/lake/root`, s3Options), cleanup: remove }
+  const s3 = s3Storages(s3Options)
+  return {
+    storage: await s3.open(`s3://${bucket}/lake/root`),
+    cleanup: async () => {
+      await s3.close()
+      await remove()
+    },
+  }
 })

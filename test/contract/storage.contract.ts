@@ -76,6 +76,18 @@ export function storageContract(name: string, open: () => Promise<{ storage: Lak
       expect(await storage.list(`${base}/nothing/`)).toEqual([])
     })
 
+    it('lists the folders directly under a folder, sorted, without files or deeper levels', async () => {
+      const base = unique()
+      for (const p of ['b/metadata/v1.metadata.json', 'a/x.txt', 'a/deeper/y.txt', 'file.txt']) await storage.write(`${base}/${p}`, b(p))
+      expect(await storage.folders(base)).toEqual(['a', 'b'])
+      expect(await storage.folders(`${base}/`)).toEqual(['a', 'b'])
+      expect(await storage.folders(`${base}/a`)).toEqual(['deeper'])
+      expect(await storage.folders(`${base}/b/metadata`)).toEqual([])
+      expect(await storage.folders(`${base}/file.txt`)).toEqual([])
+      expect(await storage.folders(`${base}/nothing`)).toEqual([])
+      expect(await storage.folders('')).toContain(base)
+    })
+
     it('moves a local file in with putFile', async () => {
       const local = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'trib-put-')), 'f.parquet')
       fs.writeFileSync(local, 'parquet bytes')

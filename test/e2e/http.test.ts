@@ -179,7 +179,8 @@ describe('the product container over HTTP (tributary serve)', () => {
     const put = (headers: Record<string, string>, body: unknown = { policies: { profiles: { email: 'hash' } } }) =>
       json('/products/user-profiles/policies', { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
     expect(await put({})).toMatchObject({ status: 401, body: { error: { code: 'TRIB_HTTP_UNAUTHORIZED' } } })
-    expect(await put({ authorization: 'Bearer wrong-token-wrong-token-000' })).toMatchObject({ status: 403, body: { error: { code: 'TRIB_HTTP_FORBIDDEN' } } })
+    // A credential that proves nobody is refused like none at all (RFC 6750: 401); 403 is for a principal without the right.
+    expect(await put({ authorization: 'Bearer wrong-token-wrong-token-000' })).toMatchObject({ status: 401, body: { error: { code: 'TRIB_HTTP_UNAUTHORIZED' } } })
     expect(await put({ authorization: `Bearer ${token}` }, { policies: { profiles: { marketing_opt_in: 'hash' } } })).toMatchObject({ status: 400 })
     const ok = await put({ authorization: `Bearer ${token}`, 'x-tributary-actor': 'alice' })
     expect(ok.status).toBe(200)

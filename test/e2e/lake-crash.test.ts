@@ -3,7 +3,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../runtime/config/load.ts'
-import { loadTable } from '../../runtime/lake/index.ts'
+import { tableId } from '../../runtime/lake/index.ts'
+import { openTestLake } from '../helpers/lake.ts'
 import { openRuntime } from '../../runtime/runtime.ts'
 import { repoRoot, tempDir } from '../helpers/runtime.ts'
 import { pyicebergRows, pythonPath } from '../interop/python.ts'
@@ -119,9 +120,8 @@ describe('exactly once into the lake under SIGKILL', () => {
       }
       expect(await runChild(dataDir, productDir, null)).toBe('finished')
 
-      const lake = path.join(dataDir, 'lake', 'lake-crash')
-      const latest = await loadTable(`file://${lake}/latest`)
-      const appended = await loadTable(`file://${lake}/events`)
+      const lake = await openTestLake(`file://${path.join(dataDir, 'lake')}`)
+      const [latest, appended] = await Promise.all([lake.catalog.loadTable(tableId('lake-crash', 'latest')), lake.catalog.loadTable(tableId('lake-crash', 'events'))]).finally(() => lake.close())
       expect(latest.metadata.snapshots.length).toBeGreaterThan(5)
 
       const eventsRows = pyicebergRows(appended.metadataFile)

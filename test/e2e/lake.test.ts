@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AUDIT_PROPERTY } from '../../runtime/compactor/compactor.ts'
 import type { AuditResult } from '../../runtime/compactor/audit.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
-import { loadTable, type ScanSelector } from '../../runtime/lake/index.ts'
+import { tableId, type ScanSelector } from '../../runtime/lake/index.ts'
 import { loadProduct } from '../../runtime/product/load.ts'
 import { createRunnables, runProducts, type ProductRunnables } from '../../runtime/runner.ts'
 import { lakeTables, runQuery } from '../../runtime/query/query.ts'
@@ -53,7 +53,6 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
   let runtime: Runtime
   let dataDir: string
   let productDir: string
-  let location: string
   const cli = (...args: string[]) =>
     spawnSync(process.execPath, [bin, '--data-dir', dataDir, ...args], {
       cwd: repoRoot,
@@ -69,7 +68,7 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
   const send = (readings: Array<{ sensor: string; value: number; unit?: string }>) =>
     runtime.log.append(readings.map((r, i) => ({ topic: 'sensors.in', key: Buffer.from(r.sensor), value: Buffer.from(JSON.stringify({ ...r, at: `2026-11-01T10:00:0${i}Z` })) })))
   const query = async (sql: string, asOf?: object) => {
-    const r = await runQuery(await lakeTables([loadProduct(productDir)], runtime.lakeUri), sql, asOf ? { asOf: asOf as ScanSelector } : {})
+    const r = await runQuery(runtime.catalog, await lakeTables(runtime.catalog), sql, asOf ? { asOf: asOf as ScanSelector } : {})
     return r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i]])))
   }
 
@@ -80,7 +79,6 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
     writeProduct(productDir, { maxValue: 100, withUnit: false })
     runtime = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
     await runtime.log.ensureTopic('sensors.in', { partitions: 2 })
-    location = `${runtime.lakeUri}/sensors/latest`
   })
   afterAll(async () => {
     await runtime.close()
@@ -91,7 +89,7 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
   it('publishes a snapshot that passes its audit to main', async () => {
     await send([{ sensor: 'a', value: 1 }, { sensor: 'b', value: 2 }, { sensor: 'a', value: 3 }])
     await run()
-    const table = await loadTable(location)
+    const table = await runtime.catalog.loadTable(tableId('sensors', 'latest'))
     expect(table.metadata.refs.main?.['snapshot-id']).toBe(table.metadata.refs.audit?.['snapshot-id'])
     expect(await query('SELECT sensor, value FROM sensors.latest ORDER BY sensor')).toEqual([{ sensor: 'a', value: 3 }, { sensor: 'b', value: 2 }])
     expect(cli('lake', 'tag', 'sensors.latest', 'good').status).toBe(0)
@@ -101,7 +99,7 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
     await send([{ sensor: 'c', value: 500 }])
     const [unit] = await run()
     expect(unit!.sinks[0]!.stats.auditFailures).toBe(1)
-    const table = await loadTable(location)
+    const table = await runtime.catalog.loadTable(tableId('sensors', 'latest'))
     expect(table.metadata.refs.main?.['snapshot-id']).not.toBe(table.metadata.refs.audit?.['snapshot-id'])
     const recorded = JSON.parse(table.metadata.properties[AUDIT_PROPERTY]!) as AuditResult
     expect(recorded.passed).toBe(false)
@@ -117,7 +115,7 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
   it('publishes again once a later change fixes the data', async () => {
     await send([{ sensor: 'c', value: 50 }])
     await run()
-    const table = await loadTable(location)
+    const table = await runtime.catalog.loadTable(tableId('sensors', 'latest'))
     expect(table.metadata.refs.main?.['snapshot-id']).toBe(table.metadata.refs.audit?.['snapshot-id'])
     expect((JSON.parse(table.metadata.properties[AUDIT_PROPERTY]!) as AuditResult).passed).toBe(true)
     expect(await query('SELECT sensor, value FROM sensors.latest ORDER BY sensor')).toEqual([
@@ -131,7 +129,7 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
     writeProduct(productDir, { maxValue: 100, withUnit: true })
     await send([{ sensor: 'd', value: 7, unit: 'C' }])
     await run()
-    const table = await loadTable(location)
+    const table = await runtime.catalog.loadTable(tableId('sensors', 'latest'))
     expect(table.schema().fields.map((f) => f.name)).toEqual(['sensor', 'value', 'at', 'unit'])
     expect(await query('SELECT sensor, unit FROM sensors.latest ORDER BY sensor')).toEqual([
       { sensor: 'a', unit: null },
@@ -144,7 +142,7 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
   })
 
   it('travels back in time by tag, snapshot id and timestamp', async () => {
-    const table = await loadTable(location)
+    const table = await runtime.catalog.loadTable(tableId('sensors', 'latest'))
     const first = [...table.metadata.snapshots].sort((a, b) => a['timestamp-ms'] - b['timestamp-ms'])[0]!
     const atTag = await query('SELECT sensor FROM sensors.latest ORDER BY sensor', { ref: 'good' })
     expect(atTag.map((r) => r.sensor)).toEqual(['a', 'b'])
@@ -168,7 +166,7 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
     expect(expire.stdout).toMatch(/expired \d+ snapshots, deleted \d+ files/)
     // Everything main and the tag still reach is readable, by us and by pyiceberg.
     expect(await query('SELECT sensor, value, unit FROM sensors.latest ORDER BY sensor')).toEqual(before)
-    const table = await loadTable(location)
+    const table = await runtime.catalog.loadTable(tableId('sensors', 'latest'))
     expect(pyicebergRows(table.metadataFile).length).toBe(4)
     expect(pyicebergRows(table.metadataFile, { ref: 'good' }).length).toBe(2)
     // A compactor restarted after the rewrite resumes exactly where the stream left off.
@@ -187,7 +185,7 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
       return r.stderr.split('\n')[0]
     }
     expect(error(cli('lake', 'snapshots', 'sensors.nope'))).toMatch(/^error TRIB_LAKE_NOT_FOUND: unknown table sensors\.nope/)
-    expect(error(cli('query', 'SELECT * FROM sensors.nope'))).toMatch(/^error TRIB_QUERY_UNKNOWN_TABLE: unknown table .*sensors\.nope.*; the lake has: sensors\.latest/)
+    expect(error(cli('query', 'SELECT * FROM sensors.nope'))).toMatch(/^error TRIB_QUERY_UNKNOWN_TABLE: unknown table .*sensors\.nope.*; the lake has: sensors\.dlq, sensors\.latest$/)
     expect(error(cli('query', 'SELECT * FROM sensors.latest', '--as-of', '12345'))).toMatch(/^error TRIB_LAKE_SNAPSHOT_NOT_FOUND: table sensors\.latest: .*no snapshot 12345/)
     expect(error(cli('lake', 'tag', 'sensors.latest', 't2', '--snapshot', '999'))).toMatch(/^error TRIB_LAKE_SNAPSHOT_NOT_FOUND: .*999/)
     expect(error(cli('query', "COPY (SELECT 1) TO '/tmp/x.csv'"))).toMatch(/^error TRIB_QUERY_FORBIDDEN: COPY statements are not allowed/)

@@ -2,10 +2,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { openFileStorage } from '../../connectors/storage/file/index.ts'
+import { openStorageProvider } from '../../connectors/storage/index.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
 import { TributaryError, type ErrorCode } from '../../runtime/errors.ts'
-import { registerStorage, type LakeStorage } from '../../runtime/lake/index.ts'
+import { openFileCatalog } from '../../runtime/lake/catalog/file.ts'
+import { lakeResources, type LakeResources } from '../../runtime/lake/resources.ts'
+import type { LakeStorage, StorageProvider } from '../../runtime/lake/storage.ts'
 import { dlqHeaders } from '../../runtime/log/dead-letters.ts'
 import { createMetricsRegistry } from '../../runtime/observability/prometheus.ts'
 import { loadProduct, type Product } from '../../runtime/product/load.ts'
@@ -13,14 +15,14 @@ import { lakeTables, runQuery } from '../../runtime/query/query.ts'
 import { createRunnables, runProducts, supervise } from '../../runtime/runner.ts'
 import { openRuntime, type Runtime } from '../../runtime/runtime.ts'
 import { ProductService } from '../../runtime/service.ts'
-import { frame } from '../../runtime/registry/wire.ts'
+import { frame } from '../../runtime/codec/avro/wire.ts'
 import { readTopic, tempDir } from '../helpers/runtime.ts'
 
 /**
  * The supervisor with real processors and sinks on an embedded runtime. Storage faults are
- * injected per product by a LakeStorage wrapper (scheme `faulty://`, over the file adapter): a
- * retriable one restarts that product's table sink while another product keeps committing, a
- * non-retriable one stops that product only.
+ * injected per product by a LakeStorage wrapper (a storage provider over the file adapter, under
+ * the runtime's catalog): a retriable one restarts that product's table sink while another
+ * product keeps committing, a non-retriable one stops that product only.
  */
 
 type Fault = (root: string, op: string, path: string) => TributaryError | undefined
@@ -38,6 +40,7 @@ function faulty(inner: LakeStorage): LakeStorage {
     read: (p) => inner.read(p),
     exists: (p) => inner.exists(p),
     list: (p) => inner.list(p),
+    folders: (p) => inner.folders(p),
     delete: (p) => inner.delete(p),
     write: async (p, d) => (check('write', p), inner.write(p, d)),
     putFile: async (p, f) => (check('putFile', p), inner.putFile(p, f)),
@@ -94,27 +97,32 @@ describe('supervision of real processors and sinks', () => {
   let dir: string
   let base: Runtime
   let runtime: Runtime
+  let lake: LakeResources
   let products: string
 
   beforeAll(async () => {
-    registerStorage('faulty', async (uri) => faulty(openFileStorage(uri.replace(/^faulty:/, 'file:'))))
     dir = tempDir('trib-supervision-')
     products = path.join(dir, 'products')
     base = await openRuntime(loadConfig({ env: {}, flags: { dataDir: path.join(dir, 'data') } }))
-    // The same runtime with the lake behind the fault-injecting wrapper.
-    runtime = { ...base, lakeUri: base.lakeUri.replace(/^file:/, 'faulty:') }
+    // The same runtime, its lake's catalog over the fault-injecting storage.
+    const files = openStorageProvider()
+    const provider: StorageProvider = { open: async (uri) => faulty(await files.open(uri)), close: () => files.close() }
+    lake = lakeResources({ storage: provider, cacheDir: path.join(dir, 'cache') })
+    runtime = { ...base, catalog: await openFileCatalog(base.catalog.uri, lake) }
   })
   afterEach(() => {
     fault = undefined
   })
   afterAll(async () => {
+    await runtime.catalog.close()
+    await lake.close()
     await base.close()
     fs.rmSync(dir, { recursive: true, force: true })
   })
 
-  const rowsOf = async (table: string, product: Product): Promise<number> => {
-    const tables = await lakeTables([product], runtime.lakeUri.replace(/^faulty:/, 'file:'))
-    const result = await runQuery(tables, `SELECT count(*) AS n, count(DISTINCT id) AS ids FROM "${table.split('.')[0]}".${table.split('.')[1]}`, {})
+  const rowsOf = async (table: string): Promise<number> => {
+    const tables = await lakeTables(base.catalog)
+    const result = await runQuery(base.catalog, tables, `SELECT count(*) AS n, count(DISTINCT id) AS ids FROM "${table.split('.')[0]}".${table.split('.')[1]}`, {})
     const [n, ids] = result.rows[0] as [number, number]
     expect(Number(n)).toBe(Number(ids))
     return Number(n)
@@ -153,8 +161,8 @@ describe('supervision of real processors and sinks', () => {
     const restarts = supervisor.restarts()
     expect(restarts.every((r) => r.product === 'alpha' && r.runnable === 'alpha.out' && r.code === 'TRIB_LAKE_STORAGE')).toBe(true)
     // Exactly once into the lake despite the restarts.
-    expect(await rowsOf('alpha.out', alpha)).toBe(60)
-    expect(await rowsOf('beta.out', beta)).toBe(90)
+    expect(await rowsOf('alpha.out')).toBe(60)
+    expect(await rowsOf('beta.out')).toBe(90)
     console.info(`[figures] retriable fault: ${injected} injected failures, ${restarts[0]!.count} restarts of alpha.out, beta committed ${betaCommitsWhileFailing} snapshots meanwhile; alpha complete ${recoveredMs} ms after the fault cleared, ${Date.now() - started} ms in all`)
   })
 
@@ -183,7 +191,7 @@ describe('supervision of real processors and sinks', () => {
     await until('delta takes new records', () => deltaOut.stats.rows === 50)
     abort.abort()
     await running
-    expect(await rowsOf('delta.out', delta)).toBe(50)
+    expect(await rowsOf('delta.out')).toBe(50)
   })
 
   it('run until idle: a product that stops does not stop the others; the run then fails naming it', async () => {
@@ -285,12 +293,12 @@ export default async (r: { value: { id: number } }, ctx: { state: { put(k: strin
     ])
     expect(letters[1]!.headers[dlqHeaders.message]!.toString()).toMatch(/field amount/)
     expect(letters[1]!.headers[dlqHeaders.message]!.toString()).not.toMatch(/row \d/)
-    const tables = await lakeTables([theta], base.lakeUri)
-    const dlqRows = await runQuery(tables, "SELECT error_code, error_stage, source_partition || '@' || source_offset FROM theta.dlq WHERE error_stage = 'sink' ORDER BY error_code", {})
+    const tables = await lakeTables(base.catalog)
+    const dlqRows = await runQuery(base.catalog, tables, "SELECT error_code, error_stage, source_partition || '@' || source_offset FROM theta.dlq WHERE error_stage = 'sink' ORDER BY error_code", {})
     expect(dlqRows.rows.map((r) => r.map(String))).toEqual([
       ['TRIB_DECODE_MAGIC', 'sink', at(garbage!)],
       ['TRIB_LAKE_ROW_INVALID', 'sink', at(wide!)],
     ])
-    expect(await rowsOf('theta.out', theta)).toBe(5)
+    expect(await rowsOf('theta.out')).toBe(5)
   })
 })

@@ -9,8 +9,8 @@ import type { Log, LogRecord } from '../../runtime/log/log.ts'
 import { loadMesh } from '../../runtime/product/mesh.ts'
 import type { Product } from '../../runtime/product/load.ts'
 import { openRuntime, type Runtime } from '../../runtime/runtime.ts'
-import type { Serde } from '../../runtime/registry/serde.ts'
-import { peekSchemaId } from '../../runtime/registry/wire.ts'
+import type { Serde } from '../../runtime/codec/avro/serde.ts'
+import { peekSchemaId } from '../../runtime/codec/avro/wire.ts'
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..')
 export const productsDir = path.join(repoRoot, 'products')

@@ -4,7 +4,7 @@ import avro from 'avsc'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Log, LogRecord, OutgoingRecord } from '../../runtime/log/log.ts'
 import { partitionForKey } from '../../runtime/log/partitioner.ts'
-import { frame, unframe } from '../../runtime/registry/wire.ts'
+import { frame, unframe } from '../../runtime/codec/avro/wire.ts'
 import { kafkaBroker, openTestKafkaLog, unique } from './kafka-support.ts'
 
 const run = promisify(execFile)

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type EmbeddedRegistry, openEmbeddedRegistry, serveRegistry } from '../../connectors/registry/embedded/index.ts'
+import { type EmbeddedRegistry, openEmbeddedRegistry } from '../../connectors/registry/embedded/index.ts'
+import { registryWriter, serveWritableRegistry } from '../helpers/access.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
 import { createRunnables, runProducts } from '../../runtime/runner.ts'
 import { lakeTables, runQuery } from '../../runtime/query/query.ts'
@@ -46,8 +47,8 @@ async function runMesh(runtime: Runtime): Promise<ModeResult> {
   const outputs = new Map<string, ModeResult['outputs'] extends Map<string, infer V> ? V : never>()
   for (const p of mesh) for (const t of [...p.outputs.map((o) => o.spec.topic), p.dlqTopic]) outputs.set(t, await readDecoded(runtime.log, runtime.serde, t))
   const lake = new Map<string, Record<string, unknown>[]>()
-  for (const t of await lakeTables(mesh, runtime.lakeUri)) {
-    const r = await runQuery([t], `SELECT * FROM "${t.product}"."${t.port}"`)
+  for (const t of await lakeTables(runtime.catalog)) {
+    const r = await runQuery(runtime.catalog, [t], `SELECT * FROM "${t.product}"."${t.port}"`)
     lake.set(t.name, r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i]]))))
   }
   return { runtime, outputs, lake }
@@ -76,7 +77,7 @@ describe('the example mesh on Kafka + a remote registry + S3 equals embedded mod
     const registryDir = tempDir('trib-mesh-registry-')
     dirs.push(registryDir)
     registry = await openEmbeddedRegistry({ dir: registryDir })
-    registryServer = await serveRegistry(registry, { port: 0 })
+    registryServer = await serveWritableRegistry(registry)
     bucket = await createBucket('mesh')
 
     const embeddedDir = tempDir('trib-mesh-embedded-')
@@ -95,6 +96,8 @@ describe('the example mesh on Kafka + a remote registry + S3 equals embedded mod
             'transport.kafka.clientId': 'trib-mesh-test',
             'registry.kind': 'confluent',
             'registry.url': registryServer.url,
+            'registry.username': registryWriter.username,
+            'registry.password': registryWriter.password,
             'lake.uri': `s3://${bucket.bucket}/mesh`,
             'lake.s3.endpoint': S3_ENDPOINT,
             'lake.s3.forcePathStyle': true,
@@ -116,7 +119,7 @@ describe('the example mesh on Kafka + a remote registry + S3 equals embedded mod
   it('runs on the backends the configuration names', () => {
     expect(embeddedMode.runtime.log.kind).toBe('embedded')
     expect(kafkaMode.runtime.log.kind).toBe('kafka')
-    expect(kafkaMode.runtime.lakeUri).toBe(`s3://${bucket.bucket}/mesh`)
+    expect(kafkaMode.runtime.catalog.uri).toBe(`s3://${bucket.bucket}/mesh`)
   })
 
   it('user-profiles emits the same events in the same order per key', () => {

@@ -6,6 +6,7 @@ import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { openConfluentRegistry } from '../../connectors/registry/confluent/index.ts'
 import { failure } from '../helpers/runtime.ts'
+import { maxBodyBytes, registryWriter, writerAccess } from '../helpers/access.ts'
 import { type EmbeddedRegistry, createRegistryHttpHandler, openEmbeddedRegistry } from '../../connectors/registry/embedded/index.ts'
 
 // The remote adapter's HTTP behaviour on real sockets: the embedded registry's REST handler behind
@@ -35,11 +36,16 @@ afterAll(async () => {
 
 /** A server on 127.0.0.1 that runs `front` and can hand the request to the registry; counts requests. */
 async function serve(front: Front): Promise<{ url: string; hits: string[] }> {
-  const handler = createRegistryHttpHandler(embedded)
+  const handler = createRegistryHttpHandler(embedded, { access: writerAccess(), maxBodyBytes })
+  const writer = `Basic ${Buffer.from(`${registryWriter.username}:${registryWriter.password}`).toString('base64')}`
   const hits: string[] = []
+  // The fronts stand for the registry's own authentication; what they let through reaches it as the writer.
   const server = http.createServer((req, res) => {
     hits.push(`${req.method} ${req.url}`)
-    front(req, res, () => handler(req, res))
+    front(req, res, () => {
+      req.headers.authorization = writer
+      handler(req, res)
+    })
   })
   servers.push(server)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -6,9 +6,10 @@ import path from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openConfluentRegistry } from '../../connectors/registry/confluent/index.ts'
-import { type EmbeddedRegistry, openEmbeddedRegistry, serveRegistry } from '../../connectors/registry/embedded/index.ts'
+import { type EmbeddedRegistry, openEmbeddedRegistry } from '../../connectors/registry/embedded/index.ts'
+import { registryWriter, serveWritableRegistry } from '../helpers/access.ts'
 import type { SchemaRegistry } from '../../runtime/registry/registry.ts'
-import { createSerde } from '../../runtime/registry/serde.ts'
+import { createSerde } from '../../runtime/codec/avro/serde.ts'
 import { interopRecords, interopSchema, pythonView, registryClient } from '../interop/registry-python.ts'
 
 /**
@@ -50,8 +51,8 @@ describe('Python DeserializingConsumer reads what kafkajs and our serde wrote', 
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-registry-kafka-'))
     embedded = await openEmbeddedRegistry({ dir })
-    server = await serveRegistry(embedded, { port: 0 })
-    registry = await openConfluentRegistry({ kind: 'confluent', url: server.url, retries: 3 })
+    server = await serveWritableRegistry(embedded)
+    registry = await openConfluentRegistry({ kind: 'confluent', url: server.url, ...registryWriter, retries: 3 })
     await admin.connect()
     await producer.connect()
     await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true })

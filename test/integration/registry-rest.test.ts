@@ -3,8 +3,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { SchemaRegistry as ConfluentClient, SchemaType } from '@kafkajs/confluent-schema-registry'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type EmbeddedRegistry, openEmbeddedRegistry, serveRegistry } from '../../connectors/registry/embedded/index.ts'
-import { createSerde } from '../../runtime/registry/serde.ts'
+import { type EmbeddedRegistry, openEmbeddedRegistry } from '../../connectors/registry/embedded/index.ts'
+import { registryWriter, serveWritableRegistry } from '../helpers/access.ts'
+import { createSerde } from '../../runtime/codec/avro/serde.ts'
 
 // The embedded registry's Confluent REST API over a real socket, driven by a third-party client
 // (@kafkajs/confluent-schema-registry) and by plain fetch for the error contract.
@@ -30,7 +31,7 @@ let client: ConfluentClient
 async function call(method: string, route: string, body?: unknown): Promise<{ status: number; type: string | null; json: any }> {
   const res = await fetch(server.url + route, {
     method,
-    headers: { 'content-type': CONTENT_TYPE },
+    headers: { 'content-type': CONTENT_TYPE, authorization: `Basic ${Buffer.from(`${registryWriter.username}:${registryWriter.password}`).toString('base64')}` },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   })
   return { status: res.status, type: res.headers.get('content-type'), json: await res.json() }
@@ -40,8 +41,8 @@ const schemaBody = (schema: object) => ({ schema: JSON.stringify(schema) })
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-registry-rest-'))
   registry = await openEmbeddedRegistry({ dir })
-  server = await serveRegistry(registry, { port: 0 })
-  client = new ConfluentClient({ host: server.url }, { forSchemaOptions: {} })
+  server = await serveWritableRegistry(registry)
+  client = new ConfluentClient({ host: server.url, auth: registryWriter }, { forSchemaOptions: {} })
 })
 afterAll(async () => {
   await server.close()
@@ -70,7 +71,7 @@ describe('with @kafkajs/confluent-schema-registry', () => {
     const encode = await serde.encoder('users-value', userV2)
     const bytes = encode({ id: 8, name: 'Grace', email: 'g@h.i' })
     // A fresh client, so it fetches the writer schema by id over HTTP.
-    const fresh = new ConfluentClient({ host: server.url })
+    const fresh = new ConfluentClient({ host: server.url, auth: registryWriter })
     expect(await fresh.decode(bytes)).toEqual({ id: 8, name: 'Grace', email: 'g@h.i' })
     const theirs = await fresh.encode(await fresh.getLatestSchemaId('users-value'), { id: 9, name: 'Lin', email: null })
     await serde.prefetch([theirs.readInt32BE(1)])

@@ -6,10 +6,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openS3Storage } from '../../connectors/storage/s3/index.ts'
+import type { LakeStorage } from '../../runtime/lake/storage.ts'
+import { s3Storages, type S3Storages, type S3StorageOptions } from '../../connectors/storage/s3/index.ts'
 import { failure, freePort } from '../helpers/runtime.ts'
 import { repoRoot } from '../interop/python.ts'
-import { assertS3Reachable, createBucket, S3_ENDPOINT, s3Options, uniqueBucket } from './s3-server.ts'
+import { assertS3Reachable, createBucket, faultProxy, S3_ENDPOINT, s3Options, uniqueBucket } from './s3-server.ts'
 
 /**
  * What the S3 lake storage does when S3 misbehaves: an unknown bucket, refused credentials (a
@@ -24,41 +25,19 @@ beforeAll(async () => {
   await assertS3Reachable()
   ;({ bucket, remove: removeBucket } = await createBucket('faults'))
 })
-afterAll(async () => removeBucket?.())
+const providers: S3Storages[] = []
+afterAll(async () => {
+  for (const p of providers.splice(0)) await p.close()
+  await removeBucket?.()
+})
 
-
-type Fault = 'pass' | 'http-503' | 'http-400' | 'drop-response'
-/** Forwards to the real server; `plan` picks a fault per request (method, path with query). */
-async function faultProxy(plan: (req: http.IncomingMessage) => Fault): Promise<{ endpoint: string; requests: string[]; close: () => Promise<void> }> {
-  const upstream = new URL(S3_ENDPOINT)
-  const requests: string[] = []
-  const server = http.createServer((req, res) => {
-    const fault = plan(req)
-    requests.push(`${req.method} ${req.url} ${fault}`)
-    if (fault === 'http-503' || fault === 'http-400') {
-      req.resume()
-      const [status, code] = fault === 'http-503' ? [503, 'SlowDown'] : [400, 'InvalidArgument']
-      res.writeHead(status, { 'content-type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected</Message></Error>`)
-      return
-    }
-    const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      // The write has landed upstream; the client never hears about it.
-      if (fault === 'drop-response') return void (up.resume(), req.socket.destroy())
-      res.writeHead(up.statusCode ?? 502, up.headers)
-      up.pipe(res)
-    })
-    out.on('error', () => res.destroy())
-    req.pipe(out)
-  })
-  server.listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  const { port } = server.address() as net.AddressInfo
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    requests,
-    close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
-  }
+/** One storage through its own provider (its own client and settings), closed after the file. */
+async function openS3Storage(uri: string, options: S3StorageOptions): Promise<LakeStorage> {
+  const provider = s3Storages(options)
+  providers.push(provider)
+  return provider.open(uri)
 }
+
 
 describe('S3 lake storage faults', () => {
   it('an unknown bucket is one clear, final error naming bucket and endpoint', async () => {

@@ -4,11 +4,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { registerS3Storage } from '../../connectors/storage/s3/index.ts'
 import { auditSnapshot } from '../../runtime/compactor/audit.ts'
-import { configureLakeCache, createTable, duckdb, loadTable, type Table } from '../../runtime/lake/index.ts'
+import { tableId, tableRequest, type Table, type TableIdentifier } from '../../runtime/lake/index.ts'
 import { runQuery, type LakeTable } from '../../runtime/query/query.ts'
 import { pyicebergRows, pythonPath, sortBy, type Row } from '../interop/python.ts'
+import { openTestLake, type TestLake } from '../helpers/lake.ts'
 import { assertS3Reachable, createBucket, S3_ENDPOINT, s3Options } from './s3-server.ts'
 
 /**
@@ -31,32 +31,33 @@ const V2 = { ...V1, fields: [...V1.fields, { name: 'note', type: ['null', 'strin
 let bucket: string
 let removeBucket: () => Promise<void>
 let cacheDir: string
+let lake: TestLake
 
 beforeAll(async () => {
   await assertS3Reachable()
   pythonPath()
   ;({ bucket, remove: removeBucket } = await createBucket('lake'))
   // Multipart from 5 MiB (S3's smallest part) rather than 16: the big-file test stays small.
-  registerS3Storage({ ...s3Options, multipartThresholdBytes: 5 * MIB, partSizeBytes: 5 * MIB })
-  cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-s3-cache-'))
-  configureLakeCache({ dir: cacheDir })
+  lake = await openTestLake(`s3://${bucket}/lake`, { s3: { ...s3Options, multipartThresholdBytes: 5 * MIB, partSizeBytes: 5 * MIB } })
+  cacheDir = lake.lake.cache.dir
   // What read_table.py hands to pyiceberg's S3 FileIO (credentials come from AWS_* already).
   process.env.TRIBUTARY_S3_ENDPOINT = S3_ENDPOINT
 }, 15 * 60_000)
 
 afterAll(async () => {
+  await lake?.close()
   await removeBucket?.()
-  if (cacheDir) fs.rmSync(cacheDir, { recursive: true, force: true })
 })
 
-const lakeTable = (location: string): LakeTable => ({ name: 'shop.orders', product: 'shop', port: 'orders', location })
-const query = async (location: string, sql: string, asOf = {}) => (await runQuery([lakeTable(location)], sql, { asOf })).rows
+/** Every table here is queried as shop.orders. */
+const lakeTable = (identifier: TableIdentifier): LakeTable => ({ name: 'shop.orders', product: 'shop', port: 'orders', identifier })
+const query = async (id: TableIdentifier, sql: string, asOf = {}) => (await runQuery(lake.catalog, [lakeTable(id)], sql, { asOf })).rows
 const cachedFiles = (): string[] => (fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.parquet')) : [])
 const clearCache = (): void => fs.readdirSync(cacheDir).forEach((d) => fs.rmSync(path.join(cacheDir, d), { recursive: true, force: true }))
 
 /** (data file URI, position) of the live rows with these ids, from the runtime's own positions view. */
 async function positionsOf(table: Table, ids: number[]): Promise<{ path: string; pos: number }[]> {
-  const conn = await duckdb()
+  const conn = await table.lake.duckdb.connect()
   try {
     const view = await table.localSql({}, { positions: true })
     const rows = (await conn.runAndReadAll(`SELECT "_file", "_pos" FROM (${view}) WHERE id IN (${ids.join(', ')})`)).getRows()
@@ -71,7 +72,8 @@ const pyRows = (table: Table, at: { snapshotId?: number } = {}): Row[] => sortBy
 describe('Iceberg tables on S3', () => {
   it('appends, upserts with position deletes, evolves, audits and compacts; runQuery and pyiceberg agree', async () => {
     const location = `s3://${bucket}/lake/shop/orders`
-    const table = await createTable(location, { avroSchema: V1, identifierFields: ['id'], partitionBy: ['bucket[2](id)'] })
+    const id = tableId('shop', 'orders')
+    const table = await lake.catalog.createTable(id, tableRequest({ avroSchema: V1, identifierFields: ['id'], partitionBy: ['bucket[2](id)'] }))
     expect(table.metadataFile).toBe(`${location}/metadata/v1.metadata.json`)
 
     const first = [1, 2, 3, 4, 5, 6].map((id) => ({ id, item: `item-${id}`, qty: id * 10 }))
@@ -104,19 +106,19 @@ describe('Iceberg tables on S3', () => {
     // Files this process wrote were seeded into the cache; after wiping it they are downloaded.
     expect(cachedFiles().length).toBeGreaterThan(0)
     clearCache()
-    expect(asObjects(await query(location, sql))).toEqual(expected)
+    expect(asObjects(await query(id, sql))).toEqual(expected)
     const live = await table.files()
     expect(cachedFiles().length).toBe(live.data.length + live.deletes.length)
     expect(pyRows(table)).toEqual(expected)
 
     // A statement that cannot name the table fetches nothing; the sandbox still keeps to the cache.
     clearCache()
-    expect(await query(location, 'SELECT 42')).toEqual([[42]])
+    expect(await query(id, 'SELECT 42')).toEqual([[42]])
     expect(cachedFiles()).toEqual([])
-    await expect(query(location, "SELECT * FROM read_text('/etc/hostname'), shop.orders")).rejects.toMatchObject({ code: 'TRIB_QUERY_FORBIDDEN' })
+    await expect(query(id, "SELECT * FROM read_text('/etc/hostname'), shop.orders")).rejects.toMatchObject({ code: 'TRIB_QUERY_FORBIDDEN' })
 
     // Time travel through the same views, and pyiceberg at that snapshot.
-    expect(await query(location, 'SELECT count(*), sum(qty) FROM shop.orders', { snapshotId: s1['snapshot-id'] })).toEqual([[6, 210]])
+    expect(await query(id, 'SELECT count(*), sum(qty) FROM shop.orders', { snapshotId: s1['snapshot-id'] })).toEqual([[6, 210]])
     expect(pyRows(table, { snapshotId: s1['snapshot-id'] })).toEqual(first)
 
     const audit = await auditSnapshot(table, table.snapshot()!['snapshot-id'], { notNull: ['item'], unique: true }, ['id'], s1['snapshot-id'])
@@ -126,28 +128,28 @@ describe('Iceberg tables on S3', () => {
     const rewrite = await table.rewriteDataFiles()
     expect(rewrite.rewrittenDataFiles).toBeGreaterThan(0)
     expect((await table.files()).deletes).toEqual([])
-    expect(asObjects(await query(location, sql))).toEqual(expected)
+    expect(asObjects(await query(id, sql))).toEqual(expected)
     expect(pyRows(table)).toEqual(expected)
   })
 
   it('loses no commit when two async writers commit to one table at once', async () => {
-    const location = `s3://${bucket}/lake/race/orders`
-    await createTable(location, { avroSchema: V1 })
-    const [a, b] = await Promise.all([loadTable(location), loadTable(location)])
+    const id = tableId('race', 'orders')
+    await lake.catalog.createTable(id, tableRequest({ avroSchema: V1 }))
+    const [a, b] = await Promise.all([lake.catalog.loadTable(id), lake.catalog.loadTable(id)])
     const write = async (t: Table, base: number): Promise<void> => {
       for (let i = 0; i < 5; i++) await t.newSnapshot({ addRows: [{ id: base + i, item: `w${base}`, qty: i }] })
     }
     await Promise.all([write(a!, 100), write(b!, 200)])
-    const table = await loadTable(location)
+    const table = await lake.catalog.loadTable(id)
     expect(table.metadata.snapshots.length).toBe(10)
     const ids = [...[100, 101, 102, 103, 104], ...[200, 201, 202, 203, 204]]
-    expect((await query(location, 'SELECT id FROM shop.orders ORDER BY id')).map((r) => r[0])).toEqual(ids)
+    expect((await query(id, 'SELECT id FROM shop.orders ORDER BY id')).map((r) => r[0])).toEqual(ids)
     expect(pyRows(table).map((r) => r.id)).toEqual(ids)
   })
 
   it('uploads a data file above the multipart threshold in parts, and reads it back whole', async () => {
-    const location = `s3://${bucket}/lake/big/orders`
-    const table = await createTable(location, { avroSchema: V1 })
+    const id = tableId('big', 'orders')
+    const table = await lake.catalog.createTable(id, tableRequest({ avroSchema: V1 }))
     // Random text does not compress: about 7 MiB of Parquet, two 5 MiB parts.
     const rows = Array.from({ length: 9_000 }, (_, id) => ({ id, item: randomBytes(600).toString('base64'), qty: id % 7 }))
     await table.newSnapshot({ addRows: rows })
@@ -161,11 +163,11 @@ describe('Iceberg tables on S3', () => {
 
     clearCache()
     const expectedLength = rows.reduce((n, r) => n + r.item.length, 0)
-    expect(await query(location, 'SELECT count(*), sum(length(item)), sum(qty) FROM shop.orders')).toEqual([[9_000, expectedLength, rows.reduce((n, r) => n + r.qty, 0)]])
+    expect(await query(id, 'SELECT count(*), sum(length(item)), sum(qty) FROM shop.orders')).toEqual([[9_000, expectedLength, rows.reduce((n, r) => n + r.qty, 0)]])
     // A cached copy of the wrong size (a torn copy from elsewhere) is fetched again.
     const [cached] = cachedFiles()
     fs.truncateSync(path.join(cacheDir, cached!), 1000)
-    expect((await query(location, 'SELECT count(*) FROM shop.orders'))[0]).toEqual([9_000])
+    expect((await query(id, 'SELECT count(*) FROM shop.orders'))[0]).toEqual([9_000])
     expect(fs.statSync(path.join(cacheDir, cached!)).size).toBe(file!.dataFile.fileSizeInBytes)
     const py = pyicebergRows(table.metadataFile)
     expect(py.length).toBe(9_000)

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto'
+import http from 'node:http'
+import type net from 'node:net'
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import type { S3StorageOptions } from '../../connectors/storage/s3/index.ts'
 
@@ -41,4 +43,37 @@ async function removeBucket(bucket: string): Promise<void> {
     await admin.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }))
   }
   await admin.send(new DeleteBucketCommand({ Bucket: bucket }))
+}
+
+export type Fault = 'pass' | 'http-503' | 'http-400' | 'drop-response'
+/** Forwards to the real server; `plan` picks a fault per request (method, path with query). */
+export async function faultProxy(plan: (req: http.IncomingMessage) => Fault): Promise<{ endpoint: string; requests: string[]; close: () => Promise<void> }> {
+  const upstream = new URL(S3_ENDPOINT)
+  const requests: string[] = []
+  const server = http.createServer((req, res) => {
+    const fault = plan(req)
+    requests.push(`${req.method} ${req.url} ${fault}`)
+    if (fault === 'http-503' || fault === 'http-400') {
+      req.resume()
+      const [status, code] = fault === 'http-503' ? [503, 'SlowDown'] : [400, 'InvalidArgument']
+      res.writeHead(status, { 'content-type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected</Message></Error>`)
+      return
+    }
+    const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      // The write has landed upstream; the client never hears about it.
+      if (fault === 'drop-response') return void (up.resume(), req.socket.destroy())
+      res.writeHead(up.statusCode ?? 502, up.headers)
+      up.pipe(res)
+    })
+    out.on('error', () => res.destroy())
+    req.pipe(out)
+  })
+  server.listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  const { port } = server.address() as net.AddressInfo
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    requests,
+    close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  }
 }

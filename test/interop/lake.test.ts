@@ -2,8 +2,9 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { duckdb } from '../../runtime/lake/duckdb.ts'
-import { createTable, type Table } from '../../runtime/lake/table.ts'
+import { tableId, tableRequest } from '../../runtime/lake/index.ts'
+import type { Table } from '../../runtime/lake/table.ts'
+import { openTestLake, type TestLake } from '../helpers/lake.ts'
 import { duckdbIcebergRows, duckdbRows, parquetSchema, pyicebergFiles, pyicebergRows, pythonPath, sortBy, type Row } from './python.ts'
 
 /**
@@ -44,11 +45,17 @@ const row = (id: number, user: string, day: string, extra: Row = {}): Row => ({
 const asV2 = (r: Row): Row => ({ rating: null, ...r })
 
 let dir: string
-beforeAll(() => {
+let lake: TestLake
+beforeAll(async () => {
   pythonPath()
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-lake-interop-'))
+  lake = await openTestLake(`file://${dir}`)
 }, 15 * 60_000)
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+afterAll(async () => {
+  await lake?.close()
+  fs.rmSync(dir, { recursive: true, force: true })
+})
+const duckdb = () => lake.lake.duckdb.connect()
 
 async function nodeRows(table: Table, selector: Parameters<Table['sql']>[0] = {}): Promise<Row[]> {
   const conn = await duckdb()
@@ -72,7 +79,7 @@ function normalizeDuck(r: Row): Row {
 
 describe('lake tables read by pyiceberg and DuckDB', () => {
   it('appends, evolves, upserts with position deletes, partitions by day, tags and time-travels', async () => {
-    const table = await createTable(`file://${dir}/plays`, { avroSchema: V1, partitionBy: ['day(played_at)'], identifierFields: ['id'] })
+    const table = await lake.catalog.createTable(tableId('interop', 'plays'), tableRequest({ avroSchema: V1, partitionBy: ['day(played_at)'], identifierFields: ['id'] }))
     const model = new Map<number, Row>()
     const expectations: { snapshotId: number; rows: Row[] }[] = []
     const check = async (snapshotId: number, expected: Row[]): Promise<void> => {
@@ -125,8 +132,8 @@ describe('lake tables read by pyiceberg and DuckDB', () => {
     expect(sortBy(pyicebergRows(table.metadataFile, { ref: 'v1' }))).toEqual(sortBy(first))
     expect(table.snapshot({ asOfTimestampMs: s2['timestamp-ms'] })?.['snapshot-id']).toBe(s2['snapshot-id'])
     // both read the table directory through version-hint.text
-    expect(sortBy(pyicebergRows(path.join(dir, 'plays')))).toEqual(sortBy([...model.values()]))
-    expect(sortBy(duckdbIcebergRows(path.join(dir, 'plays')))).toEqual(sortBy([...model.values()]))
+    expect(sortBy(pyicebergRows(path.join(dir, 'interop', 'plays')))).toEqual(sortBy([...model.values()]))
+    expect(sortBy(duckdbIcebergRows(path.join(dir, 'interop', 'plays')))).toEqual(sortBy([...model.values()]))
 
     // 4. rewrite: same rows, no delete files left, fewer data files
     const before = (await table.files()).data.length
@@ -149,7 +156,7 @@ describe('lake tables read by pyiceberg and DuckDB', () => {
   })
 
   it('writes Parquet with field ids, micros timestamps and 3-level lists', async () => {
-    const table = await createTable(`file://${dir}/schema`, { avroSchema: V1 })
+    const table = await lake.catalog.createTable(tableId('interop', 'schema'), tableRequest({ avroSchema: V1 }))
     await table.newSnapshot({ addRows: [row(1, 'a', '2024-01-01')] })
     const file = (await table.files()).data[0]?.dataFile.filePath as string
     const cols = parquetSchema(file.replace('file://', ''))

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateSampleData, playsTopic, usersTopic } from '../../products/sample-data/generate.ts'
-import { loadTable } from '../../runtime/lake/index.ts'
 import { createRunnables, runProducts } from '../../runtime/runner.ts'
 import { lakeTables, runQuery, type LakeTable } from '../../runtime/query/query.ts'
 import type { Runtime } from '../../runtime/runtime.ts'
@@ -40,7 +39,7 @@ describe('the lake seen by pyiceberg, DuckDB and tributary query', () => {
       await runtime.log.append(batch)
       await runProducts(await createRunnables(runtime, exampleMesh()), { untilIdle: true })
     }
-    tables = await lakeTables(exampleMesh(), runtime.lakeUri)
+    tables = await lakeTables(runtime.catalog)
   }, 600_000)
   afterAll(async () => cleanup())
 
@@ -58,10 +57,10 @@ describe('the lake seen by pyiceberg, DuckDB and tributary query', () => {
   it('returns identical rows at every snapshot of every table', async () => {
     let compared = 0
     for (const t of tables) {
-      const table = await loadTable(t.location)
+      const table = await runtime.catalog.loadTable(t.identifier)
       for (const snapshot of table.metadata.snapshots) {
         const id = snapshot['snapshot-id']
-        const ours = await runQuery([t], `SELECT * FROM "${t.product}"."${t.port}"`, { asOf: { snapshotId: id } })
+        const ours = await runQuery(runtime.catalog, [t], `SELECT * FROM "${t.product}"."${t.port}"`, { asOf: { snapshotId: id } })
         const oursRows = ours.rows.map((r) => Object.fromEntries(ours.columns.map((c, i) => [c, r[i]])))
         const py = pyicebergRows(table.metadataFile, { snapshotId: id })
         const duck = duckdbRows(await table.scan({ snapshotId: id }))
@@ -78,7 +77,7 @@ describe('the lake seen by pyiceberg, DuckDB and tributary query', () => {
 
   it('upserts keep one row per key, equal to the last event per key on the topic', async () => {
     const profiles = tables.find((t) => t.name === 'user-profiles.profiles')!
-    const py = pyicebergRows((await loadTable(profiles.location)).metadataFile)
+    const py = pyicebergRows((await runtime.catalog.loadTable(profiles.identifier)).metadataFile)
     const ids = py.map((r) => r.user_id)
     expect(new Set(ids).size).toBe(ids.length)
     const last = new Map<string, unknown>()
@@ -86,7 +85,7 @@ describe('the lake seen by pyiceberg, DuckDB and tributary query', () => {
     const live = [...last.values()].filter((v): v is Row => v !== null)
     expect(live.length).toBeLessThan(last.size) // some users were deleted
     expect(canonicalRows(py)).toEqual(canonicalRows(live))
-    const counts = await runQuery(tables, 'SELECT count(*), count(DISTINCT play_id) FROM podcast_listeners.demographics')
+    const counts = await runQuery(runtime.catalog, tables, 'SELECT count(*), count(DISTINCT play_id) FROM podcast_listeners.demographics')
     expect(counts.rows[0]![0]).toBe(counts.rows[0]![1])
   })
 })

@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type { ScanPlan } from '../../runtime/lake/scan.ts'
+import type { ScanPlan } from '../../runtime/lake/read/scan.ts'
 import { duckdbType } from '../../runtime/lake/duckdb.ts'
-import { defaultPathOf } from '../../runtime/lake/sql.ts'
+import { defaultPathOf } from '../../runtime/lake/read/sql.ts'
 
 /**
  * The real Python readers (pyiceberg, DuckDB python) behind test/interop/read_table.py. The venv is

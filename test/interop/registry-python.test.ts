@@ -1,10 +1,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type EmbeddedRegistry, serveRegistry } from '../../connectors/registry/embedded/index.ts'
+import type { EmbeddedRegistry } from '../../connectors/registry/embedded/index.ts'
+import { serveWritableRegistry } from '../helpers/access.ts'
 import { generateSampleData, playsTopic, usersTopic } from '../../products/sample-data/generate.ts'
 import { createRunnables, runProducts } from '../../runtime/runner.ts'
-import { createSerde } from '../../runtime/registry/serde.ts'
+import { createSerde } from '../../runtime/codec/avro/serde.ts'
 import type { Runtime } from '../../runtime/runtime.ts'
 import { exampleMesh, readTopic, repoRoot, tempRuntime } from '../helpers/runtime.ts'
 import { interopRecords, interopSchema, pythonView, registryClient } from './registry-python.ts'
@@ -18,11 +19,11 @@ import { interopRecords, interopSchema, pythonView, registryClient } from './reg
 describe('Python confluent-kafka against the embedded registry REST API', () => {
   let runtime: Runtime
   let cleanup: () => Promise<void>
-  let server: { url: string; close(): Promise<void> }
+  let server: { url: string; authUrl: string; close(): Promise<void> }
 
   beforeAll(async () => {
     ;({ runtime, cleanup } = await tempRuntime())
-    server = await serveRegistry(runtime.registry as EmbeddedRegistry, { port: 0 })
+    server = await serveWritableRegistry(runtime.registry as EmbeddedRegistry)
   })
   afterAll(async () => {
     await server.close()
@@ -35,7 +36,7 @@ describe('Python confluent-kafka against the embedded registry REST API', () => 
     const incompatible = { ...v1, fields: [...v1.fields, { name: 'note', type: 'string' }] }
     const subject = 'py-accounts-value'
     const r = await registryClient<Record<string, any>>('client', {
-      url: server.url,
+      url: server.authUrl,
       subject,
       schema: JSON.stringify(v1),
       compatible: JSON.stringify(compatible),
@@ -85,7 +86,7 @@ describe('Python confluent-kafka against the embedded registry REST API', () => 
   it("AvroSerializer's bytes decode with our serde to the same canonical values", async () => {
     const topic = 'py-written'
     const records = interopRecords.map((r) => pythonView(interopSchema, r))
-    const written = await registryClient<string[]>('serialize', { url: server.url, topic, schema: JSON.stringify(interopSchema), records })
+    const written = await registryClient<string[]>('serialize', { url: server.authUrl, topic, schema: JSON.stringify(interopSchema), records })
     const serde = createSerde(runtime.registry)
     const bytes = written.map((b) => Buffer.from(b, 'base64'))
     const id = (await runtime.registry.getVersion(`${topic}-value`, 'latest')).id

@@ -7,7 +7,7 @@ import { pythonPath, repoRoot } from './python.ts'
  * run asynchronously: the registry it talks to is served by this same process, which must keep
  * answering while Python waits.
  */
-export function registryClient<T = unknown>(command: 'client' | 'serialize' | 'deserialize' | 'consume', request: unknown, timeoutMs = 120_000): Promise<T> {
+export function registryClient<T = unknown>(command: 'client' | 'refused' | 'serialize' | 'deserialize' | 'consume', request: unknown, timeoutMs = 120_000): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(pythonPath(), [path.join(repoRoot, 'test/interop/registry_client.py'), command], { stdio: ['pipe', 'pipe', 'pipe'] })
     const out: Buffer[] = []

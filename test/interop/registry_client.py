@@ -6,7 +6,8 @@ expectations in TypeScript. Values that JSON has no type for are tagged, both wa
 give fastavro the Python types it writes and check the exact types it reads: {"$bytes": base64},
 {"$decimal": "12.50"}, {"$date": ...}, {"$time": ...}, {"$datetime": isoformat}, {"$uuid": ...}.
 
-    registry_client.py client       {url, subject, schema, compatible, incompatible}
+    registry_client.py client       {url, user_info?, subject, schema, compatible, incompatible}
+    registry_client.py refused      {url, user_info?, subject, schema}
     registry_client.py serialize    {url, topic, schema, records}
     registry_client.py deserialize  {url, topic, values: [base64 | null]}
     registry_client.py consume      {bootstrap, url, topic, group, count, timeout_s, key?: "string" | "avro"}
@@ -77,8 +78,13 @@ def registry_error(call):
     raise AssertionError("expected a SchemaRegistryError")
 
 
+def conf(req):
+    """The client's configuration: basic auth with basic.auth.user.info ("user:password") when given."""
+    return {"url": req["url"], **({"basic.auth.user.info": req["user_info"]} if "user_info" in req else {})}
+
+
 def client(req):
-    c = SchemaRegistryClient({"url": req["url"]})
+    c = SchemaRegistryClient(conf(req))
     subject = req["subject"]
     avro = lambda text: Schema(text, "AVRO")
     out = {}
@@ -106,6 +112,25 @@ def client(req):
     out["deleted_subject"] = c.delete_subject(subject)
     out["deleted_permanently"] = c.delete_subject(subject, permanent=True)
     return out
+
+
+def refused(req):
+    """What the writes answer with these credentials (or none), and whether reads still work."""
+    c = SchemaRegistryClient(conf(req))
+    subject = req["subject"]
+    return {
+        "register": registry_error(lambda: c.register_schema(subject, Schema(req["schema"], "AVRO"))),
+        "set_compatibility": registry_error(lambda: c.set_compatibility(level="NONE")),
+        "delete_subject": registry_error(lambda: c.delete_subject(subject)),
+        "subjects": answer_or_error(c.get_subjects),
+    }
+
+
+def answer_or_error(call):
+    try:
+        return call()
+    except SchemaRegistryError as e:
+        return {"status": e.http_status_code, "error_code": e.error_code}
 
 
 def serialize(req):
@@ -153,5 +178,5 @@ def consume(req):
 if __name__ == "__main__":
     command = sys.argv[1]
     request = json.load(sys.stdin)
-    answer = {"client": client, "serialize": serialize, "deserialize": deserialize, "consume": consume}[command](request)
+    answer = {"client": client, "refused": refused, "serialize": serialize, "deserialize": deserialize, "consume": consume}[command](request)
     json.dump(answer, sys.stdout)

@@ -1,45 +1,42 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { Registry as MetricsRegistry } from 'prom-client'
+import type { AccessControl } from '../../../runtime/access/access.ts'
+import { Audit } from '../../../runtime/access/audit.ts'
+import { isTributaryError, messageOf } from '../../../runtime/errors.ts'
+import { createPipeline, type Mount } from '../../../runtime/http/pipeline.ts'
+import { statusOf } from '../../../runtime/http/respond.ts'
 import { moduleLogger } from '../../../runtime/logger.ts'
 import { toConfluentError } from '../../../runtime/registry/confluent-errors.ts'
 import type { EmbeddedRegistry } from './registry.ts'
-import { HttpError, routeRequest } from './routes.ts'
+import { HttpError, registryRouter } from './routes.ts'
 
 /**
  * The Confluent Schema Registry REST API over the embedded registry, so third-party clients
  * (Confluent serializers, @kafkajs/confluent-schema-registry, kcat, Kafka UI) work against it.
- * Only AVRO schemas. Answers `application/vnd.schemaregistry.v1+json`; errors are
- * `{ error_code, message }` with Confluent's codes and statuses.
+ * Only AVRO schemas. It runs on the runtime's HTTP pipeline (authentication, the route's need,
+ * body limit, audit), answers `application/vnd.schemaregistry.v1+json`, and keeps Confluent's error
+ * shape, `{ error_code, message }`, which Confluent clients parse: 401 for missing or wrong
+ * credentials, 40301 for a principal without the right, as Confluent's own server answers.
  */
 
 export const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json'
-const MAX_BODY = 16 * 1024 * 1024
 const log = moduleLogger('registry')
 
-export type RegistryHttpHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void
+/** Confluent's error codes for what the HTTP layer refuses. */
+const httpErrorCodes: Record<number, number> = { 403: 40301 }
 
-/** A request handler, mountable in a bigger server. */
-export function createRegistryHttpHandler(registry: EmbeddedRegistry): RegistryHttpHandler {
-  return (req, res) => {
-    void handle(registry, req, res)
+export function sendConfluentError(res: http.ServerResponse, e: unknown): void {
+  if (res.headersSent) {
+    res.destroy()
+    return
   }
-}
-
-async function handle(registry: EmbeddedRegistry, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  try {
-    const url = new URL(req.url ?? '/', 'http://registry')
-    const body = req.method === 'POST' || req.method === 'PUT' ? await readJson(req) : undefined
-    const result = await routeRequest(registry, req.method ?? 'GET', url, body)
-    send(res, 200, result)
-  } catch (e) {
-    if (e instanceof HttpError) {
-      send(res, e.status, { error_code: e.errorCode, message: e.message })
-      return
-    }
-    const mapped = toConfluentError(e)
-    if (mapped.status >= 500) log.error({ err: e, method: req.method, url: req.url }, 'registry request failed')
-    send(res, mapped.status, { error_code: mapped.errorCode, message: mapped.message })
-  }
+  if (e instanceof HttpError) return send(res, e.status, { error_code: e.errorCode, message: e.message })
+  const status = isTributaryError(e) ? statusOf(e) : 500
+  if (isTributaryError(e) && e.code.startsWith('TRIB_HTTP_') && status < 500) return send(res, status, { error_code: httpErrorCodes[status] ?? status, message: e.message })
+  const mapped = toConfluentError(e)
+  if (mapped.status >= 500) log.error({ err: messageOf(e) }, 'registry request failed')
+  send(res, mapped.status, { error_code: mapped.errorCode, message: mapped.message })
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
@@ -49,32 +46,41 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
   res.end(text)
 }
 
-async function readJson(req: http.IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > MAX_BODY) throw new HttpError(413, 413, `request body exceeds ${MAX_BODY} bytes`)
-    chunks.push(chunk)
-  }
-  const text = Buffer.concat(chunks).toString('utf8')
-  if (text.trim() === '') return undefined
-  try {
-    return JSON.parse(text) as unknown
-  } catch (e) {
-    throw new HttpError(400, 400, `request body is not valid JSON: ${(e as Error).message}`)
-  }
+/** The registry's routes as a family of the runtime's HTTP pipeline, mounted at `prefix`. */
+export function registryMount(registry: EmbeddedRegistry, prefix = ''): Mount {
+  return { prefix, router: registryRouter(registry, (r, body) => send(r.res, 200, body)), sendError: sendConfluentError }
 }
 
-export interface ServeOptions {
+export interface RegistryHttpOptions {
+  /** Who may read and write (closed by default: writes need a principal of access.registryWrite). */
+  access: AccessControl
+  /** Request bodies above this get 413 (http.maxBodyBytes). */
+  maxBodyBytes: number
+  /** Where the audit counters go; `/metrics` serves them. */
+  metrics?: MetricsRegistry
+}
+
+/** A request listener for the REST API alone, with `GET /metrics` for its request counters. */
+export function createRegistryHttpHandler(registry: EmbeddedRegistry, options: RegistryHttpOptions): http.RequestListener {
+  const metrics = options.metrics ?? new MetricsRegistry()
+  const mount = registryMount(registry)
+  mount.router.add('GET', '/metrics', { kind: 'open' }, async ({ res }) => {
+    const text = await metrics.metrics()
+    res.writeHead(200, { 'content-type': metrics.contentType })
+    res.end(text)
+  })
+  return createPipeline([mount], { access: options.access, audit: new Audit(metrics), maxBodyBytes: options.maxBodyBytes })
+}
+
+export interface ServeOptions extends RegistryHttpOptions {
   port?: number
   host?: string
 }
 
 /** Serves the REST API; port 0 picks a free port (see `url`). */
-export async function serveRegistry(registry: EmbeddedRegistry, options: ServeOptions = {}): Promise<{ url: string; close(): Promise<void> }> {
+export async function serveRegistry(registry: EmbeddedRegistry, options: ServeOptions): Promise<{ url: string; close(): Promise<void> }> {
   const host = options.host ?? '127.0.0.1'
-  const server = http.createServer(createRegistryHttpHandler(registry))
+  const server = http.createServer(createRegistryHttpHandler(registry, options))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port ?? 0, host, () => {

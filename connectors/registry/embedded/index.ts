@@ -3,4 +3,4 @@
  * third-party clients can use it.
  */
 export { type EmbeddedRegistry, type EmbeddedRegistryOptions, openEmbeddedRegistry } from './registry.ts'
-export { CONTENT_TYPE, type RegistryHttpHandler, type ServeOptions, createRegistryHttpHandler, serveRegistry } from './http.ts'
+export { CONTENT_TYPE, type RegistryHttpOptions, type ServeOptions, createRegistryHttpHandler, registryMount, serveRegistry } from './http.ts'

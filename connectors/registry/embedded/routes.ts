@@ -1,14 +1,19 @@
+import type { Need } from '../../../runtime/access/access.ts'
 import { TributaryError, isTributaryError } from '../../../runtime/errors.ts'
+import { Router, type Request } from '../../../runtime/http/router.ts'
 import type { CompatibilityLevel } from '../../../runtime/registry/registry.ts'
 import type { EmbeddedRegistry } from './registry.ts'
 
 /**
- * The Confluent REST routes, as a function from (method, url, parsed body) to the JSON answer.
- * Registry errors propagate as TributaryErrors (mapped to Confluent codes by the caller); HttpError
- * covers what only exists at the HTTP level.
+ * The Confluent REST routes on the runtime's router, each declaring whether it reads or writes the
+ * registry: lookups (`POST /subjects/:subject`) and compatibility checks change nothing and are
+ * reads, as Confluent's own authorizer treats them; registering, deleting, and setting config or
+ * mode are writes. A route answers the JSON body; registry errors propagate as TributaryErrors
+ * (mapped to Confluent codes by the family's error format); HttpError covers what only exists at
+ * the HTTP level of the Confluent API.
  */
 
-/** An HTTP answer that is not a registry error: bad request, unknown route, 40408. */
+/** An HTTP answer that is not a registry error: 40408, an invalid or unsupported mode. */
 export class HttpError extends Error {
   readonly status: number
   readonly errorCode: number
@@ -20,107 +25,68 @@ export class HttpError extends Error {
 }
 
 type Version = number | 'latest'
+type Answer = (r: Request) => Promise<unknown>
 
-export async function routeRequest(registry: EmbeddedRegistry, method: string, url: URL, body: unknown): Promise<unknown> {
-  const parts = pathParts(url.pathname)
-  const flag = (name: string): boolean => url.searchParams.get(name) === 'true'
-  const route = (allowed: string, ...handlers: Array<[string, () => Promise<unknown>]>): Promise<unknown> => {
-    const hit = handlers.find(([m]) => m === method)
-    if (!hit) throw new HttpError(405, 405, `${method} is not allowed on ${url.pathname} (allowed: ${allowed})`)
-    return hit[1]()
-  }
-  const [root, a, b, c, d] = parts
-  const n = parts.length
+const READ: Need = { kind: 'registry-read' }
+const WRITE: Need = { kind: 'registry-write' }
 
-  if (n === 0) return route('GET', ['GET', async () => ({})])
+/** Subjects are free text in the Confluent API; only control characters are refused. */
+const subjectRule = (v: string): string | undefined => (v.length > 0 && v.length <= 1000 && !/[\u0000-\u001f\u007f]/.test(v) ? undefined : 'is not a valid subject')
+const parsedLater = (): undefined => undefined
 
-  if (root === 'subjects') {
-    if (n === 1) return route('GET', ['GET', () => registry.listSubjects()])
-    const subject = a as string
-    if (n === 2) {
-      return route(
-        'POST, DELETE',
-        ['POST', () => lookup(registry, subject, body)],
-        ['DELETE', () => registry.deleteSubject(subject, flag('permanent'))],
-      )
-    }
-    if (b === 'versions' && n === 3) {
-      return route(
-        'GET, POST',
-        ['GET', () => registry.listVersions(subject)],
-        ['POST', async () => ({ id: (await registry.register(subject, schemaOf(body))).id })],
-      )
-    }
-    if (b === 'versions' && n === 4) {
-      const version = parseVersion(c as string, subject)
-      return route(
-        'GET, DELETE',
-        ['GET', async () => versionBody(await registry.getVersion(subject, version))],
-        ['DELETE', () => registry.deleteVersion(subject, version, flag('permanent'))],
-      )
-    }
-    if (b === 'versions' && n === 5 && d === 'schema') {
-      const version = parseVersion(c as string, subject)
-      return route('GET', ['GET', async () => JSON.parse((await registry.getVersion(subject, version)).schema) as unknown])
-    }
-    if (b === 'versions' && n === 5 && d === 'referencedby') {
-      // No schema references in the embedded registry: nothing refers to anything.
-      const version = parseVersion(c as string, subject)
-      return route('GET', [
-        'GET',
-        async () => {
-          await registry.getVersion(subject, version)
-          return []
-        },
-      ])
-    }
-  }
+export function registryRouter(registry: EmbeddedRegistry, send: (r: Request, body: unknown) => void): Router {
+  const router = new Router({ subject: subjectRule, version: parsedLater, id: parsedLater })
+  const add = (method: string, pattern: string, need: Need, answer: Answer) => router.add(method, pattern, need, async (r) => send(r, await answer(r)))
+  const flag = (r: Request, name: string): boolean => r.query.get(name) === 'true'
+  const subject = (r: Request): string => r.params.subject!
+  const version = (r: Request): Version => parseVersion(r.params.version!, subject(r))
+  const body = (r: Request) => r.body({ optional: true })
 
-  if (root === 'schemas') {
-    if (a === 'types' && n === 2) return route('GET', ['GET', async () => ['AVRO']])
-    if (a === 'ids' && n >= 3 && n <= 4) {
-      const id = parseId(b as string)
-      if (n === 3) return route('GET', ['GET', async () => ({ schema: await registry.schemaById(id) })])
-      if (c === 'schema') return route('GET', ['GET', async () => JSON.parse(await registry.schemaById(id)) as unknown])
-      if (c === 'versions') return route('GET', ['GET', () => registry.versionsOfId(id)])
-      if (c === 'subjects') {
-        return route('GET', ['GET', async () => [...new Set((await registry.versionsOfId(id)).map((v) => v.subject))]])
-      }
-    }
-  }
-
-  if (root === 'compatibility' && a === 'subjects' && c === 'versions' && (n === 4 || n === 5)) {
-    const subject = b as string
-    const version = n === 5 ? parseVersion(d as string, subject) : undefined
-    return route('POST', ['POST', () => compatibility(registry, subject, body, version, flag('verbose'))])
-  }
-
-  if (root === 'config' && n <= 2) {
-    const subject = a
-    if (subject === undefined) {
-      return route(
-        'GET, PUT',
-        ['GET', async () => ({ compatibilityLevel: await registry.getCompatibility() })],
-        ['PUT', async () => ({ compatibility: await setLevel(registry, body) })],
-      )
-    }
-    return route(
-      'GET, PUT, DELETE',
-      ['GET', async () => ({ compatibilityLevel: await subjectLevel(registry, subject, flag('defaultToGlobal')) })],
-      ['PUT', async () => ({ compatibility: await setLevel(registry, body, subject) })],
-      ['DELETE', async () => ({ compatibilityLevel: (await registry.deleteCompatibility(subject)) ?? notConfigured(subject) })],
-    )
-  }
-
-  throw new HttpError(404, 404, `no such endpoint: ${method} ${url.pathname}`)
+  add('GET', '/', READ, async () => ({}))
+  add('GET', '/subjects', READ, () => registry.listSubjects())
+  add('POST', '/subjects/:subject', READ, async (r) => lookup(registry, subject(r), await body(r)))
+  add('DELETE', '/subjects/:subject', WRITE, (r) => registry.deleteSubject(subject(r), flag(r, 'permanent')))
+  add('GET', '/subjects/:subject/versions', READ, (r) => registry.listVersions(subject(r)))
+  add('POST', '/subjects/:subject/versions', WRITE, async (r) => ({ id: (await registry.register(subject(r), schemaOf(await body(r)))).id }))
+  add('GET', '/subjects/:subject/versions/:version', READ, async (r) => versionBody(await registry.getVersion(subject(r), version(r))))
+  add('DELETE', '/subjects/:subject/versions/:version', WRITE, (r) => registry.deleteVersion(subject(r), version(r), flag(r, 'permanent')))
+  add('GET', '/subjects/:subject/versions/:version/schema', READ, async (r) => JSON.parse((await registry.getVersion(subject(r), version(r))).schema) as unknown)
+  // No schema references in the embedded registry: nothing refers to anything.
+  add('GET', '/subjects/:subject/versions/:version/referencedby', READ, async (r) => {
+    await registry.getVersion(subject(r), version(r))
+    return []
+  })
+  add('GET', '/schemas/types', READ, async () => ['AVRO'])
+  add('GET', '/schemas/ids/:id', READ, async (r) => ({ schema: await registry.schemaById(parseId(r.params.id!)) }))
+  add('GET', '/schemas/ids/:id/schema', READ, async (r) => JSON.parse(await registry.schemaById(parseId(r.params.id!))) as unknown)
+  add('GET', '/schemas/ids/:id/versions', READ, (r) => registry.versionsOfId(parseId(r.params.id!)))
+  add('GET', '/schemas/ids/:id/subjects', READ, async (r) => [...new Set((await registry.versionsOfId(parseId(r.params.id!))).map((v) => v.subject))])
+  add('POST', '/compatibility/subjects/:subject/versions', READ, async (r) => compatibility(registry, subject(r), await body(r), undefined, flag(r, 'verbose')))
+  add('POST', '/compatibility/subjects/:subject/versions/:version', READ, async (r) => compatibility(registry, subject(r), await body(r), version(r), flag(r, 'verbose')))
+  add('GET', '/config', READ, async () => ({ compatibilityLevel: await registry.getCompatibility() }))
+  add('PUT', '/config', WRITE, async (r) => ({ compatibility: await setLevel(registry, await body(r)) }))
+  add('GET', '/config/:subject', READ, async (r) => ({ compatibilityLevel: await subjectLevel(registry, subject(r), flag(r, 'defaultToGlobal')) }))
+  add('PUT', '/config/:subject', WRITE, async (r) => ({ compatibility: await setLevel(registry, await body(r), subject(r)) }))
+  add('DELETE', '/config/:subject', WRITE, async (r) => ({ compatibilityLevel: (await registry.deleteCompatibility(subject(r))) ?? notConfigured(subject(r)) }))
+  // The embedded registry is always READWRITE; the mode routes exist so clients that ask get the
+  // truth, and so that setting a mode is a write like any other.
+  add('GET', '/mode', READ, async () => ({ mode: READWRITE }))
+  add('PUT', '/mode', WRITE, async (r) => ({ mode: checkMode(await body(r)) }))
+  add('GET', '/mode/:subject', READ, async () => ({ mode: READWRITE }))
+  add('PUT', '/mode/:subject', WRITE, async (r) => ({ mode: checkMode(await body(r)) }))
+  add('DELETE', '/mode/:subject', WRITE, async () => ({ mode: READWRITE }))
+  return router
 }
 
-function pathParts(pathname: string): string[] {
-  try {
-    return pathname.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p))
-  } catch {
-    throw new HttpError(400, 400, `malformed URL path ${pathname}`)
-  }
+const READWRITE = 'READWRITE'
+const MODES = ['READWRITE', 'READONLY', 'READONLY_OVERRIDE', 'IMPORT']
+
+function checkMode(body: unknown): string {
+  const raw = (body as { mode?: unknown } | undefined)?.mode
+  const mode = typeof raw === 'string' ? raw.toUpperCase() : String(raw)
+  if (!MODES.includes(mode)) throw new HttpError(422, 42204, `Invalid mode ${JSON.stringify(raw)}: expected one of ${MODES.join(', ')}`)
+  if (mode !== READWRITE) throw new HttpError(422, 42205, `mode ${mode} is not supported: the embedded registry is always READWRITE`)
+  return mode
 }
 
 function parseVersion(text: string, subject: string): Version {

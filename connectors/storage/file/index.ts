@@ -152,6 +152,18 @@ class FileStorage implements LakeStorage {
     return out.sort()
   }
 
+  async folders(folder: string): Promise<string[]> {
+    const rel = relativeTo(this.root, folder).replace(/\/+$/, '')
+    try {
+      const entries = await fs.readdir(path.join(this.dir, rel), { withFileTypes: true })
+      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort()
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'ENOTDIR') return []
+      throw this.fail(e, 'list', rel)
+    }
+  }
+
   async delete(p: string): Promise<void> {
     try {
       await fs.rm(this.localPath(p), { force: true })

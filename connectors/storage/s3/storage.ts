@@ -135,6 +135,20 @@ export class S3Storage implements LakeStorage {
     return out.sort()
   }
 
+  async folders(folder: string): Promise<string[]> {
+    const rel = relativeTo(this.root, folder).replace(/\/+$/, '')
+    const prefix = [this.#prefix, rel].filter(Boolean).map((s) => `${s}/`).join('')
+    const out: string[] = []
+    const send = this.#send('list', folder)
+    let ContinuationToken: string | undefined
+    do {
+      const res = await send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, Delimiter: '/', ...(ContinuationToken ? { ContinuationToken } : {}) }))
+      for (const p of res.CommonPrefixes ?? []) if (p.Prefix?.startsWith(prefix)) out.push(p.Prefix.slice(prefix.length).replace(/\/$/, ''))
+      ContinuationToken = res.IsTruncated ? res.NextContinuationToken : undefined
+    } while (ContinuationToken)
+    return out.filter((name) => name !== '').sort()
+  }
+
   async delete(p: string): Promise<void> {
     await this.#retry('delete', p, async () => {
       try {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
-import { describeProduct } from '../../catalog/describe.ts'
-import { lineageDot, lineageMermaid } from '../../catalog/lineage.ts'
-import { searchCatalog } from '../../catalog/search.ts'
+import { describeProduct } from '../../discovery/describe.ts'
+import { lineageDot, lineageMermaid } from '../../discovery/lineage.ts'
+import { searchCatalog } from '../../discovery/search.ts'
 import { TributaryError } from '../../errors.ts'
 import type { CliContext } from '../context.ts'
 import { print, printJson, table } from '../output.ts'
@@ -24,7 +24,7 @@ export function registerCatalog(program: Command, ctx: CliContext): void {
         return
       }
       const runtime = await ctx.runtime()
-      const described = await Promise.all(products.map((p) => describeProduct(p, products, { lakeUri: runtime.lakeUri })))
+      const described = await Promise.all(products.map((p) => describeProduct(p, products, { catalog: runtime.catalog })))
       if (opts.format === 'json') {
         printJson(described)
         return
@@ -37,7 +37,7 @@ export function registerCatalog(program: Command, ctx: CliContext): void {
             owner: d.owner.team,
             inputs: d.inputPorts.map((p) => p.topic).join(', '),
             outputs: d.outputPorts.map((p) => p.topic).join(', '),
-            tables: d.tables.filter((t) => t.snapshotId !== null).map((t) => `${t.table} (${t.rows})`).join(', ') || '-',
+            tables: d.tables.flatMap((t) => (t.error ? [`${t.table} (unreadable: ${t.error.code})`] : t.snapshotId !== null ? [`${t.table} (${t.rows})`] : [])).join(', ') || '-',
           })),
         ),
       )

@@ -4,7 +4,7 @@ import type { Command } from 'commander'
 import { generateSampleData, playsTopic, usersTopic } from '../../../products/sample-data/generate.ts'
 import { AUDIT_BRANCH } from '../../compactor/compactor.ts'
 import { TributaryError } from '../../errors.ts'
-import { MAIN_BRANCH, loadTable } from '../../lake/index.ts'
+import { MAIN_BRANCH } from '../../lake/index.ts'
 import { lakeTables, runQuery } from '../../query/query.ts'
 import type { CliContext } from '../context.ts'
 import { print, table } from '../output.ts'
@@ -37,9 +37,9 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       await runtime.log.append(records.filter((r) => (r.timestamp ?? 0) < cut))
       const first = await runMesh(ctx, [], { untilIdle: true })
       throwIfStopped(first.stopped)
-      const tables = await lakeTables(ctx.products([]), runtime.lakeUri)
+      const tables = await lakeTables(runtime.catalog)
       for (const t of tables.filter((t) => t.port !== 'dlq')) {
-        const lake = await loadTable(t.location)
+        const lake = await runtime.catalog.loadTable(t.identifier)
         if (lake.metadata.refs[MAIN_BRANCH]) await lake.tag(firstDayTag)
       }
       await runtime.log.append(records.filter((r) => (r.timestamp ?? 0) >= cut))
@@ -56,11 +56,11 @@ export function registerDemo(program: Command, ctx: CliContext): void {
 
       const top = "SELECT podcast_id, plays, listeners, top_country FROM top_podcasts.daily_plays WHERE day = DATE '2026-11-02' ORDER BY plays DESC, podcast_id LIMIT 5"
       print(`\nThe top podcasts of 2026-11-02, from the lake:\n  npx tributary query "${top}"\n`)
-      print(indent(formatResult(await runQuery(tables, top), 'table')))
+      print(indent(formatResult(await runQuery(runtime.catalog, tables, top), 'table')))
       const plans = 'SELECT plan, count(*) AS users FROM user_profiles.profiles GROUP BY plan ORDER BY plan'
       print(`\nTime travel: users per plan after the first day (tag ${firstDayTag}) and now:\n  npx tributary query "${plans}" --as-of ${firstDayTag}\n`)
-      const then = await runQuery(tables, plans, { asOf: { ref: firstDayTag } })
-      const now = await runQuery(tables, plans)
+      const then = await runQuery(runtime.catalog, tables, plans, { asOf: { ref: firstDayTag } })
+      const now = await runQuery(runtime.catalog, tables, plans)
       print(indent(table(now.rows.map((r) => ({ plan: r[0], [firstDayTag]: then.rows.find((x) => x[0] === r[0])?.[1] ?? 0, now: r[1] })))))
 
       print(`\nState is in ${rel}/ (log, registry, state, lake). Try:`)

@@ -3,7 +3,7 @@ import { AUDIT_BRANCH, AUDIT_PROPERTY, DEAD_LETTERS_PROPERTY, OFFSETS_PROPERTY, 
 import { auditSnapshot, type AuditResult } from '../../compactor/audit.ts'
 import { snapshotTargets, type SnapshotTarget } from '../../compactor/targets.ts'
 import { TributaryError, isTributaryError } from '../../errors.ts'
-import { joinPath, loadTable, MAIN_BRANCH, refSnapshot, type Table, type TableUpdate } from '../../lake/index.ts'
+import { MAIN_BRANCH, refSnapshot, tableId, type Table, type TableUpdate } from '../../lake/index.ts'
 import { parseDuration } from '../../util/duration.ts'
 import type { CliContext } from '../context.ts'
 import { print, printJson, table as textTable } from '../output.ts'
@@ -26,9 +26,9 @@ async function openLakeTable(ctx: CliContext, name: string): Promise<Opened> {
     target = undefined
   }
   try {
-    return { table: await loadTable(joinPath(runtime.lakeUri, product, port)), target }
+    return { table: await runtime.catalog.loadTable(tableId(product, port)), target }
   } catch (e) {
-    if (isTributaryError(e, 'TRIB_LAKE_NOT_FOUND')) throw new TributaryError('TRIB_LAKE_NOT_FOUND', `unknown table ${name}: there is no Iceberg table at ${joinPath(runtime.lakeUri, product, port)}`, { cause: e })
+    if (isTributaryError(e, 'TRIB_LAKE_NOT_FOUND')) throw new TributaryError('TRIB_LAKE_NOT_FOUND', `unknown table ${name}: the lake (${runtime.catalog.uri}) has no such table`, { cause: e })
     throw e
   }
 }

@@ -13,8 +13,8 @@ export function registerQuery(program: Command, ctx: CliContext): void {
     .option('--max-rows <n>', 'print at most n rows', (v) => Number(v), 10_000)
     .action(async (sql: string, opts: { asOf?: string; format: string; maxRows: number }) => {
       const runtime = await ctx.runtime()
-      const tables = await lakeTables(ctx.products([]), runtime.lakeUri)
-      const result = await runQuery(tables, sql, { asOf: parseAsOf(opts.asOf), maxRows: opts.maxRows })
+      const tables = await lakeTables(runtime.catalog)
+      const result = await runQuery(runtime.catalog, tables, sql, { asOf: parseAsOf(opts.asOf), maxRows: opts.maxRows })
       print(formatResult(result, opts.format))
       if (result.truncated) process.stderr.write(`(only the first ${opts.maxRows} rows are shown; raise --max-rows)\n`)
     })

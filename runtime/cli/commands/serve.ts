@@ -1,6 +1,7 @@
 import http from 'node:http'
 import type { Command } from 'commander'
 import { createHttpHandler, listen, startingHandler } from '../../http/server.ts'
+import { AccessControl } from '../../access/access.ts'
 import { moduleLogger } from '../../logger.ts'
 import { registerSchemaFiles } from '../../runtime.ts'
 import { ProductService } from '../../service.ts'
@@ -20,6 +21,10 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .action(async (refs: string[], opts: { port?: number; host?: string }) => {
       const config = ctx.config()
       const products = ctx.products(refs)
+      // Secrets are read before the port opens, so a missing one fails at once.
+      const access = AccessControl.fromConfig(config, products)
+      const unknown = access.unknownAudience()
+      if (unknown.length > 0) logger.warn({ unknown }, 'access lists name principals or groups the configuration does not have: nobody matches them')
 
       // Listen first: while Kafka, the registry or S3 are still unreachable the container is alive
       // and says why it is not ready, instead of crash-looping.
@@ -53,7 +58,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         ctx.adopt(runtime)
         await registerSchemaFiles(runtime.registry, [...new Set(products.flatMap((p) => schemaDirsFor(p.dir, config.schemaDirs)))])
         const service = new ProductService(runtime, products)
-        handler = createHttpHandler(service)
+        handler = createHttpHandler(service, access)
         await service.start(abort.signal)
       } finally {
         server.closeAllConnections()
@@ -64,3 +69,4 @@ export function registerServe(program: Command, ctx: CliContext): void {
       logger.info('stopped')
     })
 }
+

@@ -1,13 +1,11 @@
 import avsc from 'avsc'
 import { describe, expect, it } from 'vitest'
-import { columnarPlan, ColumnBatch } from '../../../runtime/lake/avro-columns.ts'
-import { duckdb } from '../../../runtime/lake/duckdb.ts'
-import { writeColumnBatch, writeParquetFiles } from '../../../runtime/lake/parquet.ts'
-import { avroToIcebergSchema } from '../../../runtime/lake/schema.ts'
-import { openStorage } from '../../../runtime/lake/storage.ts'
-import type { DataFile, Schema } from '../../../runtime/lake/types.ts'
-import { createType } from '../../../runtime/registry/logical-types.ts'
-import { tempDirs } from './support.ts'
+import { columnarPlan, ColumnBatch } from '../../../runtime/lake/write/avro-columns.ts'
+import { writeColumnBatch, writeParquetFiles } from '../../../runtime/lake/write/parquet.ts'
+import { avroToIcebergSchema } from '../../../runtime/lake/iceberg/schema.ts'
+import type { DataFile, Schema } from '../../../runtime/lake/iceberg/types.ts'
+import { createType } from '../../../runtime/codec/types/logical-types.ts'
+import { tempDirs, testResources } from './support.ts'
 
 /**
  * The columnar path (Avro bytes → Parquet columns) must write what the canonical path (decoded
@@ -37,6 +35,7 @@ const avro = {
 const type = createType(avro)
 const schema = avroToIcebergSchema(avro).schema
 const tempDir = tempDirs('trib-lake-columnar-')
+const lake = testResources()
 const frame = (value: unknown): Buffer => Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), type.toBuffer(value)])
 
 function row(i: number): Record<string, unknown> {
@@ -61,7 +60,7 @@ function row(i: number): Record<string, unknown> {
 const rows = Array.from({ length: 40 }, (_, i) => row(i))
 
 async function readBack(file: DataFile): Promise<unknown[][]> {
-  const conn = await duckdb()
+  const conn = await lake.duckdb.connect()
   try {
     const path = new URL(file.filePath).pathname
     const cols = schema.fields.map((f) => `CAST("${f.name}" AS VARCHAR)`).join(', ')
@@ -82,7 +81,7 @@ const statsOf = (f: DataFile) => ({
 
 describe('columnar lake path', () => {
   it('writes the values and statistics the canonical path writes', async () => {
-    const storage = await openStorage(tempDir())
+    const storage = await lake.storage.open(tempDir())
     const plan = columnarPlan(avro, schema)!
     expect(plan).toBeDefined()
     const batch = new ColumnBatch(schema)
@@ -90,9 +89,9 @@ describe('columnar lake path', () => {
       const buf = frame(r)
       plan.append(batch, buf, 5, buf.length)
     }
-    const fast = await writeColumnBatch(storage, batch)
+    const fast = await writeColumnBatch(lake, storage, batch)
     const canonical = rows.map((r) => type.fromBuffer(type.toBuffer(r)) as Record<string, unknown>)
-    const [slow] = await writeParquetFiles(storage, { schema, spec: { 'spec-id': 0, fields: [] }, rows: canonical })
+    const [slow] = await writeParquetFiles(lake, storage, { schema, spec: { 'spec-id': 0, fields: [] }, rows: canonical })
     expect(await readBack(fast)).toEqual(await readBack(slow!))
     expect(statsOf(fast)).toEqual(statsOf(slow!))
     expect(fast.recordCount).toBe(40)
@@ -110,7 +109,7 @@ describe('columnar lake path', () => {
     const next = frame(rows[2])
     plan.append(batch, next, 5, next.length)
     expect(batch.rows).toBe(2)
-    const file = await writeColumnBatch(await openStorage(tempDir()), batch)
+    const file = await writeColumnBatch(lake, await lake.storage.open(tempDir()), batch)
     expect((await readBack(file)).map((r) => r[0])).toEqual([String(rows[1]!.id), String(rows[2]!.id)].sort())
   })
 
@@ -147,8 +146,8 @@ describe('columnar lake path', () => {
       plan.append(batch, buf, 5, buf.length)
       if (v !== 5n) expect(plan.values(buf, 5, buf.length, ['id'])).toBeUndefined()
     }
-    const file = await writeColumnBatch(await openStorage(tempDir()), batch)
-    const conn = await duckdb()
+    const file = await writeColumnBatch(lake, await lake.storage.open(tempDir()), batch)
+    const conn = await lake.duckdb.connect()
     try {
       const got = (await conn.runAndReadAll(`SELECT id, n FROM read_parquet('${new URL(file.filePath).pathname}')`)).getRows()
       expect(got).toEqual(values.map((v) => [v, v === 5n ? null : -v / 3n]))
@@ -197,8 +196,8 @@ describe('columnar lake path', () => {
     const batch = new ColumnBatch(table)
     const body = Buffer.concat([Buffer.alloc(5), createType(v1).toBuffer({ id: 7, gone: 'x' })])
     plan.append(batch, body, 5, body.length)
-    const file = await writeColumnBatch(await openStorage(tempDir()), batch)
-    const conn = await duckdb()
+    const file = await writeColumnBatch(lake, await lake.storage.open(tempDir()), batch)
+    const conn = await lake.duckdb.connect()
     try {
       // As Avro resolution reads it: id promoted, `added` its null default, `gone` dropped by the reader.
       expect((await conn.runAndReadAll(`SELECT id, added, gone FROM read_parquet('${new URL(file.filePath).pathname}')`)).getRows()).toEqual([[7n, null, null]])

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { applyCommit, type TableCommit, type TableUpdate } from '../../../runtime/lake/commit.ts'
-import { checkMetadata } from '../../../runtime/lake/metadata.ts'
-import type { Schema, Snapshot, TableMetadata } from '../../../runtime/lake/types.ts'
+import { applyCommit, type TableCommit, type TableUpdate } from '../../../runtime/lake/iceberg/commit.ts'
+import { checkMetadata } from '../../../runtime/lake/iceberg/metadata.ts'
+import type { Schema, Snapshot, TableMetadata } from '../../../runtime/lake/iceberg/types.ts'
 
 const schema: Schema = { type: 'struct', 'schema-id': 0, fields: [{ id: 1, name: 'id', required: true, type: 'long' }, { id: 2, name: 'ts', required: false, type: 'timestamptz' }] }
 

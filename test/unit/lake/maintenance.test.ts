@@ -1,13 +1,12 @@
 import fs from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { duckdb } from '../../../runtime/lake/duckdb.ts'
-import { snapshotFiles } from '../../../runtime/lake/files.ts'
-import { readManifestList } from '../../../runtime/lake/manifest.ts'
-import { createTable, type Table } from '../../../runtime/lake/table.ts'
-import { ids, tempDirs } from './support.ts'
+import { snapshotFiles } from '../../../runtime/lake/iceberg/files.ts'
+import { readManifestList } from '../../../runtime/lake/iceberg/manifest.ts'
+import type { Table } from '../../../runtime/lake/table.ts'
+import { ids, tempLakes } from './support.ts'
 
 const schema = { type: 'record', name: 'R', fields: [{ name: 'id', type: 'long' }, { name: 'v', type: 'string' }] }
-const tempDir = tempDirs('trib-lake-maint-')
+const lakes = tempLakes('trib-lake-maint-')
 const local = (uri: string): string => uri.replace('file://', '')
 
 /** Every file any remaining snapshot references exists. */
@@ -22,7 +21,7 @@ async function assertComplete(table: Table): Promise<void> {
 
 describe('snapshot expiry', () => {
   it('never deletes a file a remaining snapshot, branch or tag references', async () => {
-    const t = await createTable(tempDir(), { avroSchema: schema })
+    const t = await (await lakes()).create({ avroSchema: schema })
     const s1 = await t.newSnapshot({ addRows: [{ id: 1, v: 'a' }] })
     await t.tag('first')
     const s2 = await t.newSnapshot({ addRows: [{ id: 2, v: 'b' }] })
@@ -48,7 +47,7 @@ describe('snapshot expiry', () => {
   })
 
   it('keeps the last N per branch and everything newer than the cutoff', async () => {
-    const t = await createTable(tempDir(), { avroSchema: schema })
+    const t = await (await lakes()).create({ avroSchema: schema })
     for (let i = 1; i <= 5; i++) await t.newSnapshot({ addRows: [{ id: i, v: 'x' }] })
     expect((await t.expireSnapshots({ olderThanMs: 0, retainLast: 1 })).expiredSnapshotIds).toEqual([])
     const r = await t.expireSnapshots({ olderThanMs: Date.now() + 60_000, retainLast: 2 })
@@ -63,7 +62,7 @@ describe('snapshot expiry', () => {
 
 describe('rewriteDataFiles', () => {
   it('applies deletes, drops obsolete delete files and keeps rows identical', async () => {
-    const t = await createTable(tempDir(), { avroSchema: schema })
+    const t = await (await lakes()).create({ avroSchema: schema })
     await t.newSnapshot({ addRows: [{ id: 1, v: 'a' }, { id: 2, v: 'b' }] })
     await t.newSnapshot({ addRows: [{ id: 3, v: 'c' }] })
     const first = (await t.files()).data.find((f) => f.dataFile.recordCount === 2)?.dataFile.filePath as string
@@ -74,7 +73,7 @@ describe('rewriteDataFiles', () => {
     const files = await t.files()
     expect(files.deletes).toEqual([])
     expect(files.data.map((f) => f.dataFile.recordCount)).toEqual([3])
-    const conn = await duckdb()
+    const conn = await t.lake.duckdb.connect()
     try {
       const rows = (await conn.runAndReadAll(`SELECT id, v FROM (${await t.sql()}) ORDER BY id`)).getRows()
       expect(rows).toEqual([[1n, 'a2'], [2n, 'b'], [3n, 'c']])

@@ -2,12 +2,12 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { decodeAvroFile } from '../../../runtime/lake/avro-file.ts'
-import { readManifest, readManifestList, writeManifest, writeManifestList } from '../../../runtime/lake/manifest.ts'
-import { buildPartitionSpec } from '../../../runtime/lake/partition.ts'
-import { avroToIcebergSchema } from '../../../runtime/lake/schema.ts'
-import { openStorage } from '../../../runtime/lake/storage.ts'
-import type { DataFile, ManifestEntry, ManifestFile } from '../../../runtime/lake/types.ts'
+import { decodeAvroFile } from '../../../runtime/lake/iceberg/avro-file.ts'
+import { readManifest, readManifestList, writeManifest, writeManifestList } from '../../../runtime/lake/iceberg/manifest.ts'
+import { buildPartitionSpec } from '../../../runtime/lake/iceberg/partition.ts'
+import { avroToIcebergSchema } from '../../../runtime/lake/iceberg/schema.ts'
+import { openFileStorage } from '../../../connectors/storage/file/index.ts'
+import type { DataFile, ManifestEntry, ManifestFile } from '../../../runtime/lake/iceberg/types.ts'
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-lake-manifest-'))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -53,7 +53,7 @@ function assertIds(avro: unknown, where = ''): void {
 
 describe('manifests and manifest lists', () => {
   it('write every field id and the required key-value metadata, and read back with inheritance', async () => {
-    const storage = await openStorage(dir)
+    const storage = openFileStorage(dir)
     const entries: ManifestEntry[] = [
       { status: 1, snapshotId: 7, sequenceNumber: null, fileSequenceNumber: null, dataFile: file('a', 19000, 1250n) },
       { status: 0, snapshotId: 5, sequenceNumber: 2, fileSequenceNumber: 3, dataFile: file('b', null, -5n) },
@@ -85,7 +85,7 @@ describe('manifests and manifest lists', () => {
   })
 
   it('reports an unreadable manifest as TRIB_LAKE_CORRUPT naming it', async () => {
-    const storage = await openStorage(dir)
+    const storage = openFileStorage(dir)
     fs.writeFileSync(path.join(dir, 'metadata/bad.avro'), 'Obj\x01 not really')
     await expect(readManifestList(storage, 'metadata/bad.avro')).rejects.toMatchObject({ code: 'TRIB_LAKE_CORRUPT', message: expect.stringContaining('metadata/bad.avro') })
   })

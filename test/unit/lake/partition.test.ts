@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { murmur3 } from '../../../runtime/lake/murmur3.ts'
-import { applyTransform, bucketBytes, buildPartitionSpec, partitionPath } from '../../../runtime/lake/partition.ts'
-import { avroToIcebergSchema } from '../../../runtime/lake/schema.ts'
-import type { IcebergType } from '../../../runtime/lake/types.ts'
+import { murmur3 } from '../../../runtime/lake/iceberg/murmur3.ts'
+import { applyTransform, bucketBytes, buildPartitionSpec, partitionPath } from '../../../runtime/lake/iceberg/partition.ts'
+import { avroToIcebergSchema } from '../../../runtime/lake/iceberg/schema.ts'
+import type { IcebergType } from '../../../runtime/lake/iceberg/types.ts'
 
 describe('partition transforms', () => {
   // The hash values listed in the Iceberg spec, appendix B.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { avroToIcebergSchema } from '../../../runtime/lake/schema.ts'
+import { avroToIcebergSchema } from '../../../runtime/lake/iceberg/schema.ts'
 
 const base = {
   type: 'record',

@@ -1,9 +1,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { duckdb } from '../../../runtime/lake/duckdb.ts'
-import { createTable, loadTable, type Table } from '../../../runtime/lake/table.ts'
-import { ids, tempDirs } from './support.ts'
+import type { Table } from '../../../runtime/lake/table.ts'
+import { ids, tempLakes } from './support.ts'
 
 const schema = {
   type: 'record',
@@ -15,13 +14,13 @@ const schema = {
     { name: 'note', type: ['null', 'string'], default: null },
   ],
 }
-const tempDir = tempDirs('trib-lake-table-')
+const lakes = tempLakes('trib-lake-table-')
 
 const r = (id: number, extra: Record<string, unknown> = {}) => ({ id, at: '2024-05-01T12:00:00.000Z', ...extra })
 
 describe('table facade', () => {
   it('write-audit-publish: a new branch starts at main, main moves only by fast-forward', async () => {
-    const t = await createTable(tempDir(), { avroSchema: schema })
+    const t = await (await lakes()).create({ avroSchema: schema })
     const s1 = await t.newSnapshot({ addRows: [r(1)] })
     const audit = await t.newSnapshot({ branch: 'audit', addRows: [r(2)], summary: { 'tributary.offsets': '{"p-0":2}' } })
     expect(audit['parent-snapshot-id']).toBe(s1['snapshot-id'])
@@ -40,7 +39,7 @@ describe('table facade', () => {
   })
 
   it('pins the parent for exactly-once commits and refuses commits to tags', async () => {
-    const t = await createTable(tempDir(), { avroSchema: schema })
+    const t = await (await lakes()).create({ avroSchema: schema })
     await expect(t.newSnapshot({ addRows: [r(1)], expectedParent: 42 })).rejects.toMatchObject({ code: 'TRIB_LAKE_COMMIT_CONFLICT' })
     const s1 = await t.newSnapshot({ addRows: [r(1)], expectedParent: null })
     await t.newSnapshot({ addRows: [r(2)], expectedParent: s1['snapshot-id'] })
@@ -54,9 +53,9 @@ describe('table facade', () => {
   })
 
   it('time-travels by snapshot id, tag and timestamp, and says what is missing', async () => {
-    const dir = tempDir()
-    await createTable(dir, { avroSchema: schema })
-    const t = await loadTable(dir)
+    const lake = await lakes()
+    await lake.create({ avroSchema: schema })
+    const t = await lake.load()
     const s1 = await t.newSnapshot({ addRows: [r(1)] })
     const s2 = await t.newSnapshot({ addRows: [r(2)] })
     expect(await ids(t, { snapshotId: s1['snapshot-id'] })).toEqual([1])
@@ -68,7 +67,7 @@ describe('table facade', () => {
   })
 
   it('refuses rows that do not fit the schema, naming row and field, and writes nothing', async () => {
-    const t = await createTable(tempDir(), { avroSchema: schema })
+    const t = await (await lakes()).create({ avroSchema: schema })
     const bad: [Record<string, unknown>, RegExp][] = [
       [{ id: 1 }, /row 1, field at: at is required/],
       [r(1, { price: 12.5 }), /field price: price expects a decimal string/],
@@ -84,9 +83,9 @@ describe('table facade', () => {
   })
 
   it('accepts canonical values and their alternatives, exactly', async () => {
-    const t = await createTable(tempDir(), { avroSchema: schema })
+    const t = await (await lakes()).create({ avroSchema: schema })
     await t.newSnapshot({ addRows: [r(1, { price: '-0.05', at: new Date(Date.UTC(2024, 0, 2)) }), r(2, { price: '9999.99', at: 1_700_000_000_123_456, note: 'ü' })] })
-    const conn = await duckdb()
+    const conn = await t.lake.duckdb.connect()
     try {
       const rows = (await conn.runAndReadAll(`SELECT id, CAST(price AS VARCHAR), epoch_us("at"), note FROM (${await t.sql()}) ORDER BY id`)).getRows()
       expect(rows).toEqual([[1n, '-0.05', BigInt(Date.UTC(2024, 0, 2)) * 1000n, null], [2n, '9999.99', 1_700_000_000_123_456n, 'ü']])

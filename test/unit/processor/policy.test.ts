@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { compilePolicy } from '../../../runtime/processor/policy.ts'
+import { compilePolicy, redactText } from '../../../runtime/processor/policy.ts'
 
 describe('PII policies', () => {
   const redact = compilePolicy({ email: 'hash', phone: 'mask', city: 'drop', 'address.street': 'mask' }, 'pepper-pepper')
@@ -20,5 +20,11 @@ describe('PII policies', () => {
     redact(input)
     expect(input.email).toBe('ada@example.com')
     expect(redact({ ...input, email: null, address: null }).email).toBeNull()
+  })
+
+  it('masks whole code points, so no surrogate pair is split into invalid UTF-16', () => {
+    expect(redactText('mask', '😀a😀b😀', 's')).toBe('*a😀b😀')
+    expect(redactText('mask', '😀😀', 's')).toBe('**')
+    expect(Buffer.from(redactText('mask', '😀😀😀😀😀', 's')).toString()).toBe('*😀😀😀😀')
   })
 })
