@@ -9,6 +9,7 @@ import { piiActions } from './spec/schema.ts'
 import type { Sink } from './sink/sink.ts'
 import type { Supervisor } from './supervisor/supervisor.ts'
 import { HeapWatch } from './observability/heap.ts'
+import type { Readiness } from './http/probes.ts'
 import type { Runtime } from './runtime.ts'
 import { TributaryError, messageOf } from './errors.ts'
 import { moduleLogger } from './logger.ts'
@@ -81,7 +82,7 @@ export class ProductService {
    * tables open) and none stopped. The reasons name what is not, and each product's state is
    * listed (a runnable waiting to be restarted after a retriable failure keeps its product ready).
    */
-  readiness(): { ready: boolean; reasons: string[]; products?: Record<string, unknown> } {
+  readiness(): Readiness {
     if (this.#failure) return { ready: false, reasons: [`failed: ${this.#failure}`] }
     const status = this.#supervisor?.status()
     if (!status) return { ready: false, reasons: ['starting: processors not created yet'] }

@@ -1,4 +1,4 @@
-import { retry } from '../../runtime/util/retry.ts'
+import { backoffDelay, retry } from '../../runtime/util/retry.ts'
 import { randomUUID } from 'node:crypto'
 import type { EachBatchPayload, IMemberAssignment } from 'kafkajs'
 import { TributaryError, isTributaryError } from '../../runtime/errors.ts'
@@ -81,6 +81,7 @@ export class KafkaConsumer implements Consumer {
   #starting: Promise<void> | undefined
   #needSession = false
   #retryAt = 0
+  #sessionFailures = 0
   #started = false
   #closed = false
   #ready = false
@@ -279,6 +280,7 @@ export class KafkaConsumer implements Consumer {
     if (this.#needSession && this.#starting === undefined && now >= this.#retryAt) {
       this.#needSession = false
       this.#starting = this.#openSession()
+        .then(() => void (this.#sessionFailures = 0))
         .catch((e: unknown) => this.#sessionFailed(e))
         .finally(() => {
           this.#starting = undefined
@@ -318,9 +320,10 @@ export class KafkaConsumer implements Consumer {
       this.#fatal = err
       return
     }
-    log.warn({ topics: this.#topics, group: this.#group, cause: err.message }, 'Kafka consumer could not start; retrying')
+    const retryInMs = backoffDelay(++this.#sessionFailures, REQUEST_BACKOFF)
+    log.warn({ topics: this.#topics, group: this.#group, cause: err.message, attempt: this.#sessionFailures, retryInMs }, 'Kafka consumer could not start; retrying')
     this.#needSession = true
-    this.#retryAt = Date.now() + 1000
+    this.#retryAt = Date.now() + retryInMs
   }
 
   async #checkTopics(): Promise<void> {

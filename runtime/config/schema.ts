@@ -71,6 +71,14 @@ const lake = z.strictObject({
 const http = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8080),
   host: z.string().min(1).default('0.0.0.0'),
+  probePort: z
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .optional()
+    .describe('a second port answering /healthz and /readyz from a worker thread, fast however busy the container is; point liveness and readiness probes here'),
+  livenessStallMs: z.number().int().positive().default(30_000).describe('the probe port fails /healthz once the main event loop has not turned for this long'),
   controlToken: z.string().min(16).optional().describe("secret bearer token of the principal 'control' (group admin): writes, unless access says otherwise"),
   maxBodyBytes: z.number().int().positive().default(65_536),
   maxStreamsPerClient: z.number().int().positive().default(4).describe('concurrent subscriptions per client address'),
@@ -142,6 +150,7 @@ export const envVars = {
   TRIBUTARY_S3_FORCE_PATH_STYLE: { path: 'lake.s3.forcePathStyle', type: 'boolean' },
   TRIBUTARY_HTTP_PORT: { path: 'http.port', type: 'number' },
   TRIBUTARY_HTTP_HOST: { path: 'http.host', type: 'string' },
+  TRIBUTARY_HTTP_PROBE_PORT: { path: 'http.probePort', type: 'number' },
   TRIBUTARY_HTTP_CONTROL_TOKEN: { path: 'http.controlToken', type: 'string', secret: true },
   TRIBUTARY_SHUTDOWN_DEADLINE_MS: { path: 'shutdownDeadlineMs', type: 'number' },
   TRIBUTARY_HEAP_WATERMARK: { path: 'heapWatermark', type: 'number' },

@@ -2,13 +2,17 @@ import v8 from 'node:v8'
 import { moduleLogger } from '../logger.ts'
 
 const logger = moduleLogger('heap')
+const YOUNG_GENERATION_BYTES = 48 * 2 ** 20
 
 /**
  * Warns before the V8 heap runs out. A transform that leaks (a growing module-level cache, say)
  * otherwise ends in an out-of-memory abort with no warning; this logs once when the used heap
- * crosses `watermark` (a share of the heap limit), again when it falls back, and sets a gauge
- * (`tributary_heap_watermark_exceeded`) that alerting can watch. Checked on an unref'd timer, so it
- * keeps nothing alive. Main thread only: stream threads have heaps of their own.
+ * crosses `watermark` (a share of the limit), again when it falls back, and sets a gauge
+ * (`tributary_heap_watermark_exceeded`) that alerting can watch. The limit is what the old
+ * generation may grow to, where V8 runs out: heap_size_limit less the young generation's 48 MiB
+ * (3 semi-spaces of 16 MiB, V8's default on 64-bit; at most a third of a small heap). Checked every
+ * 250 ms on an unref'd timer, so it keeps nothing alive. Main thread only: stream threads have
+ * heaps of their own.
  */
 export class HeapWatch {
   readonly watermark: number
@@ -17,9 +21,10 @@ export class HeapWatch {
   exceeded = false
   readonly #timer: NodeJS.Timeout
 
-  constructor(watermark: number, intervalMs = 1_000) {
+  constructor(watermark: number, intervalMs = 250) {
     this.watermark = watermark
-    this.limitBytes = v8.getHeapStatistics().heap_size_limit
+    const limit = v8.getHeapStatistics().heap_size_limit
+    this.limitBytes = limit - Math.min(YOUNG_GENERATION_BYTES, limit / 3)
     this.check()
     this.#timer = setInterval(() => this.check(), intervalMs).unref()
   }

@@ -41,12 +41,15 @@ async function readEvents(url: string, count: number, headers: Record<string, st
 describe('the product container over HTTP (tributary serve)', () => {
   let dataDir: string
   let base: string
+  let probes: string
   let child: ChildProcess
   let logs = ''
   const serve = async (): Promise<void> => {
     const port = await freePort()
     base = `http://127.0.0.1:${port}`
-    child = spawn(process.execPath, [bin, '--data-dir', dataDir, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
+    const probePort = await freePort()
+    probes = `http://127.0.0.1:${probePort}`
+    child = spawn(process.execPath, [bin, '--data-dir', dataDir, 'serve', '--port', String(port), '--probe-port', String(probePort), '--host', '127.0.0.1'], {
       cwd: repoRoot,
       env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', TRIBUTARY_HTTP_CONTROL_TOKEN: token, VITEST: '' },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -96,7 +99,11 @@ describe('the product container over HTTP (tributary serve)', () => {
   it('answers health and readiness', async () => {
     expect(await json('/healthz')).toEqual({ status: 200, body: { status: 'ok' } })
     const running = { state: 'running' }
-    expect(await json('/readyz')).toEqual({ status: 200, body: { ready: true, reasons: [], products: { 'user-profiles': running, 'podcast-listeners': running, 'top-podcasts': running } } })
+    const ready = { ready: true, reasons: [], products: { 'user-profiles': running, 'podcast-listeners': running, 'top-podcasts': running } }
+    expect(await json('/readyz')).toEqual({ status: 200, body: ready })
+    // The probe port (a worker thread) says the same.
+    expect(await fetch(`${probes}/healthz`).then(async (r) => [r.status, await r.json()])).toEqual([200, { status: 'ok' }])
+    expect(await fetch(`${probes}/readyz`).then(async (r) => [r.status, await r.json()])).toEqual([200, ready])
   })
 
   it('serves Prometheus metrics that promtool accepts', async () => {

@@ -1,6 +1,7 @@
 import http from 'node:http'
 import type { Command } from 'commander'
-import { createHttpHandler, listen, startingHandler } from '../../http/server.ts'
+import { ProbeListener, type Readiness } from '../../http/probes.ts'
+import { createHttpHandler, listen, startingHandler, startingReadiness } from '../../http/server.ts'
 import { AccessControl } from '../../access/access.ts'
 import { moduleLogger } from '../../logger.ts'
 import { registerSchemaFiles } from '../../runtime.ts'
@@ -18,7 +19,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .argument('[products...]', 'product folders or names (default: all configured products)')
     .option('--port <port>', 'HTTP port (default http.port, 8080)', (v) => Number(v))
     .option('--host <host>', 'interface to bind (default http.host, 0.0.0.0)')
-    .action(async (refs: string[], opts: { port?: number; host?: string }) => {
+    .option('--probe-port <port>', 'also answer /healthz and /readyz on this port, from a worker thread (default http.probePort: none)', (v) => Number(v))
+    .action(async (refs: string[], opts: { port?: number; host?: string; probePort?: number }) => {
       const config = ctx.config()
       const products = ctx.products(refs)
       // Secrets are read before the port opens, so a missing one fails at once.
@@ -30,9 +32,13 @@ export function registerServe(program: Command, ctx: CliContext): void {
       // and says why it is not ready, instead of crash-looping.
       const status: StartupStatus = { attempt: 0 }
       let handler: http.RequestListener = startingHandler(status)
+      let readiness = (): Readiness => startingReadiness(status)
       const server = http.createServer((req, res) => handler(req, res))
-      const bound = await listen(server, opts.port ?? config.http.port, opts.host ?? config.http.host)
-      logger.info({ url: bound.url, products: products.map((p) => p.name) }, 'serving; opening backends')
+      const host = opts.host ?? config.http.host
+      const bound = await listen(server, opts.port ?? config.http.port, host)
+      const probePort = opts.probePort ?? config.http.probePort
+      const probes = probePort === undefined ? undefined : await ProbeListener.start({ port: probePort, host, stallMs: config.http.livenessStallMs, readiness: () => readiness() })
+      logger.info({ url: bound.url, ...(probes ? { probePort: probes.port } : {}), products: products.map((p) => p.name) }, 'serving; opening backends')
 
       // SIGTERM: stop fetching, finish the batch in flight, commit, flush pending snapshots, close,
       // exit 0, all within the deadline. A second signal exits at once.
@@ -59,10 +65,12 @@ export function registerServe(program: Command, ctx: CliContext): void {
         await registerSchemaFiles(runtime.registry, [...new Set(products.flatMap((p) => schemaDirsFor(p.dir, config.schemaDirs)))])
         const service = new ProductService(runtime, products)
         handler = createHttpHandler(service, access)
+        readiness = () => service.readiness()
         await service.start(abort.signal)
       } finally {
         server.closeAllConnections()
         await new Promise<void>((resolve) => server.close(() => resolve()))
+        await probes?.close()
         process.off('SIGTERM', onSignal).off('SIGINT', onSignal)
         if (deadline) clearTimeout(deadline)
       }
