@@ -2,8 +2,7 @@ import { SnapshotCompactor } from './compactor/compactor.ts'
 import { snapshotTargets } from './compactor/targets.ts'
 import { TributaryError, type ErrorCode } from './errors.ts'
 import { SloFigures } from './observability/slo.ts'
-import { decoderFor } from './processor/decoders.ts'
-import { Processor, ensureOutputs } from './processor/processor.ts'
+import { Processor, ensureOutputs, runtimeOptions } from './processor/processor.ts'
 import type { ProcessorRunnable } from './processor/runnable.ts'
 import { ThreadedProcessor } from './processor/threads/threaded.ts'
 import type { Product } from './product/load.ts'
@@ -36,14 +35,7 @@ export async function createRunnables(runtime: Runtime, products: readonly Produ
     if (threads > 1) {
       processor = new ThreadedProcessor(product, runtime, threads, figures)
     } else {
-      processor = new Processor(product, {
-        log: runtime.log,
-        serde: runtime.serde,
-        stateDir: runtime.stateDir,
-        piiSalt: runtime.config.pii.salt,
-        decoderFor: (port) => decoderFor(port, runtime.serde),
-        figures,
-      })
+      processor = new Processor(product, { ...runtimeOptions(runtime), figures })
     }
     const sinks =
       (options.lake ?? runtime.config.lake.enabled)

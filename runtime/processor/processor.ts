@@ -17,6 +17,8 @@ import { CallDeadline } from './deadline.ts'
 import { PortEncoder } from './encode.ts'
 import type { PiiAction } from './policy.ts'
 import { RecordState } from './record-state.ts'
+import { decoderFor } from './decoders.ts'
+import type { Runtime } from '../runtime.ts'
 import type { ProcessorRunnable } from './runnable.ts'
 import { TablePort } from './table-port.ts'
 
@@ -36,6 +38,15 @@ export interface ProcessorOptions {
   /** Where the validity SLO's counts persist (stream threads leave it to the main thread). */
   figures?: SloFigures
 }
+
+/** What a processor takes from the runtime it runs in (this thread's, or a stream thread's own). */
+export const runtimeOptions = (runtime: Runtime): Pick<ProcessorOptions, 'log' | 'serde' | 'stateDir' | 'piiSalt' | 'decoderFor'> => ({
+  log: runtime.log,
+  serde: runtime.serde,
+  stateDir: runtime.stateDir,
+  piiSalt: runtime.config.pii.salt,
+  decoderFor: (port) => decoderFor(port, runtime.serde),
+})
 
 /** Thrown inside a batch when a stop cannot wait for a pending transform call: the batch is not committed. */
 const ABANDONED = Symbol('batch abandoned')

@@ -5,32 +5,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../runtime/config/load.ts'
 import { openRuntime } from '../../runtime/runtime.ts'
+import { until, writeTickProduct } from '../helpers/products.ts'
 import { freePort, repoRoot, tempDir } from '../helpers/runtime.ts'
 
 const bin = path.join(repoRoot, 'runtime/cli/bin.js')
-
-/** A product reading JSON ticks whose transform is given as source. */
-function writeProduct(root: string, name: string, transform: string, processing = ''): string {
-  const dir = path.join(root, name)
-  fs.mkdirSync(path.join(dir, 'schemas'), { recursive: true })
-  fs.writeFileSync(path.join(dir, 'schemas', 'tick.avsc'), JSON.stringify({ type: 'record', name: 'Tick', namespace: `stuck.${name.replace(/-/g, '_')}`, fields: [{ name: 'id', type: 'long' }] }))
-  fs.writeFileSync(
-    path.join(dir, 'product.yaml'),
-    `apiVersion: tributary/v1
-kind: DataProduct
-name: ${name}
-domain: tests
-description: A transform that misbehaves.
-owner: { team: tests }
-inputPorts:
-  - { name: ticks, topic: ${name}.in, format: json, schema: stuck.${name.replace(/-/g, '_')}.Tick }
-outputPorts:
-  - { name: ticks, topic: ${name}.out, schema: stuck.${name.replace(/-/g, '_')}.Tick, key: id }
-${processing}`,
-  )
-  fs.writeFileSync(path.join(dir, 'transform.ts'), transform)
-  return dir
-}
 
 interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
@@ -46,14 +24,6 @@ function start(args: string[], env: Record<string, string> = {}): Child {
   return { exited, logs: () => logs, kill: (signal) => child.kill(signal) }
 }
 
-async function until(what: string, check: () => boolean, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(50)
-  }
-}
-
 describe('a transform that hangs or leaks', () => {
   let dir: string
   let dataDir: string
@@ -66,13 +36,13 @@ describe('a transform that hangs or leaks', () => {
   const feed = async (topic: string, n: number) => {
     const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
     await rt.log.ensureTopic(topic, { partitions: 1 })
-    await rt.log.append(Array.from({ length: n }, (_, i) => ({ topic, key: null, value: Buffer.from(JSON.stringify({ id: i })) })))
+    await rt.log.append(Array.from({ length: n }, (_, i) => ({ topic, key: null, value: Buffer.from(JSON.stringify({ id: i, note: 'tick' })) })))
     await rt.close()
   }
 
   it('SIGTERM during a transform call that never settles exits 0 within the deadline, leaving the batch uncommitted', async () => {
     // A transform timeout longer than the shutdown deadline: only the stop's grace ends the wait.
-    const product = writeProduct(dir, 'hangs', 'export default () => new Promise(() => {})\n', 'processing: { transformTimeout: 5m }\n')
+    const product = writeTickProduct(dir, 'hangs', { transform: 'export default () => new Promise(() => {})\n', processing: '{ transformTimeout: 5m }' })
     await feed('hangs.in', 5)
     const serve = start(['--data-dir', dataDir, 'serve', product, '--port', String(await freePort()), '--host', '127.0.0.1'], { TRIBUTARY_SHUTDOWN_DEADLINE_MS: '20000' })
     await until('the product started', () => serve.logs().includes('product started'))
@@ -99,10 +69,10 @@ describe('a transform that hangs or leaks', () => {
 export default async (r: { value: { id: number } }) => {
   await new Promise((resolve) => setTimeout(resolve, 20))
   kept.push(new Array(16 * 1024).fill(r.value.id))
-  return { port: 'ticks', value: r.value }
+  return { port: 'out', value: r.value }
 }
 `
-    const product = writeProduct(dir, 'leaks', leak)
+    const product = writeTickProduct(dir, 'leaks', { transform: leak })
     await feed('leaks.in', 2000)
     const run = start(['--data-dir', dataDir, 'run', product], { NODE_OPTIONS: '--max-old-space-size=96', TRIBUTARY_LAKE_ENABLED: 'false' })
     const { code, signal } = await run.exited

@@ -16,6 +16,7 @@ import { createRunnables, runProducts, supervise } from '../../runtime/runner.ts
 import { openRuntime, type Runtime } from '../../runtime/runtime.ts'
 import { ProductService } from '../../runtime/service.ts'
 import { frame } from '../../runtime/codec/avro/wire.ts'
+import { writeTickProduct, until, type TickProduct } from '../helpers/products.ts'
 import { readTopic, tempDir } from '../helpers/runtime.ts'
 
 /**
@@ -48,48 +49,18 @@ function faulty(inner: LakeStorage): LakeStorage {
   }
 }
 
-/** A pass-through product: JSON ticks in, Avro ticks out, compacted into the lake. */
-function writeProduct(root: string, name: string, options: { transform?: string; snapshot?: string; timeout?: string; fields?: object[] } = {}): Product {
-  const dir = path.join(root, name)
-  fs.mkdirSync(path.join(dir, 'schemas'), { recursive: true })
-  const fields = options.fields ?? [
-    { name: 'id', type: 'long' },
-    { name: 'note', type: 'string' },
-  ]
-  fs.writeFileSync(path.join(dir, 'schemas', 'tick.avsc'), JSON.stringify({ type: 'record', name: 'Tick', namespace: `sup.${name}`, fields }))
-  fs.writeFileSync(
-    path.join(dir, 'product.yaml'),
-    `apiVersion: tributary/v1
-kind: DataProduct
-name: ${name}
-domain: tests
-description: Ticks, passed through.
-owner: { team: tests }
-inputPorts:
-  - { name: ticks, topic: ${name}.in, format: json, schema: sup.${name}.Tick }
-outputPorts:
-  - name: out
-    topic: ${name}.out
-    schema: sup.${name}.Tick
-    key: id
-    snapshot: ${options.snapshot ?? '{ mode: append, commit: { interval: 150ms, records: 10 } }'}
-processing: { transformTimeout: ${options.timeout ?? '30s'} }
-`,
+/** A pass-through product, compacted into the lake. */
+const writeProduct = (root: string, name: string, options: TickProduct & { timeout?: string } = {}): Product =>
+  loadProduct(
+    writeTickProduct(root, name, {
+      snapshot: '{ mode: append, commit: { interval: 150ms, records: 10 } }',
+      ...options,
+      processing: `{ transformTimeout: ${options.timeout ?? '30s'} }`,
+    }),
   )
-  fs.writeFileSync(path.join(dir, 'transform.ts'), options.transform ?? "export default (r: { value: object }) => ({ port: 'out', value: r.value })\n")
-  return loadProduct(dir)
-}
 
 const ticks = (product: string, from: number, to: number) =>
   Array.from({ length: to - from }, (_, i) => ({ topic: `${product}.in`, key: Buffer.from(String(from + i)), value: Buffer.from(JSON.stringify({ id: from + i, note: `tick ${from + i}` })) }))
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
 
 const fast = { backoff: { initialDelayMs: 50, maxDelayMs: 400 } }
 
@@ -269,7 +240,7 @@ export default async (r: { value: { id: number } }, ctx: { state: { put(k: strin
     await runProducts(units, { untilIdle: true })
     // Two records on the output topic that the table cannot hold: bytes that are not Avro at all,
     // and a decimal(4,2) of 5 digits (123.45: Avro carries it, Iceberg's decimal(4,2) cannot).
-    const { id } = await base.registry.register('theta.out-value', { type: 'record', name: 'Tick', namespace: 'sup.theta', fields })
+    const { id } = await base.registry.register('theta.out-value', { type: 'record', name: 'Tick', namespace: 'tests.theta', fields })
     // id 7 (zigzag 14), note 'seven' (length 5: zigzag 10), amount: union branch 1, 2 bytes 0x3039 = 12345.
     const body = Buffer.from([14, 10, ...Buffer.from('seven'), 2, 4, 0x30, 0x39])
     const [garbage, wide] = await base.log.append([

@@ -3,9 +3,8 @@ import { TributaryError, messageOf } from '../../errors.ts'
 import { setLogLevel } from '../../logger.ts'
 import { loadProduct } from '../../product/load.ts'
 import { openRuntime, type Runtime } from '../../runtime.ts'
-import { decoderFor } from '../decoders.ts'
 import type { ProductMetrics } from '../../observability/metrics.ts'
-import { Processor } from '../processor.ts'
+import { Processor, runtimeOptions } from '../processor.ts'
 import type { FromThread, MetricsSnapshot, ToThread } from './protocol.ts'
 
 /**
@@ -27,15 +26,7 @@ async function handle(msg: ToThread): Promise<void> {
       setLogLevel(msg.config.logLevel)
       runtime = await openRuntime(msg.config)
       const product = loadProduct(msg.productDir, { schemaDirs: msg.config.schemaDirs })
-      const rt = runtime
-      processor = new Processor(product, {
-        log: rt.log,
-        serde: rt.serde,
-        stateDir: rt.stateDir,
-        piiSalt: rt.config.pii.salt,
-        decoderFor: (p) => decoderFor(p, rt.serde),
-        member: msg.member,
-      })
+      processor = new Processor(product, { ...runtimeOptions(runtime), member: msg.member })
       await processor.start()
       send({ type: 'started' })
       return

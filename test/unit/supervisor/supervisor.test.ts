@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { TributaryError, type ErrorCode } from '../../../runtime/errors.ts'
 import type { Runnable } from '../../../runtime/supervisor/runnable.ts'
 import { Supervisor } from '../../../runtime/supervisor/supervisor.ts'
+import { until } from '../../helpers/products.ts'
 
 /**
  * The supervisor's decisions over scripted runnables (pure logic: the real processor and sink run
@@ -55,14 +56,6 @@ class Scripted implements Runnable {
 }
 
 const fast = { backoff: { initialDelayMs: 5, maxDelayMs: 20 } }
-
-async function until(what: string, check: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(5)
-  }
-}
 
 describe('Supervisor, running until stopped', () => {
   it('restarts a runnable that fails with a retriable error, counts it, and leaves the other products alone', async () => {
