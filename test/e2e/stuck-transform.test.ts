@@ -13,15 +13,18 @@ const bin = path.join(repoRoot, 'runtime/cli/bin.js')
 interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   logs: () => string
+  stdout: () => string
   kill: (signal: NodeJS.Signals) => void
 }
 
 function start(args: string[], env: Record<string, string> = {}): Child {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', VITEST: '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', VITEST: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let logs = ''
   child.stderr!.on('data', (c: Buffer) => (logs += c.toString()))
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
-  return { exited, logs: () => logs, kill: (signal) => child.kill(signal) }
+  let stdout = ''
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()))
+  return { exited, logs: () => logs, stdout: () => stdout, kill: (signal) => child.kill(signal) }
 }
 
 describe('a transform that hangs or leaks', () => {
@@ -62,6 +65,21 @@ describe('a transform that hangs or leaks', () => {
     } finally {
       await rt.close()
     }
+  }, 90_000)
+
+  it('run --until-idle: a product that cannot start stops alone; the others run to the end, then the run fails naming it', async () => {
+    const broken = writeTickProduct(dir, 'broken', { transform: 'export const notATransform = 1\n' })
+    const fine = writeTickProduct(dir, 'fine')
+    await feed('broken.in', 3)
+    await feed('fine.in', 7)
+    const run = start(['--data-dir', dataDir, 'run', broken, fine, '--until-idle', '--format', 'json'], { TRIBUTARY_LAKE_ENABLED: 'false', TRIBUTARY_LOG_LEVEL: 'warn' })
+    const { code } = await run.exited
+    expect(code).toBe(1)
+    const lines = run.logs().trim().split('\n')
+    expect(lines.at(-1)).toMatch(/^error TRIB_TRANSFORM_INVALID: product broken stopped \(broken\): /)
+    const summary = JSON.parse(run.stdout()) as { products: Array<{ product: string; in: number; out: number }>; stopped: Array<{ product: string; code: string }> }
+    expect(summary.products.find((p) => p.product === 'fine')).toMatchObject({ in: 7, out: 7 })
+    expect(summary.stopped).toEqual([expect.objectContaining({ product: 'broken', runnable: 'broken', code: 'TRIB_TRANSFORM_INVALID' })])
   }, 90_000)
 
   it('a leaking transform: the heap watermark (its default) warns before the process runs out of memory', async () => {

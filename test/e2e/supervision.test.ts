@@ -181,6 +181,28 @@ describe('supervision of real processors and sinks', () => {
     expect(units[1]!.sinks[0]!.stats.rows).toBe(20)
   })
 
+  it('a product whose input topic is damaged stops alone, naming the file; the others run on', async () => {
+    const kappa = writeProduct(products, 'kappa')
+    const lambda = writeProduct(products, 'lambda')
+    for (const t of ['kappa.in', 'lambda.in']) await base.log.ensureTopic(t, { partitions: 1 })
+    await base.log.append([...ticks('kappa', 0, 30), ...ticks('lambda', 0, 30)])
+    // Flipped bytes inside committed records of kappa's input.
+    const folder = path.join(dir, 'data', 'log', 'topics', 'kappa.in', '0')
+    const segment = path.join(folder, fs.readdirSync(folder).find((f) => f.endsWith('.seg'))!)
+    const bytes = fs.readFileSync(segment)
+    for (let i = Math.floor(bytes.length / 3); i < Math.floor(bytes.length / 3) + 8; i++) bytes[i] = bytes[i]! ^ 0xff
+    fs.writeFileSync(segment, bytes)
+    const units = await createRunnables(runtime, [kappa, lambda])
+    const error = await runProducts(units, { untilIdle: true, restart: fast }).then(
+      () => undefined,
+      (e: unknown) => e as TributaryError,
+    )
+    expect(error?.code).toBe('TRIB_LOG_CORRUPT')
+    expect(error?.message).toMatch(/^product kappa stopped \(kappa\): /)
+    expect(error?.message).toContain(segment)
+    expect(units[1]!.sinks[0]!.stats.rows).toBe(30)
+  })
+
   it('a transform call that never settles dead-letters its record after processing.transformTimeout, and the product goes on', async () => {
     const eta = writeProduct(products, 'eta', {
       timeout: '300ms',
