@@ -215,6 +215,7 @@ export class SnapshotCompactor implements Sink {
   }
 
   async run(onBatch?: (records: number) => void): Promise<void> {
+    this.#stop = false
     while (!this.#stop) {
       const n = await this.step()
       if (n > 0) onBatch?.(n)

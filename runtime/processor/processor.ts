@@ -238,6 +238,8 @@ export class Processor implements ProcessorRunnable {
 
   /** Processes until stopped. A stop request lets the current batch finish and commit. */
   async run(onBatch?: (records: number) => void): Promise<void> {
+    // A stop request ends the run in progress; a new run (a resume after a failure) runs again.
+    this.#stopRequested = false
     while (!this.#stopRequested) {
       const n = await this.step()
       if (n > 0) onBatch?.(n)

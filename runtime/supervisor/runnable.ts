@@ -9,6 +9,7 @@
  *   `idle()` is true once the last step found nothing and every input is read to its end.
  * - `run(onBatch)` steps until `requestStop()`; the batch in flight finishes and commits before it
  *   returns. It throws what a step throws and then has stopped; nothing it did not commit counts.
+ *   A stop request ends the run in progress only: calling `run` again (a resume) runs again.
  * - `close()` releases everything; it is safe after a failure and when called twice.
  * - Failures are TributaryErrors: `retriable` says whether a restart may help. Errors whose codes
  *   say the component already rewound to its last commit (restart.ts) are resumed without a restart.
