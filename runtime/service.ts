@@ -89,7 +89,12 @@ export class ProductService {
     const reasons: string[] = []
     for (const s of status) {
       if (s.state === 'stopped') reasons.push(`${s.product}: stopped by ${s.stopped!.runnable}: ${s.stopped!.code}: ${s.stopped!.message}`)
-      else if (s.state === 'starting') reasons.push(`${s.product}: starting (joining its consumer group, opening stores and tables)`)
+      else if (s.state === 'starting')
+        reasons.push(
+          s.restarting.length > 0
+            ? `${s.product}: starting; ${s.restarting.map((r) => `${r.runnable} failed (${r.code}: ${r.message}), retrying`).join('; ')}`
+            : `${s.product}: starting (joining its consumer group, opening stores and tables)`,
+        )
     }
     const products = Object.fromEntries(
       status.map((s) => [
