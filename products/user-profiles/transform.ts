@@ -14,7 +14,9 @@ export function ageBand(birthDate: string | null, at: string): string | null {
 }
 
 export default defineTransform<{ users: User }, { profiles: UserProfile }>((record) => {
-  // A deleted user leaves a tombstone, so compacted topics and the upsert snapshot drop them.
+  // A deleted user leaves a tombstone, so compacted topics and the upsert snapshot drop them; a
+  // truncated users table empties the profiles (their table and the lookups downstream).
+  if (record.op === 't') return { port: 'profiles', truncate: true }
   if (record.op === 'd') return { port: 'profiles', key: record.value.id, value: null }
   const u = record.value
   return {

@@ -15,6 +15,9 @@ import { HEADER_SIZE, peekSchemaId } from '../codec/avro/wire.ts'
 import { StateDb } from '../state/db.ts'
 import { auditSnapshot, type AuditResult } from './audit.ts'
 import { KeyIndex, keyString, type RowPosition } from './key-index.ts'
+import { isTruncate, TruncateBarrier, UNAVAILABLE_FROM_HEADER, unavailableOf } from '../log/change-headers.ts'
+import { storedValues } from './stored-values.ts'
+import { PartialRows, type Pending } from './partial-rows.ts'
 import { deadLetterRow, type SnapshotTarget } from './targets.ts'
 
 /** The branch every compaction commits to; `main` follows it when the audit passes. */
@@ -25,6 +28,10 @@ export const AUDIT_PROPERTY = 'tributary.audit'
 /** Summary key: the dead-letter topic's end when the snapshot was committed (see #writeDeadLetters). */
 export const DEAD_LETTERS_PROPERTY = 'tributary.dead-letters'
 const EXPIRE_EVERY_COMMITS = 20
+/** Marks a snapshot that dropped every row (a truncate): history before it is not looked into. */
+export const TRUNCATE_PROPERTY = 'tributary.truncate'
+/** How many snapshots back an unavailable value of a row whose key changed is looked for. */
+const KEY_CHANGE_LOOKBACK = 10
 
 type Row = Record<string, unknown>
 
@@ -68,9 +75,14 @@ export class SnapshotCompactor implements Sink {
   /** Append mode: rows decoded straight into columns (see lake/avro-columns.ts). */
   #pendingBatch: ColumnBatch | undefined
   /** Upsert mode: the last value per key, as a row, as checked Avro bytes for the columnar path, or null (deleted). */
-  #pendingKeys = new Map<string, Row | Buffer | null>()
+  readonly #pendingKeys = new Map<string, Pending>()
+  /** Upsert mode: pending rows whose unavailable fields keep stored values. */
+  readonly #partial = new PartialRows(this.#pendingKeys, (v) => this.#opts.serde.decode(v, this.#readerType).value as Row)
+  /** A truncate is pending: the commit drops every row the table holds before adding the pending ones. */
+  #truncated = false
+  #barrier = new TruncateBarrier(1)
   /** Upsert mode: the record a pending row (not a columnar one) came from. */
-  #keySources = new Map<string, LogRecord>()
+  readonly #keySources = new Map<string, LogRecord>()
   /** Dead letters of records the table cannot hold, written just before the next commit. */
   #pendingDead: OutgoingRecord[] = []
   /** The dead-letter topic's end at the last commit (after this table's dead letters, if any). */
@@ -140,16 +152,19 @@ export class SnapshotCompactor implements Sink {
     this.#deadMark = numberMap(summary?.[DEAD_LETTERS_PROPERTY])
     this.#pendingRows = []
     this.#pendingSources = []
-    this.#pendingBatch = undefined
-    this.#pendingKeys.clear()
     this.#keySources.clear()
     this.#pendingDead = []
+    this.#pendingBatch = undefined
+    this.#pendingKeys.clear()
+    this.#partial.clear()
+    this.#truncated = false
     this.#pendingRecords = 0
     this.#plans.clear()
 
     await this.#consumer?.close()
     const info = await this.#opts.log.describeTopic(target.topic)
     if (!info) throw new TributaryError('TRIB_TOPIC_NOT_FOUND', `table ${target.name} reads topic ${target.topic}, which does not exist`, { details: { topic: target.topic } })
+    this.#barrier = new TruncateBarrier(info.partitions.length)
     const consumer = this.#opts.log.consumer({ group: null, topics: [target.topic], from: { kind: 'earliest' } })
     for (const [partition, offset] of this.#offsets) consumer.seek({ topic: target.topic, partition, offset })
     this.#consumer = consumer
@@ -215,6 +230,7 @@ export class SnapshotCompactor implements Sink {
   }
 
   async run(onBatch?: (records: number) => void): Promise<void> {
+    // A stop request ends the run in progress; a new run (a resume) runs again.
     this.#stop = false
     while (!this.#stop) {
       const n = await this.step()
@@ -242,12 +258,14 @@ export class SnapshotCompactor implements Sink {
       for (const r of records) for (const b of [r.key, r.value]) if (b) { const id = peekSchemaId(b); if (id !== undefined) ids.add(id) }
     await this.#opts.serde.prefetch(ids)
     this.stats.read += records.length
-    for (const r of records) {
+    for (const [r, truncate] of this.target.kind === 'dlq' ? records.map((r) => [r, false] as const) : this.#barrier.take(records)) {
       this.#offsets.set(r.partition, r.offset + 1)
       this.#pendingRecords++
       try {
         if (this.target.kind === 'dlq') this.#pushRow(deadLetterRow(r), r)
-        else this.#takePortRecord(r)
+        else if (truncate) this.#truncate(r)
+        // A truncate marker of another partition: its offset moves, nothing else.
+        else if (!isTruncate(r.headers)) this.#takePortRecord(r)
       } catch (e) {
         this.#deadLetter(r, e)
       }
@@ -261,7 +279,8 @@ export class SnapshotCompactor implements Sink {
 
   #takePortRecord(r: LogRecord): void {
     const serde = this.#opts.serde
-    const plan = r.value === null ? undefined : this.#planFor(r.value)
+    const unavailable = r.value === null ? undefined : unavailableOf(r.headers)
+    const plan = r.value === null || unavailable ? undefined : this.#planFor(r.value)
     if (plan) {
       const value = r.value as Buffer
       if (this.target.mode === 'append') {
@@ -287,12 +306,35 @@ export class SnapshotCompactor implements Sink {
       key = keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
     } else {
       if (r.key === null) throw new TributaryError('TRIB_DECODE_ENVELOPE', 'a tombstone without a key cannot delete a row')
-      const k = serde.decode(r.key).value
-      key = keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
+      key = this.#keyText(serde.decode(r.key).value)
     }
-    this.#pendingKeys.set(key, row)
     if (row === null) this.#keySources.delete(key)
     else this.#keySources.set(key, r)
+    if (row !== null && unavailable) {
+      const from = r.headers[UNAVAILABLE_FROM_HEADER]
+      return this.#partial.take(key, row, unavailable, from ? this.#keyText(serde.decode(from).value) : key)
+    }
+    this.#partial.replaced(key, row === null)
+    this.#pendingKeys.set(key, row)
+  }
+
+  /** The index key of a decoded record key (one field's value, or the struct of several). */
+  #keyText(k: unknown): string {
+    return keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
+  }
+
+  /** TRUNCATE: every row goes in the next commit, unless this table ignores truncates (logged and counted). */
+  #truncate(r: LogRecord): void {
+    if (this.target.mode !== 'upsert' || this.target.truncate === 'ignore') {
+      this.stats.truncatesIgnored++
+      const why = this.target.mode !== 'upsert' ? 'an append table keeps its history' : 'the port says snapshot.truncate: ignore'
+      this.#logger.warn({ topic: r.topic, partition: r.partition, offset: r.offset }, `truncate ignored: ${why}`)
+      return
+    }
+    this.#truncated = true
+    this.#pendingKeys.clear()
+    this.#keySources.clear()
+    this.#partial.clear()
   }
 
   /**
@@ -366,6 +408,10 @@ export class SnapshotCompactor implements Sink {
     const keyChanges: Array<[string, RowPosition | undefined]> = []
     const rowKeys: string[] = []
     const batchKeys: string[] = []
+    const truncated = this.#truncated
+    // Rows whose unavailable fields keep stored values; after a truncate nothing is stored to keep.
+    if (this.#partial.size > 0) await this.#partial.resolve((keys, fields) => (this.#head !== null && !truncated ? this.#storedValues(keys, fields) : Promise.resolve(new Map())))
+    const removeFiles = truncated && this.#head !== null ? await this.#liveFiles() : []
     if (index)
       for (const [key, row] of this.#pendingKeys)
         if (row !== null && !Buffer.isBuffer(row)) {
@@ -384,7 +430,8 @@ export class SnapshotCompactor implements Sink {
       if (index) {
         // After the rows: the key of a row the table refused is no longer pending, so the row it would replace stays.
         for (const [key, row] of this.#pendingKeys) {
-          const old = index.get(key)
+          // After a truncate every old row goes with its file.
+          const old = truncated ? undefined : index.get(key)
           if (old) deletes.push({ path: old[0], pos: old[1] })
           if (row === null) keyChanges.push([key, undefined])
           else if (Buffer.isBuffer(row)) {
@@ -403,16 +450,23 @@ export class SnapshotCompactor implements Sink {
       await this.#writeDeadLetters()
       const summary: Record<string, string> = { [TOPIC_PROPERTY]: this.target.topic, [OFFSETS_PROPERTY]: offsetsJson(this.#offsets) }
       if (this.#deadMark.size > 0) summary[DEAD_LETTERS_PROPERTY] = offsetsJson(this.#deadMark)
+      if (truncated) summary[TRUNCATE_PROPERTY] = 'true'
       const snapshot = await table.newSnapshot({
         branch: AUDIT_BRANCH,
         addDataFiles: files,
         deletePositions: deletes,
+        removeFiles,
         summary,
         expectedParent: this.#head,
-        ...(files.length === 0 && deletes.length === 0 ? { operation: 'append' as const } : {}),
+        ...(files.length === 0 && deletes.length === 0 && removeFiles.length === 0 ? { operation: 'append' as const } : {}),
       })
       this.#head = snapshot['snapshot-id']
-      index?.apply(keyChanges, snapshot['snapshot-id'])
+      if (truncated) index?.replace(keyChanges, snapshot['snapshot-id'])
+      else index?.apply(keyChanges, snapshot['snapshot-id'])
+      if (truncated) {
+        this.stats.truncates++
+        this.#logger.info({ snapshot: snapshot['snapshot-id'], removedFiles: removeFiles.length }, 'truncate: every row dropped')
+      }
       this.stats.commits++
       this.stats.rows += written
       this.stats.bytes += files.reduce((n, f) => n + f.fileSizeInBytes, 0)
@@ -422,6 +476,8 @@ export class SnapshotCompactor implements Sink {
       this.#pendingKeys.clear()
       this.#keySources.clear()
       this.#alreadyDead.clear()
+      this.#partial.clear()
+      this.#truncated = false
       this.#pendingRecords = 0
       this.#lastCommitAt = this.#now()
       await this.#auditAndPublish(snapshot['snapshot-id'])
@@ -489,6 +545,29 @@ export class SnapshotCompactor implements Sink {
     const positions = await this.#opts.log.append(this.#pendingDead)
     for (const p of positions) this.#deadMark.set(p.partition, Math.max(this.#deadMark.get(p.partition) ?? 0, p.offset + 1))
     this.#pendingDead = []
+  }
+
+  /**
+   * The stored values the unresolved rows keep, from the audit head. A row whose key changed may
+   * find its old key already deleted there (the delete reached an earlier commit: output
+   * partitions are read independently), so for those the few snapshots before are read too, back
+   * to the last truncate at most.
+   */
+  async #storedValues(keys: Array<{ key: string; from: string }>, fields: string[]): Promise<Map<string, Row>> {
+    const table = this.#table!
+    const stored = await storedValues(table, this.#head!, this.target, [...new Set(keys.map((k) => k.from))], fields)
+    const moved = () => [...new Set(keys.filter((k) => k.from !== k.key && !stored.has(k.from)).map((k) => k.from))]
+    for (const snapshot of ancestry(table.metadata, this.#head!).slice(1, 1 + KEY_CHANGE_LOOKBACK)) {
+      if (moved().length === 0 || snapshot.summary?.[TRUNCATE_PROPERTY]) break
+      for (const [k, v] of await storedValues(table, snapshot['snapshot-id'], this.target, moved(), fields)) stored.set(k, v)
+    }
+    return stored
+  }
+
+  /** Every live data and delete file of the audit head: what a truncate removes. */
+  async #liveFiles(): Promise<string[]> {
+    const files = await this.#table!.files({ ref: AUDIT_BRANCH })
+    return [...files.data, ...files.deletes].map((f) => f.dataFile.filePath)
   }
 
   async #auditAndPublish(snapshotId: number): Promise<void> {

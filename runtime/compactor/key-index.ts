@@ -12,7 +12,7 @@ const MARKER = '\u0000snapshot'
 export const keyString = (values: readonly unknown[]): string => (values.length === 1 ? String(values[0]) : values.map(String).join('\u001f'))
 
 /** SQL giving a key column as the text of its canonical value. */
-function keyColumnSql(avroSchema: Record<string, unknown>, field: string): string {
+export function keyColumnSql(avroSchema: Record<string, unknown>, field: string): string {
   const t = unwrapNullable(fieldAt(avroSchema, field)!.type) as { logicalType?: string }
   const col = quoteIdent(field)
   if (t?.logicalType === 'timestamp-micros') return `strftime(${col} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ')`
@@ -49,6 +49,12 @@ export class KeyIndex {
   /** Puts (a position) and deletes (undefined), stamped with the snapshot they produce. */
   apply(changes: Iterable<readonly [string, RowPosition | undefined]>, snapshotId: number): void {
     this.#db.apply(this.#store, [...changes, [MARKER, snapshotId]], [])
+  }
+
+  /** Forgets every key, then applies `changes`: the index of a table whose rows a truncate dropped. */
+  replace(changes: Iterable<readonly [string, RowPosition | undefined]>, snapshotId: number): void {
+    this.#db.clear(this.#store)
+    this.apply(changes, snapshotId)
   }
 
   /** Rebuilds from the live rows of a snapshot (deletes applied): key columns plus file and position. */

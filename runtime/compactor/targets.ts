@@ -19,6 +19,8 @@ export interface SnapshotTarget {
   readonly identifier: TableIdentifier
   readonly avroSchema: Record<string, unknown>
   readonly mode: 'upsert' | 'append'
+  /** What a truncate on the topic does to an upsert table: drop every row (default), or nothing (logged, counted). */
+  readonly truncate: 'empty' | 'ignore'
   readonly keyFields: readonly string[]
   /** Iceberg partition transforms, e.g. 'day(played_at)'. */
   readonly partitionBy: readonly string[]
@@ -61,6 +63,7 @@ export function snapshotTargets(product: Product): SnapshotTarget[] {
     identifier: { namespace: [product.name], name: 'dlq' },
     avroSchema: dlqRowSchema as unknown as Record<string, unknown>,
     mode: 'append',
+    truncate: 'ignore',
     keyFields: [],
     partitionBy: [],
     commitIntervalMs: 10_000,
@@ -90,6 +93,7 @@ function portTarget(product: Product, port: OutputPort): SnapshotTarget {
     identifier: { namespace: [product.name], name: port.spec.name },
     avroSchema: port.schema.schema,
     mode: snap.mode,
+    truncate: snap.truncate ?? 'empty',
     keyFields: port.keyFields,
     partitionBy,
     commitIntervalMs: parseDuration(snap.commit.interval)!,

@@ -57,3 +57,9 @@ export function deadLetter(dlqTopic: string, source: LogRecord, stage: Stage, po
     },
   }
 }
+
+/** The stage of a decode-time failure: validate for a type or rule violation, decode otherwise. */
+export const stageOf = (e: unknown): Stage => {
+  const code = e instanceof TributaryError ? e.code : ''
+  return code.startsWith('TRIB_VALIDATE') ? 'validate' : 'decode'
+}

@@ -8,17 +8,19 @@ export interface Violation {
   message: string
 }
 
-export type ContractCheck = (value: Record<string, unknown>) => Violation | undefined
+/** `skip`: fields whose value is unknown (Debezium's unavailable values), whose rules do not run. */
+export type ContractCheck = (value: Record<string, unknown>, skip?: ReadonlySet<string>) => Violation | undefined
 
 /**
  * Compiles a port's contract rules once into one check per record (ODCS-style field rules).
  * The first broken rule is reported; rules of a field that is absent or null only run `required`.
  */
 export function compileContract(fields: Record<string, FieldRule> | undefined): ContractCheck {
-  const checks = Object.entries(fields ?? {}).map(([path, rule]) => compileField(path, rule))
+  const checks = Object.entries(fields ?? {}).map(([path, rule]) => [path, compileField(path, rule)] as const)
   if (checks.length === 0) return () => undefined
-  return (value) => {
-    for (const check of checks) {
+  return (value, skip) => {
+    for (const [path, check] of checks) {
+      if (skip?.has(path)) continue
       const v = check(value)
       if (v) return v
     }
@@ -26,7 +28,7 @@ export function compileContract(fields: Record<string, FieldRule> | undefined): 
   }
 }
 
-function compileField(path: string, rule: FieldRule): ContractCheck {
+function compileField(path: string, rule: FieldRule): (record: Record<string, unknown>) => Violation | undefined {
   const get = getter(path)
   const pattern = rule.pattern === undefined ? undefined : new RegExp(rule.pattern)
   const accepted = rule.acceptedValues === undefined ? undefined : new Set<unknown>(rule.acceptedValues)

@@ -7,8 +7,12 @@ export interface Decoded {
   key: unknown
   /** null: a tombstone. */
   value: Record<string, unknown> | null
-  op?: ChangeOp | 't'
+  op?: ChangeOp
   before?: Record<string, unknown> | null
+  /** Columns the source did not send (Debezium's unavailable-value placeholder); null in `value`. */
+  unavailable?: ReadonlySet<string>
+  /** With `unavailable`, after a primary-key change: the key under which their values are stored. */
+  previousKey?: unknown
 }
 
 /** Decodes records of one input port. Throws TributaryErrors whose code says decode or validate. */
@@ -17,4 +21,6 @@ export interface PortDecoder {
   /** Adds the schema ids the record's frames refer to, so they can be fetched before the sync decode. */
   schemaIds(record: LogRecord, into: Set<number>): void
   decode(record: LogRecord): Decoded
+  /** A key as this port reads message keys (Confluent-framed Avro, or JSON, else text). */
+  decodeKey(key: Buffer | null): unknown
 }

@@ -10,6 +10,7 @@ import type { Serde } from '../codec/avro/serde.ts'
 import { HEADER_SIZE, frameSchemaId, peekSchemaId } from '../codec/avro/wire.ts'
 import { TributaryError, messageOf } from '../errors.ts'
 import type { Decoded, PortDecoder } from './decode.ts'
+import { hasUnavailable } from '../codec/debezium/unavailable.ts'
 
 type Row = Record<string, unknown>
 
@@ -39,7 +40,9 @@ export function decoderFor(port: InputPort, serde: Serde): PortDecoder {
     if (e.op === 't') return { key, value: {}, op: 't' }
     // A delete's row is what Debezium kept of it (often only the key columns), so it is not conformed.
     if (e.op === 'd') return { key, value: e.before ?? {}, op: 'd', before: e.before }
-    return { key, value: conformRow(e.after!), op: e.op, before: e.before }
+    const d: Decoded = { key, value: conformRow(e.after!), op: e.op, before: e.before }
+    if (e.unavailable) d.unavailable = e.unavailable
+    return d
   }
 
   let decodeValue: (r: LogRecord, key: unknown) => Decoded
@@ -64,7 +67,9 @@ export function decoderFor(port: InputPort, serde: Serde): PortDecoder {
         } catch {
           // Declined: the exact path below gives the same value or the canonical error.
         }
-        if (change) return codec.fast.conformed && change.after ? { key, value: change.after, op: change.op, before: change.before } : fromChange(change, key)
+        // A row with Debezium's placeholder takes the exact path, which takes it out before converting.
+        if (change && !(change.after && hasUnavailable(change.after)))
+          return codec.fast.conformed && change.after ? { key, value: change.after, op: change.op, before: change.before } : fromChange(change, key)
       }
       let change: ChangeEvent
       try {
@@ -86,13 +91,21 @@ export function decoderFor(port: InputPort, serde: Serde): PortDecoder {
   return {
     port,
     schemaIds,
+    decodeKey,
     decode(record) {
       const key = decodeKey(record.key)
       if (record.value === null) return { key, value: null }
-      return decodeValue(record, key)
+      const d = decodeValue(record, key)
+      // A primary-key change: Debezium names the old key, under which the kept values are stored.
+      const oldKey = d.unavailable && record.headers[OLD_KEY_HEADER]
+      if (oldKey) d.previousKey = decodeKey(oldKey)
+      return d
     },
   }
 }
+
+/** Debezium's header on the create event of a primary-key change: the key the row had before. */
+const OLD_KEY_HEADER = '__debezium.oldkey'
 
 function parseJson(r: LogRecord): Row {
   let v: unknown

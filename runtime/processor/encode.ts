@@ -7,6 +7,7 @@ import { TributaryError } from '../errors.ts'
 import { compileContract, type ContractCheck } from './contract.ts'
 import { compilePolicy, type PiiAction, type Redact } from './policy.ts'
 import { keyExtractor, keySchemaOf } from '../product/keys.ts'
+import { truncateHeaders, UNAVAILABLE_FROM_HEADER, UNAVAILABLE_HEADER, unavailableHeader } from '../log/change-headers.ts'
 
 /**
  * Turns a transform output into a log record for its port: PII policy, the port's contract rules,
@@ -21,8 +22,12 @@ export class PortEncoder {
   readonly #extractKey: ((v: Record<string, unknown>) => unknown) | undefined
   readonly #salt: string
 
-  private constructor(port: OutputPort, value: (v: unknown) => Buffer, key: ((k: unknown) => Buffer) | undefined, salt: string) {
+  /** The output topic's partitions: a truncate goes into each (see TruncateBarrier). */
+  readonly #partitions: number
+
+  private constructor(port: OutputPort, value: (v: unknown) => Buffer, key: ((k: unknown) => Buffer) | undefined, salt: string, partitions: number) {
     this.port = port
+    this.#partitions = partitions
     this.#salt = salt
     this.#redact = compilePolicy(port.spec.policies?.pii ?? {}, salt)
     this.#check = compileContract(port.spec.contract?.fields)
@@ -31,10 +36,10 @@ export class PortEncoder {
     this.#extractKey = keyExtractor(port)
   }
 
-  static async create(port: OutputPort, serde: Serde, salt: string): Promise<PortEncoder> {
+  static async create(port: OutputPort, serde: Serde, salt: string, partitions = port.spec.partitions): Promise<PortEncoder> {
     const value = await serde.encoder(valueSubject(port.spec.topic), port.schema.schema)
     const key = port.keyFields.length > 0 ? await serde.encoder(keySubject(port.spec.topic), JSON.stringify(keySchemaOf(port))) : undefined
-    return new PortEncoder(port, value, key, salt)
+    return new PortEncoder(port, value, key, salt, partitions)
   }
 
   /** Policies can change while running (control port); they apply to records encoded afterwards. */
@@ -42,14 +47,26 @@ export class PortEncoder {
     this.#redact = compilePolicy(pii, this.#salt)
   }
 
+  /** A truncate: one marker (no key, no value, the truncate header) in every partition of the topic. */
+  truncate(out: OutputRecord, timestamp: number): OutgoingRecord[] {
+    const { port } = this
+    if (out.value !== undefined && out.value !== null) throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `output for port ${port.spec.name}: a truncate carries no value`)
+    const headers = { ...toHeaders(out.headers ?? {}), ...truncateHeaders() }
+    return Array.from({ length: this.#partitions }, (_, partition) => ({ topic: port.spec.topic, partition, key: null, value: null, timestamp: out.timestamp ?? timestamp, headers }))
+  }
+
   encode(out: OutputRecord, timestamp: number): OutgoingRecord {
     const { port } = this
+    if (out.value === undefined)
+      throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `output for port ${port.spec.name}: value is missing (null for a tombstone)`)
     let value: Buffer | null = null
     let keyValue = out.key
+    let unavailable: Buffer | undefined
     if (out.value !== null) {
       if (typeof out.value !== 'object')
         throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `output for port ${port.spec.name}: value must be an object or null`)
       const raw = out.value as Record<string, unknown>
+      if (out.unavailable !== undefined) unavailable = this.#unavailable(out.unavailable)
       if (keyValue === undefined && this.#extractKey) keyValue = this.#extractKey(raw)
       const redacted = this.#redact(raw)
       const violation = this.#check(redacted)
@@ -62,7 +79,27 @@ export class PortEncoder {
     const key = this.#key && keyValue !== undefined && keyValue !== null ? this.#key(keyValue) : null
     const record: OutgoingRecord = { topic: port.spec.topic, key, value, timestamp: out.timestamp ?? timestamp }
     if (out.headers) record.headers = toHeaders(out.headers)
+    if (unavailable) {
+      record.headers = { ...record.headers, [UNAVAILABLE_HEADER]: unavailable }
+      if (out.previousKey !== undefined && out.previousKey !== null && this.#key) {
+        // A source's key struct ({ id: 42 }) gives the port's key fields; anything else is the key itself.
+        const k = typeof out.previousKey === 'object' && this.#extractKey ? (this.#extractKey(out.previousKey as Record<string, unknown>) ?? out.previousKey) : out.previousKey
+        record.headers[UNAVAILABLE_FROM_HEADER] = this.#key(k)
+      }
+    }
     return record
+  }
+
+  /** The header naming unavailable fields: each must be a nullable field of the port's schema (they are null in the value). */
+  #unavailable(fields: Iterable<string>): Buffer | undefined {
+    const names = [...fields]
+    if (names.length === 0) return undefined
+    for (const name of names) {
+      const field = (this.port.schema.schema.fields as Array<{ name: string; type: unknown }>).find((f) => f.name === name)
+      if (!field || !(Array.isArray(field.type) && field.type.includes('null')))
+        throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `output for port ${this.port.spec.name}: unavailable field ${name} is not a nullable field of ${this.port.schema.fullName}`)
+    }
+    return unavailableHeader(names)
   }
 }
 

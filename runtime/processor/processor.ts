@@ -9,7 +9,7 @@ import { TributaryError, messageOf } from '../errors.ts'
 import { moduleLogger, type Logger } from '../logger.ts'
 import { compileContract, type ContractCheck } from './contract.ts'
 import type { PortDecoder } from './decode.ts'
-import { DLQ_MAX_RECORD_BYTES, deadLetter, type Stage } from '../log/dead-letters.ts'
+import { DLQ_MAX_RECORD_BYTES, deadLetter, stageOf, type Stage } from '../log/dead-letters.ts'
 import { ProductMetrics } from '../observability/metrics.ts'
 import type { SloCounts, SloFigures } from '../observability/slo.ts'
 import { parseDuration } from '../util/duration.ts'
@@ -21,6 +21,7 @@ import { decoderFor } from './decoders.ts'
 import type { Runtime } from '../runtime.ts'
 import type { ProcessorRunnable } from './runnable.ts'
 import { TablePort } from './table-port.ts'
+import { isTruncate } from '../log/change-headers.ts'
 
 export interface ProcessorOptions {
   /** The transform; when absent it is loaded from the product folder at the first start. */
@@ -61,11 +62,6 @@ interface StreamPort {
   check: ContractCheck
   /** Records received in the current batch, added to the metrics once per batch. */
   received: number
-}
-
-const stageOf = (e: unknown): Stage => {
-  const code = e instanceof TributaryError ? e.code : ''
-  return code.startsWith('TRIB_VALIDATE') ? 'validate' : 'decode'
 }
 
 /** Output topics with their partition counts, and the dead-letter topic (one partition keeps its order). */
@@ -125,7 +121,7 @@ export class Processor implements ProcessorRunnable {
     const { log, serde, piiSalt } = this.#opts
     await ensureOutputs(this.product, log)
     for (const port of this.product.outputs) {
-      const encoder = await PortEncoder.create(port, serde, piiSalt)
+      const encoder = await PortEncoder.create(port, serde, piiSalt, (await log.describeTopic(port.spec.topic))?.partitions.length)
       const pii = this.#policies.get(port.spec.name)
       if (pii) encoder.setPolicy(pii)
       this.#encoders.set(port.spec.name, { encoder, emitted: 0 })
@@ -334,19 +330,22 @@ export class Processor implements ProcessorRunnable {
       if (record.value !== null && record.value.length > limit)
         throw new TributaryError('TRIB_RECORD_TOO_LARGE', `${record.topic}/${record.partition}@${record.offset}: value of ${record.value.length} bytes exceeds ${limit}`)
       const d = stream.decoder.decode(record)
-      if (d.value === null || d.op === 't') {
-        // A tombstone (or a truncate) carries no row: a no-op for an event stream, counted.
-        ProductMetrics.add(this.metrics.skipped, d.op === 't' ? 'truncate' : 'tombstone')
+      if (d.value === null) {
+        // A tombstone (or a Tributary truncate) carries no row: a no-op for an event stream, counted.
+        ProductMetrics.add(this.metrics.skipped, isTruncate(record.headers) ? 'truncate' : 'tombstone')
         return undefined
       }
-      // A delete carries only the row as it was (often just its key); contract rules are for live rows.
-      const violation = d.op === 'd' ? undefined : stream.check(d.value)
+      // A delete carries only the row as it was (often just its key), a truncate no row at all:
+      // contract rules are for live rows, and not for the values the source did not send.
+      const violation = d.op === 'd' || d.op === 't' ? undefined : stream.check(d.value, d.unavailable)
       if (violation) throw new TributaryError('TRIB_VALIDATE_RULE', `port ${portName}: ${violation.message}`, { details: { ...violation } })
       const { topic, partition, offset, timestamp, headers } = record
       // One literal per shape (change event or not), rather than adding op/before afterwards.
-      return d.op
-        ? { port: portName, topic, partition, offset, timestamp, key: d.key, value: d.value, headers, op: d.op as InputRecord['op'], before: d.before ?? null }
-        : { port: portName, topic, partition, offset, timestamp, key: d.key, value: d.value, headers }
+      if (!d.op) return { port: portName, topic, partition, offset, timestamp, key: d.key, value: d.value, headers }
+      const input: InputRecord = { port: portName, topic, partition, offset, timestamp, key: d.key, value: d.value, headers, op: d.op, before: d.before ?? null }
+      if (d.unavailable) input.unavailable = d.unavailable
+      if (d.previousKey !== undefined) input.previousKey = d.previousKey
+      return input
     } catch (e) {
       this.#deadLetter(record, portName, stageOf(e), e, outputs)
       return undefined
@@ -384,7 +383,8 @@ export class Processor implements ProcessorRunnable {
     const port = out && typeof out === 'object' ? this.#encoders.get((out as OutputRecord).port) : undefined
     if (!port)
       throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `transform returned an output for unknown port ${JSON.stringify((out as OutputRecord)?.port)}`)
-    outputs.push(port.encoder.encode(out as OutputRecord, record.timestamp))
+    if ((out as OutputRecord).truncate === true) outputs.push(...port.encoder.truncate(out as OutputRecord, record.timestamp))
+    else outputs.push(port.encoder.encode(out as OutputRecord, record.timestamp))
     return port
   }
 

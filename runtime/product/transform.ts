@@ -5,7 +5,8 @@ import type { Logger } from 'pino'
  * `transform` export), and optionally `init(ctx)`, called once before the first record.
  */
 
-export type ChangeOp = 'c' | 'u' | 'd' | 'r'
+/** c create, u update, d delete, r snapshot read, t truncate (the whole table; `value` is `{}`). */
+export type ChangeOp = 'c' | 'u' | 'd' | 'r' | 't'
 
 /** One input record as the transform sees it: decoded, resolved to the port's reader schema, validated. */
 export interface InputRecord<Port extends string = string, Value = Record<string, unknown>> {
@@ -21,13 +22,32 @@ export interface InputRecord<Port extends string = string, Value = Record<string
   /** Debezium ports only: the change operation, and the row before the change. */
   op?: ChangeOp
   before?: Value | null
+  /**
+   * Debezium ports only, present when not empty: columns whose value the source did not send (an
+   * unchanged TOASTed column of PostgreSQL with REPLICA IDENTITY DEFAULT). They are null in
+   * `value`; pass the set on as the output's `unavailable` so that tables keep their stored value.
+   */
+  unavailable?: ReadonlySet<string>
+  /** With `unavailable`, when the change also changed the primary key: the key the row had before. */
+  previousKey?: unknown
   headers: Readonly<Record<string, Buffer>>
 }
 
-/** One output. `value: null` emits a tombstone for the key (a delete downstream). */
+/**
+ * One output. `value: null` emits a tombstone for the key (a delete downstream); `truncate: true`
+ * (with no value) empties the port's tables downstream: its upsert snapshot and table-mode ports.
+ */
 export interface OutputRecord<Port extends string = string, Value = object> {
   port: Port
-  value: Value | null
+  value?: Value | null
+  truncate?: boolean
+  /**
+   * Fields of `value` whose value is unknown (see InputRecord.unavailable): upsert snapshots and
+   * table-mode ports keep what they hold for them. Sent as the header `tributary.unavailable`.
+   */
+  unavailable?: Iterable<string>
+  /** With `unavailable`: the key whose stored values they keep, when it is not this row's (a key change). */
+  previousKey?: unknown
   /** Defaults to the port's key fields taken from `value`; required for tombstones on keyed ports. */
   key?: unknown
   headers?: Record<string, string | Buffer>

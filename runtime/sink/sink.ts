@@ -40,6 +40,9 @@ export class SinkStats {
   lastPublishAt = 0
   /** Commits that failed the quality audit (they stay unpublished). */
   auditFailures = 0
+  /** Truncates applied (every row dropped), and ignored (append tables, or `truncate: ignore`). */
+  truncates = 0
+  truncatesIgnored = 0
   /** Records the destination could not hold, sent to the product's dead letters, per error code. */
   readonly deadLetters = new Map<string, number>()
   /** Dead letters it could not write (only the dead-letter table's own sink, whose topic it is). */

@@ -98,6 +98,10 @@ const snapshot = z.strictObject({
   retention: z
     .strictObject({ maxAge: duration.optional(), keepLast: z.number().int().positive().optional() })
     .optional(),
+  truncate: z
+    .enum(['empty', 'ignore'])
+    .optional()
+    .describe('upsert: what a truncate of the port (a TRUNCATE of the CDC source) does: empty drops every row in one snapshot (default); ignore keeps them, logged and counted'),
 })
 export type SnapshotSpec = z.infer<typeof snapshot>
 

@@ -47,10 +47,14 @@ export class StateDb {
     return (this.#meta.get(`pos:${store}`) as PartitionOffset[] | undefined) ?? []
   }
 
-  /** Applies puts (value) and deletes (undefined) and moves the store's positions, atomically. */
-  apply(store: string, changes: Iterable<readonly [string, unknown]>, positions: readonly PartitionOffset[]): void {
+  /**
+   * Applies puts (value) and deletes (undefined) and moves the store's positions, atomically;
+   * with `emptyFirst`, every key goes first (a truncate of a table-mode port), in the same step.
+   */
+  apply(store: string, changes: Iterable<readonly [string, unknown]>, positions: readonly PartitionOffset[], emptyFirst = false): void {
     const db = this.db(store)
     this.#root.transactionSync(() => {
+      if (emptyFirst) db.clearSync()
       for (const [key, value] of changes) {
         if (value === undefined) db.removeSync(key)
         else db.putSync(key, value)

@@ -64,6 +64,7 @@ function target(product: ReturnType<typeof loadProduct>, port: string, topic: st
     identifier: { namespace: ['bench'], name: topic },
     avroSchema: p.schema.schema,
     mode: o.mode,
+    truncate: 'empty',
     keyFields: p.keyFields,
     partitionBy: [],
     commitIntervalMs: o.intervalMs ?? 3_600_000,

@@ -5,6 +5,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateSampleData, playsTopic, usersTopic } from '../../products/sample-data/generate.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
+import { tableId, tableRequest } from '../../runtime/lake/index.ts'
 import { openRuntime } from '../../runtime/runtime.ts'
 import { freePort, readDecoded, repoRoot, tempDir } from '../helpers/runtime.ts'
 
@@ -82,6 +83,11 @@ describe('the product container over HTTP (tributary serve)', () => {
   beforeAll(async () => {
     dataDir = tempDir('trib-http-')
     await appendSample(60, 400, 5)
+    // A table of a product this container does not run: its access rules are unknown here.
+    const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
+    const outsider = await rt.catalog.createTable(tableId('outsider', 'secrets'), tableRequest({ avroSchema: { type: 'record', name: 'S', fields: [{ name: 'x', type: 'string' }] } }))
+    await outsider.newSnapshot({ addRows: [{ x: 'hidden' }] })
+    await rt.close()
     await serve()
     // Wait until the mesh has processed the sample (the tables the tests read have been published).
     const published = async (product: string, table: string) =>
@@ -180,6 +186,9 @@ describe('the product container over HTTP (tributary serve)', () => {
     expect(forbidden).toMatchObject({ status: 400, body: { error: { code: 'TRIB_QUERY_FORBIDDEN' } } })
     const unknown = await json('/query', { method: 'POST', body: JSON.stringify({ sql: 'SELECT * FROM nope.nope' }) })
     expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'TRIB_QUERY_UNKNOWN_TABLE' } } })
+    // The lake has it, but no product this container runs declares it.
+    const outsider = await json('/query', { method: 'POST', body: JSON.stringify({ sql: 'SELECT * FROM outsider.secrets' }) })
+    expect(outsider).toMatchObject({ status: 404, body: { error: { code: 'TRIB_QUERY_UNKNOWN_TABLE' } } })
   })
 
   it('applies PII policies live, behind a bearer token, and logs who changed them', async () => {

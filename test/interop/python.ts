@@ -69,3 +69,8 @@ export function parquetSchema(file: string): { name: string; field_id: number | 
 
 /** Rows sorted by `key` for order-free comparison. */
 export const sortBy = (rows: Row[], key = 'id'): Row[] => [...rows].sort((a, b) => Number(a[key]) - Number(b[key]))
+
+/** Rows pyiceberg reads, in Iceberg's physical terms as exact text (see read_table.py pyiceberg-raw). */
+export function pyicebergRawRows(location: string): Row[] {
+  return run(['pyiceberg-raw', location])
+}

@@ -2,6 +2,10 @@
 
   read_table.py pyiceberg <metadata.json | table dir> [--snapshot-id N | --ref NAME]
       rows of the snapshot via pyiceberg StaticTable.from_metadata(...).scan(...).to_arrow()
+  read_table.py pyiceberg-raw <metadata.json | table dir> [--snapshot-id N | --ref NAME]
+      the same rows in Iceberg's physical terms, exact and independent of Python's datetime range:
+      int and long, dates (days), times and timestamps (microseconds) as decimal text, decimals
+      as text with their scale, floats as repr ('nan', 'inf', '-0.0'), bytes as hex
   read_table.py pyiceberg-files <metadata.json> [--snapshot-id N]
       pyiceberg's scan plan: data files with the delete files it applies to each
   read_table.py duckdb-iceberg <metadata.json | table dir> [--snapshot-id N]
@@ -46,6 +50,36 @@ def jsonable(v):
     if isinstance(v, (list, tuple)):
         return [jsonable(x) for x in v]
     return v
+
+
+def raw_rows(table):
+    """Arrow columns as exact text: temporal columns through their integer storage (BC dates and
+    years after 9999 included), so nothing goes through Python's datetime or float formatting."""
+    import pyarrow as pa
+
+    def raw(v):
+        if v is None or isinstance(v, (bool, str)):
+            return v
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, decimal.Decimal):
+            return format(v, "f")
+        if isinstance(v, (bytes, bytearray)):
+            return bytes(v).hex()
+        if isinstance(v, list):
+            return [raw(x) for x in v]
+        return v
+
+    columns = {}
+    for name in table.column_names:
+        col = table.column(name)
+        t = col.type
+        if pa.types.is_date32(t):
+            col = col.cast(pa.int32())
+        elif pa.types.is_time(t) or pa.types.is_timestamp(t):
+            col = col.cast(pa.int64())
+        columns[name] = [raw(v) for v in col.to_pylist()]
+    return [{n: columns[n][i] for n in table.column_names} for i in range(table.num_rows)]
 
 
 def args_after(argv):
@@ -108,6 +142,8 @@ def main():
     if mode == "pyiceberg":
         rows = pyiceberg_scan(target, opts).to_arrow().to_pylist(maps_as_pydicts="strict")
         print(json.dumps([jsonable(r) for r in rows]))
+    elif mode == "pyiceberg-raw":
+        print(json.dumps(raw_rows(pyiceberg_scan(target, opts).to_arrow())))
     elif mode == "pyiceberg-files":
         tasks = pyiceberg_scan(target, opts).plan_files()
         print(json.dumps([{"file": t.file.file_path, "records": t.file.record_count, "deletes": sorted(d.file_path for d in t.delete_files)} for t in tasks]))

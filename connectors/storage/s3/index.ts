@@ -12,16 +12,14 @@ import { S3Storage } from './storage.ts'
  *   const storage = await s3.open('s3://lake/prod')
  *   await s3.close()                             // destroys the client
  *
- * Opening checks the bucket once per provider (one small list): an unknown bucket, refused
+ * Opening checks each bucket once per provider (one small list): an unknown bucket, refused
  * credentials or an unreachable endpoint fail here with one clear line, not at the first commit.
  * An unreachable endpoint is retried with backoff first and then is TRIB_LAKE_STORAGE (retriable).
  */
 export type { S3StorageOptions } from './options.ts'
 
-export interface S3Storages extends StorageProvider {
-  /** The options every storage of this provider uses (resolved, frozen). */
-  readonly options: ReturnType<typeof resolveOptions>
-}
+/** A StorageProvider for s3:// URIs only: one client with one set of options. */
+export type S3Storages = StorageProvider
 
 export function s3Storages(options: S3StorageOptions = {}): S3Storages {
   const resolved = resolveOptions(options)
@@ -29,7 +27,6 @@ export function s3Storages(options: S3StorageOptions = {}): S3Storages {
   let closed = false
   const checked = new Map<string, Promise<void>>()
   return {
-    options: resolved,
     async open(uri: string): Promise<LakeStorage> {
       if (closed) throw new TributaryError('TRIB_LAKE_CLOSED', `lake storage ${uri}: the S3 storage of this runtime is closed`, { details: { uri } })
       const location = parseS3Uri(uri)

@@ -9,6 +9,7 @@
 import { TributaryError } from '../../errors.ts'
 import { changeOps, describeRef, FieldError, type ChangeEvent, type ChangeOp, type RecordRef } from './types.ts'
 import type { Convert } from './semantic.ts'
+import { takeUnavailable } from './unavailable.ts'
 
 export interface EnvelopeConverters {
   before?: Convert | undefined
@@ -63,11 +64,15 @@ export function toChangeEvent(payload: unknown, converters: EnvelopeConverters, 
   } else if (after === null) {
     throw envelopeError(at, `field \`after\` is ${payload.after === undefined ? 'missing' : 'null'} for op "${op}"`, 'after')
   }
-  return {
+  // Placeholders are taken out before the converters run (a decimal converter would misread one).
+  const taken = after === null ? undefined : takeUnavailable(after)
+  const event: ChangeEvent = {
     op: op as ChangeOp,
     before: run(converters.before, before, at),
-    after: run(converters.after, after, at),
+    after: run(converters.after, taken?.row ?? null, at),
     source,
     tsMs,
   }
+  if (taken?.unavailable) event.unavailable = taken.unavailable
+  return event
 }

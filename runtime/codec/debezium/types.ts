@@ -20,6 +20,8 @@ export interface ChangeEvent {
   source: Record<string, unknown> | null
   /** When Debezium processed the event (envelope ts_ms), not when the row changed (source.ts_ms). */
   tsMs: number | null
+  /** Columns of `after` the source did not send (see unavailable.ts); null there. Absent when none. */
+  unavailable?: ReadonlySet<string>
 }
 
 /** Where a record came from, for error messages; every part is optional because pure callers may not know it. */
