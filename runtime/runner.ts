@@ -67,12 +67,11 @@ export interface RunOptions extends SuperviseOptions {
 /**
  * Runs products under a supervisor until the signal aborts, or with `untilIdle` until nothing
  * moves (in waves, in mesh order, which makes the result deterministic: a downstream product sees
- * everything its upstream produced from the same input; there, a runnable is restarted at most 10
- * times in a row before its product is given up). A product that stopped does not stop the others;
- * once they are done, its error is thrown, naming it.
+ * everything its upstream produced from the same input). A product that stopped does not stop the
+ * others; once they are done, its error is thrown, naming it.
  */
 export async function runProducts(units: readonly ProductRunnables[], options: RunOptions = {}): Promise<void> {
-  const supervisor = supervise(units, { ...(options.untilIdle ? { maxRestarts: 10 } : {}), ...options.restart })
+  const supervisor = supervise(units, options.restart)
   await supervisor.run(options)
   throwIfStopped(supervisor.stopped())
 }

@@ -8,15 +8,20 @@ import type { Backoff } from '../util/retry.ts'
 export interface RestartPolicy {
   /** Waits between restarts of one runnable: the runtime's one backoff (util/retry.ts). */
   backoff: Backoff
-  /** Restarts in a row (without a healthy spell between them) before the product is stopped. */
-  maxRestarts: number
+  /**
+   * Restarts in a row (without a healthy spell between them) before the product is stopped.
+   * Default: no limit while running until stopped (a container waits for its backends), 10 when
+   * draining until idle (a run must end).
+   */
+  maxRestarts?: number
   /** A runnable that has run this long since its last restart starts its backoff over. */
   healthyAfterMs: number
 }
 
+export const UNTIL_IDLE_MAX_RESTARTS = 10
+
 export const defaultRestartPolicy: RestartPolicy = Object.freeze({
   backoff: Object.freeze({ initialDelayMs: 500, maxDelayMs: 30_000 }),
-  maxRestarts: Number.POSITIVE_INFINITY,
   healthyAfterMs: 60_000,
 })
 

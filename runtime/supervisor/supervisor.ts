@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { messageOf, type ErrorCode, type TributaryError } from '../errors.ts'
 import { moduleLogger } from '../logger.ts'
 import { backoffDelay } from '../util/retry.ts'
-import { asTributaryError, decide, defaultRestartPolicy, type RestartPolicy } from './restart.ts'
+import { asTributaryError, decide, defaultRestartPolicy, UNTIL_IDLE_MAX_RESTARTS, type RestartPolicy } from './restart.ts'
 import type { Runnable } from './runnable.ts'
 
 const logger = moduleLogger('supervisor')
@@ -215,7 +215,8 @@ export class Supervisor {
     const now = Date.now()
     if (now - m.lastRestartAt >= this.#policy.healthyAfterMs) m.consecutive = 0
     const failure: Failure = { runnable: m.runnable.name, code: error.code, message: messageOf(error), at: now }
-    if (decision === 'stop' || m.consecutive >= this.#policy.maxRestarts) {
+    const maxRestarts = this.#policy.maxRestarts ?? (this.#untilIdle ? UNTIL_IDLE_MAX_RESTARTS : Number.POSITIVE_INFINITY)
+    if (decision === 'stop' || m.consecutive >= maxRestarts) {
       await this.#stopProduct(m, failure, error, decision === 'stop' ? 'not retriable' : `${m.consecutive} restarts in a row`)
       return false
     }

@@ -62,7 +62,7 @@ export async function runMesh(ctx: CliContext, refs: readonly string[], opts: { 
   const dirs = [...new Set(products.flatMap((p) => schemaDirsFor(p.dir, runtime.config.schemaDirs)))]
   await registerSchemaFiles(runtime.registry, dirs)
   const units = await createRunnables(runtime, products)
-  const supervisor = supervise(units, opts.untilIdle ? { maxRestarts: 10 } : {})
+  const supervisor = supervise(units)
   const heap = new HeapWatch(runtime.config.heapWatermark)
   const abort = new AbortController()
   const onSignal = (signal: string) => {

@@ -199,6 +199,14 @@ describe('Supervisor, until idle', () => {
     expect(supervisor.restarts()).toEqual([{ product: 'a', runnable: 'a', code: 'TRIB_LOG_LOCKED', count: 1 }])
   })
 
+  it('gives a product up after 10 restarts in a row by default, so a run ends', async () => {
+    const down = new Scripted('a', Array.from({ length: 20 }, () => 'TRIB_LAKE_STORAGE' as const))
+    const supervisor = new Supervisor([{ name: 'a', runnables: [down] }], { backoff: { initialDelayMs: 1, maxDelayMs: 2 } })
+    await supervisor.run({ untilIdle: true })
+    expect(supervisor.restarts()).toEqual([{ product: 'a', runnable: 'a', code: 'TRIB_LAKE_STORAGE', count: 10 }])
+    expect(supervisor.stopped().map((s) => s.code)).toEqual(['TRIB_LAKE_STORAGE'])
+  })
+
   it('never throws for a stopped product and closes whatever started', async () => {
     const broken = new Scripted('a', [], ['TRIB_SPEC_INVALID'])
     const fine = new Scripted('b', [1])
