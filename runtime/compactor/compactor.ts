@@ -28,6 +28,8 @@ export const AUDIT_PROPERTY = 'tributary.audit'
 /** Summary key: the dead-letter topic's end when the snapshot was committed (see #writeDeadLetters). */
 export const DEAD_LETTERS_PROPERTY = 'tributary.dead-letters'
 const EXPIRE_EVERY_COMMITS = 20
+/** Pending input bytes that make a commit due whatever the policy says: memory stays bounded under a flood. */
+const MAX_PENDING_BYTES = 64 * 2 ** 20
 /** Marks a snapshot that dropped every row (a truncate): history before it is not looked into. */
 export const TRUNCATE_PROPERTY = 'tributary.truncate'
 /** How many snapshots back an unavailable value of a row whose key changed is looked for. */
@@ -83,7 +85,7 @@ export class SnapshotCompactor implements Sink {
   #barrier = new TruncateBarrier(1)
   /** Upsert mode: the record a pending row (not a columnar one) came from. */
   readonly #keySources = new Map<string, LogRecord>()
-  /** Dead letters of records the table cannot hold, written just before the next commit. */
+  /** Dead letters of records the table cannot hold, written after each poll (and before a commit). */
   #pendingDead: OutgoingRecord[] = []
   /** The dead-letter topic's end at the last commit (after this table's dead letters, if any). */
   #deadMark = new Map<number, number>()
@@ -92,6 +94,7 @@ export class SnapshotCompactor implements Sink {
   /** The columnar plan per writer schema id (null: rows of that schema take the canonical path). */
   #plans = new Map<number, ColumnarPlan | null>()
   #pendingRecords = 0
+  #pendingBytes = 0
   #lastCommitAt = 0
   #idle = false
   #stop = false
@@ -159,6 +162,7 @@ export class SnapshotCompactor implements Sink {
     this.#partial.clear()
     this.#truncated = false
     this.#pendingRecords = 0
+    this.#pendingBytes = 0
     this.#plans.clear()
 
     await this.#consumer?.close()
@@ -224,7 +228,10 @@ export class SnapshotCompactor implements Sink {
     const elapsed = this.#now() - this.#lastCommitAt
     const due =
       this.#pendingRecords > 0 &&
-      ((this.target.commitRecords !== undefined && this.#pendingRecords >= this.target.commitRecords) || elapsed >= this.target.commitIntervalMs || (maxWaitMs === 0 && records.length === 0))
+      ((this.target.commitRecords !== undefined && this.#pendingRecords >= this.target.commitRecords) ||
+        this.#pendingBytes >= MAX_PENDING_BYTES ||
+        elapsed >= this.target.commitIntervalMs ||
+        (maxWaitMs === 0 && records.length === 0))
     if (due) await this.commit()
     return records.length
   }
@@ -261,6 +268,7 @@ export class SnapshotCompactor implements Sink {
     for (const [r, truncate] of this.target.kind === 'dlq' ? records.map((r) => [r, false] as const) : this.#barrier.take(records)) {
       this.#offsets.set(r.partition, r.offset + 1)
       this.#pendingRecords++
+      this.#pendingBytes += (r.key?.length ?? 0) + (r.value?.length ?? 0)
       try {
         if (this.target.kind === 'dlq') this.#pushRow(deadLetterRow(r), r)
         else if (truncate) this.#truncate(r)
@@ -270,6 +278,8 @@ export class SnapshotCompactor implements Sink {
         this.#deadLetter(r, e)
       }
     }
+    // Written now rather than at the commit, so a flood of bad records is not held in memory.
+    if (this.#pendingDead.length > 0) await this.#writeDeadLetters()
   }
 
   #pushRow(row: Row, source: LogRecord): void {
@@ -479,6 +489,7 @@ export class SnapshotCompactor implements Sink {
       this.#partial.clear()
       this.#truncated = false
       this.#pendingRecords = 0
+      this.#pendingBytes = 0
       this.#lastCommitAt = this.#now()
       await this.#auditAndPublish(snapshot['snapshot-id'])
       this.stats.lastCommitMs = performance.now() - started
@@ -531,9 +542,10 @@ export class SnapshotCompactor implements Sink {
   }
 
   /**
-   * Appends the pending dead letters, before the commit that moves past their records, and sets
-   * the mark that commit records: the dead-letter topic's end after them. Whatever this table
-   * writes there later lies beyond the mark, which is where a restart looks for its own.
+   * Appends the pending dead letters (as they come, and always before the commit that moves past
+   * their records) and moves the mark the next commit records: the dead-letter topic's end after
+   * them, or at the commit when there are none. Whatever this table writes there later lies
+   * beyond the mark, which is where a restart looks for its own.
    */
   async #writeDeadLetters(): Promise<void> {
     if (this.target.kind === 'dlq') return

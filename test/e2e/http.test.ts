@@ -7,6 +7,8 @@ import { generateSampleData, playsTopic, usersTopic } from '../../products/sampl
 import { loadConfig } from '../../runtime/config/load.ts'
 import { tableId, tableRequest } from '../../runtime/lake/index.ts'
 import { openRuntime } from '../../runtime/runtime.ts'
+import { loadProduct } from '../../runtime/product/load.ts'
+import { valueSubject } from '../../runtime/registry/registry.ts'
 import { freePort, readDecoded, repoRoot, tempDir } from '../helpers/runtime.ts'
 
 const bin = path.join(repoRoot, 'runtime/cli/bin.js')
@@ -162,8 +164,11 @@ describe('the product container over HTTP (tributary serve)', () => {
   it('keeps server memory bounded for a client that does not read', async () => {
     // A big topic, then a subscriber that never reads from its socket.
     const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
-    const value = Buffer.alloc(4096, 120)
-    for (let i = 0; i < 25; i++) await rt.log.append(Array.from({ length: 2000 }, (_, j) => ({ topic: 'user-profiles.profiles', partition: 0, key: Buffer.from(`k${i}-${j}`), value })))
+    // Profiles of one user, so that the lake's compactor, which reads the topic too, keeps one row
+    // (invalid bytes would be 200 MB of dead letters to write, whose memory is not the stream's).
+    const encode = await rt.serde.encoder(valueSubject('user-profiles.profiles'), loadProduct(path.join(repoRoot, 'products/user-profiles')).outputs[0]!.schema.schema)
+    const value = encode({ user_id: 1, email: 'someone@example.com', display_name: 'x'.repeat(4000), age_band: null, country: 'DE', city: null, plan: 'free', marketing_opt_in: false, lifetime_value: '0.00', registered_at: '2026-01-01T00:00:00.000000Z', updated_at: '2026-01-01T00:00:00.000000Z' })
+    for (let i = 0; i < 25; i++) await rt.log.append(Array.from({ length: 2000 }, () => ({ topic: 'user-profiles.profiles', partition: 0, key: null, value })))
     await rt.close()
     const rss = async () => Number(/^tributary_process_resident_memory_bytes (\d+)/m.exec(await (await fetch(`${base}/metrics`)).text())![1])
     const before = await rss()
