@@ -15,7 +15,7 @@ export const errorCodes = {
   TRIB_CODEGEN_STALE: { retriable: false, summary: 'generated record types differ from schemas/*.avsc' },
 
   // log (embedded and Kafka)
-  TRIB_LOG_CORRUPT: { retriable: false, summary: 'a committed log record failed its checksum' },
+  TRIB_LOG_CORRUPT: { retriable: false, summary: 'the files of the log do not match its journal or fail their checksums (names the file and bytes; see tributary doctor)' },
   TRIB_LOG_LOCKED: { retriable: true, summary: 'another process holds the log writer lock for too long' },
   TRIB_TOPIC_NOT_FOUND: { retriable: false, summary: 'the topic does not exist' },
   TRIB_TOPIC_INVALID: { retriable: false, summary: 'invalid topic name or partition count' },
@@ -41,7 +41,7 @@ export const errorCodes = {
   TRIB_REGISTRY_SUBJECT_NOT_SOFT_DELETED: { retriable: false, summary: 'permanent delete of a subject not soft-deleted first (Confluent 40405)' },
   TRIB_REGISTRY_VERSION_SOFT_DELETED: { retriable: false, summary: 'version is already soft-deleted (Confluent 40406)' },
   TRIB_REGISTRY_VERSION_NOT_SOFT_DELETED: { retriable: false, summary: 'permanent delete of a version not soft-deleted first (Confluent 40407)' },
-  TRIB_REGISTRY_CORRUPT: { retriable: false, summary: 'a committed line of the embedded registry file failed its checksum' },
+  TRIB_REGISTRY_CORRUPT: { retriable: false, summary: 'the embedded registry file is damaged: a complete line fails its checksum, or the file was cut (names file, line and bytes)' },
   TRIB_REGISTRY_UNAUTHORIZED: { retriable: false, summary: 'the schema registry refused the credentials or the permission (HTTP 401/403)' },
   TRIB_REGISTRY_BAD_RESPONSE: { retriable: false, summary: 'the schema registry answered outside the Confluent REST API (status, error code or body)' },
 
@@ -78,6 +78,9 @@ export const errorCodes = {
   TRIB_LAKE_SNAPSHOT_NOT_FOUND: { retriable: false, summary: 'no snapshot, branch or tag with that id, name or time' },
   TRIB_LAKE_ROW_INVALID: { retriable: false, summary: 'a row does not fit the table schema' },
   TRIB_LAKE_INVALID_IDENTIFIER: { retriable: false, summary: 'a table identifier (namespace and name) the catalog cannot hold' },
+  TRIB_LAKE_CATALOG_UNAVAILABLE: { retriable: true, summary: 'the REST catalog could not be reached, or answered with a server error' },
+  TRIB_LAKE_CATALOG_UNAUTHORIZED: { retriable: false, summary: 'the REST catalog refused the credentials or the permission (HTTP 401/403, or the OAuth2 token request)' },
+  TRIB_LAKE_CATALOG_BAD_RESPONSE: { retriable: false, summary: 'the REST catalog answered outside the Iceberg REST protocol (status, error type or body)' },
   TRIB_LAKE_CLOSED: { retriable: false, summary: "the lake's resources (storage clients, DuckDB) were released: its runtime was closed" },
 
   // SQL over the lake
@@ -99,6 +102,7 @@ export const errorCodes = {
   // lifecycle
   TRIB_PRODUCT_NOT_FOUND: { retriable: false, summary: 'no product with that name' },
   TRIB_STATE_STORE: { retriable: false, summary: 'a local state store failed' },
+  TRIB_DATA_DAMAGED: { retriable: false, summary: 'tributary doctor found damaged parts of the data folder (its report names them)' },
   TRIB_USAGE: { retriable: false, summary: 'invalid command-line usage' },
   TRIB_INTERNAL: { retriable: false, summary: 'an unexpected internal error' },
 } as const satisfies Record<string, { retriable: boolean; summary: string }>
@@ -128,5 +132,21 @@ export class TributaryError extends Error {
 export const isTributaryError = (e: unknown, code?: ErrorCode): e is TributaryError =>
   e instanceof TributaryError && (code === undefined || e.code === code)
 
-/** A message for any thrown value, without a stack. */
-export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+/**
+ * A message for any thrown value, without a stack. Never throws itself: a transform may throw
+ * anything (an object without a prototype, one whose toString or message getter throws, a revoked
+ * proxy), and reporting it must not become a second failure.
+ */
+export function messageOf(e: unknown): string {
+  try {
+    const m: unknown = e instanceof Error ? e.message : e
+    if (typeof m === 'string') return m
+    try {
+      return String(m)
+    } catch {
+      return JSON.stringify(m) ?? Object.prototype.toString.call(m)
+    }
+  } catch {
+    return 'a value that cannot be printed was thrown'
+  }
+}

@@ -7,7 +7,9 @@ import pretty from 'pino-pretty'
  * JSON lines otherwise.
  */
 function createRoot(): Logger {
-  const level = process.env.TRIBUTARY_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info')
+  const wanted = process.env.TRIBUTARY_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info')
+  // An unknown level must not crash the import with pino's stack: configuration loading reports it.
+  const level = wanted === 'silent' || wanted in pino.levels.values ? wanted : 'info'
   if (process.stderr.isTTY) {
     return pino({ level }, pretty({ destination: 2, sync: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' }))
   }

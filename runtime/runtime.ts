@@ -8,6 +8,7 @@ import type { Log } from './log/log.ts'
 import type { SchemaRegistry } from './registry/registry.ts'
 import { createSerde, type Serde } from './codec/avro/serde.ts'
 import { SchemaCatalog } from './spec/schemas.ts'
+import { TributaryError, messageOf } from './errors.ts'
 import { moduleLogger } from './logger.ts'
 import { openStorageProvider } from '../connectors/storage/index.ts'
 import type { Catalog } from './lake/catalog/catalog.ts'
@@ -30,22 +31,31 @@ export interface Runtime {
   close(): Promise<void>
 }
 
+export interface OpenOptions {
+  /**
+   * For commands that only read (topics, tail, query, catalog…): the embedded log and registry are
+   * opened read-only, so nothing in the data folder is created, locked or repaired.
+   */
+  readOnly?: boolean
+}
+
 /**
  * Opens the backends the configuration names: the log (embedded segment files or Kafka), the
- * schema registry (embedded or a Confluent-compatible server) and the lake (its catalog over
- * file:// or s3:// storage). Adapters load only when chosen, so an embedded run never touches the
+ * schema registry (embedded or a Confluent-compatible server) and the lake (its catalog, the
+ * file-system convention or an Iceberg REST catalog, over file:// or s3:// storage). Adapters load only when chosen, so an embedded run never touches the
  * Kafka client or the AWS SDK.
  */
-export async function openRuntime(config: Config): Promise<Runtime> {
+export async function openRuntime(config: Config, options: OpenOptions = {}): Promise<Runtime> {
   const dataDir = path.resolve(config.dataDir)
-  fs.mkdirSync(dataDir, { recursive: true })
-  const log = await openLog(config, dataDir)
+  const readOnly = options.readOnly ?? false
+  checkDataDir(dataDir, readOnly)
+  const log = await openLog(config, dataDir, readOnly)
   let registry: SchemaRegistry | undefined
   // DuckDB reads remote tables through local copies of their immutable files (<dataDir>/lake-cache).
   const lake = lakeResources({ storage: openStorageProvider({ s3: config.lake.s3 }), cacheDir: path.join(dataDir, 'lake-cache') })
   let catalog: Catalog | undefined
   try {
-    registry = await openRegistry(config, dataDir)
+    registry = await openRegistry(config, dataDir, readOnly)
     // Fails now, not at the first commit, when the bucket is missing, the credentials are wrong or
     // the server is down (retriable: `serve` retries and reports not-ready meanwhile).
     catalog = await openCatalog(config, dataDir, lake)
@@ -72,26 +82,90 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   }
 }
 
+/**
+ * The data folder must be a folder this process can write (or, read-only, one it can read, or
+ * none yet). Checked once, up front, with a clear error: Node's recursive mkdir never returns on
+ * some paths (/proc/…), so the folder is made one level at a time.
+ */
+function checkDataDir(dataDir: string, readOnly: boolean): void {
+  const refuse = (why: string, cause?: unknown): never => {
+    throw new TributaryError('TRIB_CONFIG_INVALID', `config dataDir: ${dataDir} ${why}`, { cause, details: { path: 'dataDir', dir: dataDir } })
+  }
+  const missing: string[] = []
+  let dir = dataDir
+  for (;;) {
+    let stat: fs.Stats
+    try {
+      stat = fs.statSync(dir)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') refuse(`cannot be used (${messageOf(e)})`, e)
+      missing.push(dir)
+      dir = path.dirname(dir)
+      continue
+    }
+    if (!stat.isDirectory()) refuse(dir === dataDir ? 'is not a folder' : `cannot be created: ${dir} is not a folder`)
+    break
+  }
+  if (readOnly) {
+    if (missing.length === 0) {
+      try {
+        fs.accessSync(dataDir, fs.constants.R_OK | fs.constants.X_OK)
+      } catch (e) {
+        refuse(`cannot be read (${messageOf(e)})`, e)
+      }
+    }
+    return
+  }
+  for (const d of missing.reverse()) {
+    try {
+      fs.mkdirSync(d)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') refuse(`cannot be created (${messageOf(e)})`, e)
+    }
+  }
+  try {
+    fs.accessSync(dataDir, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK)
+  } catch (e) {
+    refuse(`is not writable (${messageOf(e)})`, e)
+  }
+}
+
 async function openCatalog(config: Config, dataDir: string, lake: LakeResources): Promise<Catalog> {
+  const c = config.lake.catalog
+  if (c.kind === 'rest') {
+    const { openRestCatalogConnection } = await import('../connectors/catalog/rest/index.ts')
+    return openRestCatalogConnection(
+      {
+        uri: c.uri,
+        warehouse: c.warehouse,
+        credential: c.credential?.reveal('lake.catalog.credential'),
+        token: c.token?.reveal('lake.catalog.token'),
+        scope: c.scope,
+        oauth2ServerUri: c.oauth2ServerUri,
+        retries: c.retries,
+      },
+      lake,
+    )
+  }
   const uri = config.lake.uri ?? pathToFileURL(path.join(dataDir, 'lake')).href
   return openFileCatalog(uri, lake)
 }
 
-async function openLog(config: Config, dataDir: string): Promise<Log> {
+async function openLog(config: Config, dataDir: string, readOnly: boolean): Promise<Log> {
   const t = config.transport
   if (t.kind === 'kafka') {
     const { openKafkaLog } = await import('../connectors/kafka/index.ts')
     return openKafkaLog({ kafka: t.kafka, defaultPartitions: t.defaultPartitions })
   }
-  return openEmbeddedLog({ dir: path.join(dataDir, 'log'), fsync: t.fsync, defaultPartitions: t.defaultPartitions })
+  return openEmbeddedLog({ dir: path.join(dataDir, 'log'), fsync: t.fsync, defaultPartitions: t.defaultPartitions, readOnly })
 }
 
-async function openRegistry(config: Config, dataDir: string): Promise<SchemaRegistry> {
+async function openRegistry(config: Config, dataDir: string, readOnly: boolean): Promise<SchemaRegistry> {
   if (config.registry.kind === 'confluent') {
     const { openConfluentRegistry } = await import('../connectors/registry/confluent/index.ts')
     return openConfluentRegistry(config.registry)
   }
-  return openEmbeddedRegistry({ dir: path.join(dataDir, 'registry') })
+  return openEmbeddedRegistry({ dir: path.join(dataDir, 'registry'), readOnly })
 }
 
 /**

@@ -68,5 +68,6 @@ function describeBackends(config: Config): string {
   const log = t.kind === 'kafka' ? `Kafka ${t.kafka.brokers.join(',')}` : 'embedded log'
   const registry = config.registry.kind === 'confluent' ? `registry ${config.registry.url}` : 'embedded registry'
   const lake = config.lake.uri ? `lake ${config.lake.uri}${config.lake.s3.endpoint ? ` at ${config.lake.s3.endpoint}` : ''}` : 'local lake'
-  return `${log}, ${registry}, ${lake}`
+  const catalog = config.lake.catalog.kind === 'rest' ? `, REST catalog ${config.lake.catalog.uri}` : ''
+  return `${log}, ${registry}, ${lake}${catalog}`
 }

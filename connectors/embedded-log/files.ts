@@ -1,42 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
-
-/** Writes all of buf at position (regular files rarely short-write, but the loop costs nothing). */
-export function writeAllSync(fd: number, buf: Buffer, position: number): void {
-  let done = 0
-  while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done, position + done)
-}
-
-/** Reads up to length bytes at position; shorter only at end of file. */
-export function readSync(fd: number, position: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(length)
-  let done = 0
-  while (done < length) {
-    const n = fs.readSync(fd, buf, done, length - done, position + done)
-    if (n === 0) break
-    done += n
-  }
-  return done === length ? buf : buf.subarray(0, done)
-}
-
-function readOnce(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    fs.read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)))
-  })
-}
-
-/** fsync of a directory, so a created or renamed entry survives power loss. */
-export function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r')
-  try {
-    fs.fsyncSync(fd)
-  } finally {
-    fs.closeSync(fd)
-  }
-}
-
-export const isErrno = (e: unknown, code: string): boolean =>
-  typeof e === 'object' && e !== null && (e as NodeJS.ErrnoException).code === code
+import { isErrno } from '../shared/fs.ts'
 
 export function readdirOrEmpty(dir: string): string[] {
   try {
@@ -45,6 +9,12 @@ export function readdirOrEmpty(dir: string): string[] {
     if (isErrno(e, 'ENOENT')) return []
     throw e
   }
+}
+
+function readOnce(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fs.read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)))
+  })
 }
 
 export const ensureDir = (dir: string): void => void fs.mkdirSync(dir, { recursive: true })

@@ -11,68 +11,139 @@ import type {
   TopicPartition,
   TopicOptions,
 } from '../../runtime/log/log.ts'
+import { assertPartition, assertPartitionCount, assertTopicName } from '../../runtime/log/names.ts'
 import { createPartitioner } from '../../runtime/log/partitioner.ts'
+import { validateRecords } from '../../runtime/log/validate.ts'
+import { UndoFailed } from '../shared/fs.ts'
+import { abandonedTail } from '../shared/journal.ts'
+import { acquireLock, describeHolder, LockOwner, releaseLock, restoreBrokenLock, tryLock, type AcquireOptions, type Holder } from '../shared/lock.ts'
+import { Mutex } from '../shared/mutex.ts'
+import { Signal } from '../shared/signal.ts'
 import { encodeBatch } from './codec.ts'
 import { EmbeddedConsumer, type ConsumerHost } from './consumer.ts'
 import { ReadFiles } from './files.ts'
-import { Journal } from './journal.ts'
-import { LockToken, Mutex, tryLock, unlinkQuiet, WriterLock } from './lock.ts'
+import { Journal, journalCorrupt } from './journal.ts'
 import { log } from './logger.ts'
-import { assertPartition, assertPartitionCount, assertTopicName, groupDirName, layout, memberFileName, type Layout } from './names.ts'
+import { groupDirName, layout, memberFileName, type Layout } from './names.ts'
 import type { ResolvedOptions } from './options.ts'
-import { Partition } from './partition.ts'
-import { hasSegmentFiles, recoverSegments } from './recovery.ts'
-import { Signal } from './signal.ts'
+import { Partition, type PartitionWrite } from './partition.ts'
+import { checkSegments, hasSegmentFiles, type StrayDamage } from './recovery.ts'
 import { LogState, type GroupEntry, type JournalEntry, type PartitionEntry } from './state.ts'
-import { validateOffsets, validateRecords } from './validate.ts'
+import { validateOffsets } from './validate.ts'
 
 /**
  * The embedded log: segment files plus a commit journal (see journal.ts) under one directory.
  * Appends from any number of processes serialize on a writer lock held for one append; reads never
  * take it. An append is acknowledged once its journal record is written.
+ *
+ * Opened read-only (`readOnly`), it changes nothing on disk: no lock, no repair, no file created.
+ * Opened for writing, it repairs only what a crash leaves: when it takes over the writer lock of a
+ * process that died holding it, it cuts that writer's unacknowledged append (see recovery.ts).
+ * Anything else that does not match the journal is damage: a damaged journal fails the open with
+ * TRIB_LOG_CORRUPT; a damaged partition fails only its own reads and appends.
  */
 export class EmbeddedLog implements Log, ConsumerHost {
   readonly kind = 'embedded' as const
   readonly files = new ReadFiles()
   readonly state: LogState
+  /** Segment files that belong to no partition the journal knows, found on open. */
+  stray: StrayDamage[] = []
   private readonly journal: Journal
   private readonly paths: Layout
-  private readonly token: LockToken
-  private readonly lock: WriterLock
+  private readonly owner: LockOwner | undefined
+  /** Made once: the writer lock is taken per append. */
+  private readonly writerLock: AcquireOptions
   private readonly mutex = new Mutex()
   private readonly changed = new Signal()
   private readonly partitioner = createPartitioner()
   private readonly consumers = new Set<EmbeddedConsumer>()
+  /** A failed append that could not be taken back: this instance keeps the writer lock and stops writing. */
+  private broken: Error | undefined
   private closed = false
 
   private constructor(private readonly options: ResolvedOptions) {
     this.paths = layout(path.resolve(options.dir))
-    for (const dir of [this.paths.root, this.paths.topicsDir, this.paths.groupsDir]) fs.mkdirSync(dir, { recursive: true })
+    const mode = options.readOnly ? 'read' : 'write'
+    if (mode === 'write') for (const dir of [this.paths.root, this.paths.topicsDir, this.paths.groupsDir]) fs.mkdirSync(dir, { recursive: true })
     this.state = new LogState((topic, p) => new Partition(topic, p, this.paths.partitionDir(topic, p), this.files))
-    this.journal = new Journal(this.paths.journalDir, this.state, { rotateBytes: options.journalBytes, fsync: options.fsync === 'always' })
-    this.token = new LockToken(this.paths.root)
-    this.lock = new WriterLock(this.paths.writerLock, this.token, options.lockTimeoutMs)
+    this.journal = new Journal(this.paths.journalDir, this.state, { rotateBytes: options.journalBytes, fsync: options.fsync === 'always', mode })
+    this.owner = mode === 'write' ? new LockOwner(this.paths.root) : undefined
+    const file = this.paths.writerLock
+    this.writerLock = {
+      timeoutMs: options.lockTimeoutMs,
+      timeoutError: (holder) =>
+        new TributaryError('TRIB_LOG_LOCKED', `${file} is held by ${describeHolder(holder)} for more than ${options.lockTimeoutMs} ms`, {
+          details: { file, pid: holder?.pid, host: holder?.host },
+        }),
+    }
   }
 
-  /** Opens under the writer lock: repairs whatever a killed writer left, then serves reads and appends. */
   static async open(options: ResolvedOptions): Promise<EmbeddedLog> {
     const instance = new EmbeddedLog(options)
     try {
-      await instance.lock.acquire()
-      try {
-        LockToken.sweep(instance.paths.root)
-        instance.journal.openLocked(hasSegmentFiles(instance.paths))
-        recoverSegments(instance.state, instance.paths, instance.files)
-      } finally {
-        instance.lock.release()
-      }
+      if (options.readOnly) await instance.openReader()
+      else await instance.openWriter()
     } catch (e) {
       instance.journal.close()
-      instance.token.dispose()
+      instance.owner?.dispose()
       throw e
     }
-    log.debug({ dir: instance.paths.root, topics: instance.state.topics.size }, 'embedded log open')
+    log.debug({ dir: instance.paths.root, topics: instance.state.topics.size, readOnly: options.readOnly }, 'embedded log open')
     return instance
+  }
+
+  private async openReader(): Promise<void> {
+    if (!this.journal.open(hasSegmentFiles(this.paths))) return
+    await this.checkJournalTail()
+    this.stray = checkSegments(this.state, this.paths, this.files, 'read')
+  }
+
+  /** Under the writer lock: what a dead writer left is repaired, anything else reported. */
+  private async openWriter(): Promise<void> {
+    const { broke } = await this.acquireWriter()
+    try {
+      LockOwner.sweep(this.paths.root)
+      this.journal.open(hasSegmentFiles(this.paths))
+      this.settle(broke, true)
+    } catch (e) {
+      this.releaseWriter(broke)
+      throw e
+    }
+    releaseLock(this.paths.writerLock, this.owner!)
+  }
+
+  /** After a failure: a dead writer's lock goes back as it was, so the next writer repairs its append. */
+  private releaseWriter(broke: Holder | undefined): void {
+    if (broke === undefined) releaseLock(this.paths.writerLock, this.owner!)
+    else restoreBrokenLock(this.paths.writerLock, this.owner!, broke)
+  }
+
+  /**
+   * Holding the writer lock, on a caught-up state: a torn journal line is a dead writer's (cut,
+   * with its segment bytes) when its lock was taken over (`broke`), and damage otherwise.
+   */
+  private settle(broke: Holder | undefined, opening: boolean): void {
+    const tail = this.journal.tail()
+    if (broke === undefined) {
+      if (tail !== undefined) throw journalCorrupt('unterminated last line, and no writer died holding the lock: the journal was cut or damaged', { file: tail.file, position: tail.from, end: tail.to })
+      if (!opening) return
+      this.journal.settle()
+      this.stray = checkSegments(this.state, this.paths, this.files, 'write')
+      return
+    }
+    log.warn({ dir: this.paths.root, pid: broke.pid, host: broke.host }, 'a writer died holding the lock: repairing its unacknowledged append')
+    this.journal.cutTornTail()
+    this.journal.settle()
+    for (const topic of this.state.topics.values()) for (const p of topic.partitions) p.invalidateWriter()
+    this.stray = checkSegments(this.state, this.paths, this.files, 'crashed')
+  }
+
+  /** A reader's check of the journal's unterminated tail (see abandonedTail). */
+  private async checkJournalTail(): Promise<void> {
+    const cut = await abandonedTail(() => this.journal.tail(), () => this.journal.catchUp(), this.paths.writerLock)
+    if (cut !== undefined) {
+      throw journalCorrupt('unterminated last line, and no writer holds the lock: the journal was cut or damaged', { file: this.journal.fileName, position: cut.from, end: cut.to })
+    }
   }
 
   async ensureTopic(name: string, options: TopicOptions = {}): Promise<TopicInfo> {
@@ -100,7 +171,7 @@ export class EmbeddedLog implements Log, ConsumerHost {
   }
 
   async append(records: OutgoingRecord[]): Promise<RecordPosition[]> {
-    this.assertOpen()
+    this.writable('append')
     validateRecords(records)
     if (records.length === 0) return []
     return this.withWriter(() => this.appendLocked(records, []))
@@ -131,7 +202,7 @@ export class EmbeddedLog implements Log, ConsumerHost {
   }
 
   async setGroupOffsets(group: string, offsets: PartitionOffset[]): Promise<void> {
-    this.assertOpen()
+    this.writable(`setting offsets of group ${group}`)
     // Holding the member locks meanwhile keeps a consumer of the group from starting mid-change.
     const release = this.acquireMember(group, offsets)
     try {
@@ -150,14 +221,14 @@ export class EmbeddedLog implements Log, ConsumerHost {
     this.journal.close()
     for (const topic of this.state.topics.values()) for (const p of topic.partitions) p.closeWriter()
     this.files.close()
-    this.token.dispose()
+    this.owner?.dispose()
   }
 
   // ---- ConsumerHost ----
 
   refresh(): void {
     this.assertOpen()
-    this.journal.catchUp(false)
+    this.journal.catchUp()
   }
 
   waitForChange(ms: number): Promise<void> {
@@ -171,21 +242,22 @@ export class EmbeddedLog implements Log, ConsumerHost {
   }
 
   acquireMember(group: string, partitions: readonly TopicPartition[]): () => void {
+    const owner = this.writable(`consumer group ${group}`)
     const dir = path.join(this.paths.groupsDir, groupDirName(group))
     fs.mkdirSync(dir, { recursive: true })
     const taken: string[] = []
     const release = () => {
-      for (const file of taken.splice(0)) unlinkQuiet(file)
+      for (const file of taken.splice(0)) releaseLock(file, owner)
     }
     for (const { topic, partition } of partitions) {
       const file = path.join(dir, memberFileName(topic, partition))
-      const attempt = tryLock(file, this.token)
+      const attempt = tryLock(file, owner)
       if (!attempt.ok) {
         release()
         throw new TributaryError(
           'TRIB_LOG_GROUP_BUSY',
-          `consumer group ${group} already has a live member on ${topic}-${partition} (pid ${attempt.holder ?? 'unknown'}, ${file})`,
-          { details: { group, topic, partition, file, pid: attempt.holder } },
+          `consumer group ${group} already has a live member on ${topic}-${partition} (${describeHolder(attempt.holder)}, ${file})`,
+          { details: { group, topic, partition, file, pid: attempt.holder?.pid, host: attempt.holder?.host } },
         )
       }
       taken.push(file)
@@ -203,20 +275,57 @@ export class EmbeddedLog implements Log, ConsumerHost {
     if (this.closed) throw new TributaryError('TRIB_LOG_CLOSED', `embedded log ${this.paths.root} is closed`)
   }
 
-  /** Runs fn holding the in-process mutex and the cross-process writer lock, on a caught-up state. */
+  /** The lock owner of a writable log; a read-only one refuses `what`. */
+  private writable(what: string): LockOwner {
+    this.assertOpen()
+    if (this.owner === undefined) {
+      throw new TributaryError('TRIB_USAGE', `embedded log ${this.paths.root} was opened read-only: ${what} needs a writable log`, { details: { dir: this.paths.root } })
+    }
+    return this.owner
+  }
+
+  private acquireWriter(): Promise<{ broke: Holder | undefined }> {
+    return acquireLock(this.paths.writerLock, this.owner!, this.writerLock)
+  }
+
+
+
+  /**
+   * Runs fn holding the in-process mutex and the cross-process writer lock, on a caught-up state.
+   * If fn fails with a write it could not take back, the lock is kept (and this instance writes
+   * no more): when this process ends, the next writer finds a dead writer's torn append to cut.
+   */
   private withWriter<T>(fn: () => T): Promise<T> {
+    const owner = this.writable('writing')
     return this.mutex.run(async () => {
       this.assertOpen()
-      const brokeStale = await this.lock.acquire()
+      if (this.broken !== undefined) throw this.broken
+      const { broke } = await this.acquireWriter()
+      let release = true
       try {
-        this.journal.catchUp(true)
-        if (brokeStale) {
-          for (const topic of this.state.topics.values()) for (const p of topic.partitions) p.invalidateWriter()
-          recoverSegments(this.state, this.paths, this.files)
+        this.journal.catchUp()
+        try {
+          this.settle(broke, false)
+        } catch (e) {
+          release = false
+          this.releaseWriter(broke)
+          throw e
         }
-        return fn()
+        const result = fn()
+        this.journal.maybeRotate()
+        return result
+      } catch (e) {
+        if (e instanceof UndoFailed) {
+          release = false
+          this.broken = new TributaryError('TRIB_LOG_CORRUPT', `embedded log ${this.paths.root}: ${e.message}; this process keeps the writer lock until it exits`, {
+            cause: e,
+            details: { file: e.file },
+          })
+          log.error({ file: e.file, err: e.message }, 'a failed append could not be taken back; holding the writer lock until exit')
+        }
+        throw e
       } finally {
-        this.lock.release()
+        if (release) releaseLock(this.paths.writerLock, owner)
       }
     })
   }
@@ -224,6 +333,7 @@ export class EmbeddedLog implements Log, ConsumerHost {
   /**
    * One positional write per touched partition, then one journal record holding the new extents and
    * the group offsets: the journal write is the single point where the whole step becomes visible.
+   * If anything fails before that point, the partitions' writes are taken back.
    */
   private appendLocked(records: OutgoingRecord[], offsets: GroupEntry[]): RecordPosition[] {
     const counts = new Map<string, number>()
@@ -243,14 +353,17 @@ export class EmbeddedLog implements Log, ConsumerHost {
       if (list === undefined) batches.set(part, [i])
       else list.push(i)
     }
+    for (const part of batches.keys()) part.assertSound()
     const positions: RecordPosition[] = new Array(records.length)
     const writes: PartitionEntry[] = []
+    const written: Array<[Partition, PartitionWrite]> = []
     const now = Date.now()
     try {
       for (const [part, indexes] of batches) {
         const batch = indexes.map((i) => records[i]!)
         const buf = encodeBatch(batch, part.end, batch.map((r) => r.timestamp ?? now))
         const w = part.write(buf, batch.length, this.options.segmentBytes, this.options.fsync === 'always')
+        written.push([part, w])
         writes.push([part.topic, part.partition, w.seg, w.end, w.pos, w.from])
         for (let k = 0; k < indexes.length; k++) positions[indexes[k]!] = { topic: part.topic, partition: part.partition, offset: part.end + k }
       }
@@ -259,7 +372,14 @@ export class EmbeddedLog implements Log, ConsumerHost {
       if (offsets.length > 0) entry.g = offsets
       if (writes.length > 0 || offsets.length > 0) this.journal.commit(entry)
     } catch (e) {
-      for (const part of batches.keys()) part.invalidateWriter()
+      if (e instanceof UndoFailed) throw e
+      for (const [part, w] of written) {
+        try {
+          part.undo(w)
+        } catch (undo) {
+          throw new UndoFailed(part.segmentFile(w.seg), e, undo)
+        }
+      }
       throw e
     }
     this.changed.notify()

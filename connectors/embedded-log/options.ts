@@ -15,6 +15,11 @@ const schema = z.strictObject({
   defaultPartitions: z.number().int().min(1).max(100_000).default(1),
   /** The commit journal rotates past this size (the new file starts with a full checkpoint). */
   journalBytes: z.number().int().min(4096).default(32 * MB),
+  /**
+   * Opens without the writer lock and never changes a file (no repair, nothing created): for
+   * commands that only read. Appends, offset changes and group consumers are refused.
+   */
+  readOnly: z.boolean().default(false),
   /** How long an append waits for another process's writer lock before TRIB_LOG_LOCKED. */
   lockTimeoutMs: z.number().int().min(0).default(10_000),
 })

@@ -1,10 +1,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import { TributaryError } from '../../runtime/errors.ts'
+import type { TributaryError } from '../../runtime/errors.ts'
 import type { PartitionInfo } from '../../runtime/log/log.ts'
-import { ensureDir, fsyncDir, isErrno, writeAllSync, type ReadFiles } from './files.ts'
-import { log } from './logger.ts'
+import { fsyncDir, isErrno, UndoFailed, unlinkQuiet, writeAllSync } from '../shared/fs.ts'
+import { ensureDir, type ReadFiles } from './files.ts'
 import { segmentFileName } from './names.ts'
+import { partitionDamage } from './recovery.ts'
 import { Segment } from './segment.ts'
 
 /** What one append did to one partition; becomes a `p` entry of the journal record. */
@@ -24,12 +25,15 @@ interface WriterFile {
 
 /**
  * One topic-partition: its segments (committed extents, from the journal), read positioning, and
- * the writer side used under the writer lock.
+ * the writer side used under the writer lock. A damaged partition (see recovery.ts) refuses reads
+ * and appends with its damage, and nothing else.
  */
 export class Partition {
   readonly segments: Segment[] = []
   /** Offset the next appended record gets; everything below is committed. */
   end = 0
+  /** Why this partition cannot be read or written, when its files do not match the journal. */
+  damage: TributaryError | undefined
   private writer: WriterFile | undefined
 
   constructor(
@@ -40,7 +44,15 @@ export class Partition {
   ) {}
 
   info(): PartitionInfo {
-    return { partition: this.partition, start: 0, end: this.end }
+    return { partition: this.partition, start: 0, end: this.end, ...(this.damage ? { damaged: this.damage.message } : {}) }
+  }
+
+  markDamaged(damage: TributaryError): void {
+    this.damage ??= damage
+  }
+
+  assertSound(): void {
+    if (this.damage !== undefined) throw this.damage
   }
 
   segmentFile(base: number): string {
@@ -77,6 +89,7 @@ export class Partition {
 
   /** First offset with timestamp >= t; `end` when none (Kafka's ListOffsets semantics). */
   async offsetForTimestamp(t: number): Promise<number> {
+    this.assertSound()
     const end = this.end
     const count = this.segments.length
     for (let i = 0; i < count; i++) {
@@ -91,58 +104,81 @@ export class Partition {
   /**
    * Writes an encoded batch at the committed end with one positional write, rolling to a new
    * segment first when the active one would pass segmentBytes. Nothing is visible until the
-   * caller journals the returned extent.
+   * caller journals the returned extent; if it cannot, it calls `undo`.
    */
   write(batch: Buffer, count: number, segmentBytes: number, fsync: boolean): PartitionWrite {
+    this.assertSound()
     const active = this.segments[this.segments.length - 1]
     const roll = active === undefined || (active.bytes > 0 && active.bytes + batch.length > segmentBytes)
     const base = roll ? this.end : active.base
     const from = roll ? 0 : active.bytes
     const file = this.openWriter(base, roll, from, fsync)
+    const w = { seg: base, end: this.end + count, pos: from + batch.length, from }
     try {
       writeAllSync(file.fd, batch, from)
       if (fsync) fs.fsyncSync(file.fd)
     } catch (e) {
-      file.size = undefined
+      try {
+        this.undo(w)
+      } catch (undo) {
+        throw new UndoFailed(this.segmentFile(base), e, undo)
+      }
       throw e
     }
-    file.size = from + batch.length
-    return { seg: base, end: this.end + count, pos: from + batch.length, from }
+    file.size = w.pos
+    return w
   }
 
-  /** After a failed journal write the file may hold uncommitted bytes: check before the next write. */
-  invalidateWriter(): void {
-    if (this.writer !== undefined) this.writer.size = undefined
+  /**
+   * Takes back a write whose journal record was never written: its bytes were never acknowledged.
+   * Throws when it cannot (the caller then keeps the writer lock, so the next writer finds a dead
+   * writer's torn append, not damage).
+   */
+  undo(w: PartitionWrite): void {
+    const rolled = !this.segments.some((s) => s.base === w.seg)
+    const file = this.segmentFile(w.seg)
+    if (this.writer?.base === w.seg) this.writer.size = undefined
+    if (rolled) {
+      this.closeWriter()
+      this.files.forget(file)
+      unlinkQuiet(file)
+    } else {
+      fs.truncateSync(file, w.from)
+      if (this.writer?.base === w.seg) this.writer.size = w.from
+    }
   }
 
   private openWriter(base: number, roll: boolean, committed: number, fsync: boolean): WriterFile {
     if (this.writer !== undefined && (roll || this.writer.base !== base)) this.closeWriter()
     if (roll) {
-      // A file of this name can only be an uncommitted roll (of a dead writer, or of ours whose
-      // journal write failed): 'w' truncates it.
       ensureDir(this.dir)
-      const fd = fs.openSync(this.segmentFile(base), 'w')
+      const name = this.segmentFile(base)
+      let fd: number
+      try {
+        fd = fs.openSync(name, 'wx')
+      } catch (e) {
+        if (!isErrno(e, 'EEXIST')) throw e
+        const size = fs.statSync(name).size
+        this.markDamaged(partitionDamage(this, name, 0, size, 'exists although the journal never committed it: the journal may have lost records'))
+        throw this.damage!
+      }
       if (fsync) fsyncDir(this.dir)
       this.writer = { base, fd, size: 0 }
       return this.writer
     }
     if (this.writer === undefined) this.writer = { base, fd: fs.openSync(this.segmentFile(base), 'r+'), size: undefined }
-    if (this.writer.size !== committed) this.trimTail(this.writer, committed)
+    if (this.writer.size !== committed) this.checkEnd(this.writer, committed)
     return this.writer
   }
 
-  /** Cuts bytes a dead writer left past the committed end (they were never journaled). */
-  private trimTail(file: WriterFile, committed: number): void {
+  /** The file must end where the journal says: anything else is damage, never cut here. */
+  private checkEnd(file: WriterFile, committed: number): void {
     const name = this.segmentFile(file.base)
     const size = fs.fstatSync(file.fd).size
-    if (size < committed) {
-      throw new TributaryError('TRIB_LOG_CORRUPT', `${name} is ${size} bytes but ${committed} are committed`, {
-        details: { file: name, size, committed, topic: this.topic, partition: this.partition },
-      })
-    }
-    if (size > committed) {
-      fs.ftruncateSync(file.fd, committed)
-      log.warn({ file: name, bytes: size - committed }, 'torn tail truncated')
+    if (size !== committed) {
+      const what = size < committed ? `is ${size} bytes but ${committed} are committed` : 'holds bytes past its committed end that no live writer is appending'
+      this.markDamaged(partitionDamage(this, name, Math.min(size, committed), Math.max(size, committed), what))
+      throw this.damage!
     }
     file.size = committed
   }
@@ -155,5 +191,10 @@ export class Partition {
       if (!isErrno(e, 'EBADF')) throw e
     }
     this.writer = undefined
+  }
+
+  /** After another writer changed the file (a dead writer's lock was taken over): check before writing. */
+  invalidateWriter(): void {
+    if (this.writer !== undefined) this.writer.size = undefined
   }
 }

@@ -1,3 +1,4 @@
+import { isTributaryError } from '../../runtime/errors.ts'
 import type { LogRecord } from '../../runtime/log/log.ts'
 import { FRAME_HEAD, MIN_FRAME, parseRecords, readFrameLength } from './codec.ts'
 import type { ReadFiles } from './files.ts'
@@ -46,8 +47,21 @@ export class PartitionReader {
     return this.target < this.partition.end
   }
 
-  /** Appends up to max records to out; resolves how many it added (0 when caught up). */
+  /**
+   * Appends up to max records to out; resolves how many it added (0 when caught up). Damage found
+   * on the way marks the partition (see recovery.ts), so every later read reports it too.
+   */
   async read(max: number, out: LogRecord[]): Promise<number> {
+    this.partition.assertSound()
+    try {
+      return await this.readSound(max, out)
+    } catch (e) {
+      if (isTributaryError(e, 'TRIB_LOG_CORRUPT')) this.partition.markDamaged(e)
+      throw e
+    }
+  }
+
+  private async readSound(max: number, out: LogRecord[]): Promise<number> {
     let added = 0
     while (added < max && this.target < this.partition.end) {
       if (this.chunk !== null && this.at < this.chunk.length) {

@@ -1,17 +1,19 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import { backoffDelay, retry } from '../../runtime/util/retry.ts'
 import { randomUUID } from 'node:crypto'
 import type { EachBatchPayload, IMemberAssignment } from 'kafkajs'
 import { TributaryError, isTributaryError } from '../../runtime/errors.ts'
 import type { Consumer, ConsumerOptions, LogRecord, OutgoingRecord, PartitionOffset, PollOptions, RecordPosition, StartFrom, TopicPartition } from '../../runtime/log/log.ts'
-import { Mutex } from '../embedded-log/lock.ts'
-import { assertTopicName } from '../embedded-log/names.ts'
-import { Signal } from '../embedded-log/signal.ts'
+import { Mutex } from '../shared/mutex.ts'
+import { assertTopicName } from '../../runtime/log/names.ts'
+import { Signal } from '../shared/signal.ts'
 import { PRIVATE_GROUP_PREFIX, REQUEST_BACKOFF, type KafkaAdmin } from './admin.ts'
 import { log } from './client.ts'
 import { describe, hasType, isRebalance, toTributaryError } from './errors.ts'
 import { Handoff, toLogRecords } from './handoff.ts'
 import { fetchBytesFor, type ResolvedKafkaOptions } from './options.ts'
 import { formatOffsets, startOffsets, tpKey, type Part } from './positions.ts'
+import { CommitQueue } from './commit-queue.ts'
 import { Appender, type PartitionCounts, type Planner } from './producer.ts'
 import { Session, type SessionEvents } from './session.ts'
 import { TransactionalCommitter } from './transactions.ts'
@@ -60,6 +62,10 @@ const HEARTBEAT_MS = 1000
  * commit for a partition that is no longer assigned, or after the group expelled this member
  * (a processing stall beyond the rebalance timeout), fails with TRIB_LOG_REBALANCED.
  *
+ * With `pipelined`, consecutive commits are grouped into one (commit-queue.ts: one transaction, or
+ * one offset commit, per commit interval), and a held batch is let go only once the group covering
+ * its records committed, so the same holds for grouped commits.
+ *
  * A failed commit rewinds the partitions it named to the group's committed offsets (read back
  * from the broker, after settling an exactly-once transaction whose outcome is unknown), so a
  * caller that keeps polling gets the uncommitted records again instead of skipping them.
@@ -74,6 +80,8 @@ export class KafkaConsumer implements Consumer {
   readonly #fetch: { maxBytes: number; maxBytesPerPartition: number }
   readonly #txn: TransactionalCommitter | undefined
   readonly #txnIndex: number | undefined
+  /** At-least-once commits: records through an idempotent producer, then the offsets. */
+  readonly #plain: CommitQueue<Appender> | undefined
   readonly #handoff = new Handoff()
   readonly #signal = new Signal()
   readonly #polling = new Mutex()
@@ -115,9 +123,23 @@ export class KafkaConsumer implements Consumer {
     this.#fetch = fetchBytesFor(options.maxBufferedRecords, opts.tuning)
     // Stable per group and member: a restarted member fences the one it replaces (transactions.ts).
     // Instances of one product in different processes need different clientIds (e.g. the pod name).
+    // A pipelined caller (the processor) gets its commits grouped: see commit-queue.ts.
+    const policy = options.pipelined ? { intervalMs: opts.kafka.commitIntervalMs, maxRecords: opts.kafka.commitMaxRecords } : { intervalMs: 0, maxRecords: Infinity }
     if (options.exactlyOnce && options.group !== null) {
       this.#txnIndex = host.transactionalIndex(options.group, m?.index)
-      this.#txn = new TransactionalCommitter(opts, `${opts.kafka.clientId}.${options.group}.${this.#txnIndex}`, host.planner, host.counts, host.admin)
+      this.#txn = new TransactionalCommitter(opts, `${opts.kafka.clientId}.${options.group}.${this.#txnIndex}`, host.planner, host.counts, host.admin, policy, (offsets) => {
+        if (this.#memberLost && offsets.length > 0) throw this.#rebalanced(offsets[0]!)
+      })
+    } else if (options.group !== null) {
+      this.#plain = new CommitQueue<Appender>(
+        {
+          open: async () => this.#producer(),
+          send: (appender, records) => appender.append(records),
+          close: (_appender, _group, offsets) => this.#commitOffsets(offsets),
+          fail: async (_appender, e, group, records, offsets) => toTributaryError(e, `committing ${records} records and offsets ${formatOffsets(offsets)} of group ${group}`, { group }),
+        },
+        policy,
+      )
     }
   }
 
@@ -136,6 +158,10 @@ export class KafkaConsumer implements Consumer {
     const maxWait = Math.max(0, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS)
     const began = Date.now()
     if (!this.#started) this.#started = this.#needSession = true
+    // A turn of the event loop per poll: records held in memory are handed out on promises alone,
+    // which would starve I/O (the sends and commits running behind the caller) and timers (the
+    // commit interval) until the held batches run out.
+    await yieldToEventLoop()
     // The caller came back for more: the batches it fully took are done with.
     await this.#release(false)
     for (;;) {
@@ -150,6 +176,8 @@ export class KafkaConsumer implements Consumer {
         const out = this.#handoff.take(cap)
         if (out.length > 0) return out
       }
+      // Nothing to hand out: what waits for the commit interval becomes durable while we wait.
+      await this.flush()
       const waited = Date.now() - began
       if (waited >= maxWait && (waited >= FETCH_GRACE_MS || this.caughtUp())) return []
       const remaining = (waited < maxWait ? maxWait : FETCH_GRACE_MS) - waited
@@ -219,19 +247,7 @@ export class KafkaConsumer implements Consumer {
     // Between generations (or expelled) the partitions may already be someone else's.
     if ((this.#memberLost || !this.#ready) && offsets.length > 0) throw this.#rebalanced(offsets[0]!)
     try {
-      let positions: RecordPosition[]
-      if (this.#txn) {
-        positions = await this.#txn.commit(group, records, offsets, () => {
-          if (this.#memberLost && offsets.length > 0) throw this.#rebalanced(offsets[0]!)
-        })
-      } else {
-        positions = await this.#producer().append(records)
-        if (offsets.length > 0) {
-          // kafkajs silently skips a commit while its runner is down (between generations).
-          if (!this.#ready || this.#session === undefined) throw this.#rebalanced(offsets[0]!)
-          await this.#session.commitOffsets(offsets)
-        }
-      }
+      const positions = await (this.#txn ?? this.#plain!).commit(group, records, offsets)
       for (const o of offsets) {
         const part = this.#parts.get(tpKey(o.topic, o.partition))
         if (part) part.base = o.offset
@@ -245,6 +261,11 @@ export class KafkaConsumer implements Consumer {
     }
   }
 
+  /** Makes every commit so far durable (or failed) now, instead of at the end of the commit interval. */
+  flush(): Promise<void> {
+    return (this.#txn ?? this.#plain)?.flush() ?? Promise.resolve()
+  }
+
   caughtUp(): boolean {
     if (this.#closed) return true
     if (!this.#started || !this.#ready || this.#rebalancing || this.#needSession || this.#starting || this.#rewind) return false
@@ -256,6 +277,7 @@ export class KafkaConsumer implements Consumer {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    await this.flush()
     await this.#release(true)
     this.#signal.notify()
     clearInterval(this.#heartbeatTimer)
@@ -348,7 +370,9 @@ export class KafkaConsumer implements Consumer {
     const tps = this.#rewind!
     const group = this.#group!
     try {
-      // Settles a transaction whose outcome is unknown (committed or aborted) before reading offsets.
+      // Ends what is pending, and settles a transaction whose outcome is unknown (committed or
+      // aborted), before reading offsets.
+      await this.#plain?.flush()
       await this.#txn?.start()
       const committed = await this.#host.admin.committedOffsets(group, [...new Set(tps.map((t) => t.topic))])
       const byKey = new Map(committed.map((o) => [tpKey(o.topic, o.partition), o.offset]))
@@ -359,6 +383,8 @@ export class KafkaConsumer implements Consumer {
         part.base = byKey.get(tpKey(topic, partition)) ?? part.base
         this.#applySeek(part, part.base)
       }
+      this.#txn?.recover()
+      this.#plain?.recover()
       log.info({ group, partitions: tps.map((t) => `${t.topic}-${t.partition}`) }, 'rewound to the committed offsets after a failed commit')
     } catch (e) {
       log.warn({ group, cause: describe(e) }, 'rewinding after a failed commit failed; retrying at the next poll')
@@ -370,7 +396,10 @@ export class KafkaConsumer implements Consumer {
    * may move to another member: the offsets of our last transaction must be readable by then.
    */
   async #release(all: boolean): Promise<void> {
-    if (this.#handoff.size === 0) return
+    if (this.#handoff.size === 0 || (!all && !this.#handoff.anyTaken())) return
+    // A grouped commit never outlives the batches it covers: while they are held, kafkajs cannot
+    // rejoin the group, so the partitions are still ours when it commits.
+    await this.flush()
     if (this.#txn) await this.#txn.settled()
     if (all) this.#handoff.releaseAll()
     else this.#handoff.releaseTaken()
@@ -389,6 +418,14 @@ export class KafkaConsumer implements Consumer {
       `${o.topic}-${o.partition} is not assigned to this consumer of group ${this.#group} any more (the group rebalanced); its uncommitted records are delivered again`,
       { details: { topic: o.topic, partition: o.partition, group: this.#group } },
     )
+  }
+
+  /** At-least-once: the offsets, once the unit's records are acknowledged. */
+  async #commitOffsets(offsets: readonly PartitionOffset[]): Promise<void> {
+    if (offsets.length === 0) return
+    // kafkajs silently skips a commit while its runner is down (between generations).
+    if (!this.#ready || this.#session === undefined || this.#memberLost) throw this.#rebalanced(offsets[0]!)
+    await this.#session.commitOffsets(offsets)
   }
 
   #producer(): Appender {

@@ -44,6 +44,12 @@ export class Handoff {
     return this.held.length
   }
 
+  /** Whether some batch was handed out entirely (releaseTaken would end it). */
+  anyTaken(): boolean {
+    for (const b of this.held) if (b.next === b.records.length) return true
+    return false
+  }
+
   /** Records not handed out yet. */
   untaken(): number {
     let n = 0

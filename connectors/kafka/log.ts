@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { TributaryError } from '../../runtime/errors.ts'
 import type { ConsumerOptions, Log, OutgoingRecord, PartitionOffset, RecordPosition, TopicInfo, TopicOptions } from '../../runtime/log/log.ts'
-import { assertPartitionCount, assertTopicName } from '../embedded-log/names.ts'
+import { assertPartitionCount, assertTopicName } from '../../runtime/log/names.ts'
 import { KafkaAdmin } from './admin.ts'
 import { log } from './client.ts'
 import { KafkaConsumer, type ConsumerHost } from './consumer.ts'

@@ -2,12 +2,11 @@ import type { Message, Producer, ProducerBatch, RecordMetadata } from 'kafkajs'
 import { TributaryError } from '../../runtime/errors.ts'
 import type { OutgoingRecord, RecordPosition } from '../../runtime/log/log.ts'
 import { createPartitioner } from '../../runtime/log/partitioner.ts'
-import { Mutex } from '../embedded-log/lock.ts'
-import { validateRecords } from '../embedded-log/validate.ts'
+import { Mutex } from '../shared/mutex.ts'
+import { validateRecords } from '../../runtime/log/validate.ts'
 import { createClient, type KafkaClient } from './client.ts'
 import { toTributaryError } from './errors.ts'
 import type { ResolvedKafkaOptions } from './options.ts'
-import { tpKey } from './positions.ts'
 
 /** A kafkajs producer or transaction: both send batches the same way. */
 export interface BatchSender {
@@ -17,16 +16,28 @@ export interface BatchSender {
 /** Partition count of a topic, creating it (default partitions) when missing, like the embedded log. */
 export type PartitionCounts = (topic: string) => Promise<number>
 
-/** One produce request's worth of records, with where each record sits in it. */
-interface Chunk {
-  readonly messages: Map<string, Message[]>
-  /** Per record of the chunk: its index in the append, topic, partition and rank within the partition. */
-  readonly slots: Array<{ index: number; topic: string; partition: number; rank: number; key: string }>
-  readonly perPartition: Map<string, { count: number; bytes: number }>
-  bytes: number
+/**
+ * One produce request's worth of records, in kafkajs' shape, and where each record sits in it:
+ * parallel arrays indexed by the record's place in the chunk (no object per record besides the
+ * message kafkajs needs).
+ */
+export interface Chunk {
+  readonly topicMessages: Array<{ topic: string; messages: Message[] }>
+  /** The record's index in the append. */
+  readonly index: number[]
+  readonly topic: string[]
+  readonly partition: number[]
+  /** Its place among the chunk's records of the same partition. */
+  readonly rank: number[]
 }
 
-const newChunk = (): Chunk => ({ messages: new Map(), slots: [], perPartition: new Map(), bytes: 0 })
+/** Records and bytes per partition of one topic in the chunk being filled. */
+interface Fill {
+  readonly messages: Message[]
+  readonly count: Int32Array
+  readonly bytes: Float64Array
+}
+
 // Record overhead in a v2 batch (varints, attributes, deltas): an upper bound is enough here.
 const RECORD_OVERHEAD = 24
 
@@ -55,6 +66,8 @@ export class Planner {
     const now = String(Date.now())
     const chunks: Chunk[] = []
     let cur = newChunk()
+    let fills = new Map<string, Fill>()
+    let bytes = 0
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!
       const n = partitions.get(r.topic)!
@@ -64,42 +77,56 @@ export class Planner {
           details: { topic: r.topic, partition, index: i },
         })
       const size = sizeOf(r)
-      const key = tpKey(r.topic, partition)
-      let part = cur.perPartition.get(key)
-      const full = part !== undefined && (part.count >= chunkRecordsPerPartition || part.bytes + size > chunkBytes)
-      if (full || (cur.slots.length > 0 && cur.bytes + size > chunkBytes * 8)) {
+      let fill = fills.get(r.topic)
+      const count = fill?.count[partition] ?? 0
+      const full = count > 0 && (count >= chunkRecordsPerPartition || fill!.bytes[partition]! + size > chunkBytes)
+      if (full || (cur.index.length > 0 && bytes + size > chunkBytes * 8)) {
         chunks.push(cur)
         cur = newChunk()
-        part = undefined
+        fills = new Map()
+        fill = undefined
+        bytes = 0
       }
-      if (part === undefined) cur.perPartition.set(key, (part = { count: 0, bytes: 0 }))
+      if (fill === undefined) {
+        fill = { messages: [], count: new Int32Array(n), bytes: new Float64Array(n) }
+        fills.set(r.topic, fill)
+        cur.topicMessages.push({ topic: r.topic, messages: fill.messages })
+      }
       const message: Message = { key: r.key, value: r.value, partition, timestamp: r.timestamp === undefined ? now : String(r.timestamp) }
       if (r.headers !== undefined) message.headers = r.headers
-      let list = cur.messages.get(r.topic)
-      if (list === undefined) cur.messages.set(r.topic, (list = []))
-      list.push(message)
-      cur.slots.push({ index: i, topic: r.topic, partition, rank: part.count, key })
-      part.count++
-      part.bytes += size
-      cur.bytes += size
+      fill.messages.push(message)
+      cur.index.push(i)
+      cur.topic.push(r.topic)
+      cur.partition.push(partition)
+      cur.rank.push(fill.count[partition]!++)
+      fill.bytes[partition]! += size
+      bytes += size
     }
-    if (cur.slots.length > 0) chunks.push(cur)
+    if (cur.index.length > 0) chunks.push(cur)
     return chunks
   }
 }
+
+const newChunk = (): Chunk => ({ topicMessages: [], index: [], topic: [], partition: [], rank: [] })
 
 /** Sends planned chunks in order; returns each record's position, in the order of the records. */
 export async function sendChunks(sender: BatchSender, chunks: readonly Chunk[], total: number): Promise<RecordPosition[]> {
   const positions: RecordPosition[] = new Array(total)
   for (const chunk of chunks) {
-    const topicMessages = [...chunk.messages].map(([topic, messages]) => ({ topic, messages }))
-    const meta = await sender.sendBatch({ acks: -1, topicMessages })
-    const base = new Map(meta.map((m) => [tpKey(m.topicName, m.partition), Number(m.baseOffset ?? m.offset)]))
-    for (const s of chunk.slots) {
-      const b = base.get(s.key)
+    const meta = await sender.sendBatch({ acks: -1, topicMessages: chunk.topicMessages })
+    const base = new Map<string, number[]>()
+    for (const m of meta) {
+      let list = base.get(m.topicName)
+      if (list === undefined) base.set(m.topicName, (list = []))
+      list[m.partition] = Number(m.baseOffset ?? m.offset)
+    }
+    for (let k = 0; k < chunk.index.length; k++) {
+      const topic = chunk.topic[k]!
+      const partition = chunk.partition[k]!
+      const b = base.get(topic)?.[partition]
       if (b === undefined || !Number.isSafeInteger(b))
-        throw new TributaryError('TRIB_INTERNAL', `the broker acknowledged no offset for ${s.topic}-${s.partition}`, { details: { topic: s.topic, partition: s.partition } })
-      positions[s.index] = { topic: s.topic, partition: s.partition, offset: b + s.rank }
+        throw new TributaryError('TRIB_INTERNAL', `the broker acknowledged no offset for ${topic}-${partition}`, { details: { topic, partition } })
+      positions[chunk.index[k]!] = { topic, partition, offset: b + chunk.rank[k]! }
     }
   }
   return positions
@@ -129,10 +156,12 @@ export function producerFor(client: KafkaClient, options: ResolvedKafkaOptions, 
     allowAutoTopicCreation: false,
     // Every message carries its partition (Planner); this only silences kafkajs' partitioner warning.
     createPartitioner: () => ({ message }) => message.partition ?? 0,
-    // Bounded (~30 s in all), so a lasting outage surfaces as TRIB_KAFKA_UNAVAILABLE instead of a
-    // hang; starting small because a transaction's next request often meets CONCURRENT_TRANSACTIONS
-    // while the previous commit's markers are still being written.
-    retry: { initialRetryTime: 10, maxRetryTime: 5_000, retries: options.tuning.retries + 7 },
+    // Bounded (~35 s in all with the default tuning.retries), so a lasting outage surfaces as
+    // TRIB_KAFKA_UNAVAILABLE instead of a hang. Fine-grained at first (10 ms, growing by 1.2x rather
+    // than kafkajs' 2x): a transaction's first request usually meets CONCURRENT_TRANSACTIONS while
+    // the previous commit's markers are still being written, and a doubling backoff overshoots
+    // their end by hundreds of milliseconds (the Java client retries that case every 20 ms).
+    retry: { initialRetryTime: 10, maxRetryTime: 5_000, multiplier: 1.2, retries: options.tuning.retries * 6 },
     ...(transactionalId === undefined ? {} : { transactionalId, transactionTimeout: options.kafka.transactionTimeoutMs }),
   })
 }

@@ -1,7 +1,7 @@
 import type { Producer } from 'kafkajs'
 import { TributaryError } from '../../runtime/errors.ts'
 import type { OutgoingRecord, PartitionOffset, RecordPosition } from '../../runtime/log/log.ts'
-import { Mutex } from '../embedded-log/lock.ts'
+import { CommitQueue, type CommitPolicy } from './commit-queue.ts'
 import type { KafkaAdmin } from './admin.ts'
 import { createClient, log } from './client.ts'
 import { describe, isFenced, toTributaryError } from './errors.ts'
@@ -20,9 +20,13 @@ function byTopic(offsets: readonly PartitionOffset[]): Array<{ topic: string; pa
   return [...topics].map(([topic, partitions]) => ({ topic, partitions }))
 }
 
+type Transaction = Awaited<ReturnType<Producer['transaction']>>
+
 /**
  * Outputs and group offsets in one Kafka transaction (KIP-98): begin, produce, sendOffsets,
- * commit; abort on any failure. One transactional producer, so commits through it are serialized.
+ * commit; abort on any failure. Consecutive commits share one transaction (see commit-queue.ts)
+ * until it is due: `policy.intervalMs` after its first commit (Kafka Streams' commit.interval.ms)
+ * or `policy.maxRecords` records; each commit resolves once its transaction committed.
  *
  * The transactional id is stable per group member, so a restarted instance fences its killed
  * predecessor: initTransactions (at start) bumps the producer epoch and aborts whatever the
@@ -37,69 +41,69 @@ function byTopic(offsets: readonly PartitionOffset[]): Array<{ topic: string; pa
  */
 export class TransactionalCommitter {
   private producer: Promise<Producer> | undefined
-  private readonly mutex = new Mutex()
+  private readonly queue: CommitQueue<Transaction>
   private fenced: TributaryError | undefined
   private closed = false
   private visible: Promise<unknown> = Promise.resolve()
 
+  /**
+   * `check` runs just before each commit request and may throw to abort (the consumer uses it to
+   * refuse a commit after losing its group membership).
+   */
   constructor(
     private readonly options: ResolvedKafkaOptions,
     readonly transactionalId: string,
     private readonly planner: Planner,
     private readonly counts: PartitionCounts,
     private readonly admin: KafkaAdmin,
-  ) {}
-
-  /** Connects and initializes the transactional id (fencing any older holder). */
-  async start(): Promise<void> {
-    await this.mutex.run(() => this.connect())
+    policy: CommitPolicy = { intervalMs: 0, maxRecords: Infinity },
+    private readonly check?: (offsets: readonly PartitionOffset[]) => void,
+  ) {
+    this.queue = new CommitQueue<Transaction>(
+      {
+        open: () => this.begin(),
+        send: async (txn, records) => {
+          try {
+            return await sendChunks(txn, await this.planner.plan(records, this.counts), records.length)
+          } catch (e) {
+            // Named here, where the records are known: the broker refused the largest one.
+            const tooLarge = describeFailure(e, records, `transaction ${this.transactionalId}:`)
+            throw tooLarge.code === 'TRIB_RECORD_TOO_LARGE' ? tooLarge : e
+          }
+        },
+        close: (txn, group, offsets) => this.end(txn, group, offsets),
+        fail: (txn, e, group, records, offsets) => this.failed(txn, e, group, records, offsets),
+      },
+      policy,
+    )
   }
 
-  /**
-   * Commits records and offsets atomically. `check` runs just before the commit request and may
-   * throw to abort (the consumer uses it to refuse a commit after losing its group membership).
-   */
-  commit(group: string, records: readonly OutgoingRecord[], offsets: readonly PartitionOffset[], check?: () => void): Promise<RecordPosition[]> {
+  /** Connects and initializes the transactional id (fencing any older holder), after what is pending ended. */
+  async start(): Promise<void> {
+    await this.queue.flush()
+    await this.connect()
+  }
+
+  /** Commits records and offsets atomically: resolves once the transaction holding them committed. */
+  commit(group: string, records: readonly OutgoingRecord[], offsets: readonly PartitionOffset[]): Promise<RecordPosition[]> {
     if (records.length === 0 && offsets.length === 0) return Promise.resolve([])
-    return this.mutex.run(async () => {
-      if (this.fenced) throw this.fenced
-      if (this.closed) throw new TributaryError('TRIB_LOG_CLOSED', `transactional producer ${this.transactionalId} is closed`)
-      const chunks = await this.planner.plan(records, this.counts)
-      const producer = await this.connect()
-      let txn: Awaited<ReturnType<Producer['transaction']>> | undefined
-      try {
-        txn = await producer.transaction()
-        const positions = await sendChunks(txn, chunks, records.length)
-        if (offsets.length > 0) await txn.sendOffsets({ consumerGroupId: group, topics: byTopic(offsets) })
-        check?.()
-        await txn.commit()
-        txn = undefined
-        if (offsets.length > 0) {
-          const check = this.admin.waitOffsetsVisible(group, [...offsets]).catch((e: unknown) => log.warn({ group, cause: describe(e) }, 'could not read back committed offsets'))
-          // Chained, not Promise.all([visible, check]): that would nest one array per commit, forever.
-          this.visible = this.visible.then(() => check)
-        }
-        return positions
-      } catch (e) {
-        // Built only on failure: a commit per batch should not pay for its error message.
-        const where = `transaction ${this.transactionalId} of group ${group} (${records.length} records, offsets ${formatOffsets(offsets)})`
-        if (txn?.isActive()) await txn.abort().catch((abortError: unknown) => log.debug({ cause: describe(abortError) }, `abort of ${where} failed`))
-        // A new producer re-initializes the id: a clean epoch, nothing left open.
-        this.reset()
-        if (isFenced(e)) {
-          this.fenced = new TributaryError(
-            'TRIB_KAFKA_FENCED',
-            `${where}: another instance took over transactional id ${this.transactionalId}; this consumer must stop (${describe(e)})`,
-            { cause: e, details: { transactionalId: this.transactionalId, group } },
-          )
-          throw this.fenced
-        }
-        if (e instanceof TributaryError) throw e
-        const tooLarge = describeFailure(e, records, `${where} aborted:`)
-        if (tooLarge.code === 'TRIB_RECORD_TOO_LARGE') throw tooLarge
-        throw toTributaryError(e, `${where} aborted`, { transactionalId: this.transactionalId, group }, 'TRIB_KAFKA_TRANSACTION')
-      }
-    })
+    if (this.fenced) return Promise.reject(this.fenced)
+    return this.queue.commit(group, records, offsets)
+  }
+
+  /** Commits the open transaction now; resolves once every transaction so far ended (never rejects). */
+  flush(): Promise<void> {
+    return this.queue.flush()
+  }
+
+  /** Whether commits wait in an open transaction. */
+  get pending(): boolean {
+    return this.queue.pending
+  }
+
+  /** After a failed transaction, accepts commits again (the consumer rewound to the committed offsets). */
+  recover(): void {
+    this.queue.recover()
   }
 
   /** Resolves once the offsets of every commit so far read back from the group coordinator. */
@@ -108,12 +112,46 @@ export class TransactionalCommitter {
   }
 
   async close(): Promise<void> {
-    await this.mutex.run(async () => {
-      this.closed = true
-      const p = this.producer
-      this.producer = undefined
-      await p?.then((x) => x.disconnect()).catch(() => undefined)
-    })
+    await this.queue.flush()
+    this.closed = true
+    const p = this.producer
+    this.producer = undefined
+    await p?.then((x) => x.disconnect()).catch(() => undefined)
+  }
+
+  private async begin(): Promise<Transaction> {
+    if (this.fenced) throw this.fenced
+    if (this.closed) throw new TributaryError('TRIB_LOG_CLOSED', `transactional producer ${this.transactionalId} is closed`)
+    return (await this.connect()).transaction()
+  }
+
+  private async end(txn: Transaction, group: string, offsets: readonly PartitionOffset[]): Promise<void> {
+    if (offsets.length > 0) await txn.sendOffsets({ consumerGroupId: group, topics: byTopic(offsets) })
+    this.check?.(offsets)
+    await txn.commit()
+    if (offsets.length > 0) {
+      const check = this.admin.waitOffsetsVisible(group, [...offsets]).catch((e: unknown) => log.warn({ group, cause: describe(e) }, 'could not read back committed offsets'))
+      // Chained, not Promise.all([visible, check]): that would nest one array per commit, forever.
+      this.visible = this.visible.then(() => check)
+    }
+  }
+
+  private async failed(txn: Transaction | undefined, e: unknown, group: string, records: number, offsets: readonly PartitionOffset[]): Promise<TributaryError> {
+    // Built only on failure: a commit per batch should not pay for its error message.
+    const where = `transaction ${this.transactionalId} of group ${group} (${records} records, offsets ${formatOffsets(offsets)})`
+    if (txn?.isActive()) await txn.abort().catch((abortError: unknown) => log.debug({ cause: describe(abortError) }, `abort of ${where} failed`))
+    // A new producer re-initializes the id: a clean epoch, nothing left open.
+    this.reset()
+    if (isFenced(e) || (e instanceof TributaryError && e.code === 'TRIB_KAFKA_FENCED')) {
+      this.fenced ??= new TributaryError(
+        'TRIB_KAFKA_FENCED',
+        `${where}: another instance took over transactional id ${this.transactionalId}; this consumer must stop (${describe(e)})`,
+        { cause: e, details: { transactionalId: this.transactionalId, group } },
+      )
+      return this.fenced
+    }
+    if (e instanceof TributaryError) return e
+    return toTributaryError(e, `${where} aborted`, { transactionalId: this.transactionalId, group }, 'TRIB_KAFKA_TRANSACTION')
   }
 
   private connect(): Promise<Producer> {

@@ -1,5 +1,5 @@
 import { TributaryError } from '../../runtime/errors.ts'
-import { schemeOf, type LakeStorage, type StorageProvider } from '../../runtime/lake/storage.ts'
+import { schemeOf, storageSchemes, type LakeStorage, type StorageProvider } from '../../runtime/lake/storage.ts'
 import { openFileStorage } from './file/index.ts'
 import type { S3Storages, S3StorageOptions } from './s3/index.ts'
 
@@ -20,7 +20,7 @@ export function openStorageProvider(options: { s3?: S3StorageOptions } = {}): St
         s3 ??= import('./s3/index.ts').then((m) => m.s3Storages(options.s3 ?? {}))
         return (await s3).open(uri)
       }
-      throw new TributaryError('TRIB_LAKE_STORAGE_URI', `lake URI ${uri}: no storage adapter for scheme '${scheme}' (known: file, s3)`, { details: { uri } })
+      throw new TributaryError('TRIB_LAKE_STORAGE_URI', `lake URI ${uri}: no storage adapter for scheme '${scheme}' (known: ${storageSchemes.join(', ')})`, { details: { uri } })
     },
     async close(): Promise<void> {
       closed = true

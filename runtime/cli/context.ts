@@ -1,7 +1,7 @@
 import path from 'node:path'
-import { loadConfig } from '../config/load.ts'
+import { loadConfig, unknownEnvVars } from '../config/load.ts'
 import type { Config } from '../config/schema.ts'
-import { setLogLevel } from '../logger.ts'
+import { moduleLogger, setLogLevel } from '../logger.ts'
 import { loadMesh } from '../product/mesh.ts'
 import type { Product } from '../product/load.ts'
 import { openRuntime, type Runtime } from '../runtime.ts'
@@ -18,7 +18,11 @@ export interface CliContext {
   config(): Config
   /** For commands that print their own story (demo): logs below warn only when asked for. */
   quietLogs(): void
-  runtime(): Promise<Runtime>
+  /**
+   * The backends, opened once. Commands that only read ask for 'read': the embedded log and
+   * registry are then opened read-only and nothing in the data folder is created or repaired.
+   */
+  runtime(access?: 'read' | 'write'): Promise<Runtime>
   /** A runtime opened elsewhere (serve opens it while already serving /readyz); closed by close(). */
   adopt(runtime: Runtime): void
   products(refs: readonly string[]): Product[]
@@ -37,6 +41,8 @@ export function createContext(globals: () => GlobalOptions): CliContext {
           flags: { dataDir: g.dataDir, logLevel: g.logLevel },
         })
         setLogLevel(config.logLevel)
+        const unknown = unknownEnvVars()
+        if (unknown.length > 0) moduleLogger('config').warn({ variables: unknown }, 'ignoring unknown TRIBUTARY_* environment variables (the README lists the known ones)')
       }
       return config
     },
@@ -44,8 +50,8 @@ export function createContext(globals: () => GlobalOptions): CliContext {
       const c = ctx.config()
       if (!globals().logLevel && !process.env.TRIBUTARY_LOG_LEVEL && c.logLevel === 'info') setLogLevel('warn')
     },
-    runtime() {
-      runtime ??= openRuntime(ctx.config())
+    runtime(access = 'write') {
+      runtime ??= openRuntime(ctx.config(), { readOnly: access === 'read' })
       return runtime
     },
     adopt(r) {

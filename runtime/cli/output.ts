@@ -1,3 +1,5 @@
+import { maxOf } from '../util/arrays.ts'
+
 /**
  * What commands print. stdout carries results (tables, JSON); logs go to stderr through pino, so
  * `--format json` output can be piped.
@@ -23,7 +25,7 @@ export function table(rows: ReadonlyArray<Record<string, unknown>>, columns?: st
   if (rows.length === 0) return '(none)'
   const cols = columns ?? Object.keys(rows[0]!)
   const cells = rows.map((r) => cols.map((c) => cell(r[c])))
-  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)))
+  const widths = cols.map((c, i) => Math.max(c.length, maxOf(cells.map((row) => row[i]!.length))))
   const numeric = cols.map((c) => rows.every((r) => typeof r[c] === 'number' || r[c] === undefined || r[c] === null))
   const line = (values: string[]) =>
     values.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd()

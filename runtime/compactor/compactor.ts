@@ -19,6 +19,7 @@ import { isTruncate, TruncateBarrier, UNAVAILABLE_FROM_HEADER, unavailableOf } f
 import { storedValues } from './stored-values.ts'
 import { PartialRows, type Pending } from './partial-rows.ts'
 import { deadLetterRow, type SnapshotTarget } from './targets.ts'
+import { pushAll } from '../util/arrays.ts'
 
 /** The branch every compaction commits to; `main` follows it when the audit passes. */
 export const AUDIT_BRANCH = 'audit'
@@ -434,7 +435,7 @@ export class SnapshotCompactor implements Sink {
       let written = 0
       if (rows.length > 0) {
         const out = await this.#writeRows(table, rows, index ? rowKeys : undefined, keyChanges)
-        files.push(...out.files)
+        pushAll(files, out.files)
         written += out.rows
       }
       if (index) {
@@ -524,7 +525,7 @@ export class SnapshotCompactor implements Sink {
             if (keys) indexes.forEach((r, i) => positions.push([keys[live[r]!]!, [file.filePath, i]]))
           },
         )
-        keyChanges.push(...positions)
+        pushAll(keyChanges, positions)
         return { files, rows: live.length }
       } catch (e) {
         // Files of this attempt are in no snapshot: remove them.

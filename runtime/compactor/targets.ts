@@ -75,10 +75,15 @@ export function snapshotTargets(product: Product): SnapshotTarget[] {
   return targets
 }
 
+/** The Iceberg partition transforms of an output port's `snapshot.partitionBy`. */
+export function partitionTransforms(port: Pick<OutputPort, 'spec' | 'keyFields'>): string[] {
+  const p = port.spec.snapshot?.partitionBy
+  return !p ? [] : 'day' in p ? [`day(${p.day})`] : 'hour' in p ? [`hour(${p.hour})`] : [`bucket[${p.bucket}](${port.keyFields[0] ?? ''})`]
+}
+
 function portTarget(product: Product, port: OutputPort): SnapshotTarget {
   const snap = port.spec.snapshot!
-  const p = snap.partitionBy
-  const partitionBy = !p ? [] : 'day' in p ? [`day(${p.day})`] : 'hour' in p ? [`hour(${p.hour})`] : [`bucket[${p.bucket}](${port.keyFields[0] ?? ''})`]
+  const partitionBy = partitionTransforms(port)
   const retention = snap.retention
     ? {
         ...(snap.retention.maxAge ? { maxAgeMs: parseDuration(snap.retention.maxAge)! } : {}),

@@ -42,10 +42,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   for (const [name, spec] of Object.entries(envVars)) {
     const raw = env[name] || secretFile(name, spec, env)
     if (raw === undefined || raw === '') continue
-    const type: string = spec.type
-    const value = type === 'number' ? Number(raw) : type === 'list' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : type === 'boolean' ? raw === 'true' : raw
-    setPath(tree, spec.path, value)
-    origin.set(spec.path, `environment variable ${env[name] ? name : `${name}_FILE`}`)
+    const source = `environment variable ${env[name] ? name : `${name}_FILE`}`
+    setPath(tree, spec.path, envValue(source, spec.path, spec.type, raw))
+    origin.set(spec.path, source)
   }
 
   for (const [p, value] of Object.entries(sources.flags ?? {})) {
@@ -63,6 +62,33 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     throw new TributaryError('TRIB_CONFIG_INVALID', `config ${at || '(root)'} (from ${from}): ${message}`, { details: { path: at, source: from } })
   }
   return deepFreeze(result.data)
+}
+
+/**
+ * An environment variable's text as its type, strictly: a boolean is `true` or `false` and a number
+ * is a number, anything else is an error naming the variable (`TRIBUTARY_LAKE_ENABLED=maybe` once
+ * meant false).
+ */
+function envValue(source: string, at: string, type: string, raw: string): unknown {
+  const bad = (expected: string): never => {
+    throw new TributaryError('TRIB_CONFIG_INVALID', `config ${at} (from ${source}): expected ${expected}, got ${JSON.stringify(raw)}`, {
+      details: { path: at, source },
+    })
+  }
+  const text = raw.trim()
+  if (type === 'boolean') return /^true$/i.test(text) ? true : /^false$/i.test(text) ? false : bad('true or false')
+  if (type === 'number') return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : bad('a number')
+  if (type === 'list') return raw.split(',').map((s) => s.trim()).filter(Boolean)
+  return raw
+}
+
+/** Variables the runtime does not read (TRIBUTARY_TEST_* belong to the test suite). */
+export function unknownEnvVars(env: NodeJS.ProcessEnv = process.env): string[] {
+  const secrets = Object.entries(envVars).filter(([, spec]) => 'secret' in spec && spec.secret).map(([name]) => `${name}_FILE`)
+  const known = new Set<string>([...Object.keys(envVars), ...secrets, 'TRIBUTARY_CONFIG'])
+  return Object.keys(env)
+    .filter((name) => name.startsWith('TRIBUTARY_') && !known.has(name) && !name.startsWith('TRIBUTARY_TEST_'))
+    .sort()
 }
 
 /** A secret's `<NAME>_FILE` variable (Docker and Kubernetes secrets): the file's content, less a final newline. */

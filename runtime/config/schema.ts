@@ -1,5 +1,7 @@
 import { z } from 'zod'
+import { schemeOf, storageSchemes } from '../lake/storage.ts'
 import { accessConfigSchema } from '../access/config.ts'
+import { secretSchema } from '../access/secret.ts'
 
 /**
  * The runtime configuration: which backends, where state lives, how to log. Product behaviour is
@@ -26,6 +28,14 @@ const kafka = z.strictObject({
   transactionTimeoutMs: z.number().int().positive().default(60_000),
   sessionTimeoutMs: z.number().int().min(1000).default(30_000).describe("consumer group session timeout (Kafka's session.timeout.ms): how soon a dead instance's partitions move"),
   heartbeatIntervalMs: z.number().int().positive().default(3_000).describe('below a third of sessionTimeoutMs'),
+  commitIntervalMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(60_000)
+    .default(100)
+    .describe("a processor's commits are grouped into one commit (exactly-once: one transaction) at most this long (Kafka Streams' commit.interval.ms); outputs become visible to read_committed readers up to this much later; 0 commits every batch"),
+  commitMaxRecords: z.number().int().min(1).max(1_000_000).default(10_000).describe('a grouped commit ends once it holds this many output records'),
 })
 
 const transport = z
@@ -58,15 +68,38 @@ const s3 = z.strictObject({
   forcePathStyle: z.boolean().default(false).describe('bucket in the path rather than the host name (MinIO)'),
 })
 
-/** Which Iceberg catalog finds the lake's tables (runtime/lake/catalog/): `file` keeps them at `<lake.uri>/<product>/<port>`. */
-const catalog = z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('file') })])
-
-const lake = z.strictObject({
-  uri: z.string().min(1).optional().describe('root of the Iceberg tables: file:///path or s3://bucket/prefix; default file://<dataDir>/lake'),
-  catalog: catalog.default({ kind: 'file' }).describe("the Iceberg catalog of the lake's tables: file (tables are folders under lake.uri)"),
-  enabled: z.boolean().default(true).describe('compact output ports with a snapshot block into the lake'),
-  s3: s3.default(s3.parse({})),
+/**
+ * Which Iceberg catalog finds the lake's tables (runtime/lake/catalog/): `file` keeps them at
+ * `<lake.uri>/<product>/<port>`; `rest` asks an Iceberg REST catalog (connectors/catalog/rest).
+ */
+const restCatalog = z.strictObject({
+  kind: z.literal('rest'),
+  uri: z.string().url().describe('the catalog URI (its /v1/config is below it)'),
+  warehouse: z.string().min(1).optional().describe('the warehouse to ask the catalog for'),
+  credential: secretSchema(1).optional().describe('OAuth2 client credentials "<client id>:<secret>", exchanged for a bearer token'),
+  token: secretSchema(1).optional().describe('a bearer token'),
+  scope: z.string().min(1).default('catalog').describe('the OAuth2 scope asked for with credential'),
+  oauth2ServerUri: z.string().url().optional().describe('where credential is exchanged; default <uri>/v1/oauth/tokens'),
+  retries: z.number().int().min(0).max(20).default(5).describe('retries of reads on network errors, 429 and 502/503/504 (commits are sent once)'),
 })
+const catalog = z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('file') }), restCatalog])
+
+const lake = z
+  .strictObject({
+    uri: z
+      .string()
+      .min(1)
+      .refine((uri) => (storageSchemes as readonly string[]).includes(schemeOf(uri)), `a lake URI is file:///path, a path, or s3://bucket/prefix (schemes: ${storageSchemes.join(', ')})`)
+      .optional()
+      .describe('root of the Iceberg tables: file:///path or s3://bucket/prefix; default file://<dataDir>/lake'),
+    catalog: catalog.default({ kind: 'file' }).describe("the Iceberg catalog of the lake's tables: file (tables are folders under lake.uri) or rest (an Iceberg REST catalog)"),
+    enabled: z.boolean().default(true).describe('compact output ports with a snapshot block into the lake'),
+    s3: s3.default(s3.parse({})),
+  })
+  .superRefine((l, ctx) => {
+    if (l.catalog.kind === 'rest' && l.catalog.credential && l.catalog.token)
+      ctx.addIssue({ code: 'custom', path: ['catalog', 'token'], message: 'give credential (OAuth2 client credentials) or token, not both' })
+  })
 
 const http = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8080),
@@ -145,6 +178,10 @@ export const envVars = {
   TRIBUTARY_LAKE_URI: { path: 'lake.uri', type: 'string' },
   TRIBUTARY_LAKE_ENABLED: { path: 'lake.enabled', type: 'boolean' },
   TRIBUTARY_LAKE_CATALOG: { path: 'lake.catalog.kind', type: 'string' },
+  TRIBUTARY_LAKE_CATALOG_URI: { path: 'lake.catalog.uri', type: 'string' },
+  TRIBUTARY_LAKE_CATALOG_WAREHOUSE: { path: 'lake.catalog.warehouse', type: 'string' },
+  TRIBUTARY_LAKE_CATALOG_CREDENTIAL: { path: 'lake.catalog.credential', type: 'string', secret: true },
+  TRIBUTARY_LAKE_CATALOG_TOKEN: { path: 'lake.catalog.token', type: 'string', secret: true },
   TRIBUTARY_S3_ENDPOINT: { path: 'lake.s3.endpoint', type: 'string' },
   TRIBUTARY_S3_REGION: { path: 'lake.s3.region', type: 'string' },
   TRIBUTARY_S3_FORCE_PATH_STYLE: { path: 'lake.s3.forcePathStyle', type: 'boolean' },

@@ -5,6 +5,7 @@ import { lineage } from '../product/mesh.ts'
 import type { Product } from '../product/load.ts'
 import { parseDuration } from '../util/duration.ts'
 import { avroToJsonSchema } from './json-schema.ts'
+import { maxOf } from '../util/arrays.ts'
 
 /** The latest published snapshot of a lake table; `error` when the table cannot be read (the rest is then empty). */
 export interface TableStatus {
@@ -113,7 +114,7 @@ function sloStatus(product: Product, tables: TableStatus[], live: LiveStatus | u
   const { freshness, validity } = product.spec.slos
   if (freshness) {
     const published = tables.filter((t) => !t.table.endsWith('.dlq') && t.publishedAt).map((t) => Date.parse(t.publishedAt!))
-    const newest = published.length > 0 ? Math.max(...published) : live?.lastOutputAt || undefined
+    const newest = published.length > 0 ? maxOf(published) : live?.lastOutputAt || undefined
     const age = newest === undefined ? null : Math.max(0, now - newest)
     out.freshness = { target: freshness, current: age === null ? null : `${Math.round(age / 1000)}s`, ok: age === null ? null : age <= parseDuration(freshness)! }
   }

@@ -6,6 +6,7 @@ import { type AccessControl, OPEN } from '../access/access.ts'
 import { Audit } from '../access/audit.ts'
 import { forReader } from '../access/discovery-view.ts'
 import { describeProduct } from '../discovery/describe.ts'
+import { catalogMount } from '../lake/catalog/rest/server.ts'
 import { toOdps } from '../discovery/odps.ts'
 import { compilePolicy } from '../processor/policy.ts'
 import { lakeTables, parseAsOf, runQuery, type TableAccess } from '../query/query.ts'
@@ -20,9 +21,11 @@ import { Router, productNameRule, type Request } from './router.ts'
 
 /**
  * The container's HTTP ports: health, metrics, discovery (products, ODPS), subscriptions to output
- * ports, SQL over the lake, the control port for PII policies, and the embedded registry's REST
- * API under /registry. Plain node:http on one pipeline (runtime/http/pipeline.ts): every route is a
- * small function that declares what its caller needs; every error is a JSON body with a TRIB_ code.
+ * ports, SQL over the lake, the control port for PII policies, the lake as an Iceberg REST catalog
+ * under /iceberg, and the embedded registry's REST API under /registry. Plain node:http on one
+ * pipeline (runtime/http/pipeline.ts): every route is a small function that declares what its
+ * caller needs; every error is a JSON body with a TRIB_ code (the families under /iceberg and
+ * /registry answer in their protocols' shapes).
  */
 export function createHttpHandler(service: ProductService, access: AccessControl): http.RequestListener {
   const { config } = service.runtime
@@ -132,7 +135,7 @@ export function createHttpHandler(service: ProductService, access: AccessControl
     }
   }
 
-  const mounts: Mount[] = [{ prefix: '', router, sendError }]
+  const mounts: Mount[] = [{ prefix: '', router, sendError }, catalogMount({ catalog: service.runtime.catalog, products: service.products, access, s3: config.lake.s3 })]
   if ('versionsOfId' in service.runtime.registry) mounts.push(registryMount(service.runtime.registry as EmbeddedRegistry, '/registry'))
   return createPipeline(mounts, { access, audit: new Audit(metrics), maxBodyBytes: config.http.maxBodyBytes })
 }

@@ -61,6 +61,9 @@ export interface StorageProvider {
   close(): Promise<void>
 }
 
+/** The schemes lake storage has adapters for (connectors/storage/); configuration refuses others. */
+export const storageSchemes = ['file', 's3'] as const
+
 /** The URI's scheme in lower case; a bare path counts as 'file'. */
 export function schemeOf(uri: string): string {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(uri)

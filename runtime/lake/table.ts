@@ -19,6 +19,7 @@ import type { LakeStorage } from './storage.ts'
 import type { ColumnBatch } from './write/avro-columns.ts'
 import { writePositionDeletes, type DeletePosition } from './write/deletes.ts'
 import { writeColumnBatch, writeParquetFiles, type WriteFilesOptions } from './write/parquet.ts'
+import { pushAll } from '../util/arrays.ts'
 
 /**
  * The table facade: an Iceberg v2 table as a catalog hands it out (catalog/catalog.ts), to read,
@@ -199,14 +200,14 @@ export class Table {
     const specId = md['default-spec-id']
     const written: DataFile[] = []
     try {
-      written.push(...(change.addRows?.length ? await this.writeDataFiles(change.addRows) : []))
+      pushAll(written, change.addRows?.length ? await this.writeDataFiles(change.addRows) : [])
       const addDataFiles = [...(change.addDataFiles ?? []), ...written].map((file) => ({ file, specId }))
       let addDeleteFiles: { file: DataFile; specId: number }[] = []
       if (change.deletePositions?.length) {
         const head = md.refs[branch] ? refSnapshot(md, branch) : currentSnapshot(md)
         const live = head ? (await snapshotFiles(this.storage, md, head)).data : []
         addDeleteFiles = await writePositionDeletes(this.lake, this.storage, md, live, change.deletePositions)
-        written.push(...addDeleteFiles.map((d) => d.file))
+        pushAll(written, addDeleteFiles.map((d) => d.file))
       }
       const operation = change.operation ?? (addDeleteFiles.length === 0 && !change.removeFiles?.length ? 'append' : addDataFiles.length === 0 ? 'delete' : 'overwrite')
       const changes: SnapshotChanges = { branch, operation, addDataFiles, addDeleteFiles }

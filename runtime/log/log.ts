@@ -54,6 +54,11 @@ export interface PartitionInfo {
   start: number
   /** Offset the next appended record will get; only committed records are below it. */
   end: number
+  /**
+   * Set when the partition's stored data is damaged (embedded log): what is wrong, naming the file
+   * and byte range. Its reads and appends fail with TRIB_LOG_CORRUPT; other partitions work.
+   */
+  damaged?: string
 }
 
 export interface TopicInfo {
@@ -101,6 +106,13 @@ export interface ConsumerOptions {
    * embedded log ignores it: its commits are atomic anyway.
    */
   exactlyOnce?: boolean
+  /**
+   * The caller does not wait for each commit before reading and processing the next batch (the
+   * processor). The adapter may then group consecutive commits into one (Kafka: one transaction per
+   * `transport.kafka.commitIntervalMs` or `commitMaxRecords`, like Kafka Streams' commit interval);
+   * each commit still resolves only once it is durable, and `flush()` makes everything durable now.
+   */
+  pipelined?: boolean
 }
 
 export interface PollOptions {
@@ -135,6 +147,12 @@ export interface Consumer {
    * (a state changelog being restored) is settled instead of waiting for their timeout.
    */
   prepare?(): Promise<void>
+  /**
+   * Optional, for `pipelined` consumers whose adapter groups commits: ends the pending group now.
+   * Resolves once every commit made so far is durable or has failed (each commit's own promise says
+   * which); never rejects.
+   */
+  flush?(): Promise<void>
   close(): Promise<void>
 }
 

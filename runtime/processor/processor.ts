@@ -22,6 +22,7 @@ import type { Runtime } from '../runtime.ts'
 import type { ProcessorRunnable } from './runnable.ts'
 import { TablePort } from './table-port.ts'
 import { isTruncate } from '../log/change-headers.ts'
+import { pushAll } from '../util/arrays.ts'
 
 export interface ProcessorOptions {
   /** The transform; when absent it is loaded from the product folder at the first start. */
@@ -99,6 +100,9 @@ export class Processor implements ProcessorRunnable {
   #deadline: CallDeadline | undefined
   #initialized = false
   readonly #timeoutMs: number
+  /** The latest commit not waited for (pipelined consumers), and the first commit failure seen. */
+  #pending: Promise<void> | undefined
+  #commitFailure: { error: unknown } | undefined
 
   constructor(product: Product, options: ProcessorOptions) {
     this.product = product
@@ -133,6 +137,8 @@ export class Processor implements ProcessorRunnable {
     const { log } = this.#opts
     this.#stopRequested = false
     this.#lastPollEmpty = false
+    this.#pending = undefined
+    this.#commitFailure = undefined
     this.#deadline = new CallDeadline(this.#timeoutMs)
     // Here rather than at construction, so a transform that does not load stops its product only.
     this.#module ??= await loadTransform(this.product)
@@ -154,6 +160,7 @@ export class Processor implements ProcessorRunnable {
       topics: streamTopics,
       from: { kind: 'earliest' },
       exactlyOnce: this.product.spec.processing.guarantee === 'exactly-once',
+      pipelined: true,
       ...(member ? { member } : {}),
     })
     await this.#consumer.prepare?.()
@@ -200,9 +207,15 @@ export class Processor implements ProcessorRunnable {
   async step(maxWaitMs = this.#opts.pollWaitMs ?? 200): Promise<number> {
     const consumer = this.#consumer
     if (!consumer) throw new TributaryError('TRIB_INTERNAL', `product ${this.product.name} is not started`)
+    this.#throwCommitFailure()
     const records = await consumer.poll({ maxRecords: this.product.spec.processing.batchSize, maxWaitMs })
-    this.#lastPollEmpty = records.length === 0
-    if (records.length === 0) return 0
+    if (records.length === 0) {
+      // Idle: what was committed without waiting becomes durable (and its failure surfaces) now.
+      await this.flush()
+      this.#lastPollEmpty = true
+      return 0
+    }
+    this.#lastPollEmpty = false
     const started = performance.now()
     await this.#catchUpTables()
     await this.#prefetch(records)
@@ -240,6 +253,18 @@ export class Processor implements ProcessorRunnable {
       const n = await this.step()
       if (n > 0) onBatch?.(n)
     }
+    await this.flush()
+  }
+
+  /**
+   * Waits until every batch processed so far is committed; throws the first commit failure. A
+   * consumer that groups commits (Kafka, see `pipelined`) lets step() return before its batch is
+   * committed, so the next batch is read and processed meanwhile.
+   */
+  async flush(): Promise<void> {
+    await this.#consumer?.flush?.()
+    await this.#pending
+    this.#throwCommitFailure()
   }
 
   setPolicy(port: string, pii: Readonly<Record<string, PiiAction>>): void {
@@ -264,6 +289,7 @@ export class Processor implements ProcessorRunnable {
     const consumer = this.#consumer
     this.#consumer = undefined
     try {
+      // The consumer's close commits what is pending; a failure there was already reported by step or flush, or is retried by the next run.
       await consumer?.close()
     } finally {
       for (const t of this.#tables.values()) await t.close().catch(() => undefined)
@@ -383,7 +409,7 @@ export class Processor implements ProcessorRunnable {
     const port = out && typeof out === 'object' ? this.#encoders.get((out as OutputRecord).port) : undefined
     if (!port)
       throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `transform returned an output for unknown port ${JSON.stringify((out as OutputRecord)?.port)}`)
-    if ((out as OutputRecord).truncate === true) outputs.push(...port.encoder.truncate(out as OutputRecord, record.timestamp))
+    if ((out as OutputRecord).truncate === true) pushAll(outputs, port.encoder.truncate(out as OutputRecord, record.timestamp))
     else outputs.push(port.encoder.encode(out as OutputRecord, record.timestamp))
     return port
   }
@@ -416,14 +442,33 @@ export class Processor implements ProcessorRunnable {
       await this.#opts.log.ensureTopic(this.changelogTopic, { partitions })
       this.#changelogReady = true
     }
-    const records = state.dirty ? [...outputs, ...state.changelog()] : outputs
+    if (!state.dirty) {
+      const commit = consumer.commit({ offsets, records: outputs })
+      if (consumer.flush === undefined) await commit
+      else
+        this.#pending = commit.then(
+          () => undefined,
+          (e: unknown) => void (this.#commitFailure ??= { error: e }),
+        )
+      return
+    }
+    // State changes reach the local store only once committed: this batch is waited for.
+    const commit = consumer.commit({ offsets, records: [...outputs, ...state.changelog()] })
     try {
-      const positions = await consumer.commit({ offsets, records })
-      if (state.dirty) state.committed(positions)
+      await consumer.flush?.()
+      state.committed(await commit)
     } catch (e) {
       state.abandon()
       throw e
     }
+  }
+
+  /** Throws a pipelined commit's failure once: the supervisor then resumes or restarts the processor. */
+  #throwCommitFailure(): void {
+    const failure = this.#commitFailure
+    if (failure === undefined) return
+    this.#commitFailure = undefined
+    throw failure.error
   }
 
   /** Loads the batch's writer schemas. Unknown ids become per-record dead letters (the serde keeps them as such); any other failure (registry unreachable, refused credentials) stops the batch, to be retried. */

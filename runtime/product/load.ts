@@ -6,6 +6,8 @@ import { findSpecFile, formatPath, readSpec, deepFreeze } from '../spec/load.ts'
 import type { InputPortSpec, OutputPortSpec, ProductSpec } from '../spec/schema.ts'
 import { SchemaCatalog, schemaDirsFor, type SchemaFile } from '../spec/schemas.ts'
 import { fieldAt, isNullable, unwrapNullable } from '../spec/fields.ts'
+import { partitionTransforms } from '../compactor/targets.ts'
+import { tableRequest } from '../lake/iceberg/create.ts'
 import type { TransformModule } from './transform.ts'
 
 export interface InputPort {
@@ -74,9 +76,11 @@ export function loadProduct(dir: string, options: LoadOptions = {}): Product {
         ...(snap.partitionBy && 'hour' in snap.partitionBy ? [snap.partitionBy.hour] : []),
       ]
       for (const f of fields) requireField(schema, f, where(['outputPorts', i, 'snapshot']))
+      checkTable({ spec: p, keyFields }, schema, where(['outputPorts', i, 'snapshot']))
     }
     return { spec: p, schema, keyFields }
   })
+  checkSharedTopics(outputs.map((o, i) => ({ ...o, product: spec.name, where: where(['outputPorts', i, 'topic']) })))
 
   for (const [port, a] of Object.entries(spec.access?.outputPorts ?? {})) {
     const out = outputs.find((o) => o.spec.name === port)
@@ -98,6 +102,44 @@ export function loadProduct(dir: string, options: LoadOptions = {}): Product {
     })
 
   return deepFreeze({ name: spec.name, dir: absDir, specFile, spec, inputs, outputs, transformFile, dlqTopic: `${spec.name}.dlq` })
+}
+
+/**
+ * The port's table, as the compactor will create it: an Iceberg schema for the Avro schema (with
+ * the key as identifier fields for upserts) and the partition transforms on it. Checked at load,
+ * so `validate` refuses what `run` would fail on when the table is made.
+ */
+function checkTable(port: Pick<OutputPort, 'spec' | 'keyFields'>, schema: SchemaFile, where: string): void {
+  try {
+    tableRequest({
+      avroSchema: schema.schema,
+      partitionBy: partitionTransforms(port),
+      ...(port.spec.snapshot?.mode === 'upsert' ? { identifierFields: [...port.keyFields] } : {}),
+    })
+  } catch (e) {
+    if (!(e instanceof TributaryError)) throw e
+    throw new TributaryError('TRIB_SPEC_INVALID', `${where}: the lake table cannot be made from schema ${schema.fullName}: ${e.message}`, { cause: e, details: { ...e.details } })
+  }
+}
+
+/** A topic has one value schema and one key: every port writing it (in one product or several) must agree. */
+export function checkSharedTopics(ports: ReadonlyArray<OutputPort & { product: string; where: string }>): void {
+  const first = new Map<string, OutputPort & { product: string; where: string }>()
+  for (const port of ports) {
+    const earlier = first.get(port.spec.topic)
+    if (earlier === undefined) {
+      first.set(port.spec.topic, port)
+      continue
+    }
+    const same = earlier.schema.fullName === port.schema.fullName && JSON.stringify(earlier.schema.schema) === JSON.stringify(port.schema.schema)
+    const sameKey = earlier.keyFields.join(',') === port.keyFields.join(',')
+    if (!same || !sameKey) {
+      const what = !same ? `schema ${port.schema.fullName} (${port.schema.file}) where ${earlier.product} port ${earlier.spec.name} writes ${earlier.schema.fullName} (${earlier.schema.file})` : `key [${port.keyFields.join(', ')}] where ${earlier.product} port ${earlier.spec.name} uses [${earlier.keyFields.join(', ')}]`
+      throw new TributaryError('TRIB_SPEC_INVALID', `${port.where}: port ${port.spec.name} writes topic ${port.spec.topic} with ${what}; a topic has one schema and one key`, {
+        details: { topic: port.spec.topic },
+      })
+    }
+  }
 }
 
 function requireField(schema: SchemaFile, field: string, where: string): void {

@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { TributaryError } from '../errors.ts'
 import { specFileNames } from '../spec/load.ts'
-import { loadProduct, type LoadOptions, type Product } from './load.ts'
+import { checkSharedTopics, loadProduct, type LoadOptions, type Product } from './load.ts'
 
 /**
  * Resolves product references (a product folder, a folder of product folders, or a product name
@@ -11,12 +11,18 @@ import { loadProduct, type LoadOptions, type Product } from './load.ts'
  */
 export function loadMesh(refs: readonly string[], searchDirs: readonly string[], options: LoadOptions = {}): Product[] {
   const products = resolveProductDirs(refs, searchDirs).map((d) => loadProduct(d, options))
+  checkMesh(products)
+  return topologicalOrder(products)
+}
+
+/** What products refuse together: two with one name, two writing one topic differently. */
+export function checkMesh(products: readonly Product[]): void {
   const names = new Set<string>()
   for (const p of products) {
     if (names.has(p.name)) throw new TributaryError('TRIB_SPEC_INVALID', `two products are named ${p.name} (${p.specFile})`)
     names.add(p.name)
   }
-  return topologicalOrder(products)
+  checkSharedTopics(products.flatMap((p) => p.outputs.map((o) => ({ ...o, product: p.name, where: `${p.specFile} (port ${o.spec.name})` }))))
 }
 
 /** Product folders for the references, or every product in the search folders when there are none. */

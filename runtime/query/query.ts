@@ -92,6 +92,10 @@ export async function runQuery(catalog: Catalog, tables: readonly LakeTable[], s
       const root = await createView(conn, catalog, t, named.includes(t), options.asOf ?? {}, redacted.get(t) ?? undefined, fn, failures)
       if (root) readable.add(root)
     }
+    // A table the statement names but that cannot be read fails it, whatever it selects: a view
+    // raising the error is not enough for `LIMIT 0` or `WHERE false`, which never evaluate it.
+    const broken = named.find((t) => failures.has(t.name))
+    if (broken) throw tableError(broken.name, failures.get(broken.name))
     await sandbox(conn, [...readable])
     return await execute(conn, sql, visible, options, failures)
   } finally {

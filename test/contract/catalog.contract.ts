@@ -7,8 +7,9 @@ import type { Table } from '../../runtime/lake/table.ts'
 
 /**
  * The contract of the Iceberg catalog seam (runtime/lake/catalog/catalog.ts and operations.ts),
- * run against every implementation: the file-system convention on file:// and on S3 now, the
- * REST catalog client next. Each test works in namespaces of its own, so runs can share a lake.
+ * run against every implementation: the file-system convention on file:// and on S3, and the REST
+ * catalog client against a third-party REST catalog. Each test works in namespaces of its own, so
+ * runs can share a lake.
  */
 export function catalogContract(name: string, open: () => Promise<{ catalog: Catalog; cleanup: () => Promise<void> }>): void {
   describe(`Catalog contract: ${name}`, () => {
@@ -95,12 +96,17 @@ export function catalogContract(name: string, open: () => Promise<{ catalog: Cat
       const a = await catalog.createTable(id, request)
       const b = await catalog.loadTable(id)
       const base = await a.ops.current()
-      await b.commit({ requirements: [], updates: [{ action: 'set-properties', updates: { from: 'b' } }] })
+      // b moves the schema (what every catalog can pin a commit against; see operations.ts).
+      const evolved = { ...avroSchema, fields: [...avroSchema.fields, { name: 'w', type: ['null', 'string'], default: null }] }
+      await b.evolveSchema(evolved)
+      await b.setProperties({ from: 'b' })
       expect(await a.ops.commit(base, { requirements: [], updates: [{ action: 'set-properties', updates: { from: 'a' } }] })).toBeUndefined()
       expect((await catalog.loadTable(id)).metadata.properties.from).toBe('b')
       // Through the table: the lost race is retried on b's version, keeping both changes.
       await a.commit((latest) => ({ requirements: [], updates: [{ action: 'set-properties', updates: { seen: latest.metadata.properties.from ?? 'none' } }] }))
-      expect((await catalog.loadTable(id)).metadata.properties).toMatchObject({ from: 'b', seen: 'b' })
+      const after = await catalog.loadTable(id)
+      expect(after.metadata.properties).toMatchObject({ from: 'b', seen: 'b' })
+      expect(after.schema().fields.map((f) => f.name)).toEqual(['id', 'at', 'v', 'w'])
     })
 
     it('loses no commit when writers race on one table', async () => {

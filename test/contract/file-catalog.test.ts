@@ -58,6 +58,16 @@ for (const [name, open] of [['file', onFile], ['s3', onS3]] as const) {
       expect((await (await storageAt(space, 'orders')).read('metadata/version-hint.text')).toString()).toBe('2')
     })
 
+    it('never applies a commit on a base that is not the latest version, whatever changed', async () => {
+      const id = tableId(ns(), 't')
+      const a = await lake.catalog.createTable(id, request)
+      const b = await lake.catalog.loadTable(id)
+      const base = await a.ops.current()
+      await b.setProperties({ from: 'b' })
+      expect(await a.ops.commit(base, { requirements: [], updates: [{ action: 'set-properties', updates: { from: 'a' } }] })).toBeUndefined()
+      expect((await lake.catalog.loadTable(id)).metadata.properties.from).toBe('b')
+    })
+
     it('refuses identifiers it cannot hold as folders', async () => {
       const bad = [tableId([], 'x'), tableId(['a', 'b'], 'x'), tableId('a/b', 'x'), tableId('..', 'x'), tableId('.hidden', 'x'), tableId('a', ''), tableId('a', 'x/y'), tableId('a', '..'), tableId('a', '.tmp-x')]
       for (const id of bad) {

@@ -30,7 +30,7 @@ function expectCleanError(r: ReturnType<typeof cli>, code: string, mention: RegE
 
 describe('tributary CLI', () => {
   it('has --help on every command', () => {
-    for (const command of ['demo', 'run', 'produce', 'tail', 'topics', 'schemas', 'replay', 'validate', 'spec-schema', 'codegen', 'config', 'registry serve']) {
+    for (const command of ['demo', 'run', 'produce', 'tail', 'topics', 'schemas', 'replay', 'validate', 'spec-schema', 'codegen', 'config', 'registry serve', 'doctor']) {
       const r = cli([...command.split(' '), '--help'])
       expect(r.code, command).toBe(0)
       expect(r.stdout).toMatch(/^Usage: tributary /)

@@ -45,7 +45,10 @@ describe('exactly-once on Kafka under SIGKILL (real broker)', () => {
     await log?.close()
   })
 
-  it('after 10+ kills at random points and a final run, a read_committed reader sees every output exactly once', async () => {
+  it.each([
+    ['one transaction per commit', []],
+    ['pipelined: commits grouped into one transaction per commit interval', ['pipelined']],
+  ])('%s: after 10+ kills at random points and a final run, a read_committed reader sees every output exactly once', async (_, mode) => {
     const input = unique('eos-in')
     const output = unique('eos-out')
     const group = unique('g-eos')
@@ -57,7 +60,7 @@ describe('exactly-once on Kafka under SIGKILL (real broker)', () => {
     for (let i = 0; i < n; i += 2000)
       await log.append(Array.from({ length: 2000 }, (_, k) => ({ topic: input, key: Buffer.from(`k${(i + k) % 101}`), value: Buffer.from(String(i + k)) })))
 
-    const args = [kafkaBroker, clientId, group, input, output]
+    const args = [kafkaBroker, clientId, group, input, output, ...mode]
     let kills = 0
     let seed = 7
     while (kills < 10) {

@@ -4,7 +4,7 @@ import { createRunnables, runProducts } from '../../runtime/runner.ts'
 import { lakeTables, runQuery, type LakeTable } from '../../runtime/query/query.ts'
 import type { Runtime } from '../../runtime/runtime.ts'
 import { exampleMesh, readDecoded, tempRuntime } from '../helpers/runtime.ts'
-import { duckdbRows, pyicebergRows, pythonPath, type Row } from './python.ts'
+import { canonicalRows, duckdbRows, pyicebergRows, pythonPath, type Row } from './python.ts'
 
 /**
  * The example mesh's tables, compacted in three rounds, read back at every snapshot by pyiceberg
@@ -12,15 +12,6 @@ import { duckdbRows, pyicebergRows, pythonPath, type Row } from './python.ts'
  * all three must return the same rows.
  */
 
-/** Values in one comparable form: timestamps as epoch micros, decimals and bytes as given. */
-function normalize(v: unknown): unknown {
-  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}/.test(v)) {
-    const m = /^(.*?)(?:\.(\d+))?(Z|\+00(?::00)?)?$/.exec(v.replace(' ', 'T'))!
-    return `${Date.parse(`${m[1]}Z`) * 1000 + Number((m[2] ?? '').padEnd(6, '0').slice(0, 6))}`
-  }
-  return v
-}
-const canonicalRows = (rows: Row[]): string[] => rows.map((r) => JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, normalize(v)])))).sort()
 
 describe('the lake seen by pyiceberg, DuckDB and tributary query', () => {
   let runtime: Runtime

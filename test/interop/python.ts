@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { promisify } from 'node:util'
 import type { ScanPlan } from '../../runtime/lake/read/scan.ts'
 import { duckdbType } from '../../runtime/lake/duckdb.ts'
 import { defaultPathOf } from '../../runtime/lake/read/sql.ts'
@@ -73,4 +74,47 @@ export const sortBy = (rows: Row[], key = 'id'): Row[] => [...rows].sort((a, b) 
 /** Rows pyiceberg reads, in Iceberg's physical terms as exact text (see read_table.py pyiceberg-raw). */
 export function pyicebergRawRows(location: string): Row[] {
   return run(['pyiceberg-raw', location])
+}
+
+/** Values in one comparable form: timestamps as epoch micros, everything else as given. */
+function comparable(v: unknown): unknown {
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}/.test(v)) {
+    const m = /^(.*?)(?:\.(\d+))?(Z|\+00(?::00)?)?$/.exec(v.replace(' ', 'T'))!
+    return `${Date.parse(`${m[1]}Z`) * 1000 + Number((m[2] ?? '').padEnd(6, '0').slice(0, 6))}`
+  }
+  return v
+}
+
+/** Rows as sorted JSON texts of comparable values: equal when two readers returned the same rows in any order. */
+export const canonicalRows = (rows: Row[]): string[] => rows.map((r) => JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, comparable(v)])))).sort()
+
+export interface RestRead {
+  namespace: string
+  table: string
+  snapshot_id?: number | null
+  ref?: string | null
+}
+
+export interface RestClientResult {
+  /** What the client lists: [namespace, table]. */
+  tables: [string, string][]
+  /** pyiceberg only: each read table's refs, name → snapshot id. */
+  refs: Record<string, Record<string, number>>
+  reads: Array<Row[] | { error: string }>
+}
+
+/**
+ * A real client of the served Iceberg REST catalog (test/interop/rest_catalog.py): pyiceberg's
+ * RestCatalog or DuckDB's ATTACH … TYPE iceberg. Asynchronous, so a catalog served by this very
+ * process keeps answering while the client runs.
+ */
+export async function restCatalogClient(client: 'pyiceberg' | 'duckdb', uri: string, plan: { token?: string | null; reads: RestRead[] }): Promise<RestClientResult> {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'trib-rest-plan-')), 'plan.json')
+  try {
+    fs.writeFileSync(file, JSON.stringify(plan))
+    const { stdout } = await promisify(execFile)(pythonPath(), [path.join(repoRoot, 'test/interop/rest_catalog.py'), client, uri, file], { encoding: 'utf8', maxBuffer: 256 * 2 ** 20, timeout: 300_000 })
+    return JSON.parse(stdout) as RestClientResult
+  } finally {
+    fs.rmSync(path.dirname(file), { recursive: true, force: true })
+  }
 }

@@ -127,10 +127,12 @@ def duckdb_with_iceberg():
 
     import duckdb
     import duckdb_extension_avro
+    import duckdb_extension_httpfs
     import duckdb_extension_iceberg
 
     con = duckdb.connect()
-    for module in (duckdb_extension_avro, duckdb_extension_iceberg):
+    # httpfs: what ATTACH … (TYPE iceberg, ENDPOINT …) speaks to a REST catalog with.
+    for module in (duckdb_extension_httpfs, duckdb_extension_avro, duckdb_extension_iceberg):
         path = glob.glob(os.path.join(os.path.dirname(module.__file__), "extensions", "*", "*.duckdb_extension"))[0]
         con.execute(f"LOAD '{path}'")
     return con

@@ -1,12 +1,13 @@
-import fs from 'node:fs/promises'
+import fs from 'node:fs'
 import path from 'node:path'
 import { TributaryError } from '../../../runtime/errors.ts'
 import { moduleLogger } from '../../../runtime/logger.ts'
 import { canonicalSchema } from '../../../runtime/registry/canonical.ts'
 import { type CompatibilityResult, checkLevel } from '../../../runtime/registry/compatibility.ts'
 import type { CompatibilityLevel, RegisteredSchema, SchemaRegistry } from '../../../runtime/registry/registry.ts'
-import { Journal } from './journal.ts'
-import { acquireLock } from './lock.ts'
+import { fsyncDir, isErrno, UndoFailed } from '../../shared/fs.ts'
+import { abandonedTail, JournalFile, type Where } from '../../shared/journal.ts'
+import { acquireLock, describeHolder, type Holder, LockOwner, releaseLock, restoreBrokenLock } from '../../shared/lock.ts'
 import {
   type RegistryEvent,
   RegistryState,
@@ -20,10 +21,15 @@ import {
 
 /**
  * The embedded schema registry: Confluent semantics over a journal file in `dir`
- * (`registry.jsonl`), shared safely by every process that opens the same folder. Each change
- * takes the folder's lock file, reads what other processes appended, decides (ids, versions,
- * compatibility) on that fresh state, and appends one line. Reads pick up other processes' changes
- * without the lock.
+ * (`registry.jsonl`, lines of connectors/shared/journal.ts), shared safely by every process that
+ * opens the same folder. Each change takes the folder's lock, reads what other processes appended,
+ * decides (ids, versions, compatibility) on that fresh state, and appends one line. Reads pick up
+ * other processes' changes without the lock.
+ *
+ * An id is never given twice: a line that ends in a newline is committed, so one failing its
+ * checksum is damage (TRIB_REGISTRY_CORRUPT naming file, line and bytes), never dropped. Only an
+ * unterminated last line left by a writer that died holding the lock is cut, by the next writer.
+ * Opened read-only, the registry changes nothing on disk.
  */
 export interface EmbeddedRegistry extends SchemaRegistry {
   readonly dir: string
@@ -39,14 +45,24 @@ export interface EmbeddedRegistryOptions {
   dir: string
   /** How long a change waits for another process's lock (default 10 s). */
   lockTimeoutMs?: number
+  /** Never changes a file (no lock, nothing created); changes are refused. */
+  readOnly?: boolean
 }
 
 const log = moduleLogger('registry')
-const JOURNAL = 'registry.jsonl'
+export const REGISTRY_FILE = 'registry.jsonl'
 const LOCK = 'registry.lock'
+/** A registry change holds the lock for milliseconds; another host's lock older than this is stale. */
+const MAX_HOLD_MS = 30_000
+
+export const registryCorrupt = (reason: string, where: Pick<Where, 'file' | 'position'> & Partial<Where>): TributaryError =>
+  new TributaryError(
+    'TRIB_REGISTRY_CORRUPT',
+    `${where.file}: ${where.line === undefined ? '' : `line ${where.line} `}(bytes ${where.position}..${where.end ?? '?'}) ${reason}; nothing was changed, see tributary doctor`,
+    { details: { file: where.file, line: where.line, position: where.position, end: where.end } },
+  )
 
 export async function openEmbeddedRegistry(options: EmbeddedRegistryOptions): Promise<EmbeddedRegistry> {
-  await fs.mkdir(options.dir, { recursive: true })
   const registry = new EmbeddedSchemaRegistry(options)
   await registry.init()
   return registry
@@ -54,24 +70,38 @@ export async function openEmbeddedRegistry(options: EmbeddedRegistryOptions): Pr
 
 class EmbeddedSchemaRegistry implements EmbeddedRegistry {
   readonly dir: string
-  readonly #journal: Journal
+  readonly #file: string
   readonly #lockFile: string
-  readonly #lockTimeoutMs: number | undefined
+  readonly #lockTimeoutMs: number
+  readonly #readOnly: boolean
   readonly #state = new RegistryState()
+  #journal: JournalFile | undefined
+  #owner: LockOwner | undefined
+  /** A failed append that could not be taken back: this registry holds the lock and changes nothing more. */
+  #broken: Error | undefined
   #queue: Promise<unknown> = Promise.resolve()
   #closed = false
 
   constructor(options: EmbeddedRegistryOptions) {
     this.dir = options.dir
-    this.#journal = new Journal(path.join(options.dir, JOURNAL))
+    this.#file = path.join(options.dir, REGISTRY_FILE)
     this.#lockFile = path.join(options.dir, LOCK)
-    this.#lockTimeoutMs = options.lockTimeoutMs
+    this.#lockTimeoutMs = options.lockTimeoutMs ?? 10_000
+    this.#readOnly = options.readOnly ?? false
   }
 
   async init(): Promise<void> {
-    await this.#journal.ensure()
-    // Under the lock: truncates a torn tail left by a crash, and writes the header of a new file.
-    await this.#mutate(() => ({ events: this.#journal.offset === 0 ? [{ op: 'init', format: 1 }] : [], result: undefined }))
+    if (!this.#readOnly) {
+      fs.mkdirSync(this.dir, { recursive: true })
+      this.#owner = new LockOwner(this.dir)
+    }
+    if (this.#openJournal()) {
+      this.#apply(this.#journal!)
+      const cut = await abandonedTail(() => this.#tail(), () => this.#apply(this.#journal!), this.#lockFile)
+      if (cut !== undefined) throw registryCorrupt('ends in an unterminated line, and no writer holds the lock: the file was cut or damaged', { file: this.#file, position: cut.from, end: cut.to })
+    } else if (!this.#readOnly) {
+      await this.#mutate(() => ({ events: [], result: undefined }))
+    }
     log.debug({ dir: this.dir, schemas: this.#state.schemas.size, subjects: this.#state.subjects.size }, 'embedded registry open')
   }
 
@@ -227,6 +257,8 @@ class EmbeddedSchemaRegistry implements EmbeddedRegistry {
   async close(): Promise<void> {
     this.#closed = true
     await this.#queue.catch(() => undefined)
+    this.#journal?.close()
+    this.#owner?.dispose()
   }
 
   #registered(subject: string, entry: VersionEntry): RegisteredSchema {
@@ -248,27 +280,117 @@ class EmbeddedSchemaRegistry implements EmbeddedRegistry {
   }
 
   #refresh(): Promise<void> {
-    return this.#serial(async () => this.#apply(await this.#journal.read('reader')))
+    return this.#serial(async () => {
+      if (this.#journal === undefined && !this.#openJournal()) return
+      if (this.#journal!.shrank()) throw registryCorrupt(`shrank below byte ${this.#journal!.position}, which was already read`, { file: this.#file, position: this.#journal!.size() })
+      this.#apply(this.#journal!)
+    })
   }
 
+  /**
+   * Under the lock, on a caught-up state: a dead writer's torn last line (its lock was taken over)
+   * is cut; an unterminated line otherwise is damage. A file that does not exist yet is created with
+   * its header line.
+   */
   #mutate<T>(plan: (state: RegistryState) => { events: RegistryEvent[]; result: T }): Promise<T> {
+    const owner = this.#owner
+    if (owner === undefined) {
+      return Promise.reject(new TributaryError('TRIB_USAGE', `embedded registry ${this.dir} was opened read-only: changes need a writable registry`, { details: { dir: this.dir } }))
+    }
     return this.#serial(async () => {
-      const release = await acquireLock(this.#lockFile, { timeoutMs: this.#lockTimeoutMs })
+      if (this.#broken !== undefined) throw this.#broken
+      const { broke } = await acquireLock(this.#lockFile, owner, {
+        timeoutMs: this.#lockTimeoutMs,
+        maxHoldMs: MAX_HOLD_MS,
+        timeoutError: (holder) =>
+          new TributaryError('TRIB_REGISTRY_UNAVAILABLE', `${this.#lockFile}: lock held by ${describeHolder(holder)} for more than ${this.#lockTimeoutMs} ms`, {
+            details: { file: this.#lockFile, pid: holder?.pid, host: holder?.host },
+          }),
+      })
+      let journal: JournalFile
       try {
-        this.#apply(await this.#journal.read('writer'))
+        journal = this.#journal !== undefined && this.#journal.size() > 0 ? this.#journal : this.#createJournal(broke)
+        this.#apply(journal)
+        this.#settleTail(journal, broke)
+      } catch (e) {
+        // A dead writer's lock goes back as it was: whoever repairs the damage still sees it died.
+        if (broke === undefined) releaseLock(this.#lockFile, owner, { maxHoldMs: MAX_HOLD_MS })
+        else restoreBrokenLock(this.#lockFile, owner, broke)
+        throw e
+      }
+      let release = true
+      try {
         const { events, result } = plan(this.#state)
         if (events.length > 0) {
-          await this.#journal.append(events)
+          journal.append(events, true)
           for (const e of events) this.#state.apply(e)
         }
         return result
+      } catch (e) {
+        // A torn line this process could not take back: keep the lock until the process ends, so
+        // the next writer finds a dead writer's torn line (cut) rather than damage.
+        if (e instanceof UndoFailed) {
+          release = false
+          this.#broken = e
+        }
+        throw e
       } finally {
-        await release()
+        if (release) releaseLock(this.#lockFile, owner, { maxHoldMs: MAX_HOLD_MS })
       }
     })
   }
 
-  #apply(events: unknown[]): void {
-    for (const raw of events) this.#state.apply(asEvent(raw, this.#journal.file))
+  #settleTail(journal: JournalFile, broke: Holder | undefined): void {
+    const tail = this.#tail()
+    if (tail === undefined) return
+    if (broke === undefined) throw registryCorrupt('ends in an unterminated line, and no writer died holding the lock: the file was cut or damaged', { file: this.#file, position: tail.from, end: tail.to })
+    const cut = journal.cutTail()
+    log.warn({ file: this.#file, bytes: cut, pid: broke.pid }, 'cut the torn last line of a writer that died')
+  }
+
+  #tail(): { from: number; to: number } | undefined {
+    const j = this.#journal
+    return j === undefined || j.unterminated === 0 ? undefined : { from: j.position, to: j.position + j.unterminated }
+  }
+
+  /** Opens the file when it exists (read-only, or for writing); false when there is none yet. */
+  #openJournal(): boolean {
+    try {
+      this.#journal = JournalFile.open(this.#file, this.#readOnly ? 'read' : 'write', registryCorrupt)
+      return true
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return false
+      throw e
+    }
+  }
+
+  /**
+   * A new registry file, created under the lock and started with its header line. An empty file
+   * that exists is not new: it was cut, or its creator died before the header (then its lock was
+   * taken over, and the header is written).
+   */
+  #createJournal(broke: Holder | undefined): JournalFile {
+    let created = false
+    try {
+      fs.closeSync(fs.openSync(this.#file, 'wx'))
+      created = true
+      fsyncDir(this.dir)
+    } catch (e) {
+      if (!isErrno(e, 'EEXIST')) throw e
+    }
+    this.#openJournal()
+    const journal = this.#journal!
+    if (journal.size() === 0) {
+      if (!created && broke === undefined) throw registryCorrupt('is empty although it exists: it was cut', { file: this.#file, position: 0, end: 0 })
+      journal.append([{ op: 'init', format: 1 }], true)
+      this.#state.apply({ op: 'init', format: 1 })
+    }
+    return journal
+  }
+
+  #apply(journal: JournalFile): void {
+    journal.read((raw, where) => {
+      this.#state.apply(asEvent(raw, `${this.#file} line ${where.line}`))
+    })
   }
 }

@@ -19,6 +19,11 @@ export type RegistryEvent =
   | { op: 'delete'; subject: string; versions: number[]; permanent: boolean; wholeSubject?: boolean }
   /** No `subject`: the global level. No `level`: remove the subject's level. */
   | { op: 'config'; subject?: string; level?: CompatibilityLevel }
+  /**
+   * Ids up to `id` are taken, whatever the lines before say: written by `tributary doctor --repair`
+   * in place of damaged lines, whose ids must never be given again.
+   */
+  | { op: 'reserve'; id: number; reason?: string }
 
 export interface VersionEntry {
   version: number
@@ -65,6 +70,9 @@ export class RegistryState {
         }
         return
       }
+      case 'reserve':
+        this.maxId = Math.max(this.maxId, event.id)
+        return
       case 'config':
         if (event.subject === undefined) this.globalLevel = event.level ?? DEFAULT_LEVEL
         else if (event.level === undefined) this.subjectLevels.delete(event.subject)
@@ -115,7 +123,8 @@ export function asEvent(value: unknown, where: string): RegistryEvent {
     ((e.op === 'init' && e.format === 1) ||
       (e.op === 'register' && typeof e.subject === 'string' && Number.isInteger(e.version) && Number.isInteger(e.id)) ||
       (e.op === 'delete' && typeof e.subject === 'string' && Array.isArray(e.versions) && typeof e.permanent === 'boolean') ||
-      (e.op === 'config' && (e.level === undefined || isCompatibilityLevel(e.level))))
+      (e.op === 'config' && (e.level === undefined || isCompatibilityLevel(e.level))) ||
+      (e.op === 'reserve' && Number.isSafeInteger(e.id)))
   if (!ok) {
     throw new TributaryError('TRIB_REGISTRY_CORRUPT', `${where}: unknown or malformed event ${JSON.stringify(value).slice(0, 200)}`, {
       details: { where },

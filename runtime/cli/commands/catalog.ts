@@ -1,4 +1,8 @@
+import http from 'node:http'
 import type { Command } from 'commander'
+import { AccessControl } from '../../access/access.ts'
+import { listen } from '../../http/server.ts'
+import { createCatalogHttpHandler } from '../../lake/catalog/rest/server.ts'
 import { describeProduct } from '../../discovery/describe.ts'
 import { lineageDot, lineageMermaid } from '../../discovery/lineage.ts'
 import { searchCatalog } from '../../discovery/search.ts'
@@ -9,13 +13,18 @@ import { print, printJson, table } from '../output.ts'
 export function registerCatalog(program: Command, ctx: CliContext): void {
   program
     .command('catalog')
-    .description('the mesh catalog: every product with its ports; `catalog search <text>` searches names, descriptions, fields and tags')
-    .argument('[search]', 'the word "search"')
-    .argument('[text...]', 'what to search for')
+    .description(
+      'the mesh catalog: every product with its ports; `catalog search <text>` searches names, descriptions, fields and tags; `catalog serve [products…]` serves the lake as an Iceberg REST catalog at http://<host>:<port>/iceberg',
+    )
+    .argument('[verb]', '"search" or "serve"')
+    .argument('[words...]', 'search: what to search for; serve: the products whose tables to serve (default: all configured)')
     .option('--format <format>', 'text or json', 'text')
-    .action(async (verb: string | undefined, words: string[], opts: { format: string }) => {
+    .option('--port <port>', 'serve: TCP port', (v) => Number(v), 8181)
+    .option('--host <host>', 'serve: interface to bind', '127.0.0.1')
+    .action(async (verb: string | undefined, words: string[], opts: { format: string; port: number; host: string }) => {
+      if (verb === 'serve') return serveCatalog(ctx, words, opts)
       const products = ctx.products([])
-      if (verb !== undefined && verb !== 'search') throw new TributaryError('TRIB_USAGE', `unknown catalog command ${JSON.stringify(verb)}: use \`catalog\` or \`catalog search <text>\``)
+      if (verb !== undefined && verb !== 'search') throw new TributaryError('TRIB_USAGE', `unknown catalog command ${JSON.stringify(verb)}: use \`catalog\`, \`catalog search <text>\` or \`catalog serve\``)
       if (verb === 'search') {
         if (words.length === 0) throw new TributaryError('TRIB_USAGE', 'catalog search needs some text to look for')
         const hits = searchCatalog(products, words.join(' '))
@@ -23,7 +32,7 @@ export function registerCatalog(program: Command, ctx: CliContext): void {
         else print(table(hits.map((h) => ({ product: h.product, where: h.where, text: h.text.length > 70 ? `${h.text.slice(0, 67)}...` : h.text }))))
         return
       }
-      const runtime = await ctx.runtime()
+      const runtime = await ctx.runtime('read')
       const described = await Promise.all(products.map((p) => describeProduct(p, products, { catalog: runtime.catalog })))
       if (opts.format === 'json') {
         printJson(described)
@@ -52,4 +61,23 @@ export function registerCatalog(program: Command, ctx: CliContext): void {
       if (opts.format !== 'mermaid' && opts.format !== 'dot') throw new TributaryError('TRIB_USAGE', `--format ${opts.format}: expected mermaid or dot`)
       print(opts.format === 'dot' ? lineageDot(products) : lineageMermaid(products))
     })
+}
+
+/** The lake's tables (of the given or all configured products) over the Iceberg REST protocol, until SIGINT or SIGTERM. */
+async function serveCatalog(ctx: CliContext, refs: string[], opts: { port: number; host: string }): Promise<void> {
+  const config = ctx.config()
+  const products = ctx.products(refs)
+  // Secrets are read before anything opens, so a missing one fails at once.
+  const access = AccessControl.fromConfig(config, products)
+  const runtime = await ctx.runtime()
+  const handler = createCatalogHttpHandler({ catalog: runtime.catalog, products, access, s3: config.lake.s3, maxBodyBytes: config.http.maxBodyBytes })
+  const server = http.createServer(handler)
+  const bound = await listen(server, opts.port, opts.host)
+  print(`Iceberg REST catalog of ${products.map((p) => p.name).join(', ') || 'no product'} at ${bound.url}/iceberg (Ctrl-C to stop)`)
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  server.closeAllConnections()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
 }

@@ -11,6 +11,7 @@ import { print, table } from '../output.ts'
 import { formatResult } from './query.ts'
 import { throwIfStopped } from '../../runner.ts'
 import { runMesh, type MeshSummary } from './run.ts'
+import { minOf } from '../../util/arrays.ts'
 
 const marker = 'demo.json'
 const firstDayTag = 'first-day'
@@ -33,7 +34,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       fs.writeFileSync(path.join(dataDir, marker), JSON.stringify({ createdAt: new Date().toISOString(), ...opts, summary }, null, 2))
 
       // Two runs, a simulated day apart, so the lake holds history to travel back to.
-      const cut = Math.min(...records.map((r) => r.timestamp ?? 0)) + 86_400_000
+      const cut = minOf(records.map((r) => r.timestamp ?? 0)) + 86_400_000
       await runtime.log.append(records.filter((r) => (r.timestamp ?? 0) < cut))
       const first = await runMesh(ctx, [], { untilIdle: true })
       throwIfStopped(first.stopped)

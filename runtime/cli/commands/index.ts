@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import type { CliContext } from '../context.ts'
 import { registerCatalog } from './catalog.ts'
 import { registerDemo } from './demo.ts'
+import { registerDoctor } from './doctor.ts'
 import { registerLake } from './lake.ts'
 import { registerQuery } from './query.ts'
 import { registerProduce } from './produce.ts'
@@ -30,4 +31,5 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerLake(program, ctx)
   registerCatalog(program, ctx)
   registerRegistry(program, ctx)
+  registerDoctor(program, ctx)
 }

@@ -18,7 +18,7 @@ async function openLakeTable(ctx: CliContext, name: string): Promise<Opened> {
   const dot = name.indexOf('.')
   if (dot <= 0 || dot === name.length - 1) throw new TributaryError('TRIB_USAGE', `table ${JSON.stringify(name)}: expected <product>.<port>, e.g. user-profiles.profiles`)
   const [product, port] = [name.slice(0, dot), name.slice(dot + 1)]
-  const runtime = await ctx.runtime()
+  const runtime = await ctx.runtime('read')
   let target: SnapshotTarget | undefined
   try {
     target = ctx.products([product]).flatMap(snapshotTargets).find((t) => t.port === port)

@@ -12,7 +12,7 @@ export function registerQuery(program: Command, ctx: CliContext): void {
     .option('--format <format>', 'table, json or csv', 'table')
     .option('--max-rows <n>', 'print at most n rows', (v) => Number(v), 10_000)
     .action(async (sql: string, opts: { asOf?: string; format: string; maxRows: number }) => {
-      const runtime = await ctx.runtime()
+      const runtime = await ctx.runtime('read')
       const tables = await lakeTables(runtime.catalog)
       const result = await runQuery(runtime.catalog, tables, sql, { asOf: parseAsOf(opts.asOf), maxRows: opts.maxRows })
       print(formatResult(result, opts.format))

@@ -6,6 +6,7 @@ import { TributaryError } from '../../errors.ts'
 import type { CliContext } from '../context.ts'
 import { print } from '../output.ts'
 import { parseFrom } from '../view.ts'
+import { pushAll } from '../../util/arrays.ts'
 
 export function registerReplay(program: Command, ctx: CliContext): void {
   program
@@ -23,7 +24,7 @@ export function registerReplay(program: Command, ctx: CliContext): void {
       const topics = product!.inputs.filter((p) => p.spec.mode === 'stream').map((p) => p.spec.topic)
       const offsets: PartitionOffset[] = []
       for (const topic of topics) {
-        if (from.kind === 'timestamp') offsets.push(...(await log.offsetsForTimestamp(topic, from.timestamp)))
+        if (from.kind === 'timestamp') pushAll(offsets, await log.offsetsForTimestamp(topic, from.timestamp))
         else for (const p of (await log.describeTopic(topic))?.partitions ?? []) offsets.push({ topic, partition: p.partition, offset: p.start })
       }
       const changelog = `${product!.name}.changelog`

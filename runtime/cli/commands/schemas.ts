@@ -9,7 +9,7 @@ export function registerSchemas(program: Command, ctx: CliContext): void {
     .option('--subject <subject>', 'print every version of one subject, with the schema')
     .option('--format <format>', 'text or json', 'text')
     .action(async (opts: { subject?: string; format: string }) => {
-      const { registry } = await ctx.runtime()
+      const { registry } = await ctx.runtime('read')
       if (opts.subject) {
         const versions = await registry.listVersions(opts.subject)
         const all = await Promise.all(versions.map((v) => registry.getVersion(opts.subject!, v)))

@@ -15,7 +15,7 @@ export function registerTail(program: Command, ctx: CliContext): void {
     .option('--format <format>', 'text or json (one JSON object per line)', 'text')
     .action(async (topic: string, opts: { from: string; follow?: boolean; max?: number; format: string }) => {
       const from = parseFrom(opts.from)
-      const { log, serde } = await ctx.runtime()
+      const { log, serde } = await ctx.runtime('read')
       if (!(await log.describeTopic(topic))) {
         const known = (await log.listTopics()).map((t) => t.name)
         throw new TributaryError('TRIB_TOPIC_NOT_FOUND', `topic ${topic} does not exist (known: ${known.join(', ') || 'none'})`, { details: { topic } })

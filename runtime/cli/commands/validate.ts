@@ -1,8 +1,8 @@
 import path from 'node:path'
 import type { Command } from 'commander'
 import { TributaryError, messageOf } from '../../errors.ts'
-import { loadProduct, loadTransform } from '../../product/load.ts'
-import { resolveProductDirs } from '../../product/mesh.ts'
+import { loadProduct, loadTransform, type Product } from '../../product/load.ts'
+import { checkMesh, resolveProductDirs } from '../../product/mesh.ts'
 import { formatIssue, type SpecIssue } from '../../spec/load.ts'
 import type { CliContext } from '../context.ts'
 import { print, printJson } from '../output.ts'
@@ -17,16 +17,26 @@ export function registerValidate(program: Command, ctx: CliContext): void {
       const config = ctx.config()
       const dirs = resolveProductDirs(refs, config.products.map((p) => path.resolve(p)))
       const results = []
+      const loaded: Product[] = []
+      const problemsOf = (e: unknown): string[] => {
+        const issues = e instanceof TributaryError ? (e.details.issues as SpecIssue[] | undefined) : undefined
+        return issues ? issues.map(formatIssue) : [`${e instanceof TributaryError ? `${e.code}: ` : ''}${messageOf(e)}`]
+      }
       for (const dir of dirs) {
         try {
           const product = loadProduct(dir, { schemaDirs: config.schemaDirs })
           await loadTransform(product)
+          loaded.push(product)
           results.push({ product: product.name, file: path.relative(process.cwd(), product.specFile), ok: true, problems: [] as string[] })
         } catch (e) {
-          const issues = e instanceof TributaryError ? (e.details.issues as SpecIssue[] | undefined) : undefined
-          const problems = issues ? issues.map(formatIssue) : [`${e instanceof TributaryError ? `${e.code}: ` : ''}${messageOf(e)}`]
-          results.push({ product: path.basename(dir), file: path.relative(process.cwd(), dir), ok: false, problems })
+          results.push({ product: path.basename(dir), file: path.relative(process.cwd(), dir), ok: false, problems: problemsOf(e) })
         }
+      }
+      // What run refuses across products (one name twice, one topic written two ways).
+      try {
+        checkMesh(loaded)
+      } catch (e) {
+        results.push({ product: '(mesh)', file: path.relative(process.cwd(), process.cwd()) || '.', ok: false, problems: problemsOf(e) })
       }
       if (opts.format === 'json') printJson(results)
       else

@@ -18,7 +18,9 @@ import type { TableIdentifier } from './identifier.ts'
  *   against `base`; a failed one is TRIB_LAKE_COMMIT_CONFLICT (never retried). It never applies the
  *   commit on top of other metadata: when `base` is no longer the latest version (another writer
  *   committed first) it writes nothing and resolves undefined, and the caller reads `current`,
- *   prepares again and retries. On success it resolves the new version. When it cannot learn
+ *   prepares again and retries. (A REST catalog can only be told what a requirement names: uuid,
+ *   schema, spec, sort order, last ids and refs. Another writer's change of properties alone is not
+ *   seen there, and a commit may land on top of it; property updates merge, so nothing is lost.) On success it resolves the new version. When it cannot learn
  *   whether the commit happened it throws TRIB_LAKE_COMMIT_STATE_UNKNOWN: the caller must reload
  *   before trying again.
  */

@@ -2,6 +2,7 @@ import { TributaryError } from '../../errors.ts'
 import { maxFieldId, sameSchema } from './schema.ts'
 import type { MetadataLogEntry, PartitionSpec, Schema, Snapshot, SnapshotRef, SortOrder, TableMetadata } from './types.ts'
 import { MAIN_BRANCH } from './types.ts'
+import { maxOf } from '../../util/arrays.ts'
 
 /**
  * Commits as data: a list of updates plus the requirements the base must meet, named as in the
@@ -145,7 +146,7 @@ export function applyCommit(base: TableMetadata | undefined, commit: TableCommit
         break
       case 'add-schema': {
         const existing = md.schemas.find((s) => sameSchema(s, u.schema))
-        const id = existing ? existing['schema-id'] : Math.max(-1, ...md.schemas.map((s) => s['schema-id'])) + 1
+        const id = existing ? existing['schema-id'] : maxOf([-1, ...md.schemas.map((s) => s['schema-id'])]) + 1
         if (!existing) md.schemas.push({ ...structuredClone(u.schema), 'schema-id': id })
         md['last-column-id'] = Math.max(md['last-column-id'], u['last-column-id'] ?? 0, maxFieldId(u.schema))
         lastAddedSchema = id
@@ -160,9 +161,9 @@ export function applyCommit(base: TableMetadata | undefined, commit: TableCommit
       }
       case 'add-spec': {
         const same = md['partition-specs'].find((s) => JSON.stringify(s.fields) === JSON.stringify(u.spec.fields))
-        const id = same ? same['spec-id'] : Math.max(-1, ...md['partition-specs'].map((s) => s['spec-id'])) + 1
+        const id = same ? same['spec-id'] : maxOf([-1, ...md['partition-specs'].map((s) => s['spec-id'])]) + 1
         if (!same) md['partition-specs'].push({ 'spec-id': id, fields: structuredClone(u.spec.fields) })
-        md['last-partition-id'] = Math.max(md['last-partition-id'], ...u.spec.fields.map((f) => f['field-id']))
+        md['last-partition-id'] = maxOf([md['last-partition-id'], ...u.spec.fields.map((f) => f['field-id'])])
         lastAddedSpec = id
         break
       }

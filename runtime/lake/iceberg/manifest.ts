@@ -6,6 +6,7 @@ import { MANIFEST_LIST_SCHEMA, decimalBytes, manifestEntrySchema, partitionField
 import { parseDecimalType } from './schema.ts'
 import type { LakeStorage } from '../storage.ts'
 import type { DataFile, IcebergType, LiveFile, ManifestEntry, ManifestFile, PartitionFieldSummary, PartitionSpec, Schema } from './types.ts'
+import { minOf } from '../../util/arrays.ts'
 
 /**
  * Writing and reading manifests (one Avro file of data-file or delete-file entries, all of one
@@ -60,7 +61,7 @@ export async function writeManifest(
       deletedRowsCount: rows(2),
       partitions: summarize(entries, fields),
     },
-    minExplicitSequence: explicit.length ? Math.min(...explicit) : undefined,
+    minExplicitSequence: explicit.length ? minOf(explicit) : undefined,
     hasAdded: entries.some((e) => e.status === 1 && e.sequenceNumber === null),
   }
 }

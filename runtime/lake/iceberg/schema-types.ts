@@ -1,4 +1,5 @@
 import type { IcebergType, NestedField, PrimitiveType, Schema, StructType } from './types.ts'
+import { maxOf } from '../../util/arrays.ts'
 
 /** Small facts about Iceberg types and schemas, shared by the lake's modules. */
 
@@ -41,7 +42,7 @@ export function fieldsById(schema: StructType): Map<number, NestedField> {
 /** The highest field id used anywhere in a type (element, key and value ids included). */
 export function maxFieldId(type: IcebergType): number {
   if (typeof type === 'string') return 0
-  if (type.type === 'struct') return Math.max(0, ...type.fields.map((f) => Math.max(f.id, maxFieldId(f.type))))
+  if (type.type === 'struct') return maxOf([0, ...type.fields.map((f) => Math.max(f.id, maxFieldId(f.type)))])
   if (type.type === 'list') return Math.max(type['element-id'], maxFieldId(type.element))
   return Math.max(type['key-id'], type['value-id'], maxFieldId(type.key), maxFieldId(type.value))
 }

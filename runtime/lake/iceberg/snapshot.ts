@@ -6,6 +6,7 @@ import { currentSchema, currentSnapshot, schemaById, snapshotById, type LoadedMe
 import { specById } from './partition.ts'
 import type { LakeStorage } from '../storage.ts'
 import type { DataFile, ManifestEntry, ManifestFile, Snapshot, SnapshotSummary, TableMetadata } from './types.ts'
+import { pushAll } from '../../util/arrays.ts'
 
 /**
  * Turns file-level changes into a snapshot commit: new manifests for added files (written once),
@@ -160,7 +161,7 @@ export function snapshotProducer(storage: LakeStorage, changes: SnapshotChanges,
         if (live.length > 0) out.push(m)
         continue
       }
-      removed.push(...hits.map((e) => e.dataFile))
+      pushAll(removed, hits.map((e) => e.dataFile))
       const rewritten: ManifestEntry[] = live.map((e) => ({
         status: removing.has(e.dataFile.filePath) ? 2 : 0,
         snapshotId: removing.has(e.dataFile.filePath) ? snapshotId : e.snapshotId,

@@ -1,3 +1,4 @@
+import { TributaryError } from '../../errors.ts'
 import { duckdbType, quoteIdent, quoteString, readSchemaOption } from '../duckdb.ts'
 import type { ScanPlan } from './scan.ts'
 import type { LakeResources } from '../resources.ts'
@@ -53,11 +54,21 @@ export function scanToSql(plan: ScanPlan, options: ScanSqlOptions = {}): string 
 /**
  * The `pathOf` that makes a plan's files readable by DuckDB: undefined when the storage has local
  * paths (the default mapping already reads them), else a mapping to cached local copies, every
- * data and delete file of the plan fetched before it returns.
+ * data and delete file of the plan fetched before it returns. Either way a file the plan names but
+ * the storage lacks is TRIB_LAKE_FILE_NOT_FOUND naming it, before DuckDB reads anything.
  */
 export async function localPathOf(lake: LakeResources, storage: LakeStorage, plan: ScanPlan): Promise<((uri: string) => string) | undefined> {
-  if (storage.localPath(storage.root) !== undefined) return undefined
   const files = [...plan.tasks.map((t) => t.dataFile), ...plan.deleteFiles].map((f) => ({ uri: f.filePath, size: f.fileSizeInBytes }))
+  if (storage.localPath(storage.root) !== undefined) {
+    const present = await Promise.all(files.map((f) => storage.exists(f.uri)))
+    const missing = files.find((_, i) => !present[i])
+    if (missing !== undefined) {
+      throw new TributaryError('TRIB_LAKE_FILE_NOT_FOUND', `${missing.uri} is missing from the lake storage (snapshot ${plan.snapshot?.['snapshot-id']} refers to it); see tributary doctor`, {
+        details: { file: missing.uri, snapshotId: plan.snapshot?.['snapshot-id'] },
+      })
+    }
+    return undefined
+  }
   const local = await lake.cache.localCopies(storage, files)
   return (uri) => local.get(uri) ?? uri
 }

@@ -4,6 +4,7 @@ import { TributaryError } from '../../errors.ts'
 import { parseDecimalType } from '../iceberg/schema-types.ts'
 import { encodeStruct, varint, type ThriftStruct, type ThriftValue } from './thrift.ts'
 import type { NestedField, PrimitiveType } from '../iceberg/types.ts'
+import { pushAll } from '../../util/arrays.ts'
 
 /**
  * A Parquet writer for flat rows of primitive columns, filled value by value from bytes (the
@@ -239,7 +240,7 @@ function definitionLevels(defined: Uint8Array, from: number, to: number): Buffer
   } else {
     const groups = Math.ceil(n / 8)
     varint(out, groups * 2 + 1) // one bit-packed run
-    out.push(...packBits(defined, from, to))
+    pushAll(out, packBits(defined, from, to))
   }
   const b = Buffer.allocUnsafe(4 + out.length)
   b.writeUInt32LE(out.length, 0)
@@ -286,7 +287,7 @@ export async function writeFlatParquet(columns: FlatColumn[], rows: number): Pro
     const { parts: pages, uncompressed } = compressed[i]!
     const start = offset
     const size = pages.reduce((n, p) => n + p.length, 0)
-    parts.push(...pages)
+    pushAll(parts, pages)
     offset += size
     const meta: ThriftStruct = [
       [1, { i32: c.physical }],

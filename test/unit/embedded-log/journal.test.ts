@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { openEmbeddedLog } from '../../../connectors/embedded-log/index.ts'
-import { frameEntry } from '../../../connectors/embedded-log/journal.ts'
+import { encodeLine } from '../../../connectors/shared/journal.ts'
 import type { LogRecord } from '../../../runtime/log/log.ts'
 import { journalFiles, readAll, tempDir } from './fixtures/tmp.ts'
 
@@ -55,7 +55,7 @@ describe('embedded log journal', () => {
     const [journal] = journalFiles(dir)
     const next = seqOf(journal!) + 1
     // Marker written, new file still a .tmp (the writer died before the rename).
-    fs.appendFileSync(journal!, frameEntry({ r: next }))
+    fs.appendFileSync(journal!, encodeLine({ r: next }))
     fs.writeFileSync(path.join(dir, 'journal', `${String(next).padStart(12, '0')}.jrn.tmp`), b('half written'))
 
     const reopened = await openEmbeddedLog({ dir })

@@ -18,7 +18,7 @@ describe('Planner', () => {
       { topic: 'six', partition: 5, key: Buffer.from('key-0'), value: null },
     ]
     const [chunk] = await new Planner(options()).plan(records, counts)
-    const parts = chunk!.slots.map((s) => s.partition)
+    const parts = chunk!.partition
     for (let i = 0; i < 20; i++) expect(parts[i]).toBe(partitionForKey(Buffer.from(`key-${i}`), 6))
     expect(parts.slice(20, 22)).toEqual([0, 1])
     expect(parts[22]).toBe(5)
@@ -27,10 +27,10 @@ describe('Planner', () => {
   it('cuts a partition into chunks by record count and bytes, keeping order', async () => {
     const records = Array.from({ length: 25 }, (_, i) => ({ topic: 'one', key: null, value: Buffer.alloc(100, i) }))
     const byCount = await new Planner(options({ chunkRecordsPerPartition: 10 })).plan(records, counts)
-    expect(byCount.map((c) => c.slots.length)).toEqual([10, 10, 5])
+    expect(byCount.map((c) => c.index.length)).toEqual([10, 10, 5])
     const byBytes = await new Planner(options({ chunkBytes: 1000 })).plan(records, counts)
-    expect(byBytes.every((c) => c.slots.length <= 1000 / 124)).toBe(true)
-    expect(byBytes.flatMap((c) => c.slots.map((s) => s.index))).toEqual(records.map((_, i) => i))
+    expect(byBytes.every((c) => c.index.length <= 1000 / 124)).toBe(true)
+    expect(byBytes.flatMap((c) => c.index)).toEqual(records.map((_, i) => i))
   })
 
   it('rejects a partition the topic does not have, and bad records, before sending anything', async () => {

@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { type EmbeddedRegistry, openEmbeddedRegistry } from '../../../connectors/registry/embedded/index.ts'
 import { toConfluentError } from '../../../runtime/registry/confluent-errors.ts'
 
@@ -194,14 +194,55 @@ describe('deletes', () => {
 describe('durability and concurrency', () => {
   const journal = () => path.join(dir, 'registry.jsonl')
 
-  it('ignores and truncates a torn last line on open', async () => {
+  const deadPid = async (): Promise<number> => {
+    const dead = spawn(process.execPath, ['-e', '0'])
+    await new Promise((resolve) => dead.on('exit', resolve))
+    return dead.pid!
+  }
+  /** The lock a writer that died mid-append leaves behind. */
+  const deadWritersLock = async (): Promise<void> => fs.writeFileSync(path.join(dir, 'registry.lock'), `${await deadPid()} ${os.hostname()} - gone`)
+
+  it('cuts the torn last line of a writer that died holding the lock', async () => {
     await registry.register('users-value', v1)
     await registry.close()
     const good = fs.statSync(journal()).size
     fs.appendFileSync(journal(), '1234abcd {"op":"register","subj')
+    await deadWritersLock()
     registry = await openEmbeddedRegistry({ dir })
-    expect(fs.statSync(journal()).size).toBe(good)
+    expect(fs.statSync(journal()).size).toBe(good + 31) // readers leave it: the next writer decides
     expect(await registry.register('users-value', v2)).toEqual({ id: 2, version: 2 })
+    expect(fs.readFileSync(journal(), 'utf8')).not.toContain('"subj\n')
+    expect(fs.existsSync(path.join(dir, 'registry.lock'))).toBe(false)
+  })
+
+  it('refuses an unterminated last line that no dying writer explains, changing nothing', async () => {
+    await registry.register('users-value', v1)
+    await registry.close()
+    fs.appendFileSync(journal(), '1234abcd {"op":"register","subj')
+    const before = fs.readFileSync(journal())
+    await expect(openEmbeddedRegistry({ dir })).rejects.toMatchObject({ code: 'TRIB_REGISTRY_CORRUPT', message: expect.stringContaining(journal()) })
+    await expect(openEmbeddedRegistry({ dir, readOnly: true })).rejects.toMatchObject({ code: 'TRIB_REGISTRY_CORRUPT' })
+    expect(fs.readFileSync(journal()).equals(before)).toBe(true)
+    registry = await openEmbeddedRegistry({ dir: fs.mkdtempSync(path.join(os.tmpdir(), 'trib-registry-')) })
+  })
+
+  it('never reuses the id of a complete but garbled last line (issue 10)', async () => {
+    await registry.register('users-value', v1)
+    const second = await registry.register('other-value', { type: 'string' })
+    expect(second.id).toBe(2)
+    await registry.close()
+    // The last line ends in a newline: it was written whole, so its id 2 may be in use by records.
+    const text = fs.readFileSync(journal(), 'utf8')
+    const garbled = text.replace(/"schema":"\\"string\\""/, '"schema":"\\"strinG\\""')
+    expect(garbled).not.toBe(text)
+    fs.writeFileSync(journal(), garbled)
+    await deadWritersLock() // even a dead writer's lock does not make a whole line torn
+    for (const readOnly of [false, true]) {
+      const e = await openEmbeddedRegistry({ dir, readOnly }).catch((err: unknown) => err)
+      expect(e).toMatchObject({ code: 'TRIB_REGISTRY_CORRUPT', message: expect.stringContaining('line 3'), details: { file: journal(), line: 3 } })
+    }
+    expect(fs.readFileSync(journal(), 'utf8')).toBe(garbled)
+    registry = await openEmbeddedRegistry({ dir: fs.mkdtempSync(path.join(os.tmpdir(), 'trib-registry-')) })
   })
 
   it('refuses a file whose committed line fails its checksum', async () => {
@@ -211,6 +252,41 @@ describe('durability and concurrency', () => {
     const text = fs.readFileSync(journal(), 'utf8').replace('"version":1', '"version":7')
     fs.writeFileSync(journal(), text)
     await expect(openEmbeddedRegistry({ dir })).rejects.toMatchObject({ code: 'TRIB_REGISTRY_CORRUPT', message: expect.stringContaining('line 2') })
+    registry = await openEmbeddedRegistry({ dir: fs.mkdtempSync(path.join(os.tmpdir(), 'trib-registry-')) })
+  })
+
+  it('takes back a registration whose write failed half way: no torn line stays behind a live writer', async () => {
+    await registry.register('users-value', v1)
+    const size = fs.statSync(journal()).size
+    const real = fs.writeSync.bind(fs)
+    let failed = false
+    const spy = vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, buf: Uint8Array, ...rest: unknown[]) => {
+      if (!failed && fs.fstatSync(fd).ino === fs.statSync(journal()).ino) {
+        failed = true
+        real(fd, buf, 0, 7, rest[2] as number)
+        throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' })
+      }
+      return (real as (...a: unknown[]) => number)(fd, buf, ...rest)
+    }) as typeof fs.writeSync)
+    await expect(registry.register('users-value', v2)).rejects.toThrow(/EIO/)
+    spy.mockRestore()
+    expect(fs.statSync(journal()).size).toBe(size)
+    expect(await registry.register('users-value', v2)).toEqual({ id: 2, version: 2 })
+  })
+
+  it('opened read-only, changes nothing and refuses changes', async () => {
+    await registry.register('users-value', v1)
+    const before = fs.readdirSync(dir).sort()
+    const reader = await openEmbeddedRegistry({ dir, readOnly: true })
+    expect(await reader.listSubjects()).toEqual(['users-value'])
+    await expect(reader.register('users-value', v2)).rejects.toMatchObject({ code: 'TRIB_USAGE' })
+    await reader.close()
+    expect(fs.readdirSync(dir).sort()).toEqual(before)
+    const nowhere = path.join(dir, 'not-there')
+    const empty = await openEmbeddedRegistry({ dir: nowhere, readOnly: true })
+    expect(await empty.listSubjects()).toEqual([])
+    await empty.close()
+    expect(fs.existsSync(nowhere)).toBe(false)
   })
 
   it('sees what another registry on the same folder registered', async () => {
@@ -222,16 +298,17 @@ describe('durability and concurrency', () => {
   })
 
   it('breaks a stale lock left by a dead process, waits for a live one', async () => {
-    const dead = spawn(process.execPath, ['-e', '0'])
-    await new Promise((resolve) => dead.on('exit', resolve))
     const lock = path.join(dir, 'registry.lock')
-    fs.writeFileSync(lock, JSON.stringify({ pid: dead.pid, host: os.hostname(), token: 'x', at: Date.now() }))
+    // The JSON lock of earlier releases is still understood.
+    fs.writeFileSync(lock, JSON.stringify({ pid: await deadPid(), host: os.hostname(), token: 'x', at: Date.now() }))
     expect(await registry.register('users-value', v1)).toEqual({ id: 1, version: 1 })
     expect(fs.existsSync(lock)).toBe(false)
 
-    fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, host: os.hostname(), token: 'y', at: Date.now() }))
-    const impatient = await openEmbeddedRegistry({ dir, lockTimeoutMs: 100 }).catch((e: unknown) => e)
-    expect(impatient).toMatchObject({ code: 'TRIB_REGISTRY_UNAVAILABLE', message: expect.stringContaining(`pid ${process.pid}`) })
+    fs.writeFileSync(lock, `${process.pid} ${os.hostname()} - live`)
+    const impatient = await openEmbeddedRegistry({ dir, lockTimeoutMs: 100 })
+    const e = await impatient.register('users-value', v2).catch((err: unknown) => err)
+    expect(e).toMatchObject({ code: 'TRIB_REGISTRY_UNAVAILABLE', message: expect.stringContaining(`pid ${process.pid}`) })
+    await impatient.close()
     fs.unlinkSync(lock)
   })
 

@@ -97,4 +97,27 @@ describe('product spec loading', () => {
     expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['inputPorts', 'outputPorts', 'slos', 'processing']))
     expect(schema.required).toEqual(expect.arrayContaining(['apiVersion', 'name', 'inputPorts', 'outputPorts']))
   })
+
+  it('refuses what run would refuse when it makes the lake table: a day partition of a string field (issue 10)', () => {
+    const dir = product(good.replace('      mode: upsert\n', '      mode: upsert\n      partitionBy: { day: email }\n'))
+    expectError(() => load(dir), 'TRIB_SPEC_INVALID', /product\.yaml outputPorts\[0\]\.snapshot: the lake table cannot be made from schema users\.UserProfile: partition field email: day does not apply to type string/)
+    const ok = product(good.replace('      mode: upsert\n', '      mode: upsert\n      partitionBy: { bucket: 8 }\n'))
+    expect(load(ok).outputs[0]!.spec.snapshot?.partitionBy).toEqual({ bucket: 8 })
+  })
+
+  it('refuses two output ports writing one topic with different schemas or keys, in a product or across products', () => {
+    const port = (schema: string, key: string) => `  - name: copy\n    topic: user-profiles.profiles\n    schema: ${schema}\n    key: ${key}\n`
+    const withPort = (extra: string) => good.replace('      pii: {}\n', `      pii: {}\n${extra}`)
+    expectError(() => load(product(withPort(port('podcast.PlayEvent', 'user_id')))), 'TRIB_SPEC_INVALID', /outputPorts\[1\]\.topic: port copy writes topic user-profiles\.profiles with schema podcast\.PlayEvent .* where user-profiles port profiles writes users\.UserProfile/)
+    expectError(() => load(product(withPort(port('users.UserProfile', 'email')))), 'TRIB_SPEC_INVALID', /with key \[email\] where user-profiles port profiles uses \[user_id\]/)
+    expect(load(product(withPort(port('users.UserProfile', 'user_id')))).outputs).toHaveLength(2)
+
+    const other = product(
+      good
+        .replace('name: user-profiles', 'name: user-copies')
+        .replace(/schema: users\.UserProfile\n/, 'schema: podcast.PlayEvent\n')
+        .replace(/ {4}snapshot:[\s\S]*?retention: \{[^}]*\}\n/, ''),
+    )
+    expectError(() => loadMesh([path.join(productsDir, 'user-profiles'), other], [], { schemaDirs: [path.join(repoRoot, 'schemas')] }), 'TRIB_SPEC_INVALID', /port profiles writes topic user-profiles\.profiles with schema/)
+  })
 })

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { openEmbeddedLog } from '../../../connectors/embedded-log/index.ts'
-import type { OutgoingRecord } from '../../../runtime/log/log.ts'
-import { keyFor, valueFor } from './fixtures/content.ts'
-import { spawnWorker, type Worker } from './fixtures/spawn.ts'
-import { readAll, tempDir } from './fixtures/tmp.ts'
+import { openEmbeddedLog } from '../../connectors/embedded-log/index.ts'
+import type { OutgoingRecord } from '../../runtime/log/log.ts'
+import { keyFor, valueFor } from '../unit/embedded-log/fixtures/content.ts'
+import { spawnWorker, type Worker } from '../unit/embedded-log/fixtures/spawn.ts'
+import { readAll, tempDir } from '../unit/embedded-log/fixtures/tmp.ts'
 
 const ITERATIONS = 20
 // Small segments and journal files, so kills also land on segment rolls and journal rotations.

@@ -1,4 +1,7 @@
-/** Wakes pollers when this process appends; other processes are noticed by re-reading the journal. */
+/**
+ * Wakes waiters when something changes in this process (an append, a fetch); changes made by other
+ * processes are noticed by whoever polls.
+ */
 export class Signal {
   private readonly waiters = new Set<() => void>()
 
