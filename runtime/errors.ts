@@ -82,6 +82,7 @@ export const errorCodes = {
   TRIB_LAKE_CATALOG_UNAUTHORIZED: { retriable: false, summary: 'the REST catalog refused the credentials or the permission (HTTP 401/403, or the OAuth2 token request)' },
   TRIB_LAKE_CATALOG_BAD_RESPONSE: { retriable: false, summary: 'the REST catalog answered outside the Iceberg REST protocol (status, error type or body)' },
   TRIB_LAKE_CLOSED: { retriable: false, summary: "the lake's resources (storage clients, DuckDB) were released: its runtime was closed" },
+  TRIB_LAKE_OFFSETS_UNKNOWN: { retriable: false, summary: "the compactor cannot tell which input offsets a table's branch covers: its history was expired past the last snapshot that recorded them" },
 
   // SQL over the lake
   TRIB_QUERY_INVALID: { retriable: false, summary: 'the SQL does not parse' },

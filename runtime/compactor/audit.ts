@@ -1,4 +1,4 @@
-import type { Table } from '../lake/index.ts'
+import type { SnapshotId, Table } from '../lake/index.ts'
 import { quoteIdent, quoteString } from '../lake/duckdb.ts'
 import type { QualityRules } from '../spec/schema.ts'
 import { parseDuration } from '../util/duration.ts'
@@ -10,7 +10,7 @@ export interface AuditFailure {
 }
 
 export interface AuditResult {
-  snapshotId: number
+  snapshotId: SnapshotId
   passed: boolean
   rows: number
   failures: AuditFailure[]
@@ -24,10 +24,10 @@ export interface AuditResult {
  */
 export async function auditSnapshot(
   table: Table,
-  snapshotId: number,
+  snapshotId: SnapshotId,
   rules: QualityRules | undefined,
   keyFields: readonly string[],
-  previousSnapshotId: number | undefined,
+  previousSnapshotId: SnapshotId | undefined,
   now = Date.now(),
 ): Promise<AuditResult> {
   const checks: Array<{ sql: string; fail: (v: number) => AuditFailure | undefined }> = [{ sql: 'count(*)', fail: () => undefined }]

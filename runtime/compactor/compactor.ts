@@ -1,7 +1,8 @@
 import path from 'node:path'
 import type { Type } from 'avsc'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
-import { ancestry, ColumnBatch, columnarPlan, MAIN_BRANCH, tableRequest, type Catalog, type ColumnarPlan, type DataFile, type Snapshot, type Table, type TableMetadata } from '../lake/index.ts'
+import { ancestry, ColumnBatch, columnarPlan, MAIN_BRANCH, tableRequest, type Catalog, type ColumnarPlan, type DataFile, type SnapshotId, type Table } from '../lake/index.ts'
+import { stringifyExact } from '../codec/json/exact.ts'
 import type { DeletePosition } from '../lake/write/deletes.ts'
 import { deadLetter, dlqHeaders } from '../log/dead-letters.ts'
 import type { Consumer, Log, LogRecord, OutgoingRecord } from '../log/log.ts'
@@ -21,13 +22,11 @@ import { PartialRows, type Pending } from './partial-rows.ts'
 import { deadLetterRow, type SnapshotTarget } from './targets.ts'
 import { pushAll } from '../util/arrays.ts'
 
-/** The branch every compaction commits to; `main` follows it when the audit passes. */
-export const AUDIT_BRANCH = 'audit'
-export const OFFSETS_PROPERTY = 'tributary.offsets'
-export const TOPIC_PROPERTY = 'tributary.topic'
+import { AUDIT_BRANCH, DEAD_LETTERS_PROPERTY, OFFSETS_PROPERTY, TOPIC_PROPERTY, resumePoint } from './resume.ts'
+
+/** The branch every compaction commits to (`main` follows it when the audit passes), and the summary properties. */
+export { AUDIT_BRANCH, DEAD_LETTERS_PROPERTY, OFFSETS_PROPERTY, TOPIC_PROPERTY }
 export const AUDIT_PROPERTY = 'tributary.audit'
-/** Summary key: the dead-letter topic's end when the snapshot was committed (see #writeDeadLetters). */
-export const DEAD_LETTERS_PROPERTY = 'tributary.dead-letters'
 const EXPIRE_EVERY_COMMITS = 20
 /** Pending input bytes that make a commit due whatever the policy says: memory stays bounded under a flood. */
 const MAX_PENDING_BYTES = 64 * 2 ** 20
@@ -69,7 +68,7 @@ export class SnapshotCompactor implements Sink {
   #readerType: Type | undefined
   #keyOf: ((row: Row) => unknown) | undefined
   /** Snapshot id at the head of the audit branch (null: the branch does not exist yet). */
-  #head: number | null = null
+  #head: SnapshotId | null = null
   /** Next offset per partition covered by the head snapshot, then by what is pending. */
   #offsets = new Map<number, number>()
   #pendingRows: Row[] = []
@@ -147,13 +146,13 @@ export class SnapshotCompactor implements Sink {
     const { target } = this
     const table = await this.#openTable()
     this.#table = table
+    // Other writers may have committed since (resume.ts): the audit branch follows main if it moved.
+    const { head, offsets, deadLetters } = await resumePoint(table, target.topic, this.#logger)
     const md = table.metadata
     this.#head = md.refs[AUDIT_BRANCH]?.['snapshot-id'] ?? null
     this.stats.lastPublishAt = Math.max(this.stats.lastPublishAt, md['snapshot-log'].at(-1)?.['timestamp-ms'] ?? 0)
-    const head = table.snapshot(this.#head === null ? {} : { ref: AUDIT_BRANCH })
-    const summary = resumeSummary(md, head, target.topic)
-    this.#offsets = numberMap(summary?.[OFFSETS_PROPERTY])
-    this.#deadMark = numberMap(summary?.[DEAD_LETTERS_PROPERTY])
+    this.#offsets = offsets
+    this.#deadMark = deadLetters
     this.#pendingRows = []
     this.#pendingSources = []
     this.#keySources.clear()
@@ -583,7 +582,7 @@ export class SnapshotCompactor implements Sink {
     return [...files.data, ...files.deletes].map((f) => f.dataFile.filePath)
   }
 
-  async #auditAndPublish(snapshotId: number): Promise<void> {
+  async #auditAndPublish(snapshotId: SnapshotId): Promise<void> {
     const table = this.#table!
     const main = table.metadata.refs[MAIN_BRANCH]?.['snapshot-id']
     const result = await auditSnapshot(table, snapshotId, this.target.quality, this.target.keyFields, main, this.#now())
@@ -591,11 +590,11 @@ export class SnapshotCompactor implements Sink {
     if (!result.passed) {
       this.stats.auditFailures++
       this.#logger.error({ snapshot: snapshotId, failures: result.failures.map((f) => f.message) }, 'audit failed: main stays where it is')
-      await table.setProperties({ [AUDIT_PROPERTY]: JSON.stringify(result) })
+      await table.setProperties({ [AUDIT_PROPERTY]: stringifyExact(result) })
       return
     }
     await table.fastForward(AUDIT_BRANCH, MAIN_BRANCH)
-    if (table.metadata.properties[AUDIT_PROPERTY]) await table.setProperties({ [AUDIT_PROPERTY]: JSON.stringify(result) })
+    if (table.metadata.properties[AUDIT_PROPERTY]) await table.setProperties({ [AUDIT_PROPERTY]: stringifyExact(result) })
     this.stats.lastPublishAt = this.#now()
     await this.#expire()
   }
@@ -615,27 +614,6 @@ export class SnapshotCompactor implements Sink {
     if (result.expiredSnapshotIds.length > 0) this.#logger.info({ expired: result.expiredSnapshotIds.length, deletedFiles: result.deletedFiles.length }, 'snapshots expired')
   }
 }
-
-/**
- * The summary of the snapshot a compactor resumes from: the newest in the ancestry of `snapshot`
- * that records offsets of `topic` (a rewrite or a rollback commits snapshots without offsets of
- * their own).
- */
-function resumeSummary(md: TableMetadata, snapshot: Snapshot | undefined, topic: string): Record<string, string> | undefined {
-  for (const s of snapshot ? ancestry(md, snapshot['snapshot-id']) : []) {
-    const summary = s.summary as Record<string, string>
-    if (summary[OFFSETS_PROPERTY] && summary[TOPIC_PROPERTY] === topic) return summary
-  }
-  return undefined
-}
-
-/** The offsets covered by a snapshot (see resumeSummary). */
-export function offsetsOf(md: TableMetadata, snapshot: Snapshot | undefined, topic: string): Map<number, number> {
-  return numberMap(resumeSummary(md, snapshot, topic)?.[OFFSETS_PROPERTY])
-}
-
-const numberMap = (json: string | undefined): Map<number, number> =>
-  json ? new Map(Object.entries(JSON.parse(json) as Record<string, number>).map(([p, o]) => [Number(p), o])) : new Map()
 
 const offsetsJson = (offsets: ReadonlyMap<number, number>): string => JSON.stringify(Object.fromEntries([...offsets].sort(([a], [b]) => a - b)))
 

@@ -1,4 +1,4 @@
-import type { Table } from '../lake/index.ts'
+import { parseSnapshotId, toSnapshotId, type SnapshotId, type Table } from '../lake/index.ts'
 import { quoteIdent } from '../lake/duckdb.ts'
 import type { StateDb } from '../state/db.ts'
 import { fieldAt, unwrapNullable } from '../spec/fields.ts'
@@ -38,8 +38,10 @@ export class KeyIndex {
     this.#store = `keys:${table}`
   }
 
-  get snapshotId(): number | undefined {
-    return this.#db.db(this.#store).get(MARKER) as number | undefined
+  /** The snapshot the index reflects (kept as decimal text: ids are 64-bit). */
+  get snapshotId(): SnapshotId | undefined {
+    const v: unknown = this.#db.db(this.#store).get(MARKER)
+    return typeof v === 'string' ? parseSnapshotId(v) : toSnapshotId(v)
   }
 
   get(key: string): RowPosition | undefined {
@@ -47,18 +49,18 @@ export class KeyIndex {
   }
 
   /** Puts (a position) and deletes (undefined), stamped with the snapshot they produce. */
-  apply(changes: Iterable<readonly [string, RowPosition | undefined]>, snapshotId: number): void {
-    this.#db.apply(this.#store, [...changes, [MARKER, snapshotId]], [])
+  apply(changes: Iterable<readonly [string, RowPosition | undefined]>, snapshotId: SnapshotId): void {
+    this.#db.apply(this.#store, [...changes, [MARKER, String(snapshotId)]], [])
   }
 
   /** Forgets every key, then applies `changes`: the index of a table whose rows a truncate dropped. */
-  replace(changes: Iterable<readonly [string, RowPosition | undefined]>, snapshotId: number): void {
+  replace(changes: Iterable<readonly [string, RowPosition | undefined]>, snapshotId: SnapshotId): void {
     this.#db.clear(this.#store)
     this.apply(changes, snapshotId)
   }
 
   /** Rebuilds from the live rows of a snapshot (deletes applied): key columns plus file and position. */
-  async rebuild(table: Table, snapshotId: number | undefined, keyFields: readonly string[], avroSchema: Record<string, unknown>): Promise<number> {
+  async rebuild(table: Table, snapshotId: SnapshotId | undefined, keyFields: readonly string[], avroSchema: Record<string, unknown>): Promise<number> {
     this.#db.clear(this.#store)
     if (snapshotId === undefined) return 0
     // `_file` is the data file's URI, whatever local path DuckDB read it from.

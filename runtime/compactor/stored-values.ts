@@ -1,6 +1,6 @@
 import { DuckDBBlobValue, DuckDBListValue, type DuckDBValue } from '@duckdb/node-api'
 import { TributaryError } from '../errors.ts'
-import type { Table } from '../lake/index.ts'
+import type { SnapshotId, Table } from '../lake/index.ts'
 import { quoteIdent, quoteString } from '../lake/duckdb.ts'
 import { fieldAt, unwrapNullable } from '../spec/fields.ts'
 import { keyColumnSql, keyString } from './key-index.ts'
@@ -13,7 +13,7 @@ import { keyColumnSql, keyString } from './key-index.ts'
  */
 export async function storedValues(
   table: Table,
-  snapshotId: number,
+  snapshotId: SnapshotId,
   target: { keyFields: readonly string[]; avroSchema: Record<string, unknown> },
   keys: readonly string[],
   fields: readonly string[],

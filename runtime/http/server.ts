@@ -10,6 +10,7 @@ import { catalogMount } from '../lake/catalog/rest/server.ts'
 import { toOdps } from '../discovery/odps.ts'
 import { compilePolicy } from '../processor/policy.ts'
 import { lakeTables, parseAsOf, runQuery, type TableAccess } from '../query/query.ts'
+import { toSnapshotId, type ScanSelector } from '../lake/index.ts'
 import type { ProductService, Policies } from '../service.ts'
 import type { StartupStatus } from '../startup.ts'
 import { createMetricsRegistry } from '../observability/prometheus.ts'
@@ -79,7 +80,7 @@ export function createHttpHandler(service: ProductService, access: AccessControl
       const maxRows = Math.min(typeof body.maxRows === 'number' && body.maxRows > 0 ? body.maxRows : config.http.queryMaxRows, config.http.queryMaxRows)
       // The products this container runs only: it does not know the access rules of the others (closed by default).
       const tables = (await lakeTables(service.runtime.catalog)).filter((t) => service.products.some((p) => p.name === t.product))
-      const result = await runQuery(service.runtime.catalog, tables, body.sql, { asOf: parseAsOf(typeof body.asOf === 'string' ? body.asOf : undefined), maxRows, timeoutMs: config.http.queryTimeoutMs, access: tableAccess(r) })
+      const result = await runQuery(service.runtime.catalog, tables, body.sql, { asOf: asOfOf(body.asOf), maxRows, timeoutMs: config.http.queryTimeoutMs, access: tableAccess(r) })
       sendJson(r.res, 200, result)
     })
     .add('GET', '/products/:name/policies', OPEN, ({ res, params }) => sendJson(res, 200, { product: params.name, policies: service.policies(params.name!) }))
@@ -169,4 +170,17 @@ export async function listen(server: http.Server, port: number, host: string): P
   const address = server.address()
   const bound = typeof address === 'object' && address ? address.port : port
   return { url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}`, port: bound }
+}
+
+/**
+ * `asOf` of POST /query: a string as on the CLI, or a snapshot id as a JSON number. A number that
+ * is not a safe integer was rounded by the JSON parser (every Java or pyiceberg id is beyond 2^53):
+ * refused, never answered with the wrong snapshot.
+ */
+function asOfOf(v: unknown): ScanSelector {
+  if (v === undefined || v === null) return {}
+  if (typeof v === 'string') return parseAsOf(v)
+  const id = toSnapshotId(v)
+  if (id === undefined) throw httpError('TRIB_HTTP_BAD_REQUEST', `asOf ${String(v)} is not an exact snapshot id: send ids beyond 2^53 as strings ("asOf": "3077426638724494123")`)
+  return { snapshotId: id }
 }

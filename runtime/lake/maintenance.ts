@@ -13,7 +13,7 @@ import { localPathOf, scanToSql } from './read/sql.ts'
 import type { SnapshotChanges } from './iceberg/snapshot.ts'
 import type { LakeResources } from './resources.ts'
 import type { LakeStorage } from './storage.ts'
-import type { DataFile, Schema, Snapshot, TableMetadata } from './iceberg/types.ts'
+import type { DataFile, Schema, Snapshot, SnapshotId, TableMetadata } from './iceberg/types.ts'
 import { MAIN_BRANCH } from './iceberg/types.ts'
 
 /**
@@ -43,22 +43,23 @@ export interface ExpireOptions {
 }
 
 export interface ExpireResult {
-  expiredSnapshotIds: number[]
+  expiredSnapshotIds: SnapshotId[]
   deletedFiles: string[]
 }
 
 /** The snapshots expiry keeps: ref targets, recent branch ancestors, and anything newer than the cutoff. */
-export function snapshotsToKeep(md: TableMetadata, options: ExpireOptions = {}): Set<number> {
+export function snapshotsToKeep(md: TableMetadata, options: ExpireOptions = {}): Set<SnapshotId> {
   const now = options.now ?? Date.now()
   const olderThan = options.olderThanMs ?? now - 5 * 24 * 3600 * 1000
-  const keep = new Set<number>()
+  const keep = new Set<SnapshotId>()
   for (const ref of Object.values(md.refs)) {
     keep.add(ref['snapshot-id'])
     if (ref.type !== 'branch') continue
     const minKeep = ref['min-snapshots-to-keep'] ?? options.retainLast ?? 1
     const maxAge = ref['max-snapshot-age-ms']
     ancestry(md, ref['snapshot-id']).forEach((s, i) => {
-      if (i < minKeep || (maxAge !== undefined && s['timestamp-ms'] >= now - maxAge)) keep.add(s['snapshot-id'])
+      // An age beyond 2^53 ms (a writer's Long.MAX_VALUE: forever) compares right as a number.
+      if (i < minKeep || (maxAge !== undefined && s['timestamp-ms'] >= now - Number(maxAge))) keep.add(s['snapshot-id'])
     })
   }
   for (const s of md.snapshots) if (s['timestamp-ms'] >= olderThan) keep.add(s['snapshot-id'])

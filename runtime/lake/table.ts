@@ -5,11 +5,12 @@ import type { TableIdentifier } from './catalog/identifier.ts'
 import type { TableOperations } from './catalog/operations.ts'
 import type { TableCommit } from './iceberg/commit.ts'
 import { snapshotFiles, type SnapshotFiles } from './iceberg/files.ts'
-import { ancestry, currentSchema, currentSnapshot, refSnapshot, type LoadedMetadata } from './iceberg/metadata.ts'
+import { lineage, type Lineage } from './iceberg/lineage.ts'
+import { ancestry, currentSchema, currentSnapshot, parseMetadata, refSnapshot, type LoadedMetadata } from './iceberg/metadata.ts'
 import { specById } from './iceberg/partition.ts'
 import { avroToIcebergSchema } from './iceberg/schema.ts'
 import { snapshotProducer, type SnapshotChanges } from './iceberg/snapshot.ts'
-import type { DataFile, PartitionSpec, Schema, Snapshot, SnapshotRef, TableMetadata } from './iceberg/types.ts'
+import type { DataFile, PartitionSpec, Schema, Snapshot, SnapshotId, SnapshotRef, TableMetadata } from './iceberg/types.ts'
 import { MAIN_BRANCH } from './iceberg/types.ts'
 import { expireSnapshots, rewriteDataFiles, type ExpireOptions, type ExpireResult, type RewriteOptions, type RewriteResult } from './maintenance.ts'
 import { planScan, resolveSnapshot, type ScanPlan, type ScanSelector } from './read/scan.ts'
@@ -46,7 +47,7 @@ export interface NewSnapshot {
   /** Extra summary properties, e.g. the input offsets a compactor consumed. */
   summary?: Record<string, string>
   /** See SnapshotChanges.expectedParent: the exactly-once guard of a single writer per branch. */
-  expectedParent?: number | null
+  expectedParent?: SnapshotId | null
 }
 
 /**
@@ -102,6 +103,24 @@ export class Table {
   /** The snapshot a selector names (default: main's current snapshot). */
   snapshot(selector: ScanSelector = {}): Snapshot | undefined {
     return resolveSnapshot(this.metadata, selector)
+  }
+
+  /**
+   * The ancestry of a snapshot, newest first, across expiry (iceberg/lineage.ts): where the current
+   * metadata lost a parent, the earlier versions its metadata log lists are read. Stops at the
+   * first snapshot `stop` accepts.
+   */
+  async lineage(id: SnapshotId, stop?: (s: Snapshot) => boolean): Promise<Lineage> {
+    const read = async (file: string): Promise<TableMetadata | undefined> => {
+      try {
+        return parseMetadata(await this.storage.read(file), file)
+      } catch (e) {
+        // Gone (cleaned up) or damaged: a gap in the history, which the walk accounts for.
+        if (isTributaryError(e, 'TRIB_LAKE_FILE_NOT_FOUND') || isTributaryError(e, 'TRIB_LAKE_CORRUPT')) return undefined
+        throw e
+      }
+    }
+    return lineage(this.metadata, id, read, stop)
   }
 
   /** Re-reads the latest metadata version. */
@@ -244,7 +263,7 @@ export class Table {
    * Points a branch or tag at a snapshot (creating it). `expected` guards against a concurrent move
    * (undefined: no guard; null: the ref must not exist yet).
    */
-  async setRef(name: string, snapshotId: number, options: Omit<SnapshotRef, 'snapshot-id'> & { expected?: number | null } = { type: 'branch' }): Promise<TableMetadata> {
+  async setRef(name: string, snapshotId: SnapshotId, options: Omit<SnapshotRef, 'snapshot-id'> & { expected?: SnapshotId | null } = { type: 'branch' }): Promise<TableMetadata> {
     const { expected, ...ref } = options
     return this.commit({
       requirements: expected === undefined ? [] : [{ type: 'assert-ref-snapshot-id', ref: name, 'snapshot-id': expected }],

@@ -1,6 +1,6 @@
 import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBResultReader } from '@duckdb/node-api'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
-import { formatIdentifier, type Catalog, type ScanSelector, type TableIdentifier } from '../lake/index.ts'
+import { formatIdentifier, parseSnapshotId, type Catalog, type ScanSelector, type TableIdentifier } from '../lake/index.ts'
 import { quoteIdent, quoteString } from '../lake/duckdb.ts'
 import type { PiiAction } from '../processor/policy.ts'
 import { assertReadOnly, namedTables, sandbox } from './guard.ts'
@@ -29,7 +29,8 @@ export async function lakeTables(catalog: Catalog): Promise<LakeTable[]> {
 /** `--as-of`: a snapshot id, an ISO 8601 time, or a tag or branch name. */
 export function parseAsOf(text: string | undefined): ScanSelector {
   if (text === undefined || text === '') return {}
-  if (/^\d+$/.test(text)) return { snapshotId: Number(text) }
+  const id = parseSnapshotId(text)
+  if (id !== undefined) return { snapshotId: id }
   if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
     const ms = Date.parse(text)
     if (Number.isNaN(ms)) throw new TributaryError('TRIB_USAGE', `--as-of ${JSON.stringify(text)} is not a valid ISO 8601 time`)

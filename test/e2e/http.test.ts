@@ -194,6 +194,11 @@ describe('the product container over HTTP (tributary serve)', () => {
     // The lake has it, but no product this container runs declares it.
     const outsider = await json('/query', { method: 'POST', body: JSON.stringify({ sql: 'SELECT * FROM outsider.secrets' }) })
     expect(outsider).toMatchObject({ status: 404, body: { error: { code: 'TRIB_QUERY_UNKNOWN_TABLE' } } })
+    // A snapshot id as a JSON number beyond 2^53 arrives rounded: refused, never answered with another snapshot.
+    const rounded = await json('/query', { method: 'POST', body: '{"sql": "SELECT count(*) FROM user_profiles.profiles", "asOf": 3077426638724494123}' })
+    expect(rounded).toMatchObject({ status: 400, body: { error: { code: 'TRIB_HTTP_BAD_REQUEST', message: expect.stringContaining('send ids beyond 2^53 as strings') } } })
+    const asText = await json('/query', { method: 'POST', body: '{"sql": "SELECT count(*) FROM user_profiles.profiles", "asOf": "3077426638724494123"}' })
+    expect(asText).toMatchObject({ status: 404, body: { error: { code: 'TRIB_LAKE_SNAPSHOT_NOT_FOUND', message: expect.stringContaining('3077426638724494123') } } })
   })
 
   it('applies PII policies live, behind a bearer token, and logs who changed them', async () => {

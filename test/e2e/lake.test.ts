@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AUDIT_PROPERTY } from '../../runtime/compactor/compactor.ts'
 import type { AuditResult } from '../../runtime/compactor/audit.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
-import { tableId, tableRequest, type ScanSelector } from '../../runtime/lake/index.ts'
+import { tableId, tableRequest, type ScanSelector, type SnapshotId } from '../../runtime/lake/index.ts'
 import { loadProduct } from '../../runtime/product/load.ts'
 import { createRunnables, runProducts, type ProductRunnables } from '../../runtime/runner.ts'
 import { lakeTables, runQuery } from '../../runtime/query/query.ts'
@@ -176,6 +176,34 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
 
     expect(cli('lake', 'rollback', 'sensors.latest', '--to', 'good').status).toBe(0)
     expect((await query('SELECT sensor FROM sensors.latest ORDER BY sensor')).map((r) => r.sensor)).toEqual(['a', 'b'])
+  })
+
+  it('commits on top when another writer commits to main while the compactor runs', async () => {
+    await run() // the rollback above left records to read again: settled first
+    const before = await query('SELECT sensor, value FROM sensors.latest ORDER BY sensor')
+    const processors = (await createRunnables(runtime, [loadProduct(productDir)])).flatMap((u) => [u.processor, ...u.sinks])
+    let foreign: SnapshotId
+    try {
+      for (const p of processors) await p.start()
+      // Another engine appends to main while the compactor is open (its audit branch is now behind).
+      const other = await runtime.catalog.loadTable(tableId('sensors', 'latest'))
+      foreign = (await other.newSnapshot({ addRows: [{ sensor: 'z', value: 9, at: '2026-11-01T11:00:00.000Z', unit: null }] }))['snapshot-id']
+      await send([{ sensor: 'a', value: 4 }, { sensor: 'z', value: 10 }])
+      // Drained by hand (runProducts would start them again): the first commit finds main moved,
+      // the compactor restarts its audit branch at main, reads those records again and commits on top.
+      for (let moved = 1; moved > 0 || !processors.every((p) => p.idle()); ) {
+        moved = 0
+        for (const p of processors) for (let n = await p.step(0); n > 0; n = await p.step(0)) moved += n
+      }
+    } finally {
+      for (const p of processors) await p.close()
+    }
+    const table = await runtime.catalog.loadTable(tableId('sensors', 'latest'))
+    expect(table.metadata.refs.main?.['snapshot-id']).toBe(table.metadata.refs.audit?.['snapshot-id'])
+    expect(table.snapshot()?.['parent-snapshot-id']).toBe(foreign)
+    // The key index learned the foreign row: z replaced, not duplicated (the unique audit passed).
+    const expected = [...before.filter((r) => r.sensor !== 'a'), { sensor: 'a', value: 4 }, { sensor: 'z', value: 10 }].sort((x, y) => String(x.sensor).localeCompare(String(y.sensor)))
+    expect(await query('SELECT sensor, value FROM sensors.latest ORDER BY sensor')).toEqual(expected)
   })
 
   it('gives one clear error for an unknown table, a bad snapshot, a forbidden statement, corrupt metadata', () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { tableId, tableRequest } from '../../runtime/lake/index.ts'
+import { tableId, tableRequest, type SnapshotId } from '../../runtime/lake/index.ts'
 import type { Table } from '../../runtime/lake/table.ts'
 import { openTestLake, type TestLake } from '../helpers/lake.ts'
 import { duckdbIcebergRows, duckdbRows, parquetSchema, pyicebergFiles, pyicebergRows, pythonPath, sortBy, type Row } from './python.ts'
@@ -81,8 +81,8 @@ describe('lake tables read by pyiceberg and DuckDB', () => {
   it('appends, evolves, upserts with position deletes, partitions by day, tags and time-travels', async () => {
     const table = await lake.catalog.createTable(tableId('interop', 'plays'), tableRequest({ avroSchema: V1, partitionBy: ['day(played_at)'], identifierFields: ['id'] }))
     const model = new Map<number, Row>()
-    const expectations: { snapshotId: number; rows: Row[] }[] = []
-    const check = async (snapshotId: number, expected: Row[]): Promise<void> => {
+    const expectations: { snapshotId: SnapshotId; rows: Row[] }[] = []
+    const check = async (snapshotId: SnapshotId, expected: Row[]): Promise<void> => {
       const want = sortBy(expected)
       expect(sortBy(pyicebergRows(table.metadataFile, { snapshotId }))).toEqual(want)
       expect(sortBy(duckdbIcebergRows(table.metadataFile, snapshotId))).toEqual(want)
@@ -143,7 +143,7 @@ describe('lake tables read by pyiceberg and DuckDB', () => {
     const after = await table.files()
     expect(after.deletes).toHaveLength(0)
     expect(after.data.length).toBeLessThan(before)
-    await check(rewrite.snapshot?.['snapshot-id'] as number, [...model.values()])
+    await check(rewrite.snapshot?.['snapshot-id'] as SnapshotId, [...model.values()])
 
     // 5. expiry keeps the tag and main, removes the rest and only their files
     const expired = await table.expireSnapshots({ olderThanMs: Date.now() + 60_000, retainLast: 1 })
@@ -153,7 +153,7 @@ describe('lake tables read by pyiceberg and DuckDB', () => {
     expect(sortBy(pyicebergRows(table.metadataFile))).toEqual(sortBy([...model.values()]))
     expect(sortBy(duckdbIcebergRows(table.metadataFile))).toEqual(sortBy([...model.values()]))
     expect(sortBy(pyicebergRows(table.metadataFile, { ref: 'v1' }))).toEqual(sortBy(first))
-  })
+  }, 300_000) // some 30 runs of the python readers: about a minute on a machine under load
 
   it('writes Parquet with field ids, micros timestamps and 3-level lists', async () => {
     const table = await lake.catalog.createTable(tableId('interop', 'schema'), tableRequest({ avroSchema: V1 }))

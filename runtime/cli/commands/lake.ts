@@ -1,9 +1,11 @@
 import type { Command } from 'commander'
 import { AUDIT_BRANCH, AUDIT_PROPERTY, DEAD_LETTERS_PROPERTY, OFFSETS_PROPERTY, TOPIC_PROPERTY } from '../../compactor/compactor.ts'
 import { auditSnapshot, type AuditResult } from '../../compactor/audit.ts'
+import { auditIsAhead } from '../../compactor/resume.ts'
 import { snapshotTargets, type SnapshotTarget } from '../../compactor/targets.ts'
 import { TributaryError, isTributaryError } from '../../errors.ts'
-import { MAIN_BRANCH, refSnapshot, tableId, type Table, type TableUpdate } from '../../lake/index.ts'
+import { MAIN_BRANCH, parseSnapshotId, refSnapshot, tableId, type SnapshotId, type Table, type TableUpdate } from '../../lake/index.ts'
+import { parseExact } from '../../codec/json/exact.ts'
 import { parseDuration } from '../../util/duration.ts'
 import type { CliContext } from '../context.ts'
 import { print, printJson, table as textTable } from '../output.ts'
@@ -34,8 +36,8 @@ async function openLakeTable(ctx: CliContext, name: string): Promise<Opened> {
 }
 
 /** A snapshot id, or a branch or tag name, to a snapshot id of the table. */
-function resolveId(table: Table, ref: string): number {
-  const id = /^\d+$/.test(ref) ? Number(ref) : table.metadata.refs[ref]?.['snapshot-id']
+function resolveId(table: Table, ref: string): SnapshotId {
+  const id = parseSnapshotId(ref) ?? table.metadata.refs[ref]?.['snapshot-id']
   if (id === undefined || !table.metadata.snapshots.some((s) => s['snapshot-id'] === id))
     throw new TributaryError('TRIB_LAKE_SNAPSHOT_NOT_FOUND', `table ${table.location} has no snapshot, branch or tag ${JSON.stringify(ref)}`, { details: { ref } })
   return id
@@ -52,7 +54,7 @@ export function registerLake(program: Command, ctx: CliContext): void {
     .action(async (name: string, opts: { format: string }) => {
       const { table } = await openLakeTable(ctx, name)
       const md = table.metadata
-      const refsOf = (id: number) => Object.entries(md.refs).filter(([, r]) => r['snapshot-id'] === id).map(([n, r]) => (r.type === 'tag' ? `tag:${n}` : n))
+      const refsOf = (id: SnapshotId) => Object.entries(md.refs).filter(([, r]) => r['snapshot-id'] === id).map(([n, r]) => (r.type === 'tag' ? `tag:${n}` : n))
       const rows = [...md.snapshots]
         .sort((a, b) => a['timestamp-ms'] - b['timestamp-ms'])
         .map((s) => {
@@ -140,7 +142,9 @@ export function registerLake(program: Command, ctx: CliContext): void {
     .argument('<table>')
     .action(async (name: string) => {
       const { table } = await openLakeTable(ctx, name)
-      const branch = table.metadata.refs[AUDIT_BRANCH] ? AUDIT_BRANCH : MAIN_BRANCH
+      // The audit branch when it holds main's head (and maybe more); main when main moved without it
+      // (another writer committed): the compactor then restarts the audit branch at main (resume.ts).
+      const branch = (await auditIsAhead(table)) ? AUDIT_BRANCH : MAIN_BRANCH
       const head = refSnapshot(table.metadata, branch)
       const summary = head?.summary as Record<string, string> | undefined
       // The rewrite covers the same offsets as its parent, so a compactor resumes correctly from it.
@@ -164,7 +168,7 @@ export function registerLake(program: Command, ctx: CliContext): void {
     .action(async (name: string, opts: { format: string }) => {
       const { table, target } = await openLakeTable(ctx, name)
       const md = table.metadata
-      const recorded = md.properties[AUDIT_PROPERTY] ? (JSON.parse(md.properties[AUDIT_PROPERTY]) as AuditResult) : undefined
+      const recorded = md.properties[AUDIT_PROPERTY] ? (parseExact(md.properties[AUDIT_PROPERTY]) as AuditResult) : undefined
       const head = md.refs[AUDIT_BRANCH]?.['snapshot-id'] ?? md.refs[MAIN_BRANCH]?.['snapshot-id']
       const now = head === undefined ? undefined : await auditSnapshot(table, head, target?.quality, target?.keyFields ?? [], md.refs[MAIN_BRANCH]?.['snapshot-id'])
       const state = { table: name, main: md.refs[MAIN_BRANCH]?.['snapshot-id'] ?? null, audit: md.refs[AUDIT_BRANCH]?.['snapshot-id'] ?? null, rules: target?.quality ?? null, recorded: recorded ?? null, now: now ?? null }
