@@ -4,7 +4,7 @@ import type { Admin as KafkajsAdmin } from 'kafkajs'
 import { TributaryError } from '../../runtime/errors.ts'
 import type { PartitionInfo, PartitionOffset, TopicInfo } from '../../runtime/log/log.ts'
 import { createClient, log } from './client.ts'
-import { describe, hasType, isUnknownTopic, toTributaryError } from './errors.ts'
+import { describe, hasType, isUnknownTopic, toTributaryError, type ClassifyOptions } from './errors.ts'
 import type { ResolvedKafkaOptions } from './options.ts'
 import { tpKey } from './positions.ts'
 
@@ -81,38 +81,50 @@ export class KafkaAdmin {
   }
 
   /**
-   * Creates the topic when missing; an existing topic keeps its partitions. Retriable answers (a
-   * leader not elected yet right after the create: NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE)
-   * are retried for up to requestTimeoutMs.
+   * Creates the topic when missing; an existing topic keeps its partitions. Until its metadata has
+   * settled (see describeTopic) the create is retried, and so are retriable answers to the create.
    */
   async ensureTopic(name: string, partitions: number, replicationFactor = this.options.kafka.replicationFactor, maxMessageBytes?: number): Promise<TopicInfo> {
-    return retry(
-      async () => {
-        const existing = await this.describeTopic(name)
-        if (existing) return existing
-        const configEntries = maxMessageBytes === undefined ? [] : [{ name: 'max.message.bytes', value: String(maxMessageBytes) }]
-        try {
-          await this.admin.createTopics({
-            topics: [{ topic: name, numPartitions: partitions, replicationFactor, configEntries }],
-            waitForLeaders: true,
-          })
-        } catch (e) {
-          // Another process may have created it meanwhile: that is fine, whatever its partitions.
-          if (!hasType(e, 'TOPIC_ALREADY_EXISTS')) throw toTributaryError(e, `creating topic ${name} with ${partitions} partitions`, { topic: name })
-        }
-        const info = await this.describeTopic(name)
-        if (!info) throw new TributaryError('TRIB_KAFKA_UNAVAILABLE', `topic ${name} was created but its metadata is not visible yet`, { details: { topic: name } })
-        return info
-      },
-      { what: `ensuring topic ${name}`, backoff: REQUEST_BACKOFF, deadlineMs: this.options.kafka.requestTimeoutMs, logger: log, context: { topic: name } },
-    )
+    return this.#settling(`ensuring topic ${name}`, name, async () => {
+      const existing = await this.#describe(name)
+      if (existing) return existing
+      const configEntries = maxMessageBytes === undefined ? [] : [{ name: 'max.message.bytes', value: String(maxMessageBytes) }]
+      try {
+        await this.admin.createTopics({
+          topics: [{ topic: name, numPartitions: partitions, replicationFactor, configEntries }],
+          waitForLeaders: true,
+        })
+      } catch (e) {
+        // Another process may have created it meanwhile: that is fine, whatever its partitions.
+        // kafkajs' wait for leaders gives up on a controller that does not list the new topic yet.
+        if (!hasType(e, 'TOPIC_ALREADY_EXISTS')) throw toTributaryError(e, `creating topic ${name} with ${partitions} partitions`, { topic: name }, { topicExists: true })
+      }
+      const info = await this.#describe(name)
+      if (!info) throw new TributaryError('TRIB_KAFKA_UNAVAILABLE', `topic ${name} was created but its metadata is not visible yet`, { details: { topic: name } })
+      return info
+    })
   }
 
+  /**
+   * The topic's partitions and offsets; undefined when the cluster does not list it. A topic just
+   * created (or whose leader moves) is listed a moment before every broker knows it: the offsets
+   * then fail with NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE or UNKNOWN_TOPIC_OR_PARTITION, which
+   * are retried (the one retry policy) for up to requestTimeoutMs, asking each time whether the
+   * topic is still listed.
+   */
   async describeTopic(name: string): Promise<TopicInfo | undefined> {
+    return this.#settling(`describing topic ${name}`, name, () => this.#describe(name))
+  }
+
+  async #describe(name: string): Promise<TopicInfo | undefined> {
     if (!(await this.exists(name))) return undefined
-    const marks = await this.watermarks(name)
+    const marks = await this.watermarks(name, { topicExists: true })
     const partitions: PartitionInfo[] = [...marks].sort(([a], [b]) => a - b).map(([partition, w]) => ({ partition, start: w.low, end: w.high }))
     return { name, partitions }
+  }
+
+  #settling<T>(what: string, topic: string, op: () => Promise<T>): Promise<T> {
+    return retry(op, { what, backoff: REQUEST_BACKOFF, deadlineMs: this.options.kafka.requestTimeoutMs, logger: log, context: { topic } })
   }
 
   async listTopics(): Promise<TopicInfo[]> {
@@ -129,12 +141,12 @@ export class KafkaAdmin {
   }
 
   /** Low and high (read-committed) watermarks per partition. */
-  async watermarks(topic: string): Promise<Map<number, Watermark>> {
+  async watermarks(topic: string, classify: ClassifyOptions = {}): Promise<Map<number, Watermark>> {
     try {
       const offsets = await this.admin.fetchTopicOffsets(topic)
       return new Map(offsets.map((o) => [o.partition, { low: Number(o.low), high: Number(o.high) }]))
     } catch (e) {
-      throw toTributaryError(e, `reading the offsets of topic ${topic}`, { topic })
+      throw toTributaryError(e, `reading the offsets of topic ${topic}`, { topic }, classify)
     }
   }
 
