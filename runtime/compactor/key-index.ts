@@ -64,21 +64,15 @@ export class KeyIndex {
     this.#db.clear(this.#store)
     if (snapshotId === undefined) return 0
     // `_file` is the data file's URI, whatever local path DuckDB read it from.
-    const view = await table.localSql({ snapshotId }, { positions: true })
-    const conn = await table.lake.duckdb.connect()
-    let count = 0
-    try {
-      const reader = await conn.runAndReadAll(`SELECT ${keyFields.map((k) => keyColumnSql(avroSchema, k)).join(', ')}, "_file", "_pos" FROM (${view})`)
-      const changes: Array<[string, RowPosition]> = []
-      for (const row of reader.getRows()) {
-        const key = keyString(row.slice(0, keyFields.length))
-        changes.push([key, [String(row[keyFields.length]), Number(row[keyFields.length + 1])]])
-      }
-      count = changes.length
-      this.apply(changes, snapshotId)
-    } finally {
-      conn.closeSync()
-    }
-    return count
+    const changes = await table.read(
+      { snapshotId },
+      async (view, conn) => {
+        const reader = await conn.runAndReadAll(`SELECT ${keyFields.map((k) => keyColumnSql(avroSchema, k)).join(', ')}, "_file", "_pos" FROM (${view})`)
+        return reader.getRows().map((row): [string, RowPosition] => [keyString(row.slice(0, keyFields.length)), [String(row[keyFields.length]), Number(row[keyFields.length + 1])]])
+      },
+      { positions: true },
+    )
+    this.apply(changes, snapshotId)
+    return changes.length
   }
 }

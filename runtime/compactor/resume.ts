@@ -73,10 +73,17 @@ export async function offsetsCovered(table: Table, snapshot: Snapshot, topic: st
 
 /** The newest snapshot in the lineage of `snapshot` that recorded offsets of `topic`; undefined when the lineage is complete without one. */
 async function recordingSnapshot(table: Table, snapshot: Snapshot, topic: string): Promise<Snapshot | undefined> {
-  const recorded = (s: Snapshot): boolean => s.summary[OFFSETS_PROPERTY] !== undefined && s.summary[TOPIC_PROPERTY] === topic
+  // The compactor writes the topic and its offsets together: one without the other is damage
+  // (starting over from the beginning would duplicate every row).
+  const recorded = (s: Snapshot): boolean => s.summary[TOPIC_PROPERTY] === topic
   const { snapshots, complete } = await table.lineage(snapshot['snapshot-id'], recorded)
   const found = snapshots.at(-1)
-  if (found && recorded(found)) return found
+  if (found && recorded(found)) {
+    if (found.summary[OFFSETS_PROPERTY] !== undefined) return found
+    throw new TributaryError('TRIB_LAKE_CORRUPT', `table ${table.location}: snapshot ${found['snapshot-id']} names topic ${topic} (${TOPIC_PROPERTY}) but records no ${OFFSETS_PROPERTY}: its summary is damaged`, {
+      details: { location: table.location, snapshotId: found['snapshot-id'] },
+    })
+  }
   if (complete) return undefined
   const oldest = snapshots.at(-1)
   const withOffsets = table.metadata.snapshots.filter(recorded).map((s) => s['snapshot-id'])

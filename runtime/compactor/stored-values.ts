@@ -21,21 +21,15 @@ export async function storedValues(
   const out = new Map<string, Record<string, unknown>>()
   if (keys.length === 0 || fields.length === 0) return out
   for (const f of fields) canonical(target.avroSchema, f) // refuses unsupported types before reading
-  const view = await table.localSql({ snapshotId })
   const keyExpr = target.keyFields.map((k) => keyColumnSql(target.avroSchema, k))
   const keyText = keyExpr.length === 1 ? keyExpr[0]! : `concat_ws(chr(31), ${keyExpr.join(', ')})`
-  const conn = await table.lake.duckdb.connect()
-  try {
-    const reader = await conn.runAndReadAll(
-      `SELECT ${keyText}, ${fields.map(quoteIdent).join(', ')} FROM (${view}) WHERE ${keyText} IN (${keys.map(quoteString).join(', ')})`,
-    )
-    for (const row of reader.getRows()) {
-      const values: Record<string, unknown> = {}
-      fields.forEach((f, i) => (values[f] = canonical(target.avroSchema, f)(row[i + 1]!)))
-      out.set(keyString([row[0]]), values)
-    }
-  } finally {
-    conn.closeSync()
+  const rows = await table.read({ snapshotId }, async (view, conn) =>
+    (await conn.runAndReadAll(`SELECT ${keyText}, ${fields.map(quoteIdent).join(', ')} FROM (${view}) WHERE ${keyText} IN (${keys.map(quoteString).join(', ')})`)).getRows(),
+  )
+  for (const row of rows) {
+    const values: Record<string, unknown> = {}
+    fields.forEach((f, i) => (values[f] = canonical(target.avroSchema, f)(row[i + 1]!)))
+    out.set(keyString([row[0]]), values)
   }
   return out
 }

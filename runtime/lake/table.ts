@@ -14,6 +14,8 @@ import type { DataFile, PartitionSpec, Schema, Snapshot, SnapshotId, SnapshotRef
 import { MAIN_BRANCH } from './iceberg/types.ts'
 import { expireSnapshots, rewriteDataFiles, type ExpireOptions, type ExpireResult, type RewriteOptions, type RewriteResult } from './maintenance.ts'
 import { planScan, resolveSnapshot, type ScanPlan, type ScanSelector } from './read/scan.ts'
+import type { DuckDBConnection } from '@duckdb/node-api'
+import { damagedFile } from './read/damage.ts'
 import { localPathOf, scanToSql, type ScanSqlOptions } from './read/sql.ts'
 import type { LakeResources } from './resources.ts'
 import type { LakeStorage } from './storage.ts'
@@ -205,6 +207,31 @@ export class Table {
     const plan = await this.scan(selector)
     const pathOf = await localPathOf(this.lake, this.storage, plan)
     return scanToSql(plan, { ...options, ...(pathOf ? { pathOf } : {}) })
+  }
+
+  /**
+   * Runs `query` over a view of the selected snapshot (localSql) on a connection of the lake's
+   * DuckDB, closed after. A file of the snapshot DuckDB cannot read fails the read as
+   * TRIB_LAKE_CORRUPT naming the file (read/damage.ts), whatever DuckDB's message says.
+   */
+  async read<T>(selector: ScanSelector, query: (view: string, conn: DuckDBConnection) => Promise<T>, options: Omit<ScanSqlOptions, 'pathOf'> = {}): Promise<T> {
+    const plan = await this.scan(selector)
+    const pathOf = await localPathOf(this.lake, this.storage, plan)
+    const view = scanToSql(plan, { ...options, ...(pathOf ? { pathOf } : {}) })
+    const conn = await this.lake.duckdb.connect()
+    try {
+      return await query(view, conn)
+    } catch (e) {
+      throw await damagedFile(e, this.location, plan, this.lake.duckdb, pathOf)
+    } finally {
+      conn.closeSync()
+    }
+  }
+
+  /** What a failed DuckDB read of `localSql(selector)` made elsewhere means (see `read`): TRIB_LAKE_CORRUPT naming a damaged file, or `e`. */
+  async readFailure(e: unknown, selector: ScanSelector = {}): Promise<unknown> {
+    const plan = await this.scan(selector)
+    return damagedFile(e, this.location, plan, this.lake.duckdb, await localPathOf(this.lake, this.storage, plan))
   }
 
   /**

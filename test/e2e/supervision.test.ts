@@ -1,11 +1,12 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { openStorageProvider } from '../../connectors/storage/index.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
 import { TributaryError, type ErrorCode } from '../../runtime/errors.ts'
 import { openFileCatalog } from '../../runtime/lake/catalog/file.ts'
+import { tableId } from '../../runtime/lake/index.ts'
 import { lakeResources, type LakeResources } from '../../runtime/lake/resources.ts'
 import type { LakeStorage, StorageProvider } from '../../runtime/lake/storage.ts'
 import { dlqHeaders } from '../../runtime/log/dead-letters.ts'
@@ -163,6 +164,63 @@ describe('supervision of real processors and sinks', () => {
     abort.abort()
     await running
     expect(await rowsOf('delta.out')).toBe(50)
+  })
+
+  it('a damaged table stops only its product: garbled metadata, a garbled Parquet footer; the other tables keep committing', async () => {
+    const [iota, mu, nu] = ['iota', 'mu', 'nu'].map((name) => writeProduct(products, name)) as [Product, Product, Product]
+    for (const t of ['iota.in', 'mu.in', 'nu.in']) await base.log.ensureTopic(t, { partitions: 1 })
+    await base.log.append([...ticks('iota', 0, 20), ...ticks('mu', 0, 20), ...ticks('nu', 0, 20)])
+    await runProducts(await createRunnables(runtime, [iota, mu, nu]), { untilIdle: true })
+    const tableOf = (product: string) => base.catalog.loadTable(tableId(product, 'out'))
+    // iota: its newest metadata file cut short and garbled at the end (a torn write to a store without atomic puts).
+    const metadataFile = (await tableOf('iota')).metadataFile.replace(/^file:\/\//, '')
+    const text = fs.readFileSync(metadataFile)
+    fs.writeFileSync(metadataFile, Buffer.concat([text.subarray(0, Math.floor(text.length / 2)), Buffer.from('~~~~')]))
+    // nu: a data file whose footer is garbled (its length and magic bytes intact): DuckDB's own
+    // message does not name the file.
+    const dataFile = (await (await tableOf('nu')).files()).data[0]!.dataFile.filePath
+    const parquet = fs.readFileSync(dataFile.replace(/^file:\/\//, ''))
+    const footer = parquet.readUInt32LE(parquet.length - 8)
+    for (let i = parquet.length - 8 - footer; i < parquet.length - 8; i++) parquet[i] = parquet[i]! ^ 0x5a
+    fs.writeFileSync(dataFile.replace(/^file:\/\//, ''), parquet)
+
+    // The container starts again (a new process: nothing of the tables is cached).
+    const fresh = lakeResources({ storage: openStorageProvider(), cacheDir: path.join(dir, 'cache-restarted') })
+    const restarted: Runtime = { ...base, catalog: await openFileCatalog(base.catalog.uri, fresh) }
+    onTestFinished(async () => {
+      await restarted.catalog.close()
+      await fresh.close()
+    })
+    const service = new ProductService(restarted, [iota, mu, nu])
+    const abort = new AbortController()
+    const running = service.start(abort.signal)
+    await base.log.append([...ticks('iota', 20, 30), ...ticks('mu', 20, 30), ...ticks('nu', 20, 30)])
+    const stateOf = (product: string) => service.supervision()?.status().find((s) => s.product === product)?.state
+    await until('iota and nu stopped', () => stateOf('iota') === 'stopped' && stateOf('nu') === 'stopped')
+    const muOut = service.sinks().find((s) => s.name === 'mu.out')!
+    // (stats count this container's rows: the first 20 were committed before it started)
+    await until('mu complete', () => muOut.stats.rows === 10)
+    const readiness = service.readiness()
+    expect(readiness.ready).toBe(false)
+    expect(readiness.products).toMatchObject({ iota: { state: 'stopped', stopped: { code: 'TRIB_LAKE_CORRUPT' } }, nu: { state: 'stopped', stopped: { code: 'TRIB_LAKE_CORRUPT' } }, mu: { state: 'running' } })
+    const reason = (product: string) => readiness.reasons.find((r) => r.startsWith(`${product}: `)) ?? ''
+    expect(reason('iota')).toMatch(/^iota: stopped by iota\.(out|dlq): TRIB_LAKE_CORRUPT: /)
+    expect(reason('iota')).toContain(path.basename(metadataFile))
+    expect(reason('nu')).toMatch(/^nu: stopped by nu\.out: TRIB_LAKE_CORRUPT: .*is not readable Parquet/)
+    expect(reason('nu')).toContain(dataFile)
+    expect(readiness.reasons.some((r) => r.startsWith('mu: '))).toBe(false)
+    const metrics = await createMetricsRegistry({ processors: () => service.processors(), sinks: () => service.sinks(), supervision: () => service.supervision(), heap: service.heap, log: base.log }).metrics()
+    expect(metrics).toContain('tributary_product_up{product="iota"} 0')
+    expect(metrics).toContain('tributary_product_up{product="nu"} 0')
+    expect(metrics).toContain('tributary_product_up{product="mu"} 1')
+    expect(metrics).toMatch(/tributary_product_stopped\{product="nu",runnable="nu\.out",code="TRIB_LAKE_CORRUPT"\} 1/)
+    // mu goes on committing what arrives after the others stopped.
+    const commits = muOut.stats.commits
+    await base.log.append(ticks('mu', 30, 40))
+    await until('mu takes new records', () => muOut.stats.rows === 20 && muOut.stats.commits > commits)
+    abort.abort()
+    await running
+    expect(await rowsOf('mu.out')).toBe(40)
   })
 
   it('run until idle: a product that stops does not stop the others; the run then fails naming it', async () => {
