@@ -52,6 +52,7 @@ export const errorCodes = {
   TRIB_DECODE_AVRO: { retriable: false, summary: 'bytes do not decode with the writer schema' },
   TRIB_DECODE_JSON: { retriable: false, summary: 'value is not valid JSON' },
   TRIB_DECODE_ENVELOPE: { retriable: false, summary: 'value is not a valid Debezium change event' },
+  TRIB_DECODE_UTF8: { retriable: false, summary: 'a string in the record is not valid UTF-8 (or holds a lone surrogate); the message names the field' },
   TRIB_RECORD_TOO_LARGE: { retriable: false, summary: 'record exceeds the configured maximum size' },
   TRIB_VALIDATE_TYPE: { retriable: false, summary: "record does not match the port's Avro type" },
   TRIB_VALIDATE_RULE: { retriable: false, summary: 'record breaks a contract rule of the port' },

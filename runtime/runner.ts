@@ -39,7 +39,7 @@ export async function createRunnables(runtime: Runtime, products: readonly Produ
     }
     const sinks =
       (options.lake ?? runtime.config.lake.enabled)
-        ? snapshotTargets(product).map((target) => new SnapshotCompactor(product, target, { log: runtime.log, serde: runtime.serde, stateDir: runtime.stateDir, catalog: runtime.catalog }))
+        ? snapshotTargets(product).map((target) => new SnapshotCompactor(product, target, { log: runtime.log, serde: runtime.codec.serde, fastPaths: runtime.codec.fastPaths, stateDir: runtime.stateDir, catalog: runtime.catalog }))
         : []
     out.push({ product, processor, sinks })
   }

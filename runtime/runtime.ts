@@ -6,7 +6,7 @@ import { openEmbeddedRegistry } from '../connectors/registry/embedded/index.ts'
 import type { Config } from './config/schema.ts'
 import type { Log } from './log/log.ts'
 import type { SchemaRegistry } from './registry/registry.ts'
-import { createSerde, type Serde } from './codec/avro/serde.ts'
+import { createCodec, type Codec } from './codec/index.ts'
 import { SchemaCatalog } from './spec/schemas.ts'
 import { TributaryError, messageOf } from './errors.ts'
 import { moduleLogger } from './logger.ts'
@@ -20,7 +20,8 @@ export interface Runtime {
   readonly config: Config
   readonly log: Log
   readonly registry: SchemaRegistry
-  readonly serde: Serde
+  /** Reads and writes records: every format x envelope, over the registry (runtime/codec). */
+  readonly codec: Codec
   readonly stateDir: string
   /**
    * The Iceberg catalog of the lake's tables (`lake.catalog`): table `<product>.<port>` is
@@ -65,12 +66,12 @@ export async function openRuntime(config: Config, options: OpenOptions = {}): Pr
     await lake.close()
     throw e
   }
-  const serde = createSerde(registry)
+  const codec = createCodec(registry, { fastPaths: config.codec.fastPaths === 'on' })
   return {
     config,
     log,
     registry,
-    serde,
+    codec,
     stateDir: path.join(dataDir, 'state'),
     catalog,
     async close() {

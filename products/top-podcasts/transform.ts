@@ -5,7 +5,7 @@ import type { DailyPodcastPlays, ListenerDemographic } from '../../schemas/gener
 interface Tally {
   plays: number
   seconds: number
-  listeners: number[]
+  listeners: Array<number | bigint>
   countries: Record<string, number>
   /** Latest play time seen: the totals are as of then, whatever order plays arrive in. */
   latest: string

@@ -2,7 +2,7 @@ import path from 'node:path'
 import type { Type } from 'avsc'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
 import { ancestry, ColumnBatch, columnarPlan, MAIN_BRANCH, tableRequest, type Catalog, type ColumnarPlan, type DataFile, type SnapshotId, type Table } from '../lake/index.ts'
-import { stringifyExact } from '../codec/json/exact.ts'
+import { writeJson } from '../codec/json/write.ts'
 import type { DeletePosition } from '../lake/write/deletes.ts'
 import { deadLetter, dlqHeaders } from '../log/dead-letters.ts'
 import type { Consumer, Log, LogRecord, OutgoingRecord } from '../log/log.ts'
@@ -15,7 +15,8 @@ import type { Serde } from '../codec/avro/serde.ts'
 import { HEADER_SIZE, peekSchemaId } from '../codec/avro/wire.ts'
 import { StateDb } from '../state/db.ts'
 import { auditSnapshot, type AuditResult } from './audit.ts'
-import { KeyIndex, keyString, type RowPosition } from './key-index.ts'
+import { KeyIndex, type RowPosition } from './key-index.ts'
+import { keyText } from '../codec/key.ts'
 import { isTruncate, TruncateBarrier, UNAVAILABLE_FROM_HEADER, unavailableOf } from '../log/change-headers.ts'
 import { storedValues } from './stored-values.ts'
 import { PartialRows, type Pending } from './partial-rows.ts'
@@ -40,6 +41,8 @@ type Row = Record<string, unknown>
 export interface CompactorOptions {
   log: Log
   serde: Serde
+  /** false: no columnar decode, every row on the canonical path (config `codec.fastPaths: off`). */
+  fastPaths?: boolean
   stateDir: string
   catalog: Catalog
   now?: () => number
@@ -299,7 +302,7 @@ export class SnapshotCompactor implements Sink {
       }
       const key = plan.values(value, HEADER_SIZE, value.length, this.target.keyFields)
       if (key) {
-        const k = keyString(key)
+        const k = keyText(key)
         this.#pendingKeys.set(k, value)
         this.#keySources.delete(k)
         return
@@ -312,8 +315,7 @@ export class SnapshotCompactor implements Sink {
     }
     let key: string
     if (row !== null) {
-      const k = this.#keyOf!(row)
-      key = keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
+      key = this.#keyText(this.#keyOf!(row))
     } else {
       if (r.key === null) throw new TributaryError('TRIB_DECODE_ENVELOPE', 'a tombstone without a key cannot delete a row')
       key = this.#keyText(serde.decode(r.key).value)
@@ -330,7 +332,7 @@ export class SnapshotCompactor implements Sink {
 
   /** The index key of a decoded record key (one field's value, or the struct of several). */
   #keyText(k: unknown): string {
-    return keyString(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
+    return keyText(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
   }
 
   /** TRUNCATE: every row goes in the next commit, unless this table ignores truncates (logged and counted). */
@@ -395,7 +397,7 @@ export class SnapshotCompactor implements Sink {
   /** The columnar plan for a framed value's writer schema, if its rows can take that path. */
   #planFor(value: Buffer): ColumnarPlan | undefined {
     const id = peekSchemaId(value)
-    if (id === undefined) return undefined
+    if (id === undefined || this.#opts.fastPaths === false) return undefined
     let plan = this.#plans.get(id)
     if (plan === undefined) {
       const table = this.#table!
@@ -590,11 +592,11 @@ export class SnapshotCompactor implements Sink {
     if (!result.passed) {
       this.stats.auditFailures++
       this.#logger.error({ snapshot: snapshotId, failures: result.failures.map((f) => f.message) }, 'audit failed: main stays where it is')
-      await table.setProperties({ [AUDIT_PROPERTY]: stringifyExact(result) })
+      await table.setProperties({ [AUDIT_PROPERTY]: writeJson(result) })
       return
     }
     await table.fastForward(AUDIT_BRANCH, MAIN_BRANCH)
-    if (table.metadata.properties[AUDIT_PROPERTY]) await table.setProperties({ [AUDIT_PROPERTY]: stringifyExact(result) })
+    if (table.metadata.properties[AUDIT_PROPERTY]) await table.setProperties({ [AUDIT_PROPERTY]: writeJson(result) })
     this.stats.lastPublishAt = this.#now()
     await this.#expire()
   }

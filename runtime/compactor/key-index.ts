@@ -1,33 +1,19 @@
+import { keySql } from '../codec/key.ts'
 import { parseSnapshotId, toSnapshotId, type SnapshotId, type Table } from '../lake/index.ts'
 import { quoteIdent } from '../lake/duckdb.ts'
 import type { StateDb } from '../state/db.ts'
-import { fieldAt, unwrapNullable } from '../spec/fields.ts'
 
 const MARKER = '\u0000snapshot'
-
-/**
- * The index key of a row: its key fields' canonical values as text, joined. The same text comes
- * out of DuckDB for a rebuild (see keyColumnSql), so both paths agree.
- */
-export const keyString = (values: readonly unknown[]): string => (values.length === 1 ? String(values[0]) : values.map(String).join('\u001f'))
-
-/** SQL giving a key column as the text of its canonical value. */
-export function keyColumnSql(avroSchema: Record<string, unknown>, field: string): string {
-  const t = unwrapNullable(fieldAt(avroSchema, field)!.type) as { logicalType?: string }
-  const col = quoteIdent(field)
-  if (t?.logicalType === 'timestamp-micros') return `strftime(${col} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ')`
-  if (t?.logicalType === 'timestamp-millis') return `strftime(${col} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ')`
-  return `CAST(${col} AS VARCHAR)`
-}
 
 /** Where a live row is: the data file's URI and the row's position in it. */
 export type RowPosition = readonly [file: string, pos: number]
 
 /**
  * Key → position of the live row, for an upsert table, so a keyed commit writes position deletes
- * for exactly the rows it replaces instead of rewriting the table. It records the snapshot it
- * reflects; when that is not the table's head (a crash between the commit and the index update, a
- * rollback, a rewrite) it is rebuilt from the head snapshot's files.
+ * for exactly the rows it replaces instead of rewriting the table. Keys are the codec's canonical
+ * key text (codec/key.ts: keyText in JavaScript, keySql for a rebuild from the table). It records
+ * the snapshot it reflects; when that is not the table's head (a crash between the commit and the
+ * index update, a rollback, a rewrite) it is rebuilt from the head snapshot's files.
  */
 export class KeyIndex {
   readonly #db: StateDb
@@ -67,8 +53,8 @@ export class KeyIndex {
     const changes = await table.read(
       { snapshotId },
       async (view, conn) => {
-        const reader = await conn.runAndReadAll(`SELECT ${keyFields.map((k) => keyColumnSql(avroSchema, k)).join(', ')}, "_file", "_pos" FROM (${view})`)
-        return reader.getRows().map((row): [string, RowPosition] => [keyString(row.slice(0, keyFields.length)), [String(row[keyFields.length]), Number(row[keyFields.length + 1])]])
+        const reader = await conn.runAndReadAll(`SELECT ${keySql(avroSchema, keyFields, quoteIdent)}, "_file", "_pos" FROM (${view})`)
+        return reader.getRows().map((row): [string, RowPosition] => [String(row[0]), [String(row[1]), Number(row[2])]])
       },
       { positions: true },
     )

@@ -3,7 +3,7 @@ import { TributaryError } from '../errors.ts'
 import type { SnapshotId, Table } from '../lake/index.ts'
 import { quoteIdent, quoteString } from '../lake/duckdb.ts'
 import { fieldAt, unwrapNullable } from '../spec/fields.ts'
-import { keyColumnSql, keyString } from './key-index.ts'
+import { keySql } from '../codec/key.ts'
 
 /**
  * The stored values of some fields of live rows, by index key: what an upsert keeps for a field
@@ -21,15 +21,15 @@ export async function storedValues(
   const out = new Map<string, Record<string, unknown>>()
   if (keys.length === 0 || fields.length === 0) return out
   for (const f of fields) canonical(target.avroSchema, f) // refuses unsupported types before reading
-  const keyExpr = target.keyFields.map((k) => keyColumnSql(target.avroSchema, k))
-  const keyText = keyExpr.length === 1 ? keyExpr[0]! : `concat_ws(chr(31), ${keyExpr.join(', ')})`
+  // The index key in SQL (codec/key.ts): the same text as the keys asked for.
+  const keyText = keySql(target.avroSchema, target.keyFields, quoteIdent)
   const rows = await table.read({ snapshotId }, async (view, conn) =>
     (await conn.runAndReadAll(`SELECT ${keyText}, ${fields.map(quoteIdent).join(', ')} FROM (${view}) WHERE ${keyText} IN (${keys.map(quoteString).join(', ')})`)).getRows(),
   )
   for (const row of rows) {
     const values: Record<string, unknown> = {}
     fields.forEach((f, i) => (values[f] = canonical(target.avroSchema, f)(row[i + 1]!)))
-    out.set(keyString([row[0]]), values)
+    out.set(String(row[0]), values)
   }
   return out
 }

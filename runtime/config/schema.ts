@@ -119,6 +119,13 @@ const http = z.strictObject({
   queryTimeoutMs: z.number().int().positive().default(15_000),
 })
 
+const codec = z.strictObject({
+  fastPaths: z
+    .enum(['on', 'off'])
+    .default('on')
+    .describe("'off' decodes and encodes every record on the reference paths (the generated Debezium decoder, the generated Avro writer and the lake's columnar decode are proven equal to them)"),
+})
+
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('.tributary').describe('local state: embedded log, registry, stores, lake'),
   logLevel: z.enum(logLevels).default('info'),
@@ -128,6 +135,7 @@ export const configSchema = z.strictObject({
   registry: registry.default(registry.parse({})),
   lake: lake.default(lake.parse({})),
   http: http.default(http.parse({})),
+  codec: codec.default(codec.parse({})),
   access: accessConfigSchema.default(accessConfigSchema.parse({})).describe('principals, their credentials and groups, and who may write (runtime/access)'),
   shutdownDeadlineMs: z.number().int().positive().default(30_000).describe('SIGTERM: time to finish the batch, commit and flush before exiting anyway'),
   heapWatermark: z
@@ -191,6 +199,7 @@ export const envVars = {
   TRIBUTARY_HTTP_CONTROL_TOKEN: { path: 'http.controlToken', type: 'string', secret: true },
   TRIBUTARY_SHUTDOWN_DEADLINE_MS: { path: 'shutdownDeadlineMs', type: 'number' },
   TRIBUTARY_HEAP_WATERMARK: { path: 'heapWatermark', type: 'number' },
+  TRIBUTARY_FAST_PATHS: { path: 'codec.fastPaths', type: 'string' },
   TRIBUTARY_STREAM_THREADS: { path: 'streamThreads', type: 'number' },
   TRIBUTARY_PII_SALT: { path: 'pii.salt', type: 'string', secret: true },
 } as const satisfies Record<string, { path: string; type: 'string' | 'number' | 'boolean' | 'list'; secret?: boolean }>

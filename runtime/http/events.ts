@@ -1,8 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { Log, LogRecord, StartFrom } from '../log/log.ts'
-import type { Serde } from '../codec/avro/serde.ts'
-import { decodeBytes, idsOf, parseFrom } from '../cli/view.ts'
-import { jsonReplacer } from '../cli/output.ts'
+import { parseFrom } from '../log/start-from.ts'
+import { type Codec, viewIds, writeJson } from '../codec/index.ts'
 import { isTributaryError } from '../errors.ts'
 import type { Redact } from '../processor/policy.ts'
 import { httpError } from './respond.ts'
@@ -48,7 +47,7 @@ export async function startPositions(log: Log, topic: string, from: string | und
 
 export interface StreamOptions {
   log: Log
-  serde: Serde
+  codec: Codec
   topic: string
   positions: Positions
   format: 'sse' | 'ndjson'
@@ -61,7 +60,7 @@ export interface StreamOptions {
 }
 
 export async function streamEvents(o: StreamOptions): Promise<void> {
-  const { log, serde, topic, res, positions } = o
+  const { log, codec, topic, res, positions } = o
   const consumer = log.consumer({ group: null, topics: [topic], from: { kind: 'earliest' } })
   let gone = false
   void o.closed.then(() => (gone = true))
@@ -85,13 +84,12 @@ export async function streamEvents(o: StreamOptions): Promise<void> {
         }
         continue
       }
-      await serde.prefetch(idsOf(records))
+      await codec.prefetch(viewIds(records))
       for (const r of records) {
         positions.set(r.partition, r.offset + 1)
         const id = formatPositions(positions)
-        const value = decodeBytes(r.value, serde).value
-        const event = { id, partition: r.partition, offset: r.offset, timestamp: new Date(r.timestamp).toISOString(), key: decodeBytes(r.key, serde).value, ...shown(value, o.redact) }
-        const json = JSON.stringify(event, jsonReplacer)
+        const view = codec.view(r)
+        const json = writeJson({ id, partition: r.partition, offset: r.offset, timestamp: view.timestamp, key: view.key, ...shown(view.value, o.redact) })
         // Backpressure: nothing more is read while the client's socket is full.
         if (!(await write(res, o.format === 'sse' ? `id: ${id}\nevent: record\ndata: ${json}\n\n` : `${json}\n`))) return
         if (gone) return

@@ -121,7 +121,7 @@ export function createHttpHandler(service: ProductService, access: AccessControl
     try {
       await streamEvents({
         log: service.runtime.log,
-        serde: service.runtime.serde,
+        codec: service.runtime.codec,
         topic: port.spec.topic,
         positions,
         format,

@@ -6,7 +6,7 @@ import { readManifestList } from './iceberg/manifest.ts'
 import type { TableCommit } from './iceberg/commit.ts'
 import { ancestry, refSnapshot, type LoadedMetadata } from './iceberg/metadata.ts'
 import { partitionPath, specById, tupleKey } from './iceberg/partition.ts'
-import { copyToDataFile } from './write/parquet.ts'
+import { queryToDataFile } from './write/parquet.ts'
 import { matchDeletes, type ScanPlan } from './read/scan.ts'
 import { snapshotFiles } from './iceberg/files.ts'
 import { localPathOf, scanToSql } from './read/sql.ts'
@@ -161,7 +161,7 @@ export async function rewriteDataFiles(table: MaintainedTable, options: RewriteO
       const target = `${dir}/${randomUUID()}.parquet`
       // DuckDB reads local files: on object storage, the read-through cache provides them.
       const pathOf = await localPathOf(table.lake, table.storage, plan)
-      const file = await copyToDataFile(table.lake, table.storage, conn, scanToSql(plan, pathOf ? { pathOf } : {}), schema.fields, target)
+      const file = await queryToDataFile(table.lake, table.storage, conn, scanToSql(plan, pathOf ? { pathOf } : {}), schema, target)
       if (file.recordCount > 0) added.push({ file: { ...file, partition: first.dataFile.partition }, specId })
       else await table.storage.delete(target)
       for (const t of group) rewritten.add(t.dataFile.filePath)

@@ -7,6 +7,8 @@ export class ProductMetrics {
   readonly recordsOut = new Map<string, number>()
   readonly deadLetters = new Map<string, number>()
   readonly skipped = new Map<string, number>()
+  /** Records per codec stage and path: `decode/fast`, `encode/reference`, … */
+  readonly codecPaths = new Map<string, number>()
   batches = 0
   lastCommitAt = 0
   /** Seconds per batch, from poll result to commit acknowledged. */
@@ -34,6 +36,7 @@ export class ProductMetrics {
     for (const [k, v] of other.recordsOut) ProductMetrics.add(this.recordsOut, k, v)
     for (const [k, v] of other.deadLetters) ProductMetrics.add(this.deadLetters, k, v)
     for (const [k, v] of other.skipped) ProductMetrics.add(this.skipped, k, v)
+    for (const [k, v] of other.codecPaths) ProductMetrics.add(this.codecPaths, k, v)
     this.batches += other.batches
     this.lastCommitAt = Math.max(this.lastCommitAt, other.lastCommitAt)
     this.batchSeconds.merge(other.batchSeconds)
@@ -45,6 +48,7 @@ export class ProductMetrics {
       recordsOut: [...this.recordsOut],
       deadLetters: [...this.deadLetters],
       skipped: [...this.skipped],
+      codecPaths: [...this.codecPaths],
       batches: this.batches,
       lastCommitAt: this.lastCommitAt,
       batchSeconds: this.batchSeconds.snapshot(),
@@ -58,6 +62,7 @@ export interface MetricsSnapshot {
   recordsOut: Array<[string, number]>
   deadLetters: Array<[string, number]>
   skipped: Array<[string, number]>
+  codecPaths: Array<[string, number]>
   batches: number
   lastCommitAt: number
   batchSeconds: HistogramSnapshot

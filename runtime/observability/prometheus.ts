@@ -44,6 +44,14 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
   metric('tributary_records_out_total', 'Output records emitted, per product and output port', 'counter', perKey((p) => p.metrics.recordsOut, 'port'))
   metric('tributary_dead_letters_total', 'Records sent to the dead-letter topic, per product and error code', 'counter', perKey((p) => p.metrics.deadLetters, 'code'))
   metric('tributary_records_skipped_total', 'Records with nothing to process (tombstones, truncates), per product and reason', 'counter', perKey((p) => p.metrics.skipped, 'reason'))
+  metric('tributary_codec_records_total', 'Records decoded or encoded, per product, stage (decode, encode) and codec path (fast: a generated fast path; reference)', 'counter', () =>
+    processors().flatMap((p) =>
+      [...p.metrics.codecPaths].map(([k, v]) => {
+        const [stage, path] = k.split('/') as [string, string]
+        return { value: v, labels: { product: p.name, stage, path } }
+      }),
+    ),
+  )
   metric('tributary_batch_duration_seconds', 'Time to process and commit one batch', 'histogram', () =>
     processors().flatMap((p) => histogramSamples('tributary_batch_duration_seconds', p.metrics.batchSeconds, { product: p.name })),
   )

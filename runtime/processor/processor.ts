@@ -2,13 +2,13 @@ import path from 'node:path'
 import { nextOffsets, type Consumer, type Log, type LogRecord, type OutgoingRecord, type PartitionOffset } from '../log/log.ts'
 import { loadTransform, type Product } from '../product/load.ts'
 import type { InputRecord, OutputRecord, TransformContext, TransformModule } from '../product/transform.ts'
-import type { Serde } from '../codec/avro/serde.ts'
+import type { Codec, PathCount } from '../codec/index.ts'
 import { StateDb } from '../state/db.ts'
 import { PartitionedState } from '../state/kv.ts'
 import { TributaryError, messageOf } from '../errors.ts'
 import { moduleLogger, type Logger } from '../logger.ts'
 import { compileContract, type ContractCheck } from './contract.ts'
-import type { PortDecoder } from './decode.ts'
+import { portDecoder, type PortDecoder } from './decode.ts'
 import { DLQ_MAX_RECORD_BYTES, deadLetter, stageOf, type Stage } from '../log/dead-letters.ts'
 import { ProductMetrics } from '../observability/metrics.ts'
 import type { SloCounts, SloFigures } from '../observability/slo.ts'
@@ -17,7 +17,6 @@ import { CallDeadline } from './deadline.ts'
 import { PortEncoder } from './encode.ts'
 import type { PiiAction } from './policy.ts'
 import { RecordState } from './record-state.ts'
-import { decoderFor } from './decoders.ts'
 import type { Runtime } from '../runtime.ts'
 import type { ProcessorRunnable } from './runnable.ts'
 import { TablePort } from './table-port.ts'
@@ -28,13 +27,12 @@ export interface ProcessorOptions {
   /** The transform; when absent it is loaded from the product folder at the first start. */
   module?: TransformModule
   log: Log
-  serde: Serde
+  codec: Codec
   /** Root of local state; the product's store lives in `<stateDir>/<product>/<thread>`. */
   stateDir: string
   /** This processor's share of the product's partitions when several stream threads run it. */
   member?: { index: number; count: number }
   piiSalt: string
-  decoderFor: (port: Product['inputs'][number]) => PortDecoder
   /** How long one poll waits for records when the inputs are idle. */
   pollWaitMs?: number
   /** Where the validity SLO's counts persist (stream threads leave it to the main thread). */
@@ -42,12 +40,11 @@ export interface ProcessorOptions {
 }
 
 /** What a processor takes from the runtime it runs in (this thread's, or a stream thread's own). */
-export const runtimeOptions = (runtime: Runtime): Pick<ProcessorOptions, 'log' | 'serde' | 'stateDir' | 'piiSalt' | 'decoderFor'> => ({
+export const runtimeOptions = (runtime: Runtime): Pick<ProcessorOptions, 'log' | 'codec' | 'stateDir' | 'piiSalt'> => ({
   log: runtime.log,
-  serde: runtime.serde,
+  codec: runtime.codec,
   stateDir: runtime.stateDir,
   piiSalt: runtime.config.pii.salt,
-  decoderFor: (port) => decoderFor(port, runtime.serde),
 })
 
 /** Thrown inside a batch when a stop cannot wait for a pending transform call: the batch is not committed. */
@@ -89,6 +86,9 @@ export class Processor implements ProcessorRunnable {
   readonly #tables = new Map<string, TablePort>()
   /** Output ports by name, with the outputs encoded in the current batch (added to the metrics per batch). */
   readonly #encoders = new Map<string, OutputPort>()
+  /** Records per codec path in the current batch, added to the metrics per batch. */
+  readonly #paths = { decode: { fast: 0, reference: 0 }, encode: { fast: 0, reference: 0 } }
+  readonly #count: PathCount = (stage, path) => void this.#paths[stage][path]++
   #db: StateDb | undefined
   #state: PartitionedState | undefined
   #consumer: Consumer | undefined
@@ -122,10 +122,10 @@ export class Processor implements ProcessorRunnable {
 
   /** Creates this product's output topics (so downstream products can start) and registers their schemas. */
   async prepareOutputs(): Promise<void> {
-    const { log, serde, piiSalt } = this.#opts
+    const { log, codec, piiSalt } = this.#opts
     await ensureOutputs(this.product, log)
     for (const port of this.product.outputs) {
-      const encoder = await PortEncoder.create(port, serde, piiSalt, (await log.describeTopic(port.spec.topic))?.partitions.length)
+      const encoder = await PortEncoder.create(port, codec, piiSalt, { partitions: (await log.describeTopic(port.spec.topic))?.partitions.length, count: this.#count })
       const pii = this.#policies.get(port.spec.name)
       if (pii) encoder.setPolicy(pii)
       this.#encoders.set(port.spec.name, { encoder, emitted: 0 })
@@ -172,7 +172,7 @@ export class Processor implements ProcessorRunnable {
     this.#changelogReady = (await log.describeTopic(this.changelogTopic)) !== undefined
 
     for (const port of this.product.inputs) {
-      const decoder = this.#opts.decoderFor(port)
+      const decoder = portDecoder(port, this.#opts.codec, this.#count)
       if (port.spec.mode === 'table') {
         const table = new TablePort(this.#db, decoder)
         await table.open(log)
@@ -424,6 +424,12 @@ export class Processor implements ProcessorRunnable {
       if (keep && port.emitted > 0) ProductMetrics.add(this.metrics.recordsOut, name, port.emitted)
       port.emitted = 0
     }
+    for (const stage of ['decode', 'encode'] as const) {
+      for (const path of ['fast', 'reference'] as const) {
+        if (this.#paths[stage][path] > 0) ProductMetrics.add(this.metrics.codecPaths, `${stage}/${path}`, this.#paths[stage][path])
+        this.#paths[stage][path] = 0
+      }
+    }
   }
 
   #deadLetter(record: LogRecord, port: string, stage: Stage, error: unknown, outputs: OutgoingRecord[]): void {
@@ -471,16 +477,16 @@ export class Processor implements ProcessorRunnable {
     throw failure.error
   }
 
-  /** Loads the batch's writer schemas. Unknown ids become per-record dead letters (the serde keeps them as such); any other failure (registry unreachable, refused credentials) stops the batch, to be retried. */
+  /** Loads the batch's writer schemas. Unknown ids become per-record dead letters (the codec keeps them as such); any other failure (registry unreachable, refused credentials) stops the batch, to be retried. */
   async #prefetch(records: LogRecord[]): Promise<void> {
     const ids = new Set<number>()
     for (const r of records) this.#streams.get(r.topic)?.decoder.schemaIds(r, ids)
-    if (ids.size > 0) await this.#opts.serde.prefetch(ids)
+    if (ids.size > 0) await this.#opts.codec.prefetch(ids)
   }
 
   async #catchUpTables(): Promise<void> {
     for (const table of this.#tables.values()) {
-      await table.catchUp(this.#opts.serde, this.product.dlqTopic, async (dead) => {
+      await table.catchUp(this.#opts.codec, this.product.dlqTopic, async (dead) => {
         await this.#opts.log.append(dead)
         ProductMetrics.add(this.metrics.deadLetters, 'table', dead.length)
       })

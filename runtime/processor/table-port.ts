@@ -5,8 +5,8 @@ import { compileContract, type ContractCheck } from './contract.ts'
 import type { PortDecoder } from './decode.ts'
 import { deadLetter, stageOf } from '../log/dead-letters.ts'
 import { isTruncate, keepUnavailable, TruncateBarrier, UNAVAILABLE_FROM_HEADER, unavailableOf } from '../log/change-headers.ts'
-import { canonicalKey } from './canonical-key.ts'
-import type { Serde } from '../codec/avro/serde.ts'
+import { canonicalKey } from '../codec/key.ts'
+import type { Codec } from '../codec/index.ts'
 import { TributaryError } from '../errors.ts'
 
 /**
@@ -52,7 +52,7 @@ export class TablePort {
    * Applies everything available now. Records that cannot be decoded become dead letters, which the
    * caller appends before this table's position moves (at-least-once for those dead letters).
    */
-  async catchUp(serde: Serde, dlqTopic: string, appendDeadLetters: (r: OutgoingRecord[]) => Promise<void>): Promise<number> {
+  async catchUp(codec: Codec, dlqTopic: string, appendDeadLetters: (r: OutgoingRecord[]) => Promise<void>): Promise<number> {
     const consumer = this.#consumer
     if (!consumer) throw new TributaryError('TRIB_INTERNAL', `table port ${this.name} is not open`)
     let applied = 0
@@ -61,7 +61,7 @@ export class TablePort {
       if (records.length === 0) return applied
       const ids = new Set<number>()
       for (const r of records) this.#decoder.schemaIds(r, ids)
-      await serde.prefetch(ids)
+      await codec.prefetch(ids)
       const changes = new Map<string, unknown>()
       const positions = new Map<string, PartitionOffset>()
       const dead: OutgoingRecord[] = []

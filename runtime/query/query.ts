@@ -1,7 +1,8 @@
-import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBResultReader } from '@duckdb/node-api'
+import { DuckDBInstance, type DuckDBConnection, type DuckDBResultReader } from '@duckdb/node-api'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
 import { formatIdentifier, parseSnapshotId, type Catalog, type ScanSelector, type Table, type TableIdentifier } from '../lake/index.ts'
 import { quoteIdent, quoteString } from '../lake/duckdb.ts'
+import { fromDuckDB } from '../lake/read/values.ts'
 import type { PiiAction } from '../processor/policy.ts'
 import { assertReadOnly, namedTables, sandbox } from './guard.ts'
 import { redactedSql, registerRedaction } from './redact.ts'
@@ -217,32 +218,8 @@ function tableError(name: string, e: unknown): TributaryError {
   return new TributaryError('TRIB_QUERY_FAILED', `table ${name}: ${first}`, { cause: e, details: { table: name } })
 }
 
-/** DuckDB values in the runtime's canonical JSON forms: safe integers as numbers, ISO timestamps. */
+/** Result rows in the value model (lake/read/values.ts): every value read from its exact DuckDB type. */
 function convertRows(reader: DuckDBResultReader): unknown[][] {
-  const types = reader.columnTypes().map((t) => t.typeId)
-  // Bytes as base64, as everywhere else in Tributary's JSON (DuckDB's JSON form is an escaped string).
-  const raw = types.includes(DuckDBTypeId.BLOB) ? reader.getRowsJS() : undefined
-  return reader.getRowsJson().map((row, r) =>
-    row.map((v, i) => {
-      if (v === null) return null
-      switch (types[i]) {
-        case DuckDBTypeId.BLOB:
-          return Buffer.from(raw![r]![i] as Uint8Array).toString('base64')
-        case DuckDBTypeId.BIGINT:
-        case DuckDBTypeId.HUGEINT:
-        case DuckDBTypeId.UBIGINT: {
-          const n = Number(v)
-          return Number.isSafeInteger(n) ? n : v
-        }
-        case DuckDBTypeId.TIMESTAMP_TZ:
-          return String(v).replace(' ', 'T').replace(/\+00(:00)?$/, 'Z')
-        case DuckDBTypeId.TIMESTAMP:
-        case DuckDBTypeId.TIMESTAMP_MS:
-          return String(v).replace(' ', 'T')
-        default:
-          return v
-      }
-    }),
-  )
+  const types = reader.columnTypes()
+  return reader.getRows().map((row) => row.map((v, i) => fromDuckDB(v, types[i]!)))
 }
-

@@ -32,8 +32,8 @@ export async function benchUserProfiles(users = 150_000, partitions = 6): Promis
     for (let i = 0; i < records.length; i += 10_000) await rt.log.append(records.slice(i, i + 10_000))
     input = await readTopic(rt.log, usersTopic)
     const id = input[0]!.value!.readInt32BE(1)
-    await rt.serde.prefetch([id])
-    writerSchema = rt.serde.writerSchema(id)!
+    await rt.codec.serde.prefetch([id])
+    writerSchema = rt.codec.serde.writerSchema(id)!
     await rt.close()
 
     const e2e = async (threads: number): Promise<number> => {

@@ -8,7 +8,7 @@ import { generateSampleData, playsTopic, usersTopic } from '../../products/sampl
 import { loadConfig } from '../../runtime/config/load.ts'
 import { openRuntime } from '../../runtime/runtime.ts'
 import { profilesAccess, restrictedUserProfiles } from '../helpers/access.ts'
-import { failure, freePort, repoRoot, tempDir } from '../helpers/runtime.ts'
+import { failure, freePort, repoRoot, tempDir, testEnv } from '../helpers/runtime.ts'
 import { registryClient } from '../interop/registry-python.ts'
 
 /**
@@ -207,7 +207,7 @@ describe('the product container (tributary serve)', () => {
 
   beforeAll(async () => {
     const product = restrictedUserProfiles(path.join(root, 'products'), profilesAccess)
-    const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
+    const rt = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))
     for (const t of [usersTopic, playsTopic]) await rt.log.ensureTopic(t, { partitions: 3 })
     await rt.log.append((await generateSampleData(rt.registry, { users: 40, plays: 0, seed: 11 })).records)
     await rt.close()

@@ -8,7 +8,7 @@ import { loadProduct, type Product } from '../../runtime/product/load.ts'
 import { createRunnables, runProducts } from '../../runtime/runner.ts'
 import { lakeTables, runQuery } from '../../runtime/query/query.ts'
 import { openRuntime, type Runtime } from '../../runtime/runtime.ts'
-import { readDecoded, readTopic, tempDir } from '../helpers/runtime.ts'
+import { readDecoded, readTopic, tempDir, testEnv } from '../helpers/runtime.ts'
 
 /**
  * Debezium semantics end to end on the embedded runtime: unavailable (unchanged TOASTed) values
@@ -113,14 +113,14 @@ describe('CDC semantics: unavailable values, truncate, table-port contracts', ()
     const before = (await readTopic(runtime.log, 'lookup.answers')).length
     await runtime.log.append(ids.map((id) => ({ topic: 'lookup.asks', key: null, value: Buffer.from(JSON.stringify({ id })) })))
     await run()
-    return (await readDecoded(runtime.log, runtime.serde, 'lookup.answers')).slice(before).map((r) => r.value)
+    return (await readDecoded(runtime.log, runtime.codec.serde, 'lookup.answers')).slice(before).map((r) => r.value)
   }
 
   beforeAll(async () => {
     dir = tempDir('trib-cdc-semantics-')
     const { mirror, lookup } = writeProducts(dir)
     products = [loadProduct(mirror), loadProduct(lookup)]
-    runtime = await openRuntime(loadConfig({ env: {}, flags: { dataDir: path.join(dir, 'data') } }))
+    runtime = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir: path.join(dir, 'data') } }))
     await runtime.log.ensureTopic('src.rows', { partitions: 1 })
     await runtime.log.ensureTopic('lookup.asks', { partitions: 1 })
   })
@@ -159,7 +159,7 @@ describe('CDC semantics: unavailable values, truncate, table-port contracts', ()
       { id: 2, doc: 'new two', tags: null },
       { id: 3, doc: null, tags: null },
     ])
-    const dead = await readDecoded(runtime.log, runtime.serde, 'lookup.dlq')
+    const dead = await readDecoded(runtime.log, runtime.codec.serde, 'lookup.dlq')
     expect(dead.map((d) => [d.headers['tributary.error.stage'], d.headers['tributary.error.code'], d.headers['tributary.error.port']])).toEqual([['validate', 'TRIB_VALIDATE_RULE', 'rows']])
     expect(dead[0]!.headers['tributary.error.message']).toContain('name')
 

@@ -80,6 +80,19 @@ describe('tributary CLI', () => {
     fs.writeFileSync(bad, `${JSON.stringify(play(4))}\n{"play_id": 5,\n`)
     expectCleanError(cli(['produce', 'cli.plays', '--file', bad]), 'TRIB_USAGE', /bad\.jsonl:2: /)
     expectCleanError(cli(['produce', 'cli.plays', '--file', file.replace('plays', 'nope')]), 'TRIB_USAGE', /does not exist/)
+
+    // Exact values in and out: an int64 beyond 2^53 as written, bytes that are not UTF-8 refused naming the field.
+    const big = path.join(dataDir, 'big.jsonl')
+    fs.writeFileSync(big, `${JSON.stringify(play(1)).replace('"user_id":1', '"user_id":9007199254740993')}\n`)
+    expect(cli(['produce', 'cli.big', '--file', big, '--schema', 'schemas/podcast.play-event.avsc', '--key-field', 'user_id']).code).toBe(0)
+    const line = cli(['tail', 'cli.big', '--format', 'json']).stdout
+    expect(line).toContain('"key":9007199254740993,')
+    expect(line).toContain('"user_id":9007199254740993,')
+    const notUtf8 = path.join(dataDir, 'not-utf8.jsonl')
+    const text = Buffer.from(`${JSON.stringify(play(1)).replace('"web"', '"w~b"')}\n`)
+    text[text.indexOf('~')] = 0xff
+    fs.writeFileSync(notUtf8, text)
+    expectCleanError(cli(['produce', 'cli.big', '--file', notUtf8, '--schema', 'schemas/podcast.play-event.avsc']), 'TRIB_USAGE', /not-utf8\.jsonl:1: .*field device is not valid UTF-8/)
   })
 
   it('gives one clear error for an unknown topic, a bad --from, an unknown product', () => {

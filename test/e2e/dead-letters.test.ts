@@ -27,7 +27,7 @@ describe('dead letters from the sample data', () => {
 
   const codes = async (topic: string) => {
     const counts: Record<string, number> = {}
-    for (const r of await readDecoded(runtime.log, runtime.serde, topic)) {
+    for (const r of await readDecoded(runtime.log, runtime.codec.serde, topic)) {
       const code = r.headers['tributary.error.code']!
       counts[code] = (counts[code] ?? 0) + 1
     }
@@ -37,7 +37,7 @@ describe('dead letters from the sample data', () => {
   it('routes each invalid record to the DLQ with the expected code, stage and source position', async () => {
     expect(await codes('user-profiles.dlq')).toEqual(summary.invalid[usersTopic])
     expect(await codes('podcast-listeners.dlq')).toEqual(summary.invalid[playsTopic])
-    for (const r of await readDecoded(runtime.log, runtime.serde, 'user-profiles.dlq')) {
+    for (const r of await readDecoded(runtime.log, runtime.codec.serde, 'user-profiles.dlq')) {
       expect(r.headers['tributary.source.topic']).toBe(usersTopic)
       expect(Number(r.headers['tributary.source.offset'])).toBeGreaterThanOrEqual(0)
       expect(['decode', 'validate']).toContain(r.headers['tributary.error.stage'])

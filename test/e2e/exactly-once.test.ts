@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { generateSampleData, playsTopic, usersTopic } from '../../products/sample-data/generate.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
 import { openRuntime } from '../../runtime/runtime.ts'
-import { readDecoded, readTopic, repoRoot, tempDir } from '../helpers/runtime.ts'
+import { readDecoded, readTopic, repoRoot, tempDir, testEnv } from '../helpers/runtime.ts'
 
 const bin = path.join(repoRoot, 'runtime/cli/bin.js')
 
@@ -39,7 +39,7 @@ describe('exactly-once consume → transform → produce under SIGKILL, with 1 a
   it('after 20+ kills at random points and a final run, every expected output exists exactly once', async () => {
     const dataDir = tempDir('trib-eos-')
     try {
-      const setup = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
+      const setup = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))
       for (const t of [usersTopic, playsTopic]) await setup.log.ensureTopic(t, { partitions: 3 })
       const { records, summary } = await generateSampleData(setup.registry, { users: 4000, plays: 60_000, seed: 11 })
       await setup.log.append(records)
@@ -57,12 +57,12 @@ describe('exactly-once consume → transform → produce under SIGKILL, with 1 a
       expect(kills).toBeGreaterThanOrEqual(20)
       expect(await runChild(dataDir, null)).toBe('finished')
 
-      const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
+      const rt = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))
       try {
         const invalidPlays = Object.values(summary.invalid[playsTopic] ?? {}).reduce((a, b) => a + b, 0)
         const invalidUsers = Object.values(summary.invalid[usersTopic] ?? {}).reduce((a, b) => a + b, 0)
 
-        const demographics = await readDecoded(rt.log, rt.serde, 'podcast-listeners.demographics')
+        const demographics = await readDecoded(rt.log, rt.codec.serde, 'podcast-listeners.demographics')
         const playIds = demographics.map((r) => (r.value as { play_id: string }).play_id)
         expect(new Set(playIds).size).toBe(playIds.length)
         expect(playIds.length).toBe(summary.records[playsTopic]! - invalidPlays)
@@ -79,7 +79,7 @@ describe('exactly-once consume → transform → produce under SIGKILL, with 1 a
           expected.set(`${v.play_day}|${v.podcast_id}`, (expected.get(`${v.play_day}|${v.podcast_id}`) ?? 0) + 1)
         }
         const latest = new Map<string, number>()
-        const daily = await readDecoded(rt.log, rt.serde, 'top-podcasts.daily-plays')
+        const daily = await readDecoded(rt.log, rt.codec.serde, 'top-podcasts.daily-plays')
         for (const r of daily) {
           const v = r.value as { day: string; podcast_id: string; plays: number }
           latest.set(`${v.day}|${v.podcast_id}`, Math.max(latest.get(`${v.day}|${v.podcast_id}`) ?? 0, v.plays))

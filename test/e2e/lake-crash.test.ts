@@ -6,7 +6,7 @@ import { loadConfig } from '../../runtime/config/load.ts'
 import { tableId } from '../../runtime/lake/index.ts'
 import { openTestLake } from '../helpers/lake.ts'
 import { openRuntime } from '../../runtime/runtime.ts'
-import { repoRoot, tempDir } from '../helpers/runtime.ts'
+import { repoRoot, tempDir, testEnv } from '../helpers/runtime.ts'
 import { pyicebergRows, pythonPath } from '../interop/python.ts'
 
 const bin = path.join(repoRoot, 'runtime/cli/bin.js')
@@ -97,7 +97,7 @@ describe('exactly once into the lake under SIGKILL', () => {
       const events: Array<{ id: number; seq: number; at: string }> = []
       /** Appends the next `count` counter events to the input topic. */
       const produce = async (count: number) => {
-        const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
+        const rt = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))
         await rt.log.ensureTopic('crash.in', { partitions: 3 })
         const batch = Array.from({ length: count }, (_, i) => {
           const seq = events.length + i

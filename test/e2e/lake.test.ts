@@ -10,7 +10,7 @@ import { loadProduct } from '../../runtime/product/load.ts'
 import { createRunnables, runProducts, type ProductRunnables } from '../../runtime/runner.ts'
 import { lakeTables, runQuery } from '../../runtime/query/query.ts'
 import { openRuntime, type Runtime } from '../../runtime/runtime.ts'
-import { repoRoot, tempDir } from '../helpers/runtime.ts'
+import { repoRoot, tempDir, testEnv } from '../helpers/runtime.ts'
 import { pyicebergRows, pythonPath } from '../interop/python.ts'
 
 const bin = path.join(repoRoot, 'runtime/cli/bin.js')
@@ -77,7 +77,7 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
     dataDir = tempDir('trib-lake-')
     productDir = tempDir('trib-sensors-')
     writeProduct(productDir, { maxValue: 100, withUnit: false })
-    runtime = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
+    runtime = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))
     await runtime.log.ensureTopic('sensors.in', { partitions: 2 })
   })
   afterAll(async () => {

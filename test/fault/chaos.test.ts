@@ -129,7 +129,7 @@ describe('chaos: broker restart and S3 errors under the supervisor', () => {
     )
 
     // Exactly once: in the output topic (read committed) and in the lake.
-    const out = (await readDecoded(runtime.log, runtime.serde, 'chaos.out')).map((r) => Number((r.value as { id: number }).id))
+    const out = (await readDecoded(runtime.log, runtime.codec.serde, 'chaos.out')).map((r) => Number((r.value as { id: number }).id))
     expect(out).toHaveLength(TOTAL)
     expect(new Set(out).size).toBe(TOTAL)
     const tables = await lakeTables(runtime.catalog)

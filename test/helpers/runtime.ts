@@ -30,10 +30,16 @@ export async function failure(p: Promise<unknown>): Promise<TributaryError> {
   return e
 }
 
+/**
+ * The environment tests give loadConfig: nothing of the developer's, but the fast-path switch, so
+ * the e2e suite runs both ways (test/vitest.config.ts runs it again with TRIBUTARY_FAST_PATHS=off).
+ */
+export const testEnv = (): NodeJS.ProcessEnv => (process.env.TRIBUTARY_FAST_PATHS ? { TRIBUTARY_FAST_PATHS: process.env.TRIBUTARY_FAST_PATHS } : {})
+
 /** An embedded runtime in a fresh temporary data folder. */
 export async function tempRuntime(): Promise<{ runtime: Runtime; dir: string; cleanup: () => Promise<void> }> {
   const dir = tempDir()
-  const runtime = await openRuntime(loadConfig({ env: {}, flags: { dataDir: dir } }))
+  const runtime = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir: dir } }))
   return {
     runtime,
     dir,

@@ -45,7 +45,7 @@ async function runMesh(runtime: Runtime): Promise<ModeResult> {
   await runtime.log.append(records)
   await runProducts(await createRunnables(runtime, mesh), { untilIdle: true })
   const outputs = new Map<string, ModeResult['outputs'] extends Map<string, infer V> ? V : never>()
-  for (const p of mesh) for (const t of [...p.outputs.map((o) => o.spec.topic), p.dlqTopic]) outputs.set(t, await readDecoded(runtime.log, runtime.serde, t))
+  for (const p of mesh) for (const t of [...p.outputs.map((o) => o.spec.topic), p.dlqTopic]) outputs.set(t, await readDecoded(runtime.log, runtime.codec.serde, t))
   const lake = new Map<string, Record<string, unknown>[]>()
   for (const t of await lakeTables(runtime.catalog)) {
     const r = await runQuery(runtime.catalog, [t], `SELECT * FROM "${t.product}"."${t.port}"`)

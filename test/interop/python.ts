@@ -5,7 +5,8 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import type { ScanPlan } from '../../runtime/lake/read/scan.ts'
 import { toSnapshotId, type SnapshotId } from '../../runtime/lake/iceberg/ids.ts'
-import { parseExact, stringifyExact } from '../../runtime/codec/json/exact.ts'
+import { parseExact } from '../../runtime/codec/json/exact.ts'
+import { writeJson } from '../../runtime/codec/json/write.ts'
 import { duckdbType } from '../../runtime/lake/duckdb.ts'
 import { defaultPathOf } from '../../runtime/lake/read/sql.ts'
 
@@ -100,7 +101,7 @@ export const sortBy = (rows: Row[], key = 'id'): Row[] => [...rows].sort((a, b) 
  * data files. Returns the new metadata file and the snapshots the operation added.
  */
 export function pyicebergWrite(lakeRoot: string, table: string, operation: string, args: unknown = {}): { metadata: string; snapshots: SnapshotId[] } {
-  const out = execFileSync(pythonPath(), [path.join(repoRoot, 'test/interop/write_table.py'), lakeRoot, table, operation, stringifyExact(args)], {
+  const out = execFileSync(pythonPath(), [path.join(repoRoot, 'test/interop/write_table.py'), lakeRoot, table, operation, writeJson(args)], {
     encoding: 'utf8',
     maxBuffer: 16 * 2 ** 20,
     timeout: 120_000,
@@ -151,7 +152,7 @@ export async function restCatalogClient(client: 'pyiceberg' | 'duckdb', uri: str
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'trib-rest-plan-')), 'plan.json')
   try {
     // Snapshot ids are 63-bit: written and read back exactly.
-    fs.writeFileSync(file, stringifyExact(plan))
+    fs.writeFileSync(file, writeJson(plan))
     const { stdout } = await promisify(execFile)(pythonPath(), [path.join(repoRoot, 'test/interop/rest_catalog.py'), client, uri, file], { encoding: 'utf8', maxBuffer: 256 * 2 ** 20, timeout: 300_000 })
     return parseExact(stdout) as RestClientResult
   } finally {

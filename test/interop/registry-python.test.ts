@@ -96,7 +96,8 @@ describe('Python confluent-kafka against the embedded registry REST API', () => 
   })
 
   it("AvroDeserializer reads the example products' output topics as our runtime decodes them", async () => {
-    const { log, serde, registry } = runtime
+    const { log, registry } = runtime
+    const serde = runtime.codec.serde
     for (const t of [usersTopic, playsTopic]) await log.ensureTopic(t, { partitions: 3 })
     const sample = await generateSampleData(registry, { users: 40, plays: 200, seed: 3 })
     await log.append(sample.records)

@@ -1,4 +1,6 @@
-import { parseExact, stringifyExact } from '../../../runtime/codec/json/exact.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseExact } from '../../../runtime/codec/json/exact.ts'
+import { writeJson } from '../../../runtime/codec/json/write.ts'
 import { TributaryError, messageOf } from '../../../runtime/errors.ts'
 import type { ErrorModel } from '../../../runtime/lake/catalog/rest/protocol.ts'
 import { moduleLogger } from '../../../runtime/logger.ts'
@@ -74,7 +76,7 @@ export class RestHttp {
     let res: Response
     let text: string
     try {
-      res = await fetch(url, { method, headers, ...(body !== undefined ? { body: stringifyExact(body) } : {}), signal: AbortSignal.timeout(this.options.timeoutMs) })
+      res = await fetch(url, { method, headers, ...(body !== undefined ? { body: writeJson(body) } : {}), signal: AbortSignal.timeout(this.options.timeoutMs) })
       text = await res.text()
     } catch (e) {
       throw new NoAnswer(`${method} ${url}: ${messageOf(e)}`, { cause: e })

@@ -1,7 +1,8 @@
 import type { Command } from 'commander'
 import { lakeTables, parseAsOf, runQuery, type QueryResult } from '../../query/query.ts'
+import { writeJson } from '../../codec/json/write.ts'
 import type { CliContext } from '../context.ts'
-import { print, table, toJsonLine } from '../output.ts'
+import { cellText, print, table } from '../output.ts'
 
 export function registerQuery(program: Command, ctx: CliContext): void {
   program
@@ -20,15 +21,21 @@ export function registerQuery(program: Command, ctx: CliContext): void {
     })
 }
 
+/**
+ * A result as text. The rows are in the value model (lake/read/values.ts), printed without loss:
+ * JSON by the codec's writer (int64 and HUGEINT as bare integers with every digit, -0.0 kept, NaN
+ * and the infinities as the strings "NaN", "Infinity", "-Infinity", bytes in base64); CSV and the
+ * table cell by cell (`cellText`).
+ */
 export function formatResult(result: QueryResult, format: string): string {
   const { columns, rows } = result
-  if (format === 'json') return JSON.stringify(rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))), null, 2)
+  if (format === 'json') return writeJson(rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))), 2)
   if (format === 'csv') return [columns, ...rows].map((r) => r.map(csvCell).join(',')).join('\n')
   if (rows.length === 0) return `(no rows; columns: ${columns.join(', ')})`
   return table(rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))), columns)
 }
 
 function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : typeof v === 'object' ? toJsonLine(v) : String(v)
+  const s = v === null || v === undefined ? '' : cellText(v)
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }

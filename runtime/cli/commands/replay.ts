@@ -5,7 +5,7 @@ import { StateDb } from '../../state/db.ts'
 import { TributaryError } from '../../errors.ts'
 import type { CliContext } from '../context.ts'
 import { print } from '../output.ts'
-import { parseFrom } from '../view.ts'
+import { parseFrom } from '../../log/start-from.ts'
 import { pushAll } from '../../util/arrays.ts'
 
 export function registerReplay(program: Command, ctx: CliContext): void {

@@ -1,8 +1,9 @@
 import type { Command } from 'commander'
 import { TributaryError } from '../../errors.ts'
 import type { CliContext } from '../context.ts'
+import { viewIds } from '../../codec/index.ts'
+import { parseFrom } from '../../log/start-from.ts'
 import { print, toJsonLine } from '../output.ts'
-import { idsOf, parseFrom, viewRecord } from '../view.ts'
 
 export function registerTail(program: Command, ctx: CliContext): void {
   program
@@ -15,7 +16,7 @@ export function registerTail(program: Command, ctx: CliContext): void {
     .option('--format <format>', 'text or json (one JSON object per line)', 'text')
     .action(async (topic: string, opts: { from: string; follow?: boolean; max?: number; format: string }) => {
       const from = parseFrom(opts.from)
-      const { log, serde } = await ctx.runtime('read')
+      const { log, codec } = await ctx.runtime('read')
       if (!(await log.describeTopic(topic))) {
         const known = (await log.listTopics()).map((t) => t.name)
         throw new TributaryError('TRIB_TOPIC_NOT_FOUND', `topic ${topic} does not exist (known: ${known.join(', ') || 'none'})`, { details: { topic } })
@@ -29,10 +30,10 @@ export function registerTail(program: Command, ctx: CliContext): void {
         while (!stop && (opts.max === undefined || shown < opts.max)) {
           const records = await consumer.poll({ maxRecords: 500, maxWaitMs: opts.follow ? 500 : 0 })
           if (records.length === 0 && !opts.follow && consumer.caughtUp()) break
-          await serde.prefetch(idsOf(records))
+          await codec.prefetch(viewIds(records))
           for (const r of records) {
             if (opts.max !== undefined && shown >= opts.max) break
-            const v = viewRecord(r, serde)
+            const v = codec.view(r)
             if (opts.format === 'json') print(toJsonLine(v))
             else print(`${v.partition}@${v.offset} ${v.timestamp} key=${toJsonLine(v.key)} ${toJsonLine(v.value)}${Object.keys(v.headers).length ? ` headers=${toJsonLine(v.headers)}` : ''}`)
             shown++

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { inflateRawSync } from 'node:zlib'
 import avro from 'avsc'
-import { exactLongType } from '../../codec/debezium/avro.ts'
+import { exactTypeHook } from '../../codec/types/avro-types.ts'
 
 /**
  * Avro object container files in memory, for manifests and manifest lists (small files, written and
@@ -26,8 +26,8 @@ const longType = avro.Type.forSchema('long')
 
 const RECORDS_PER_BLOCK = 1000
 
-const typeHook = (schema: avro.Schema): avro.Type | undefined =>
-  schema === 'long' || (typeof schema === 'object' && schema !== null && (schema as { type?: unknown }).type === 'long' && !('logicalType' in schema)) ? exactLongType : undefined
+// The codec's exact types: longs (in unions too), strings that are valid UTF-8.
+const typeHook = exactTypeHook() as unknown as (schema: avro.Schema, opts: avro.ForSchemaOptions) => avro.Type | undefined
 const typeOf = (schema: unknown): avro.Type => avro.Type.forSchema(schema as avro.Schema, { wrapUnions: false, typeHook })
 
 export function encodeAvroFile(schema: object, records: unknown[], metadata: Record<string, string>): Buffer {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { INT64_MAX, narrow, toInt64, type Int64 } from '../../codec/values/long.ts'
 
 /**
  * Iceberg's 64-bit integers in table metadata, manifests and manifest lists, held exactly.
@@ -12,25 +13,13 @@ import { randomBytes } from 'node:crypto'
  * are `number`s: no real table reaches 2^53 of any of them (2^53 bytes is 8 PiB in one file), so
  * a value beyond is refused as corrupt with the field named (`quantity`), never rounded.
  */
-export type SnapshotId = number | bigint
-
-const INT64_MIN = -(2n ** 63n)
-const INT64_MAX = 2n ** 63n - 1n
-const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER)
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
-
-/** The int64 form of a bigint: a number when safe. */
-const narrow = (n: bigint): SnapshotId => (n >= MIN_SAFE && n <= MAX_SAFE ? Number(n) : n)
+export type SnapshotId = Int64
 
 /**
  * An int64 as a snapshot id in its one form, or undefined: a safe integer stays, a bigint in range
  * is narrowed; a number that is not a safe integer may already be rounded and is refused.
  */
-export function toSnapshotId(v: unknown): SnapshotId | undefined {
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? v : undefined
-  if (typeof v === 'bigint') return v >= INT64_MIN && v <= INT64_MAX ? narrow(v) : undefined
-  return undefined
-}
+export const toSnapshotId: (v: unknown) => SnapshotId | undefined = toInt64
 
 /** A snapshot id written in decimal (a command-line argument), or undefined when it is not one. */
 export function parseSnapshotId(text: string): SnapshotId | undefined {
@@ -58,7 +47,7 @@ export const compareIds = (a: SnapshotId, b: SnapshotId): number => (a < b ? -1 
  */
 export function quantity(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isSafeInteger(v) ? v : undefined
-  if (typeof v === 'bigint') return v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : undefined
+  if (typeof v === 'bigint') return v >= -Number.MAX_SAFE_INTEGER && v <= Number.MAX_SAFE_INTEGER ? Number(v) : undefined
   return undefined
 }
 

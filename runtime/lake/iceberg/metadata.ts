@@ -1,5 +1,6 @@
 import { TributaryError } from '../../errors.ts'
-import { parseExact, stringifyExact } from '../../codec/json/exact.ts'
+import { parseExact } from '../../codec/json/exact.ts'
+import { writeJson } from '../../codec/json/write.ts'
 import { quantity, shown, toSnapshotId, type SnapshotId } from './ids.ts'
 import type { Schema, Snapshot, SnapshotRef, TableMetadata } from './types.ts'
 import { MAIN_BRANCH } from './types.ts'
@@ -19,7 +20,7 @@ export interface LoadedMetadata {
 
 /** The metadata file's text: compact JSON, as Java and pyiceberg write it, with every int64 exact. */
 export function serializeMetadata(metadata: TableMetadata): Buffer {
-  return Buffer.from(stringifyExact(metadata))
+  return Buffer.from(writeJson(metadata))
 }
 
 export function parseMetadata(text: string | Buffer, file: string): TableMetadata {

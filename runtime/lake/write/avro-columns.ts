@@ -1,7 +1,9 @@
 import { TributaryError } from '../../errors.ts'
-import { FlatColumn, flatPhysical } from './parquet-flat.ts'
+import { ColumnBatch, type FlatColumn } from './parquet-flat.ts'
 import { parseDecimalType } from '../iceberg/schema-types.ts'
 import type { PrimitiveType, Schema } from '../iceberg/types.ts'
+
+export { ColumnBatch }
 
 /**
  * The columnar lake path: Avro binary bodies decoded straight into Parquet columns, with no row
@@ -39,35 +41,6 @@ export interface ColumnarPlan {
    * fields (a key), or undefined when one is not a plain int, long, string or enum symbol.
    */
   values(buf: Buffer, start: number, end: number, names: readonly string[]): unknown[] | undefined
-}
-
-/** The columns of one file being filled, in table field order. */
-export class ColumnBatch {
-  readonly columns: FlatColumn[]
-  rows = 0
-  readonly #marks: Int32Array
-
-  constructor(schema: Schema) {
-    this.columns = schema.fields.map((f) => new FlatColumn(f))
-    this.#marks = new Int32Array(this.columns.length * 2)
-  }
-
-  /** Can a table schema be written column by column at all? */
-  static fits(schema: Schema): boolean {
-    return schema.fields.every((f) => flatPhysical(f.type) !== undefined)
-  }
-
-  mark(): void {
-    const { columns } = this
-    for (let i = 0; i < columns.length; i++) {
-      this.#marks[i * 2] = columns[i]!.nonNull
-      this.#marks[i * 2 + 1] = columns[i]!.values.len
-    }
-  }
-
-  reset(): void {
-    this.columns.forEach((c, i) => c.truncate(this.rows, this.#marks[i * 2]!, this.#marks[i * 2 + 1]!))
-  }
 }
 
 type AvroSchema = string | AvroObject | AvroSchema[]
