@@ -103,6 +103,10 @@ export const errorCodes = {
 
   // lifecycle
   TRIB_PRODUCT_NOT_FOUND: { retriable: false, summary: 'no product with that name' },
+  TRIB_VERSION_STATE: { retriable: false, summary: "a promote or retire that the product's version state does not allow (never ran, retired, the served major, backfill or audit not done)" },
+  TRIB_ENV_STATE: { retriable: false, summary: 'a dev environment cannot do that now (no such environment, already merged, an audit not passed, or main moved since the fork)' },
+  TRIB_TEST_FIXTURE: { retriable: false, summary: 'a test fixture file is malformed or names a port the product does not have' },
+  TRIB_TEST_FAILED: { retriable: false, summary: "a product's outputs, dead letters or table rows differ from its test fixtures" },
   TRIB_STATE_STORE: { retriable: false, summary: 'a local state store failed' },
   TRIB_DATA_DAMAGED: { retriable: false, summary: 'tributary doctor found damaged parts of the data folder (its report names them)' },
   TRIB_USAGE: { retriable: false, summary: 'invalid command-line usage' },

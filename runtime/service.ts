@@ -14,6 +14,8 @@ import type { Runtime } from './runtime.ts'
 import { TributaryError, messageOf } from './errors.ts'
 import { moduleLogger } from './logger.ts'
 import type { LiveStatus } from './discovery/describe.ts'
+import { activeMajors, servedProduct, VersionBook } from './lifecycle/book.ts'
+import { VersionWatch } from './lifecycle/watch.ts'
 
 const logger = moduleLogger('service')
 
@@ -32,6 +34,9 @@ export class ProductService {
   #units: ProductRunnables[] = []
   #supervisor: Supervisor | undefined
   #failure: string | undefined
+  #watch: VersionWatch | undefined
+  /** Which majors run and which one each product's plain names serve; current while the service runs. */
+  book = new VersionBook()
 
   constructor(runtime: Runtime, products: readonly Product[]) {
     this.runtime = runtime
@@ -52,27 +57,49 @@ export class ProductService {
     return this.#supervisor
   }
 
-  product(name: string): Product {
-    const found = this.products.find((p) => p.name === name)
-    if (!found) throw new TributaryError('TRIB_PRODUCT_NOT_FOUND', `no product named ${name} in this container (it runs ${this.products.map((p) => p.name).join(', ')})`)
+  /**
+   * A product by its plain name: the major its plain names serve (the promoted one), or `major`
+   * when asked for; an instance name (`user-profiles.v2`) names its major too.
+   */
+  product(name: string, major?: number): Product {
+    const byInstance = this.products.find((p) => p.name === name && p.name !== p.base)
+    if (byInstance && (major === undefined || major === byInstance.major)) return byInstance
+    const found = servedProduct(this.book, this.products, name, major)
+    if (!found) {
+      const majors = this.products.filter((p) => p.base === name).map((p) => p.major)
+      throw new TributaryError(
+        'TRIB_PRODUCT_NOT_FOUND',
+        majors.length > 0
+          ? `${name} has no major ${major ?? '(none is served)'} in this container (it runs ${majors.join(', ')})`
+          : `no product named ${name} in this container (it runs ${[...new Set(this.products.map((p) => p.base))].join(', ')})`,
+      )
+    }
     return found
   }
 
   /**
-   * Starts everything and keeps it running until the signal aborts. A product that fails for good
-   * stops alone (readiness says which and why); the others, and the HTTP ports, keep going.
+   * Starts every active major (retired ones are not started) and keeps them running until the
+   * signal aborts. A product that fails for good stops alone (readiness says which and why); the
+   * others, and the HTTP ports, keep going. A major retired while running is stopped by the
+   * supervisor (its batch in flight finishes and commits).
    */
   async start(signal: AbortSignal): Promise<void> {
     try {
-      this.#units = await createRunnables(this.runtime, this.products)
+      const { book, active, retired } = await activeMajors(this.runtime.log, this.products)
+      this.book = book
+      for (const p of retired) logger.warn({ product: p.base, major: p.major }, 'major retired: not started')
+      this.#units = await createRunnables(this.runtime, active)
       for (const u of this.#units) for (const [port, pii] of Object.entries(this.#policies.get(u.product.name) ?? {})) u.processor.setPolicy(port, pii)
-      this.#supervisor = supervise(this.#units)
-      await this.#supervisor.run({ signal })
+      const supervisor = (this.#supervisor = supervise(this.#units))
+      // Keeps the book current for discovery, query and subscriptions, and stops retired majors.
+      this.#watch = new VersionWatch(this.runtime.log, book, active, (p) => supervisor.retire(p.name)).start()
+      await supervisor.run({ signal })
     } catch (e) {
       this.#failure = messageOf(e)
       logger.error({ err: this.#failure }, 'processing stopped on an error')
       throw e
     } finally {
+      await this.#watch?.stop()
       this.heap.close()
     }
   }
@@ -116,17 +143,17 @@ export class ProductService {
     return { recordsIn: lifetime.recordsIn, deadLetters: lifetime.deadLetters, lastOutputAt: p.metrics.lastCommitAt }
   }
 
-  policies(product: string): Policies {
-    this.product(product)
-    return this.#policies.get(product) ?? {}
+  policies(product: string, major?: number): Policies {
+    return this.#policies.get(this.product(product, major).name) ?? {}
   }
 
   /**
    * Replaces the PII policies of some output ports. Checked against the ports' schemas, applied to
    * records encoded from now on, persisted in the product's state folder, logged with the actor.
    */
-  setPolicies(product: string, changes: Policies, actor: string): Policies {
-    const p = this.product(product)
+  setPolicies(name: string, changes: Policies, actor: string, major?: number): Policies {
+    const p = this.product(name, major)
+    const product = p.name
     for (const [port, pii] of Object.entries(changes)) {
       const out = p.outputs.find((o) => o.spec.name === port)
       if (!out) throw new TributaryError('TRIB_USAGE', `${product} has no output port ${port} (it has ${p.outputs.map((o) => o.spec.name).join(', ')})`)

@@ -212,6 +212,37 @@ export class EmbeddedLog implements Log, ConsumerHost {
     }
   }
 
+  async deleteTopics(names: readonly string[]): Promise<void> {
+    this.assertOpen()
+    for (const n of names) assertTopicName(n)
+    const gone = await this.withWriter(() => {
+      const topics = names.map((n) => this.state.topics.get(n)).filter((t) => t !== undefined)
+      if (topics.length > 0) this.journal.commit({ x: topics.map((t) => t.name) })
+      return topics
+    })
+    // Committed: the files go now. A crash before this leaves files no journal mentions, which the
+    // next open deletes (recovery.ts).
+    for (const topic of gone)
+      for (const p of topic.partitions) {
+        p.closeWriter()
+        for (const s of p.segments) this.files.forget(s.file)
+      }
+    for (const topic of gone) fs.rmSync(path.join(this.paths.topicsDir, topic.name), { recursive: true, force: true })
+  }
+
+  async deleteGroups(groups: readonly string[]): Promise<void> {
+    this.assertOpen()
+    const release = groups.map((g) => this.acquireMember(g, this.state.groupOffsets(g)))
+    try {
+      await this.withWriter(() => {
+        const known = groups.filter((g) => this.state.groups.has(g))
+        if (known.length > 0) this.journal.commit({ xg: known })
+      })
+    } finally {
+      release.forEach((r) => r())
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true

@@ -81,14 +81,18 @@ export class KafkaAdmin {
   }
 
   /**
-   * Creates the topic when missing; an existing topic keeps its partitions. Until its metadata has
-   * settled (see describeTopic) the create is retried, and so are retriable answers to the create.
+   * Creates the topic when missing (compacted when asked); an existing topic keeps its partitions.
+   * Until its metadata has settled (see describeTopic) the create is retried, and so are retriable
+   * answers to the create.
    */
-  async ensureTopic(name: string, partitions: number, replicationFactor = this.options.kafka.replicationFactor, maxMessageBytes?: number): Promise<TopicInfo> {
+  async ensureTopic(name: string, partitions: number, replicationFactor = this.options.kafka.replicationFactor, maxMessageBytes?: number, compacted = false): Promise<TopicInfo> {
     return this.#settling(`ensuring topic ${name}`, name, async () => {
       const existing = await this.#describe(name)
       if (existing) return existing
-      const configEntries = maxMessageBytes === undefined ? [] : [{ name: 'max.message.bytes', value: String(maxMessageBytes) }]
+      const configEntries = [
+        ...(maxMessageBytes === undefined ? [] : [{ name: 'max.message.bytes', value: String(maxMessageBytes) }]),
+        ...(compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+      ]
       try {
         await this.admin.createTopics({
           topics: [{ topic: name, numPartitions: partitions, replicationFactor, configEntries }],
@@ -179,6 +183,32 @@ export class KafkaAdmin {
   async exists(topic: string): Promise<boolean> {
     this.counts.delete(topic)
     return (await this.partitionCount(topic)) !== undefined
+  }
+
+  /** Deletes the topics that exist (and with them every group's offsets on them). */
+  async deleteTopics(names: readonly string[]): Promise<void> {
+    const existing: string[] = []
+    for (const n of names) if (await this.exists(n)) existing.push(n)
+    if (existing.length === 0) return
+    try {
+      await this.admin.deleteTopics({ topics: existing, timeout: this.options.kafka.requestTimeoutMs })
+    } catch (e) {
+      if (!hasType(e, 'UNKNOWN_TOPIC_OR_PARTITION')) throw toTributaryError(e, `deleting topics ${existing.join(', ')}`)
+    }
+    for (const n of existing) this.counts.delete(n)
+  }
+
+  /** Deletes the groups that exist; a group with live members is refused by the broker. */
+  async deleteGroups(groups: readonly string[]): Promise<void> {
+    const known = new Set(await this.listGroups())
+    const existing = groups.filter((g) => known.has(g))
+    if (existing.length === 0) return
+    try {
+      await this.admin.deleteGroups(existing)
+    } catch (e) {
+      if (hasType(e, 'NON_EMPTY_GROUP')) throw new TributaryError('TRIB_LOG_GROUP_BUSY', `consumer groups ${existing.join(', ')}: a group with live members cannot be deleted`, { cause: e, details: { groups: existing } })
+      throw toTributaryError(e, `deleting consumer groups ${existing.join(', ')}`)
+    }
   }
 
   async listGroups(): Promise<string[]> {

@@ -55,7 +55,7 @@ export class KafkaLog implements Log, ConsumerHost {
     const max = options.maxMessageBytes
     if (max !== undefined && (!Number.isSafeInteger(max) || max < 1))
       throw new TributaryError('TRIB_TOPIC_INVALID', `topic ${name}: maxMessageBytes ${String(max)} is not a positive integer`, { details: { topic: name } })
-    return this.admin.ensureTopic(name, partitions, options.replicationFactor, max)
+    return this.admin.ensureTopic(name, partitions, options.replicationFactor, max, options.compacted)
   }
 
   async describeTopic(name: string): Promise<TopicInfo | undefined> {
@@ -95,6 +95,17 @@ export class KafkaLog implements Log, ConsumerHost {
   async groupOffsets(group: string): Promise<PartitionOffset[]> {
     this.assertOpen()
     return this.admin.committedOffsets(group)
+  }
+
+  async deleteTopics(names: readonly string[]): Promise<void> {
+    this.assertOpen()
+    for (const n of names) assertTopicName(n)
+    await this.admin.deleteTopics(names)
+  }
+
+  async deleteGroups(groups: readonly string[]): Promise<void> {
+    this.assertOpen()
+    await this.admin.deleteGroups(groups)
   }
 
   async setGroupOffsets(group: string, offsets: PartitionOffset[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { defineTransform } from 'tributary'
+import { defineTransform } from 'tributary-runtime'
 import type { DailyPodcastPlays, ListenerDemographic } from '../../schemas/generated/types.ts'
 
 /** What the product remembers per (day, podcast); kept in ctx.state, committed with the outputs. */

@@ -38,19 +38,3 @@ export function cellText(v: unknown): string {
   if (typeof v === 'object' && v !== null) return writeJson(v)
   return Object.is(v, -0) ? '-0.0' : String(v)
 }
-
-/** A one-line progress indicator on a terminal; silent otherwise. */
-export function progress(label: string): { update(text: string): void; done(text?: string): void } {
-  const tty = process.stderr.isTTY
-  let last = 0
-  return {
-    update(text) {
-      if (!tty || Date.now() - last < 100) return
-      last = Date.now()
-      process.stderr.write(`\r\x1b[2K${label} ${text}`)
-    },
-    done(text) {
-      if (tty) process.stderr.write(`\r\x1b[2K${text ? `${label} ${text}\n` : ''}`)
-    },
-  }
-}

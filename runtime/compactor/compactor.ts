@@ -1,7 +1,7 @@
 import path from 'node:path'
 import type { Type } from 'avsc'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
-import { ancestry, ColumnBatch, columnarPlan, MAIN_BRANCH, tableRequest, type Catalog, type ColumnarPlan, type DataFile, type SnapshotId, type Table } from '../lake/index.ts'
+import { ancestry, ColumnBatch, columnarPlan, tableRequest, type Catalog, type ColumnarPlan, type DataFile, type SnapshotId, type Table } from '../lake/index.ts'
 import { writeJson } from '../codec/json/write.ts'
 import type { DeletePosition } from '../lake/write/deletes.ts'
 import { deadLetter, dlqHeaders } from '../log/dead-letters.ts'
@@ -17,6 +17,7 @@ import { StateDb } from '../state/db.ts'
 import { auditSnapshot, type AuditResult } from './audit.ts'
 import { KeyIndex, type RowPosition } from './key-index.ts'
 import { keyText } from '../codec/key.ts'
+import { indexKey, upsertKey } from './materialize.ts'
 import { isTruncate, TruncateBarrier, UNAVAILABLE_FROM_HEADER, unavailableOf } from '../log/change-headers.ts'
 import { storedValues } from './stored-values.ts'
 import { PartialRows, type Pending } from './partial-rows.ts'
@@ -150,9 +151,9 @@ export class SnapshotCompactor implements Sink {
     const table = await this.#openTable()
     this.#table = table
     // Other writers may have committed since (resume.ts): the audit branch follows main if it moved.
-    const { head, offsets, deadLetters } = await resumePoint(table, target.topic, this.#logger)
+    const { head, offsets, deadLetters } = await resumePoint(table, target.topic, this.#logger, { audit: target.auditBranch, main: target.branch })
     const md = table.metadata
-    this.#head = md.refs[AUDIT_BRANCH]?.['snapshot-id'] ?? null
+    this.#head = md.refs[this.target.auditBranch]?.['snapshot-id'] ?? null
     this.stats.lastPublishAt = Math.max(this.stats.lastPublishAt, md['snapshot-log'].at(-1)?.['timestamp-ms'] ?? 0)
     this.#offsets = offsets
     this.#deadMark = deadLetters
@@ -183,7 +184,7 @@ export class SnapshotCompactor implements Sink {
       this.#logger.info({ rows, snapshot: headId }, 'key index rebuilt from the table')
     }
     // A commit that landed before a crash but was never audited and published.
-    if (this.#head !== null && md.refs[MAIN_BRANCH]?.['snapshot-id'] !== this.#head) await this.#auditAndPublish(this.#head)
+    if (this.#head !== null && md.refs[this.target.branch]?.['snapshot-id'] !== this.#head) await this.#auditAndPublish(this.#head)
   }
 
   async #openTable(): Promise<Table> {
@@ -313,13 +314,7 @@ export class SnapshotCompactor implements Sink {
       if (row !== null) this.#pushRow(row, r)
       return
     }
-    let key: string
-    if (row !== null) {
-      key = this.#keyText(this.#keyOf!(row))
-    } else {
-      if (r.key === null) throw new TributaryError('TRIB_DECODE_ENVELOPE', 'a tombstone without a key cannot delete a row')
-      key = this.#keyText(serde.decode(r.key).value)
-    }
+    const key = upsertKey(this.target.keyFields, this.#keyOf!, row, () => (r.key === null ? null : serde.decode(r.key).value))
     if (row === null) this.#keySources.delete(key)
     else this.#keySources.set(key, r)
     if (row !== null && unavailable) {
@@ -332,7 +327,7 @@ export class SnapshotCompactor implements Sink {
 
   /** The index key of a decoded record key (one field's value, or the struct of several). */
   #keyText(k: unknown): string {
-    return keyText(this.target.keyFields.length === 1 ? [k] : Object.values(k as Row))
+    return indexKey(this.target.keyFields, k)
   }
 
   /** TRUNCATE: every row goes in the next commit, unless this table ignores truncates (logged and counted). */
@@ -464,7 +459,7 @@ export class SnapshotCompactor implements Sink {
       if (this.#deadMark.size > 0) summary[DEAD_LETTERS_PROPERTY] = offsetsJson(this.#deadMark)
       if (truncated) summary[TRUNCATE_PROPERTY] = 'true'
       const snapshot = await table.newSnapshot({
-        branch: AUDIT_BRANCH,
+        branch: this.target.auditBranch,
         addDataFiles: files,
         deletePositions: deletes,
         removeFiles,
@@ -580,13 +575,13 @@ export class SnapshotCompactor implements Sink {
 
   /** Every live data and delete file of the audit head: what a truncate removes. */
   async #liveFiles(): Promise<string[]> {
-    const files = await this.#table!.files({ ref: AUDIT_BRANCH })
+    const files = await this.#table!.files({ ref: this.target.auditBranch })
     return [...files.data, ...files.deletes].map((f) => f.dataFile.filePath)
   }
 
   async #auditAndPublish(snapshotId: SnapshotId): Promise<void> {
     const table = this.#table!
-    const main = table.metadata.refs[MAIN_BRANCH]?.['snapshot-id']
+    const main = table.metadata.refs[this.target.branch]?.['snapshot-id']
     const result = await auditSnapshot(table, snapshotId, this.target.quality, this.target.keyFields, main, this.#now())
     this.lastAudit = result
     if (!result.passed) {
@@ -595,7 +590,7 @@ export class SnapshotCompactor implements Sink {
       await table.setProperties({ [AUDIT_PROPERTY]: writeJson(result) })
       return
     }
-    await table.fastForward(AUDIT_BRANCH, MAIN_BRANCH)
+    await table.fastForward(this.target.auditBranch, this.target.branch)
     if (table.metadata.properties[AUDIT_PROPERTY]) await table.setProperties({ [AUDIT_PROPERTY]: writeJson(result) })
     this.stats.lastPublishAt = this.#now()
     await this.#expire()

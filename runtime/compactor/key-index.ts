@@ -1,7 +1,7 @@
 import { keySql } from '../codec/key.ts'
 import { parseSnapshotId, toSnapshotId, type SnapshotId, type Table } from '../lake/index.ts'
 import { quoteIdent } from '../lake/duckdb.ts'
-import type { StateDb } from '../state/db.ts'
+import type { StateStores } from '../state/db.ts'
 
 const MARKER = '\u0000snapshot'
 
@@ -16,22 +16,22 @@ export type RowPosition = readonly [file: string, pos: number]
  * index update, a rollback, a rewrite) it is rebuilt from the head snapshot's files.
  */
 export class KeyIndex {
-  readonly #db: StateDb
+  readonly #db: StateStores
   readonly #store: string
 
-  constructor(db: StateDb, table: string) {
+  constructor(db: StateStores, table: string) {
     this.#db = db
     this.#store = `keys:${table}`
   }
 
   /** The snapshot the index reflects (kept as decimal text: ids are 64-bit). */
   get snapshotId(): SnapshotId | undefined {
-    const v: unknown = this.#db.db(this.#store).get(MARKER)
+    const v: unknown = this.#db.get(this.#store, MARKER)
     return typeof v === 'string' ? parseSnapshotId(v) : toSnapshotId(v)
   }
 
   get(key: string): RowPosition | undefined {
-    return this.#db.db(this.#store).get(key) as RowPosition | undefined
+    return this.#db.get(this.#store, key) as RowPosition | undefined
   }
 
   /** Puts (a position) and deletes (undefined), stamped with the snapshot they produce. */

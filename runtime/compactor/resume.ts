@@ -1,6 +1,7 @@
 import { parseExact } from '../codec/json/exact.ts'
 import { TributaryError } from '../errors.ts'
-import { MAIN_BRANCH, type Snapshot, type SnapshotId, type Table } from '../lake/index.ts'
+import type { Snapshot, SnapshotId, Table } from '../lake/index.ts'
+import { MAIN_BRANCH } from '../lake/iceberg/types.ts'
 import type { Logger } from '../logger.ts'
 
 /**
@@ -17,12 +18,22 @@ import type { Logger } from '../logger.ts'
  *   versions where the history was cut). A lineage that reaches the table's first snapshot without
  *   any means the stream starts at the beginning. One that is cut before any is refused
  *   (TRIB_LAKE_OFFSETS_UNKNOWN): guessing would duplicate or skip rows.
+ *
+ * A dev environment's tables have a branch pair of their own (`env.<name>.audit` → `env.<name>`,
+ * compactor/targets.ts); the rules are the same with those in place of audit and main.
  */
 export const AUDIT_BRANCH = 'audit'
 export const OFFSETS_PROPERTY = 'tributary.offsets'
 export const TOPIC_PROPERTY = 'tributary.topic'
 /** Summary key: the dead-letter topic's end when the snapshot was committed (the compactor's sink dead letters). */
 export const DEAD_LETTERS_PROPERTY = 'tributary.dead-letters'
+
+/** The branch commits land on, and the one that follows it when they pass their audit. */
+export interface Branches {
+  readonly audit: string
+  readonly main: string
+}
+const MAIN_BRANCHES: Branches = { audit: AUDIT_BRANCH, main: MAIN_BRANCH }
 
 export interface ResumePoint {
   /** Head of the branch the compactor commits to (undefined: the table has no snapshot yet). */
@@ -33,10 +44,10 @@ export interface ResumePoint {
   deadLetters: Map<number, number>
 }
 
-export async function resumePoint(table: Table, topic: string, log: Logger): Promise<ResumePoint> {
-  await realignAudit(table, log)
+export async function resumePoint(table: Table, topic: string, log: Logger, branches: Branches = MAIN_BRANCHES): Promise<ResumePoint> {
+  await realignAudit(table, log, branches)
   const md = table.metadata
-  const head = table.snapshot(md.refs[AUDIT_BRANCH] ? { ref: AUDIT_BRANCH } : {})
+  const head = table.snapshot(md.refs[branches.audit] ? { ref: branches.audit } : {})
   const recorded = head ? await recordingSnapshot(table, head, topic) : undefined
   return {
     head,
@@ -46,23 +57,23 @@ export async function resumePoint(table: Table, topic: string, log: Logger): Pro
 }
 
 /** Whether main's head is the audit branch's head or one of its ancestors (across expiry). */
-export async function auditIsAhead(table: Table): Promise<boolean> {
+export async function auditIsAhead(table: Table, branches: Branches = MAIN_BRANCHES): Promise<boolean> {
   const md = table.metadata
-  const main = md.refs[MAIN_BRANCH]?.['snapshot-id']
-  const audit = md.refs[AUDIT_BRANCH]?.['snapshot-id']
+  const main = md.refs[branches.main]?.['snapshot-id']
+  const audit = md.refs[branches.audit]?.['snapshot-id']
   if (audit === undefined || main === undefined || audit === main) return audit !== undefined
   const { snapshots } = await table.lineage(audit, (s) => s['snapshot-id'] === main)
   return snapshots.at(-1)?.['snapshot-id'] === main
 }
 
 /** Points the audit branch at main's head when main moved without it. */
-async function realignAudit(table: Table, log: Logger): Promise<void> {
+async function realignAudit(table: Table, log: Logger, branches: Branches): Promise<void> {
   const md = table.metadata
-  const main = md.refs[MAIN_BRANCH]?.['snapshot-id']
-  const audit = md.refs[AUDIT_BRANCH]?.['snapshot-id']
-  if (main === undefined || audit === undefined || (await auditIsAhead(table))) return
-  log.warn({ main, audit }, 'main moved without the compactor (another writer committed to it, or it was rolled back): the audit branch restarts at main, and what it held beyond main is read again from the topic')
-  await table.setRef(AUDIT_BRANCH, main, { type: 'branch', expected: audit })
+  const main = md.refs[branches.main]?.['snapshot-id']
+  const audit = md.refs[branches.audit]?.['snapshot-id']
+  if (main === undefined || audit === undefined || (await auditIsAhead(table, branches))) return
+  log.warn({ main, audit, branch: branches.main }, 'main moved without the compactor (another writer committed to it, or it was rolled back): the audit branch restarts at main, and what it held beyond main is read again from the topic')
+  await table.setRef(branches.audit, main, { type: 'branch', expected: audit })
 }
 
 /** The offsets a snapshot covers: those of the newest snapshot in its lineage that recorded them for `topic`. */

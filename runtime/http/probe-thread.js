@@ -2,7 +2,10 @@
 // main thread shares, never waiting for the main thread's event loop. Plain JavaScript with no
 // imports of the runtime, so it starts in milliseconds and holds almost no memory.
 import http from 'node:http'
-import { parentPort, workerData } from 'node:worker_threads'
+import { parentPort as maybeParent, workerData } from 'node:worker_threads'
+
+if (!maybeParent) throw new Error('probe-thread.js runs as a worker thread (see probes.ts)')
+const parentPort = maybeParent
 
 const heartbeat = new BigInt64Array(workerData.heartbeat)
 /** The last readiness the main thread published: { ready, reasons, … }. */
@@ -12,6 +15,11 @@ parentPort.on('message', (message) => {
   readiness = message.readiness
 })
 
+/**
+ * @param {http.ServerResponse} res
+ * @param {number} status
+ * @param {unknown} body
+ */
 const send = (res, status, body) => {
   // Probes open a connection each time; none is kept for them.
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', connection: 'close' })
@@ -28,5 +36,5 @@ const server = http.createServer((req, res) => {
     send(res, readiness.ready && !stalled ? 200 : 503, stalled ? { ...readiness, ready: false, reasons: [`main thread stalled for ${stalledMs} ms`, ...readiness.reasons] } : readiness)
   else send(res, 404, { error: { code: 'TRIB_HTTP_NOT_FOUND', message: `the probe port serves /healthz and /readyz only, not ${path}` } })
 })
-server.on('error', (e) => parentPort.postMessage({ error: e.message, code: e.code }))
-server.listen(workerData.port, workerData.host, () => parentPort.postMessage({ listening: server.address().port }))
+server.on('error', (/** @type {NodeJS.ErrnoException} */ e) => parentPort.postMessage({ error: e.message, code: e.code }))
+server.listen(workerData.port, workerData.host, () => parentPort.postMessage({ listening: /** @type {import('node:net').AddressInfo} */ (server.address()).port }))

@@ -14,8 +14,10 @@ import { toSnapshotId, type ScanSelector } from '../lake/index.ts'
 import type { ProductService, Policies } from '../service.ts'
 import type { StartupStatus } from '../startup.ts'
 import { createMetricsRegistry } from '../observability/prometheus.ts'
-import { startPositions, streamEvents } from './events.ts'
+import { eventIdMajor, startPositions, streamEvents } from './events.ts'
 import type { Readiness } from './probes.ts'
+import { majorsOf, servedProduct } from '../lifecycle/book.ts'
+import { parseMajor } from '../lifecycle/versions.ts'
 import { createPipeline, type Mount } from './pipeline.ts'
 import { httpError, sendError, sendJson } from './respond.ts'
 import { Router, productNameRule, type Request } from './router.ts'
@@ -39,11 +41,19 @@ export function createHttpHandler(service: ProductService, access: AccessControl
   })
   const streams = new Map<string, number>()
   const baseUrl = (req: IncomingMessage) => `http://${req.headers.host ?? `localhost:${config.http.port}`}`
+  // ?version=2 asks for one major of a product; without it, a plain name serves the promoted major.
+  const majorParam = (query: URLSearchParams): number | undefined => {
+    const text = query.get('version')
+    if (text === null) return undefined
+    const major = parseMajor(text)
+    if (major === undefined) throw httpError('TRIB_HTTP_BAD_REQUEST', `version=${JSON.stringify(text.slice(0, 20))}: expected a major version such as 2 or v2`)
+    return major
+  }
   /** Discovery detail of the ports the caller may not read is left out. */
-  const describe = async ({ params, allows }: Request) => {
-    const p = service.product(params.name!)
+  const describe = async ({ params, query, allows }: Request) => {
+    const p = service.product(params.name!, majorParam(query))
     const d = await describeProduct(p, service.products, { catalog: service.runtime.catalog, live: service.live(p.name) })
-    return forReader(d, (port) => allows({ kind: 'read', product: p.name, port }))
+    return { ...forReader(d, (port) => allows({ kind: 'read', product: p.name, port })), major: p.major, versions: majorsOf(service.book, service.products, p.base) }
   }
 
   const router = new Router({ name: productNameRule, port: productNameRule })
@@ -59,14 +69,18 @@ export function createHttpHandler(service: ProductService, access: AccessControl
     })
     // The list needs only the specs; the lake and lineage are read per product on demand.
     .add('GET', '/products', OPEN, ({ req, res }) => {
+      // One entry per product, under its plain name: the major it serves, and the others beside it.
+      const served = [...new Set(service.products.map((p) => p.base))].flatMap((base) => servedProduct(service.book, service.products, base) ?? [])
       sendJson(res, 200, {
-        products: service.products.map(({ name, spec }) => ({
-          name,
+        products: served.map(({ base, spec, major }) => ({
+          name: base,
           domain: spec.domain,
           owner: spec.owner,
           description: spec.description.trim(),
           version: spec.version,
-          href: `${baseUrl(req)}/products/${name}`,
+          major,
+          versions: majorsOf(service.book, service.products, base).map((v) => ({ major: v.major, version: v.version, status: v.status })),
+          href: `${baseUrl(req)}/products/${base}`,
         })),
       })
     })
@@ -79,13 +93,15 @@ export function createHttpHandler(service: ProductService, access: AccessControl
       if (typeof body?.sql !== 'string') throw httpError('TRIB_HTTP_BAD_REQUEST', 'expected {"sql": "SELECT …"} (and optionally "asOf", "maxRows")')
       const maxRows = Math.min(typeof body.maxRows === 'number' && body.maxRows > 0 ? body.maxRows : config.http.queryMaxRows, config.http.queryMaxRows)
       // The products this container runs only: it does not know the access rules of the others (closed by default).
-      const tables = (await lakeTables(service.runtime.catalog)).filter((t) => service.products.some((p) => p.name === t.product))
+      const tables = (await lakeTables(service.runtime.catalog, service.book)).filter((t) => service.products.some((p) => p.name === t.product))
       const result = await runQuery(service.runtime.catalog, tables, body.sql, { asOf: asOfOf(body.asOf), maxRows, timeoutMs: config.http.queryTimeoutMs, access: tableAccess(r) })
       sendJson(r.res, 200, result)
     })
-    .add('GET', '/products/:name/policies', OPEN, ({ res, params }) => sendJson(res, 200, { product: params.name, policies: service.policies(params.name!) }))
-    .add('PUT', '/products/:name/policies', ({ name }) => ({ kind: 'control', product: name! }), async ({ req, res, params, who, body }) => {
-      service.product(params.name!)
+    .add('GET', '/products/:name/policies', OPEN, ({ res, params, query }) => sendJson(res, 200, { product: params.name, policies: service.policies(params.name!, majorParam(query)) }))
+    .add('PUT', '/products/:name/policies', ({ name }) => ({ kind: 'control', product: name! }), async ({ req, res, params, query, who, body, require }) => {
+      // The route checked the plain name; a major of another instance name is checked as that one.
+      const target = service.product(params.name!, majorParam(query))
+      if (target.name !== params.name) require({ kind: 'control', product: target.name })
       const parsed = (await body()) as { policies?: unknown }
       const changes = (parsed && typeof parsed === 'object' && 'policies' in parsed ? parsed.policies : parsed) as Policies
       if (!changes || typeof changes !== 'object' || Array.isArray(changes) || Object.values(changes).some((v) => !v || typeof v !== 'object' || Array.isArray(v)))
@@ -93,7 +109,7 @@ export function createHttpHandler(service: ProductService, access: AccessControl
       // The principal is who the credential proves; X-Tributary-Actor names the person behind a shared one.
       const claimed = req.headers['x-tributary-actor']
       const actor = typeof claimed === 'string' && claimed.trim() ? claimed.trim().slice(0, 100) : who!.name
-      sendJson(res, 200, { product: params.name, policies: service.setPolicies(params.name!, changes, actor) })
+      sendJson(res, 200, { product: params.name, policies: service.setPolicies(params.name!, changes, actor, majorParam(query)) })
     })
 
   function tableAccess(r: Request): TableAccess {
@@ -107,13 +123,19 @@ export function createHttpHandler(service: ProductService, access: AccessControl
 
   async function subscribe(r: Request): Promise<void> {
     const { req, res, params, query } = r
-    const product = service.product(params.name!)
+    // A resumed subscription stays on the major its events came from, whichever is promoted now.
+    const lastEventId = req.headers['last-event-id']
+    const resumeId = typeof lastEventId === 'string' && lastEventId ? lastEventId : (query.get('from') ?? undefined)
+    const fromId = eventIdMajor(resumeId)
+    const legacy = service.products.find((p) => p.base === params.name && p.major <= 1)?.major
+    const product = service.product(params.name!, majorParam(query) ?? (fromId === 'legacy' ? legacy : fromId))
+    // The route checked the plain name; a major of another instance name is checked as that one.
+    if (product.name !== params.name) r.require({ kind: 'read', product: product.name, port: params.port! })
     const port = product.outputs.find((o) => o.spec.name === params.port)
     if (!port) throw httpError('TRIB_HTTP_NOT_FOUND', `${product.name} has no output port ${params.port} (it has ${product.outputs.map((o) => o.spec.name).join(', ')})`)
     const client = req.socket.remoteAddress ?? 'unknown'
     if ((streams.get(client) ?? 0) >= config.http.maxStreamsPerClient)
       throw httpError('TRIB_HTTP_TOO_MANY_STREAMS', `this client already has ${config.http.maxStreamsPerClient} subscriptions open`)
-    const lastEventId = req.headers['last-event-id']
     const positions = await startPositions(service.runtime.log, port.spec.topic, query.get('from') ?? undefined, typeof lastEventId === 'string' && lastEventId ? lastEventId : undefined)
     const format = (req.headers.accept ?? '').includes('application/x-ndjson') || query.get('format') === 'ndjson' ? 'ndjson' : 'sse'
     const pii = access.readerPolicy(r.who, product.name, port.spec.name)
@@ -123,6 +145,7 @@ export function createHttpHandler(service: ProductService, access: AccessControl
         log: service.runtime.log,
         codec: service.runtime.codec,
         topic: port.spec.topic,
+        major: product.major,
         positions,
         format,
         res,

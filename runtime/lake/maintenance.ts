@@ -116,6 +116,8 @@ export interface RewriteOptions {
   minInputFiles?: number
   /** Extra summary properties for the replace snapshot (e.g. the offsets the data covers). */
   summary?: Record<string, string>
+  /** Told after each partition: data files handled so far, of all the snapshot's data files. */
+  onProgress?: (files: number, total: number) => void
 }
 
 export interface RewriteResult {
@@ -151,9 +153,12 @@ export async function rewriteDataFiles(table: MaintainedTable, options: RewriteO
   const conn = await table.lake.duckdb.connect()
   const added: { file: DataFile; specId: number }[] = []
   const rewritten = new Set<string>()
+  let handled = 0
   try {
     for (const group of groups.values()) {
       const first = group[0] as (typeof group)[number]
+      handled += group.length
+      options.onProgress?.(handled, tasks.length)
       if (group.length < (options.minInputFiles ?? 2) && group.every((t) => t.deletes.length === 0)) continue
       const specId = specOf.get(first.dataFile.filePath) as number
       const plan: ScanPlan = { snapshot: head, schema, tasks: group, deleteFiles: [...new Set(group.flatMap((t) => t.deletes))] }

@@ -1,3 +1,5 @@
+import { pushAll } from '../util/arrays.ts'
+
 /**
  * The log: topics of partitioned, offset-addressed records with keys, headers and timestamps, plus
  * consumer groups. The engine only knows this interface; adapters live in `connectors/`
@@ -74,6 +76,11 @@ export interface TopicOptions {
    * is created; the broker's default applies otherwise. The embedded log has no per-record limit.
    */
   maxMessageBytes?: number
+  /**
+   * Keep the latest record of every key for ever (Kafka's `cleanup.policy=compact`), set when the
+   * topic is created. For small state kept in the log; the embedded log keeps every record anyway.
+   */
+  compacted?: boolean
 }
 
 /**
@@ -173,6 +180,13 @@ export interface Log {
   groupOffsets(group: string): Promise<PartitionOffset[]>
   /** Overwrites a group's committed offsets (used by replay). The group must have no live consumer. */
   setGroupOffsets(group: string, offsets: PartitionOffset[]): Promise<void>
+  /**
+   * Deletes topics with their records (and every group's offsets on them); missing ones are
+   * ignored. A topic created again with the same name starts empty at offset 0.
+   */
+  deleteTopics(names: readonly string[]): Promise<void>
+  /** Deletes consumer groups' committed offsets; missing ones are ignored. The groups must have no live consumer. */
+  deleteGroups(groups: readonly string[]): Promise<void>
   close(): Promise<void>
 }
 
@@ -187,4 +201,20 @@ export function nextOffsets(records: readonly LogRecord[]): PartitionOffset[] {
   const out: PartitionOffset[] = []
   for (const [topic, byPartition] of last) for (const [partition, offset] of byPartition) out.push({ topic, partition, offset: offset + 1 })
   return out
+}
+
+/** Every record of a topic from its start to its end as it is now, in offset order per partition. */
+export async function readToEnd(log: Log, topic: string): Promise<LogRecord[]> {
+  if (!(await log.describeTopic(topic))) return []
+  const consumer = log.consumer({ group: null, topics: [topic], from: { kind: 'earliest' } })
+  const out: LogRecord[] = []
+  try {
+    for (;;) {
+      const batch = await consumer.poll({ maxRecords: 5000, maxWaitMs: 0 })
+      pushAll(out, batch)
+      if (batch.length === 0 && consumer.caughtUp()) return out
+    }
+  } finally {
+    await consumer.close()
+  }
 }

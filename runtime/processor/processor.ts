@@ -3,7 +3,7 @@ import { nextOffsets, type Consumer, type Log, type LogRecord, type OutgoingReco
 import { loadTransform, type Product } from '../product/load.ts'
 import type { InputRecord, OutputRecord, TransformContext, TransformModule } from '../product/transform.ts'
 import type { Codec, PathCount } from '../codec/index.ts'
-import { StateDb } from '../state/db.ts'
+import { StateDb, type StateStores } from '../state/db.ts'
 import { PartitionedState } from '../state/kv.ts'
 import { TributaryError, messageOf } from '../errors.ts'
 import { moduleLogger, type Logger } from '../logger.ts'
@@ -37,6 +37,8 @@ export interface ProcessorOptions {
   pollWaitMs?: number
   /** Where the validity SLO's counts persist (stream threads leave it to the main thread). */
   figures?: SloFigures
+  /** Opens the product's stores in a folder; default LMDB (StateDb.open). */
+  openState?: (dir: string) => StateStores
 }
 
 /** What a processor takes from the runtime it runs in (this thread's, or a stream thread's own). */
@@ -89,7 +91,7 @@ export class Processor implements ProcessorRunnable {
   /** Records per codec path in the current batch, added to the metrics per batch. */
   readonly #paths = { decode: { fast: 0, reference: 0 }, encode: { fast: 0, reference: 0 } }
   readonly #count: PathCount = (stage, path) => void this.#paths[stage][path]++
-  #db: StateDb | undefined
+  #db: StateStores | undefined
   #state: PartitionedState | undefined
   #consumer: Consumer | undefined
   #ctx: TransformContext | undefined
@@ -165,7 +167,7 @@ export class Processor implements ProcessorRunnable {
     })
     await this.#consumer.prepare?.()
     // One store per stream thread; a partition that moves between threads is restored from its changelog.
-    this.#db = StateDb.open(path.join(this.#opts.stateDir, this.product.name, String(member?.index ?? 0)))
+    this.#db = (this.#opts.openState ?? StateDb.open)(path.join(this.#opts.stateDir, this.product.name, String(member?.index ?? 0)))
     this.#state = new PartitionedState(this.#db, this.changelogTopic)
     const restored = await this.#state.restore(log, member)
     if (restored > 0) this.#logger.info({ restored }, 'state restored from changelog')
@@ -209,6 +211,12 @@ export class Processor implements ProcessorRunnable {
     if (!consumer) throw new TributaryError('TRIB_INTERNAL', `product ${this.product.name} is not started`)
     this.#throwCommitFailure()
     const records = await consumer.poll({ maxRecords: this.product.spec.processing.batchSize, maxWaitMs })
+    // Stopped while the poll waited (a retired major): what it returned is left unprocessed and
+    // uncommitted, and put back, so a stopped product reads nothing more and a resumed run reads it.
+    if (this.#stopRequested) {
+      for (const o of firstOffsets(records)) consumer.seek(o)
+      return 0
+    }
     if (records.length === 0) {
       // Idle: what was committed without waiting becomes durable (and its failure surfaces) now.
       await this.flush()

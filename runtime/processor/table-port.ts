@@ -1,5 +1,5 @@
 import type { Consumer, Log, OutgoingRecord, PartitionOffset } from '../log/log.ts'
-import type { StateDb } from '../state/db.ts'
+import type { StateStores } from '../state/db.ts'
 import { getter } from '../spec/fields.ts'
 import { compileContract, type ContractCheck } from './contract.ts'
 import type { PortDecoder } from './decode.ts'
@@ -20,14 +20,14 @@ import { TributaryError } from '../errors.ts'
 export class TablePort {
   readonly name: string
   readonly #store: string
-  readonly #db: StateDb
+  readonly #db: StateStores
   readonly #decoder: PortDecoder
   readonly #keyOf: ((v: Record<string, unknown>) => unknown) | undefined
   readonly #check: ContractCheck
   #consumer: Consumer | undefined
   #barrier = new TruncateBarrier(1)
 
-  constructor(db: StateDb, decoder: PortDecoder) {
+  constructor(db: StateStores, decoder: PortDecoder) {
     this.name = decoder.port.spec.name
     this.#store = `table:${this.name}`
     this.#db = db
@@ -37,7 +37,7 @@ export class TablePort {
   }
 
   get(key: unknown): unknown {
-    return this.#db.db(this.#store).get(canonicalKey(key))
+    return this.#db.get(this.#store, canonicalKey(key))
   }
 
   async open(log: Log): Promise<void> {
@@ -98,12 +98,12 @@ export class TablePort {
             const from = d.previousKey === undefined || d.previousKey === null ? key : canonicalKey(d.previousKey)
             const pending = changes.get(from)
             const stored =
-              pending !== undefined ? pending : from !== key && deleted.has(from) ? deleted.get(from) : emptyFirst || changes.has(from) ? undefined : this.#db.db(this.#store).get(from)
+              pending !== undefined ? pending : from !== key && deleted.has(from) ? deleted.get(from) : emptyFirst || changes.has(from) ? undefined : this.#db.get(this.#store, from)
             value = keepUnavailable(value, unavailable, stored as Record<string, unknown> | undefined)
             // The old key's row may come later in this poll, from another partition.
             if (stored === undefined && from !== key) moved.push({ key, from, fields: unavailable, row: value })
           }
-          if (removed) deleted.set(key, changes.has(key) ? changes.get(key) : emptyFirst ? undefined : this.#db.db(this.#store).get(key))
+          if (removed) deleted.set(key, changes.has(key) ? changes.get(key) : emptyFirst ? undefined : this.#db.get(this.#store, key))
           changes.set(key, value)
         } catch (e) {
           dead.push(deadLetter(dlqTopic, r, stageOf(e), this.name, e))

@@ -6,24 +6,44 @@ import { fromDuckDB } from '../lake/read/values.ts'
 import type { PiiAction } from '../processor/policy.ts'
 import { assertReadOnly, namedTables, sandbox } from './guard.ts'
 import { redactedSql, registerRedaction } from './redact.ts'
+import type { VersionBook } from '../lifecycle/book.ts'
 
-/** A lake table as queries name it: `<product>.<port>` (or with underscores: `user_profiles.profiles`). */
+/** A lake table as queries name it: `<schema>.<port>` (or with underscores: `user_profiles.profiles`). */
 export interface LakeTable {
   name: string
+  /** The product instance that owns the table (its namespace): access rules are that product's. */
   product: string
+  /** The schema the query names it by (default `product`): a major's name, or a product's plain name. */
+  schema?: string
   port: string
   identifier: TableIdentifier
 }
 
 /**
- * Every table in the lake, as the catalog lists it (namespace = product, name = port), configured
- * products or not. Listing reads no table metadata, so a damaged table is listed too: its error
- * surfaces only when a query reads it.
+ * Every table in the lake, as the catalog lists it (namespace = product instance, name = port),
+ * configured products or not. Listing reads no table metadata, so a damaged table is listed too:
+ * its error surfaces only when a query reads it. With the version book, each major's tables are
+ * also `<product>.v<N>.<port>` (`user_profiles_v1.profiles`), and the plain `<product>.<port>` is
+ * the major the book says the product serves (the promoted one), not necessarily major 1.
  */
-export async function lakeTables(catalog: Catalog): Promise<LakeTable[]> {
+export async function lakeTables(catalog: Catalog, book?: VersionBook): Promise<LakeTable[]> {
+  const namespaces = (await catalog.listNamespaces()).map((n) => n.join('.'))
+  // A plain namespace belongs to the major that keeps the plain names: 0 or 1, as the book knows it.
+  const instance = (namespace: string) => {
+    const m = /^(.*)\.v(\d+)$/.exec(namespace)
+    if (m) return { base: m[1]!, major: Number(m[2]) }
+    return { base: namespace, major: book?.majorsOf(namespace).find((r) => r.major <= 1)?.major ?? 1 }
+  }
+  const majorsOf = (base: string) => namespaces.map(instance).filter((i) => i.base === base).map((i) => i.major)
   const out: LakeTable[] = []
-  for (const namespace of await catalog.listNamespaces())
-    for (const identifier of await catalog.listTables(namespace)) out.push({ name: formatIdentifier(identifier), product: namespace.join('.'), port: identifier.name, identifier })
+  for (const namespace of await catalog.listNamespaces()) {
+    const product = namespace.join('.')
+    const { base, major } = instance(product)
+    // The plain name first: it is the one messages show for the table.
+    const schemas = book ? [...(book.served(base, majorsOf(base)) === major ? [base] : []), `${base}.v${major}`] : [product]
+    for (const identifier of await catalog.listTables(namespace))
+      for (const schema of schemas) out.push({ name: `${schema}.${identifier.name}`, product, schema, port: identifier.name, identifier })
+  }
   return out
 }
 
@@ -58,6 +78,8 @@ export interface TableAccess {
 export interface QueryOptions {
   access?: TableAccess
   asOf?: ScanSelector
+  /** A dev environment's branch (`env.<name>`): read where a table has it, main elsewhere. */
+  branch?: string
   /** At most this many rows are returned; `truncated` says whether there were more. */
   maxRows?: number
   timeoutMs?: number
@@ -91,7 +113,7 @@ export async function runQuery(catalog: Catalog, tables: readonly LakeTable[], s
     const readable = new Set<string>()
     const failures = new Map<string, unknown>()
     for (const t of visible) {
-      const root = await createView(conn, catalog, t, named.includes(t), options.asOf ?? {}, redacted.get(t) ?? undefined, fn, failures)
+      const root = await createView(conn, catalog, t, named.includes(t), options.asOf ?? {}, redacted.get(t) ?? undefined, fn, failures, options.branch)
       if (root) readable.add(root)
     }
     // A table the statement names but that cannot be read fails it, whatever it selects: a view
@@ -120,9 +142,11 @@ async function createView(
   pii: Readonly<Record<string, PiiAction>> | undefined,
   fn: string,
   failures: Map<string, unknown>,
+  branch?: string,
 ): Promise<string | undefined> {
-  const names: Array<[string, string]> = [[t.product, t.port]]
-  if (underscore(t.product) !== t.product || underscore(t.port) !== t.port) names.push([underscore(t.product), underscore(t.port)])
+  const schema = t.schema ?? t.product
+  const names: Array<[string, string]> = [[schema, t.port]]
+  if (underscore(schema) !== schema || underscore(t.port) !== t.port) names.push([underscore(schema), underscore(t.port)])
   const create = async (body: string): Promise<void> => {
     for (const [schema, view] of names) {
       await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
@@ -136,7 +160,7 @@ async function createView(
     // the statement names.
     if (!named && table.storage.localPath('') === undefined) return undefined
     // Without a time-travel selector, the table is what main publishes (the audit branch may be ahead).
-    const body = await table.localSql(asOf)
+    const body = await table.localSql(branch && table.metadata.refs[branch] ? { ref: branch } : asOf)
     await create(pii ? redactedSql(body, pii, fn) : body)
     return table.localRoot
   } catch (e) {
@@ -154,12 +178,13 @@ async function createView(
 const FAILED = 'tributary: failed table '
 
 
-const underscore = (s: string): string => s.replace(/-/g, '_')
+/** The spelling without quotes: dashes and the dot of a major (`user-profiles.v2`) become underscores. */
+const underscore = (s: string): string => s.replace(/[-.]/g, '_')
 
 /** The lake tables among the names a statement uses, in either spelling (identifiers ignore case). */
 function tablesIn(names: ReadonlyArray<{ schema: string; table: string }>, tables: readonly LakeTable[]): LakeTable[] {
   const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase() || a.toLowerCase() === underscore(b).toLowerCase()
-  return tables.filter((t) => names.some((n) => n.schema !== '' && same(n.schema, t.product) && same(n.table, t.port)))
+  return tables.filter((t) => names.some((n) => n.schema !== '' && same(n.schema, t.schema ?? t.product) && same(n.table, t.port)))
 }
 
 async function execute(conn: DuckDBConnection, sql: string, tables: readonly LakeTable[], options: QueryOptions, failures: Map<string, unknown>): Promise<QueryResult> {
@@ -182,7 +207,9 @@ function queryError(e: unknown, sql: string, tables: readonly LakeTable[], optio
   if (failed >= 0) return tableError(text.slice(failed + FAILED.length), failures.get(text.slice(failed + FAILED.length)))
   const missing = /Table with name ([^\s]+) does not exist/.exec(text) ?? /Catalog "?([^"\s]+)"? does not exist/.exec(text)
   if (missing) {
-    const known = tables.map((t) => t.name).join(', ') || 'none (run a product with a snapshot: block first)'
+    // Each table once, by the first of its names (its plain name when it has one).
+    const seen = new Set<string>()
+    const known = tables.filter((t) => !seen.has(formatIdentifier(t.identifier)) && seen.add(formatIdentifier(t.identifier))).map((t) => t.name).join(', ') || 'none (run a product with a snapshot: block first)'
     // DuckDB names the table without its schema; show it as the query wrote it.
     const name = missing[1]!.replace(/"/g, '')
     const written = new RegExp(`((?:"[^"]+"|[\\w-]+)\\.)?"?${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?(?![\\w"])`).exec(sql)?.[0]?.replace(/"/g, '') ?? name

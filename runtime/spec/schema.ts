@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { parseDuration } from '../util/duration.ts'
+import { isSemver } from '../lifecycle/versions.ts'
 import { audienceSchema } from '../access/principal.ts'
 
 /**
@@ -152,7 +153,10 @@ export const productSpecSchema = z
     apiVersion: z.literal('tributary/v1'),
     kind: z.literal('DataProduct'),
     name,
-    version: z.string().default('0.1.0'),
+    version: z
+      .string()
+      .refine(isSemver, 'a semver version, MAJOR.MINOR.PATCH; a new major runs beside the old one (tributary promote)')
+      .default('0.1.0'),
     domain: z.string().min(1),
     description: z.string().min(1),
     owner: z.strictObject({ team: z.string().min(1), email: z.string().email().optional() }),

@@ -3,7 +3,7 @@ import type { StateStore } from '../product/transform.ts'
 import { parseExact } from '../codec/json/exact.ts'
 import { writeJson } from '../codec/json/write.ts'
 import { TributaryError } from '../errors.ts'
-import type { StateDb } from './db.ts'
+import type { StateStores } from './db.ts'
 
 const STORE = 'kv'
 const sep = '\u0000'
@@ -18,13 +18,13 @@ const sep = '\u0000'
  * come back as the strings "NaN", "Infinity", "-Infinity", bytes as base64 strings.
  */
 export class PartitionedState {
-  readonly #db: StateDb
+  readonly #db: StateStores
   readonly topic: string
   #partition = 0
   #record = new Map<string, string | null>()
   #batch = new Map<string, string | null>()
 
-  constructor(db: StateDb, changelogTopic: string) {
+  constructor(db: StateStores, changelogTopic: string) {
     this.#db = db
     this.topic = changelogTopic
   }
@@ -35,7 +35,7 @@ export class PartitionedState {
       const k = this.#key(key)
       const staged = this.#record.has(k) ? this.#record.get(k) : this.#batch.get(k)
       if (staged === null) return undefined
-      const text = staged ?? (this.#db.db(STORE).get(k) as string | undefined)
+      const text = staged ?? (this.#db.get(STORE, k) as string | undefined)
       return text === undefined ? undefined : (parseExact(text) as T)
     },
     put: (key: string, value: unknown): void => {

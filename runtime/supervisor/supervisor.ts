@@ -23,8 +23,11 @@ export interface Failure {
 
 export interface ProductStatus {
   product: string
-  /** `starting` until each runnable has started once; `stopped` after a failure no restart fixes. */
-  state: 'starting' | 'running' | 'stopped'
+  /**
+   * `starting` until each runnable has started once; `stopped` after a failure no restart fixes;
+   * `retired` once asked to stop for good (a retired major, see retire()).
+   */
+  state: 'starting' | 'running' | 'stopped' | 'retired'
   stopped?: Failure
   /** Runnables waiting out a restart's backoff, and why. */
   restarting: Failure[]
@@ -63,6 +66,7 @@ interface Entry {
   readonly members: Member[]
   stopped: Failure | undefined
   error: TributaryError | undefined
+  retired: boolean
   /** Aborted when the product stops: wakes its runnables waiting out a backoff. */
   readonly halt: AbortController
 }
@@ -84,7 +88,7 @@ export class Supervisor {
   constructor(products: readonly SupervisedProduct[], policy: Partial<RestartPolicy> = {}) {
     this.#policy = { ...defaultRestartPolicy, ...policy }
     this.#products = products.map((p) => {
-      const entry: Entry = { name: p.name, members: [], stopped: undefined, error: undefined, halt: new AbortController() }
+      const entry: Entry = { name: p.name, members: [], stopped: undefined, error: undefined, retired: false, halt: new AbortController() }
       for (const runnable of p.runnables)
         entry.members.push({ runnable, product: entry, open: false, started: false, everStarted: false, restarting: undefined, consecutive: 0, lastRestartAt: 0 })
       return entry
@@ -95,7 +99,7 @@ export class Supervisor {
   status(): ProductStatus[] {
     return this.#products.map((p) => ({
       product: p.name,
-      state: p.stopped ? 'stopped' : p.members.every((m) => m.everStarted) ? 'running' : 'starting',
+      state: p.stopped ? 'stopped' : p.retired ? 'retired' : p.members.every((m) => m.everStarted) ? 'running' : 'starting',
       ...(p.stopped ? { stopped: p.stopped } : {}),
       restarting: p.members.flatMap((m) => (m.restarting ? [m.restarting] : [])),
     }))
@@ -103,6 +107,21 @@ export class Supervisor {
 
   restarts(): RestartCount[] {
     return [...this.#restarts.values()]
+  }
+
+  /**
+   * Stops one product for good, not as a failure (a retired major): its runnables finish the batch
+   * in flight, commit and close; the other products keep going.
+   */
+  retire(product: string): void {
+    const p = this.#products.find((e) => e.name === product)
+    if (!p || p.retired || p.stopped) return
+    p.retired = true
+    p.halt.abort()
+    for (const m of p.members) {
+      m.restarting = undefined
+      m.runnable.requestStop()
+    }
   }
 
   /** Products stopped by a failure, with the failure (of the runnable that stopped it) and its error. */
@@ -155,7 +174,7 @@ export class Supervisor {
       }
     } finally {
       // A stopped product lets go of its consumers and stores at once (another instance may take them).
-      if (m.product.stopped) await this.#close(m)
+      if (m.product.stopped || m.product.retired) await this.#close(m)
     }
   }
 
@@ -166,7 +185,7 @@ export class Supervisor {
    */
   async #drain(o: SuperviseOptions): Promise<void> {
     for (const m of this.#members) {
-      while (!m.started && !m.product.stopped) {
+      while (!m.started && !m.product.stopped && !m.product.retired) {
         if (o.signal?.aborted) return
         try {
           await this.#start(m, o)
@@ -180,7 +199,7 @@ export class Supervisor {
       let moved = 0
       for (const m of this.#members) {
         if (o.signal?.aborted) return
-        if (m.product.stopped) continue
+        if (m.product.stopped || m.product.retired) continue
         try {
           if (!m.started) {
             await this.#start(m, o)
@@ -196,7 +215,7 @@ export class Supervisor {
           if (await this.#recover(m, asTributaryError(e))) moved++
         }
       }
-      if (moved === 0 && this.#members.every((m) => m.product.stopped || m.runnable.idle())) return
+      if (moved === 0 && this.#members.every((m) => m.product.stopped || m.product.retired || m.runnable.idle())) return
     }
   }
 
@@ -258,7 +277,7 @@ export class Supervisor {
   }
 
   #halted(m: Member, o: SuperviseOptions): boolean {
-    return Boolean(o.signal?.aborted) || m.product.stopped !== undefined
+    return Boolean(o.signal?.aborted) || m.product.stopped !== undefined || m.product.retired
   }
 
   async #close(m: Member): Promise<void> {

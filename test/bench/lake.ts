@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { SnapshotCompactor } from '../../runtime/compactor/compactor.ts'
-import type { SnapshotTarget } from '../../runtime/compactor/targets.ts'
+import { AUDIT_BRANCH, type SnapshotTarget } from '../../runtime/compactor/targets.ts'
 import type { OutgoingRecord } from '../../runtime/log/log.ts'
 import { loadProduct } from '../../runtime/product/load.ts'
 import { MAIN_BRANCH } from '../../runtime/lake/index.ts'
@@ -72,6 +72,8 @@ function target(product: ReturnType<typeof loadProduct>, port: string, topic: st
     quality: p.spec.snapshot?.quality,
     retention: undefined,
     kind: 'port',
+    auditBranch: AUDIT_BRANCH,
+    branch: MAIN_BRANCH,
   }
 }
 

@@ -244,6 +244,36 @@ export function logContract(name: string, open: () => Promise<{ log: Log; cleanu
       await c.close()
     })
 
+    it('deletes topics and groups; a topic created again starts empty', async () => {
+      const topic = unique('deleted')
+      const group = unique('g-deleted')
+      await log.ensureTopic(topic, { partitions: 2 })
+      await log.append([0, 1, 2].map((i) => ({ topic, partition: 0, key: null, value: b(`d${i}`) })))
+      await log.setGroupOffsets(group, [{ topic, partition: 0, offset: 2 }])
+      await log.deleteTopics([topic, unique('never-existed')])
+      // A broker deletes in the background: wait until it is gone (the embedded log: at once).
+      const deadline = Date.now() + 30_000
+      while ((await log.describeTopic(topic)) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+      expect(await log.describeTopic(topic)).toBeUndefined()
+      expect((await log.listTopics()).map((t) => t.name)).not.toContain(topic)
+      await log.deleteGroups([group, unique('g-never-existed')])
+      expect(await log.listGroups()).not.toContain(group)
+      expect(await log.groupOffsets(group)).toEqual([])
+
+      for (;;) {
+        try {
+          await log.ensureTopic(topic, { partitions: 1 })
+          break
+        } catch (e) {
+          if (Date.now() > deadline) throw e
+          await new Promise((r) => setTimeout(r, 500))
+        }
+      }
+      await log.append([{ topic, key: null, value: b('again') }])
+      const got = await pollUntil(consumer({ group: null, topics: [topic] }), 1)
+      expect(got.map((r) => [r.offset, text(r.value)])).toEqual([[0, 'again']])
+    })
+
     it('seeks within an assigned partition and reports when it is caught up', async () => {
       const topic = unique('seek')
       await log.ensureTopic(topic, { partitions: 1 })

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { commands, type CommandDef } from '../../runtime/cli/commands.js'
 import { repoRoot, tempDir } from '../helpers/runtime.ts'
 
 const bin = path.join(repoRoot, 'runtime/cli/bin.js')
@@ -29,12 +30,17 @@ function expectCleanError(r: ReturnType<typeof cli>, code: string, mention: RegE
 }
 
 describe('tributary CLI', () => {
-  it('has --help on every command', () => {
-    for (const command of ['demo', 'run', 'produce', 'tail', 'topics', 'schemas', 'replay', 'validate', 'spec-schema', 'codegen', 'config', 'registry serve', 'doctor']) {
+  it('has --help on every command, and --version', () => {
+    const names = (defs: readonly CommandDef[], prefix = ''): string[] =>
+      defs.flatMap((d) => (d.commands ? names(d.commands, `${prefix}${d.name} `) : [`${prefix}${d.name}`]))
+    for (const command of names(commands)) {
       const r = cli([...command.split(' '), '--help'])
       expect(r.code, command).toBe(0)
       expect(r.stdout).toMatch(/^Usage: tributary /)
     }
+    const version = cli(['--version'])
+    expect(version.code).toBe(0)
+    expect(version.stdout.trim()).toBe((JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version)
     const unknown = cli(['frobnicate'])
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toMatch(/unknown command 'frobnicate'/)
@@ -128,6 +134,20 @@ describe('tributary CLI', () => {
     expect(printed.pii.salt).toBe('***')
     expect(printed.transport.kind).toBe('embedded')
     expect(r.stdout).not.toContain('a-real-secret-salt')
+  })
+
+  it('draws progress bars on a terminal and none when piped', () => {
+    const tty = tempDir('trib-tty-')
+    // script(1) gives the command a real pseudo-terminal.
+    const shell = `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} --data-dir ${JSON.stringify(tty)} demo --users 500 --plays 8000`
+    const onTty = spawnSync('script', ['-qec', shell, '/dev/null'], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, VITEST: '' } })
+    expect(onTty.status).toBe(0)
+    expect(onTty.stdout).toMatch(/\r\x1b\[2Kday 1 \[[#.]{24}\] \d+% [\d,]+\/[\d,]+ records/)
+    const piped = cli(['demo', '--users', '500', '--plays', '8000'], { dir: tempDir('trib-piped-') })
+    expect(piped.code).toBe(0)
+    expect(piped.stderr + piped.stdout).not.toMatch(/\r|\x1b\[/)
+    expect(piped.stdout).toMatch(/The top podcasts of 2026-11-02/)
+    fs.rmSync(tty, { recursive: true, force: true })
   })
 
   it('prints the spec JSON Schema', () => {

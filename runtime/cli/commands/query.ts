@@ -1,24 +1,17 @@
-import type { Command } from 'commander'
 import { lakeTables, parseAsOf, runQuery, type QueryResult } from '../../query/query.ts'
+import { readVersionBook } from '../../lifecycle/book.ts'
+import { checkEnvName } from '../../lifecycle/environments.ts'
+import { envBranch } from '../../compactor/targets.ts'
 import { writeJson } from '../../codec/json/write.ts'
 import type { CliContext } from '../context.ts'
 import { cellText, print, table } from '../output.ts'
 
-export function registerQuery(program: Command, ctx: CliContext): void {
-  program
-    .command('query')
-    .description('run a read-only SQL query (DuckDB) over the lake\'s tables, e.g. "SELECT * FROM user_profiles.profiles LIMIT 5"')
-    .argument('<sql>', 'one SELECT statement; tables are <product>.<port> (quote dashes, or use underscores)')
-    .option('--as-of <when>', 'time travel: a snapshot id, a tag or branch, or an ISO 8601 time')
-    .option('--format <format>', 'table, json or csv', 'table')
-    .option('--max-rows <n>', 'print at most n rows', (v) => Number(v), 10_000)
-    .action(async (sql: string, opts: { asOf?: string; format: string; maxRows: number }) => {
-      const runtime = await ctx.runtime('read')
-      const tables = await lakeTables(runtime.catalog)
-      const result = await runQuery(runtime.catalog, tables, sql, { asOf: parseAsOf(opts.asOf), maxRows: opts.maxRows })
-      print(formatResult(result, opts.format))
-      if (result.truncated) process.stderr.write(`(only the first ${opts.maxRows} rows are shown; raise --max-rows)\n`)
-    })
+export async function query(ctx: CliContext, sql: string, opts: { asOf?: string; env?: string; format: string; maxRows: number }): Promise<void> {
+  const runtime = await ctx.runtime('read')
+  const tables = await lakeTables(runtime.catalog, await readVersionBook(runtime.log))
+  const result = await runQuery(runtime.catalog, tables, sql, { asOf: parseAsOf(opts.asOf), maxRows: opts.maxRows, ...(opts.env ? { branch: envBranch(checkEnvName(opts.env)) } : {}) })
+  print(formatResult(result, opts.format))
+  if (result.truncated) process.stderr.write(`(only the first ${opts.maxRows} rows are shown; raise --max-rows)\n`)
 }
 
 /**
