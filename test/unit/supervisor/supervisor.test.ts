@@ -58,6 +58,35 @@ class Scripted implements Runnable {
 const fast = { backoff: { initialDelayMs: 5, maxDelayMs: 20 } }
 
 describe('Supervisor, running until stopped', () => {
+  it('retires one product (a retired major): its runnables stop and close, it is not a failure, and the others keep going', async () => {
+    const old = new Scripted('v1')
+    const oldTable = new Scripted('v1.table')
+    const other = new Scripted('v2')
+    const supervisor = new Supervisor(
+      [
+        { name: 'p', runnables: [old, oldTable] },
+        { name: 'p.v2', runnables: [other] },
+      ],
+      fast,
+    )
+    const abort = new AbortController()
+    const running = supervisor.run({ signal: abort.signal })
+    await until('both running', () => supervisor.status().every((s) => s.state === 'running'))
+    supervisor.retire('p')
+    await until('p closed', () => old.events.at(-1) === 'close' && oldTable.events.at(-1) === 'close')
+    const stepsBefore = other.steps
+    await until('p.v2 still stepping', () => other.steps > stepsBefore + 5)
+    expect(supervisor.status().map((s) => [s.product, s.state])).toEqual([
+      ['p', 'retired'],
+      ['p.v2', 'running'],
+    ])
+    expect(supervisor.stopped()).toEqual([])
+    abort.abort()
+    await running
+    expect(old.events).toEqual(['start', 'run', 'close'])
+    expect(other.events).toEqual(['start', 'run', 'close'])
+  })
+
   it('restarts a runnable that fails with a retriable error, counts it, and leaves the other products alone', async () => {
     const flaky = new Scripted('a.table', [1, 'TRIB_LAKE_STORAGE', 1, 'TRIB_LAKE_STORAGE'])
     const steady = new Scripted('b')
