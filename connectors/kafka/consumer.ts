@@ -1,13 +1,13 @@
-import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises'
-import { backoffDelay } from '../../runtime/util/backoff.ts'
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
+import { backoffDelay, retry } from '../../runtime/util/retry.ts'
 import { randomUUID } from 'node:crypto'
 import type { EachBatchPayload, IMemberAssignment } from 'kafkajs'
-import { TributaryError } from '../../runtime/errors.ts'
+import { TributaryError, isTributaryError } from '../../runtime/errors.ts'
 import type { Consumer, ConsumerOptions, LogRecord, OutgoingRecord, PartitionOffset, PollOptions, RecordPosition, StartFrom, TopicPartition } from '../../runtime/log/log.ts'
 import { Mutex } from '../shared/mutex.ts'
 import { assertTopicName } from '../../runtime/log/names.ts'
 import { Signal } from '../shared/signal.ts'
-import { PRIVATE_GROUP_PREFIX, type KafkaAdmin } from './admin.ts'
+import { PRIVATE_GROUP_PREFIX, REQUEST_BACKOFF, type KafkaAdmin } from './admin.ts'
 import { log } from './client.ts'
 import { describe, hasType, isRebalance, toTributaryError } from './errors.ts'
 import { Handoff, toLogRecords } from './handoff.ts'
@@ -90,6 +90,7 @@ export class KafkaConsumer implements Consumer {
   #starting: Promise<void> | undefined
   #needSession = false
   #retryAt = 0
+  #sessionFailures = 0
   #started = false
   #closed = false
   #ready = false
@@ -302,6 +303,7 @@ export class KafkaConsumer implements Consumer {
     if (this.#needSession && this.#starting === undefined && now >= this.#retryAt) {
       this.#needSession = false
       this.#starting = this.#openSession()
+        .then(() => void (this.#sessionFailures = 0))
         .catch((e: unknown) => this.#sessionFailed(e))
         .finally(() => {
           this.#starting = undefined
@@ -341,9 +343,10 @@ export class KafkaConsumer implements Consumer {
       this.#fatal = err
       return
     }
-    log.warn({ topics: this.#topics, group: this.#group, cause: err.message }, 'Kafka consumer could not start; retrying')
+    const retryInMs = backoffDelay(++this.#sessionFailures, REQUEST_BACKOFF)
+    log.warn({ topics: this.#topics, group: this.#group, cause: err.message, attempt: this.#sessionFailures, retryInMs }, 'Kafka consumer could not start; retrying')
     this.#needSession = true
-    this.#retryAt = Date.now() + 1000
+    this.#retryAt = Date.now() + retryInMs
   }
 
   async #checkTopics(): Promise<void> {
@@ -481,11 +484,12 @@ export class KafkaConsumer implements Consumer {
     void this.#position(session, gen)
   }
 
+  /** Resolves and seeks the start offsets of a new generation; failures retry until a newer generation (or close) takes over. */
   async #position(session: Session, gen: number): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const current = (): boolean => gen === this.#generation && !this.#closed && session === this.#session
-      if (!current()) return
-      try {
+    const current = (): boolean => gen === this.#generation && !this.#closed && session === this.#session
+    await retry(
+      async () => {
+        if (!current()) return
         const parts = [...this.#parts.values()]
         const starts = await startOffsets(this.#host.admin, { parts, group: this.#group, from: this.#from, seeks: this.#seeks })
         if (!current()) return
@@ -498,13 +502,17 @@ export class KafkaConsumer implements Consumer {
         this.#ready = true
         session.resume(parts)
         this.#signal.notify()
-        return
-      } catch (e) {
-        const wait = backoffDelay(attempt + 1, { initialDelayMs: 200, maxDelayMs: 5_000, jitter: 0 })
-        log.warn({ group: this.#group, attempt, cause: describe(e) }, `positioning the assigned partitions failed; retrying in ${wait} ms`)
-        await sleep(wait)
-      }
-    }
+      },
+      {
+        what: 'positioning the assigned partitions failed',
+        backoff: REQUEST_BACKOFF,
+        // Whatever failed, a later attempt may work; the retries end when this generation does.
+        classify: (e) => (isTributaryError(e) && e.retriable ? e : new TributaryError('TRIB_KAFKA_UNAVAILABLE', describe(e), { cause: e })),
+        retryOn: current,
+        logger: log,
+        context: { group: this.#group },
+      },
+    ).catch(() => undefined)
   }
 
   #onBatch(payload: EachBatchPayload): Promise<void> {

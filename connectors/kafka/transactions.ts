@@ -153,7 +153,8 @@ export class TransactionalCommitter {
       return this.fenced
     }
     if (e instanceof TributaryError) return e
-    return toTributaryError(e, `${where} aborted`, { transactionalId: this.transactionalId, group }, 'TRIB_KAFKA_TRANSACTION')
+    // Its topics' partitions were resolved before the send: an unknown topic is a broker catching up.
+    return toTributaryError(e, `${where} aborted`, { transactionalId: this.transactionalId, group }, { fallback: 'TRIB_KAFKA_TRANSACTION', topicExists: true })
   }
 
   private connect(): Promise<Producer> {

@@ -6,6 +6,7 @@ import { benchUserProfiles } from './user-profiles.ts'
 import { benchLakeParquet } from './lake-parquet.ts'
 import { benchLake } from './lake.ts'
 import { benchKafka } from './kafka.ts'
+import { benchProbes } from './probes.ts'
 import { provide } from '../global-setup.ts'
 
 /** `npm run bench`: one JSON document of figures, comparable run against run. Not a test. */
@@ -27,6 +28,7 @@ results.embeddedLog = await benchLog()
 results.userProfiles = await benchUserProfiles()
 results.parquetWriter = await benchLakeParquet()
 results.lake = await benchLake()
+results.probes = await benchProbes()
 // The real broker, as the tests use it: started here unless `npm run infra:up` already runs it.
 const stopServers = provide(['kafka'], 'bench')
 try {

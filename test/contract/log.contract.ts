@@ -97,6 +97,33 @@ export function logContract(name: string, open: () => Promise<{ log: Log; cleanu
       expect(await log.describeTopic(unique('missing'))).toBeUndefined()
     })
 
+    it('uses topics right after creating them, many at once: describe, append and read each', async () => {
+      // A broker lists a new topic a moment before it leads its partitions (NOT_LEADER_OR_FOLLOWER,
+      // UNKNOWN_TOPIC_OR_PARTITION): ensureTopic and describeTopic wait for that, and an append to a
+      // topic nobody created creates it. Many at once, so a slow broker shows it.
+      const created = Array.from({ length: 16 }, () => unique('burst'))
+      const implicit = Array.from({ length: 8 }, () => unique('burst-new'))
+      await Promise.all([
+        ...created.map(async (topic) => {
+          // Twice at once: one creates it, the other finds it (or its create meets TOPIC_ALREADY_EXISTS).
+          const [a, z] = await Promise.all([log.ensureTopic(topic, { partitions: 3 }), log.ensureTopic(topic, { partitions: 3 })])
+          expect([a.partitions.length, z.partitions.length]).toEqual([3, 3])
+          expect((await log.describeTopic(topic))?.partitions.map((p) => p.end)).toEqual([0, 0, 0])
+          const positions = await log.append([0, 1, 2, 2].map((partition) => ({ topic, partition, key: null, value: b(`${partition}`) })))
+          expect(positions.map((p) => [p.partition, p.offset])).toEqual([[0, 0], [1, 0], [2, 0], [2, 1]])
+          expect((await log.describeTopic(topic))?.partitions.map((p) => p.end)).toEqual([1, 1, 2])
+        }),
+        ...implicit.map(async (topic) => {
+          const [position] = await log.append([{ topic, key: null, value: b('first') }])
+          expect(position).toMatchObject({ topic, offset: 0 })
+          expect((await log.describeTopic(topic))?.partitions.reduce((n, p) => n + p.end, 0)).toBe(1)
+        }),
+      ])
+      const c = consumer({ group: null, topics: [created[0]!, implicit[0]!] })
+      const read = await pollUntil(c, 5)
+      expect(read.map((r) => `${r.topic === created[0] ? 'c' : 'i'}${r.partition}:${text(r.value)}`).sort()).toEqual(['c0:0', 'c1:1', 'c2:2', 'c2:2', `i${read.find((r) => r.topic === implicit[0])?.partition}:first`].sort())
+    }, 120_000)
+
     it('resumes a consumer group exactly after its committed offsets', async () => {
       const topic = unique('resume')
       const group = unique('g-resume')
