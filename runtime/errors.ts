@@ -58,6 +58,7 @@ export const errorCodes = {
   TRIB_VALIDATE_RULE: { retriable: false, summary: 'record breaks a contract rule of the port' },
   TRIB_TRANSFORM_FAILED: { retriable: false, summary: 'the transform threw for this record' },
   TRIB_TRANSFORM_OUTPUT: { retriable: false, summary: 'the transform returned an output that is not valid' },
+  TRIB_TRANSFORM_TIMEOUT: { retriable: false, summary: 'an asynchronous transform call did not settle within processing.transformTimeout; its late result is ignored' },
   TRIB_ENCODE_FAILED: { retriable: false, summary: "an output does not encode with its port's schema" },
 
   // lake (Iceberg tables and their storage)

@@ -4,6 +4,7 @@ import { TributaryError } from '../../runtime/errors.ts'
 import type {
   ConsumerOptions,
   Log,
+  LogCapabilities,
   OutgoingRecord,
   PartitionOffset,
   RecordPosition,
@@ -43,7 +44,7 @@ import { validateOffsets } from './validate.ts'
  * TRIB_LOG_CORRUPT; a damaged partition fails only its own reads and appends.
  */
 export class EmbeddedLog implements Log, ConsumerHost {
-  readonly kind = 'embedded' as const
+  readonly capabilities: LogCapabilities = Object.freeze({ assignment: 'static', atomicCommits: true })
   readonly files = new ReadFiles()
   readonly state: LogState
   /** Segment files that belong to no partition the journal knows, found on open. */

@@ -1,13 +1,13 @@
-import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises'
-import { backoffDelay } from '../../runtime/util/backoff.ts'
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
+import { backoffDelay, retry } from '../../runtime/util/retry.ts'
 import { randomUUID } from 'node:crypto'
 import type { EachBatchPayload, IMemberAssignment } from 'kafkajs'
-import { TributaryError } from '../../runtime/errors.ts'
+import { TributaryError, isTributaryError } from '../../runtime/errors.ts'
 import type { Consumer, ConsumerOptions, LogRecord, OutgoingRecord, PartitionOffset, PollOptions, RecordPosition, StartFrom, TopicPartition } from '../../runtime/log/log.ts'
 import { Mutex } from '../shared/mutex.ts'
 import { assertTopicName } from '../../runtime/log/names.ts'
 import { Signal } from '../shared/signal.ts'
-import { PRIVATE_GROUP_PREFIX, type KafkaAdmin } from './admin.ts'
+import { PRIVATE_GROUP_PREFIX, REQUEST_BACKOFF, type KafkaAdmin } from './admin.ts'
 import { log } from './client.ts'
 import { describe, hasType, isRebalance, toTributaryError } from './errors.ts'
 import { Handoff, toLogRecords } from './handoff.ts'
@@ -28,11 +28,12 @@ export interface ConsumerHost {
   /** Records and offsets for a group with no live member, in one transaction (replay, setGroupOffsets). */
   offlineCommit(group: string, records: readonly OutgoingRecord[], offsets: readonly PartitionOffset[]): Promise<RecordPosition[]>
   /**
-   * The member index of an exactly-once consumer's transactional id: `member.index` when given,
-   * else the lowest index no live exactly-once consumer of the group in this process holds.
+   * Reserves a member index of the group in this process (a member's identity; an exactly-once
+   * consumer's transactional id derives from it): `member` when given, refused with TRIB_USAGE
+   * while another open consumer holds it; else the lowest free index.
    */
-  transactionalIndex(group: string, member: number | undefined): number
-  consumerClosed(consumer: KafkaConsumer, group: string | null, transactionalIndex: number | undefined): void
+  memberIndex(group: string, member: number | undefined): number
+  consumerClosed(consumer: KafkaConsumer, group: string | null, memberIndex: number | undefined): void
 }
 
 const DEFAULT_MAX_WAIT_MS = 1000
@@ -79,7 +80,7 @@ export class KafkaConsumer implements Consumer {
   readonly #maxBuffered: number
   readonly #fetch: { maxBytes: number; maxBytesPerPartition: number }
   readonly #txn: TransactionalCommitter | undefined
-  readonly #txnIndex: number | undefined
+  readonly #memberIndex: number | undefined
   /** At-least-once commits: records through an idempotent producer, then the offsets. */
   readonly #plain: CommitQueue<Appender> | undefined
   readonly #handoff = new Handoff()
@@ -89,6 +90,7 @@ export class KafkaConsumer implements Consumer {
   #starting: Promise<void> | undefined
   #needSession = false
   #retryAt = 0
+  #sessionFailures = 0
   #started = false
   #closed = false
   #ready = false
@@ -124,9 +126,9 @@ export class KafkaConsumer implements Consumer {
     // Instances of one product in different processes need different clientIds (e.g. the pod name).
     // A pipelined caller (the processor) gets its commits grouped: see commit-queue.ts.
     const policy = options.pipelined ? { intervalMs: opts.kafka.commitIntervalMs, maxRecords: opts.kafka.commitMaxRecords } : { intervalMs: 0, maxRecords: Infinity }
+    if (options.group !== null && (m !== undefined || options.exactlyOnce)) this.#memberIndex = host.memberIndex(options.group, m?.index)
     if (options.exactlyOnce && options.group !== null) {
-      this.#txnIndex = host.transactionalIndex(options.group, m?.index)
-      this.#txn = new TransactionalCommitter(opts, `${opts.kafka.clientId}.${options.group}.${this.#txnIndex}`, host.planner, host.counts, host.admin, policy, (offsets) => {
+      this.#txn = new TransactionalCommitter(opts, `${opts.kafka.clientId}.${options.group}.${this.#memberIndex}`, host.planner, host.counts, host.admin, policy, (offsets) => {
         if (this.#memberLost && offsets.length > 0) throw this.#rebalanced(offsets[0]!)
       })
     } else if (options.group !== null) {
@@ -286,7 +288,7 @@ export class KafkaConsumer implements Consumer {
     await this.#starting?.catch(() => undefined)
     await this.#txn?.close()
     await this.#appender?.close()
-    this.#host.consumerClosed(this, this.#group, this.#txnIndex)
+    this.#host.consumerClosed(this, this.#group, this.#memberIndex)
   }
 
   // ---- lifecycle ----
@@ -301,6 +303,7 @@ export class KafkaConsumer implements Consumer {
     if (this.#needSession && this.#starting === undefined && now >= this.#retryAt) {
       this.#needSession = false
       this.#starting = this.#openSession()
+        .then(() => void (this.#sessionFailures = 0))
         .catch((e: unknown) => this.#sessionFailed(e))
         .finally(() => {
           this.#starting = undefined
@@ -340,9 +343,10 @@ export class KafkaConsumer implements Consumer {
       this.#fatal = err
       return
     }
-    log.warn({ topics: this.#topics, group: this.#group, cause: err.message }, 'Kafka consumer could not start; retrying')
+    const retryInMs = backoffDelay(++this.#sessionFailures, REQUEST_BACKOFF)
+    log.warn({ topics: this.#topics, group: this.#group, cause: err.message, attempt: this.#sessionFailures, retryInMs }, 'Kafka consumer could not start; retrying')
     this.#needSession = true
-    this.#retryAt = Date.now() + 1000
+    this.#retryAt = Date.now() + retryInMs
   }
 
   async #checkTopics(): Promise<void> {
@@ -480,11 +484,12 @@ export class KafkaConsumer implements Consumer {
     void this.#position(session, gen)
   }
 
+  /** Resolves and seeks the start offsets of a new generation; failures retry until a newer generation (or close) takes over. */
   async #position(session: Session, gen: number): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const current = (): boolean => gen === this.#generation && !this.#closed && session === this.#session
-      if (!current()) return
-      try {
+    const current = (): boolean => gen === this.#generation && !this.#closed && session === this.#session
+    await retry(
+      async () => {
+        if (!current()) return
         const parts = [...this.#parts.values()]
         const starts = await startOffsets(this.#host.admin, { parts, group: this.#group, from: this.#from, seeks: this.#seeks })
         if (!current()) return
@@ -497,13 +502,17 @@ export class KafkaConsumer implements Consumer {
         this.#ready = true
         session.resume(parts)
         this.#signal.notify()
-        return
-      } catch (e) {
-        const wait = backoffDelay(attempt + 1, { initialDelayMs: 200, maxDelayMs: 5_000, jitter: 0 })
-        log.warn({ group: this.#group, attempt, cause: describe(e) }, `positioning the assigned partitions failed; retrying in ${wait} ms`)
-        await sleep(wait)
-      }
-    }
+      },
+      {
+        what: 'positioning the assigned partitions failed',
+        backoff: REQUEST_BACKOFF,
+        // Whatever failed, a later attempt may work; the retries end when this generation does.
+        classify: (e) => (isTributaryError(e) && e.retriable ? e : new TributaryError('TRIB_KAFKA_UNAVAILABLE', describe(e), { cause: e })),
+        retryOn: current,
+        logger: log,
+        context: { group: this.#group },
+      },
+    ).catch(() => undefined)
   }
 
   #onBatch(payload: EachBatchPayload): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { TributaryError } from '../../runtime/errors.ts'
-import type { ConsumerOptions, Log, OutgoingRecord, PartitionOffset, RecordPosition, TopicInfo, TopicOptions } from '../../runtime/log/log.ts'
+import type { ConsumerOptions, Log, LogCapabilities, OutgoingRecord, PartitionOffset, RecordPosition, TopicInfo, TopicOptions } from '../../runtime/log/log.ts'
 import { assertPartitionCount, assertTopicName } from '../../runtime/log/names.ts'
 import { KafkaAdmin } from './admin.ts'
 import { log } from './client.ts'
@@ -20,14 +20,14 @@ import { TransactionalCommitter } from './transactions.ts'
  *   no live member.
  */
 export class KafkaLog implements Log, ConsumerHost {
-  readonly kind = 'kafka' as const
+  readonly capabilities: LogCapabilities = Object.freeze({ assignment: 'dynamic', atomicCommits: false })
   readonly planner: Planner
   readonly counts: PartitionCounts
   private readonly appender: Appender
   private offsetsTxn: TransactionalCommitter | undefined
   private readonly consumers = new Set<KafkaConsumer>()
-  /** Member indexes of the transactional ids held by live exactly-once consumers, per group. */
-  private readonly transactional = new Map<string, Set<number>>()
+  /** Member indexes held by open consumers, per group (see ConsumerHost.memberIndex). */
+  private readonly members = new Map<string, Set<number>>()
   private closed = false
 
   private constructor(
@@ -127,22 +127,22 @@ export class KafkaLog implements Log, ConsumerHost {
     return positions
   }
 
-  transactionalIndex(group: string, member: number | undefined): number {
-    let taken = this.transactional.get(group)
-    if (taken === undefined) this.transactional.set(group, (taken = new Set()))
+  memberIndex(group: string, member: number | undefined): number {
+    let taken = this.members.get(group)
+    if (taken === undefined) this.members.set(group, (taken = new Set()))
     let index = member ?? 0
     if (member === undefined) while (taken.has(index)) index++
     else if (taken.has(member))
-      throw new TributaryError('TRIB_USAGE', `an exactly-once consumer of group ${group} with member index ${member} is already open in this process`, {
+      throw new TributaryError('TRIB_USAGE', `a consumer of group ${group} with member index ${member} is already open in this process`, {
         details: { group, member },
       })
     taken.add(index)
     return index
   }
 
-  consumerClosed(consumer: KafkaConsumer, group: string | null, transactionalIndex: number | undefined): void {
+  consumerClosed(consumer: KafkaConsumer, group: string | null, memberIndex: number | undefined): void {
     this.consumers.delete(consumer)
-    if (group !== null && transactionalIndex !== undefined) this.transactional.get(group)?.delete(transactionalIndex)
+    if (group !== null && memberIndex !== undefined) this.members.get(group)?.delete(memberIndex)
   }
 
   async close(): Promise<void> {

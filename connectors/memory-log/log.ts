@@ -3,6 +3,7 @@ import type {
   Consumer,
   ConsumerOptions,
   Log,
+  LogCapabilities,
   LogRecord,
   OutgoingRecord,
   PartitionOffset,
@@ -40,7 +41,7 @@ interface Topic {
 }
 
 class InMemoryLog implements MemoryLog {
-  readonly kind = 'embedded' as const
+  readonly capabilities: LogCapabilities = Object.freeze({ assignment: 'static', atomicCommits: true })
   readonly #topics = new Map<string, Topic>()
   readonly #groups = new Map<string, Map<string, number>>()
   /** Live members: `group\0topic\0partition`. */
@@ -48,6 +49,8 @@ class InMemoryLog implements MemoryLog {
   readonly #changed = new Signal()
   readonly #partitioner = createPartitioner()
   readonly #defaultPartitions: number
+  /** Open consumers, closed with the log. */
+  readonly #consumers = new Set<MemoryConsumer>()
   #closed = false
 
   constructor(defaultPartitions: number) {
@@ -78,6 +81,7 @@ class InMemoryLog implements MemoryLog {
   }
 
   async offsetsForTimestamp(topic: string, timestamp: number): Promise<PartitionOffset[]> {
+    this.#open()
     const t = this.#topic(topic)
     return t.partitions.map((records, partition) => {
       const i = records.findIndex((r) => r.timestamp >= timestamp)
@@ -87,14 +91,18 @@ class InMemoryLog implements MemoryLog {
 
   consumer(options: ConsumerOptions): Consumer {
     this.#open()
-    return new MemoryConsumer(this, options)
+    const consumer = new MemoryConsumer(this, options, () => this.#consumers.delete(consumer))
+    this.#consumers.add(consumer)
+    return consumer
   }
 
   async listGroups(): Promise<string[]> {
+    this.#open()
     return [...this.#groups.keys()].sort()
   }
 
   async groupOffsets(group: string): Promise<PartitionOffset[]> {
+    this.#open()
     return [...(this.#groups.get(group) ?? [])].map(([k, offset]) => {
       const i = k.lastIndexOf('\u0000')
       return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset }
@@ -102,6 +110,7 @@ class InMemoryLog implements MemoryLog {
   }
 
   async setGroupOffsets(group: string, offsets: PartitionOffset[]): Promise<void> {
+    this.#open()
     for (const o of offsets)
       if (this.#members.has(`${group}\u0000${o.topic}\u0000${o.partition}`))
         throw new TributaryError('TRIB_LOG_GROUP_BUSY', `consumer group ${group} has a live member on ${o.topic}-${o.partition}`, { details: { group, ...o } })
@@ -130,6 +139,7 @@ class InMemoryLog implements MemoryLog {
 
   async close(): Promise<void> {
     this.#closed = true
+    await Promise.all([...this.#consumers].map((c) => c.close()))
     this.#changed.notify()
   }
 
@@ -223,22 +233,26 @@ class MemoryConsumer implements Consumer {
   readonly #positions = new Map<string, { topic: string; partition: number; offset: number }>()
   readonly #assigned = new Set<string>()
   readonly #leave: Array<() => void> = []
+  /** The most records it hands out per poll (`maxBufferedRecords`). */
+  readonly #buffer: number
   #next = 0
   #closed = false
 
-  constructor(log: InMemoryLog, options: ConsumerOptions) {
+  constructor(log: InMemoryLog, options: ConsumerOptions, onClose: () => void) {
     const m = options.member
     if (m !== undefined && !(Number.isInteger(m.count) && m.count >= 1 && Number.isInteger(m.index) && m.index >= 0 && m.index < m.count))
       throw new TributaryError('TRIB_USAGE', `consumer member ${m.index} of ${m.count} is not a valid static membership`)
     for (const t of options.topics) assertTopicName(t)
     this.#log = log
     this.#options = options
+    this.#buffer = Math.max(1, options.maxBufferedRecords ?? 10_000)
+    this.#leave.push(onClose)
     this.#assign()
   }
 
   async poll(options: PollOptions = {}): Promise<LogRecord[]> {
     const deadline = Date.now() + Math.max(0, options.maxWaitMs ?? 1000)
-    const cap = Math.max(1, options.maxRecords ?? 1000)
+    const cap = Math.min(this.#buffer, Math.max(1, options.maxRecords ?? 1000))
     for (;;) {
       this.#open()
       this.#assign()

@@ -68,6 +68,7 @@ export const commands = [
     options: [
       { flags: '--port <port>', description: 'HTTP port (default http.port, 8080)', parse: 'number' },
       { flags: '--host <host>', description: 'interface to bind (default http.host, 0.0.0.0)' },
+      { flags: '--probe-port <port>', description: 'also answer /healthz and /readyz on this port, from a worker thread (default http.probePort: none)', parse: 'number' },
     ],
     action: ['./commands/serve.ts', 'serve'],
   },

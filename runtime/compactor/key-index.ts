@@ -50,18 +50,15 @@ export class KeyIndex {
     this.#db.clear(this.#store)
     if (snapshotId === undefined) return 0
     // `_file` is the data file's URI, whatever local path DuckDB read it from.
-    const view = await table.localSql({ snapshotId }, { positions: true })
-    const conn = await table.lake.duckdb.connect()
-    let count = 0
-    try {
-      const reader = await conn.runAndReadAll(`SELECT ${keySql(avroSchema, keyFields, quoteIdent)}, "_file", "_pos" FROM (${view})`)
-      const changes: Array<[string, RowPosition]> = []
-      for (const row of reader.getRows()) changes.push([String(row[0]), [String(row[1]), Number(row[2])]])
-      count = changes.length
-      this.apply(changes, snapshotId)
-    } finally {
-      conn.closeSync()
-    }
-    return count
+    const changes = await table.read(
+      { snapshotId },
+      async (view, conn) => {
+        const reader = await conn.runAndReadAll(`SELECT ${keySql(avroSchema, keyFields, quoteIdent)}, "_file", "_pos" FROM (${view})`)
+        return reader.getRows().map((row): [string, RowPosition] => [String(row[0]), [String(row[1]), Number(row[2])]])
+      },
+      { positions: true },
+    )
+    this.apply(changes, snapshotId)
+    return changes.length
   }
 }

@@ -1,7 +1,7 @@
 import { TributaryError } from '../errors.ts'
 import { keyText } from '../codec/key.ts'
 import type { Headers } from '../log/log.ts'
-import { isTruncate, keepUnavailable, unavailableOf } from '../processor/change-headers.ts'
+import { isTruncate, keepUnavailable, unavailableOf } from '../log/change-headers.ts'
 import type { SnapshotTarget } from './targets.ts'
 
 type Row = Record<string, unknown>

@@ -25,6 +25,8 @@ import type { Logger } from '../logger.ts'
 export const AUDIT_BRANCH = 'audit'
 export const OFFSETS_PROPERTY = 'tributary.offsets'
 export const TOPIC_PROPERTY = 'tributary.topic'
+/** Summary key: the dead-letter topic's end when the snapshot was committed (the compactor's sink dead letters). */
+export const DEAD_LETTERS_PROPERTY = 'tributary.dead-letters'
 
 /** The branch commits land on, and the one that follows it when they pass their audit. */
 export interface Branches {
@@ -38,13 +40,20 @@ export interface ResumePoint {
   head: Snapshot | undefined
   /** Next offset per partition of the topic that `head` covers. */
   offsets: Map<number, number>
+  /** End per partition of the dead-letter topic recorded with those offsets (empty: none recorded). */
+  deadLetters: Map<number, number>
 }
 
 export async function resumePoint(table: Table, topic: string, log: Logger, branches: Branches = MAIN_BRANCHES): Promise<ResumePoint> {
   await realignAudit(table, log, branches)
   const md = table.metadata
   const head = table.snapshot(md.refs[branches.audit] ? { ref: branches.audit } : {})
-  return { head, offsets: head ? await offsetsCovered(table, head, topic) : new Map() }
+  const recorded = head ? await recordingSnapshot(table, head, topic) : undefined
+  return {
+    head,
+    offsets: recorded ? parseOffsets(table, recorded, OFFSETS_PROPERTY) : new Map(),
+    deadLetters: recorded?.summary[DEAD_LETTERS_PROPERTY] !== undefined ? parseOffsets(table, recorded, DEAD_LETTERS_PROPERTY) : new Map(),
+  }
 }
 
 /** Whether main's head is the audit branch's head or one of its ancestors (across expiry). */
@@ -69,11 +78,24 @@ async function realignAudit(table: Table, log: Logger, branches: Branches): Prom
 
 /** The offsets a snapshot covers: those of the newest snapshot in its lineage that recorded them for `topic`. */
 export async function offsetsCovered(table: Table, snapshot: Snapshot, topic: string): Promise<Map<number, number>> {
-  const recorded = (s: Snapshot): boolean => s.summary[OFFSETS_PROPERTY] !== undefined && s.summary[TOPIC_PROPERTY] === topic
+  const found = await recordingSnapshot(table, snapshot, topic)
+  return found ? parseOffsets(table, found, OFFSETS_PROPERTY) : new Map()
+}
+
+/** The newest snapshot in the lineage of `snapshot` that recorded offsets of `topic`; undefined when the lineage is complete without one. */
+async function recordingSnapshot(table: Table, snapshot: Snapshot, topic: string): Promise<Snapshot | undefined> {
+  // The compactor writes the topic and its offsets together: one without the other is damage
+  // (starting over from the beginning would duplicate every row).
+  const recorded = (s: Snapshot): boolean => s.summary[TOPIC_PROPERTY] === topic
   const { snapshots, complete } = await table.lineage(snapshot['snapshot-id'], recorded)
   const found = snapshots.at(-1)
-  if (found && recorded(found)) return parseOffsets(table, found)
-  if (complete) return new Map()
+  if (found && recorded(found)) {
+    if (found.summary[OFFSETS_PROPERTY] !== undefined) return found
+    throw new TributaryError('TRIB_LAKE_CORRUPT', `table ${table.location}: snapshot ${found['snapshot-id']} names topic ${topic} (${TOPIC_PROPERTY}) but records no ${OFFSETS_PROPERTY}: its summary is damaged`, {
+      details: { location: table.location, snapshotId: found['snapshot-id'] },
+    })
+  }
+  if (complete) return undefined
   const oldest = snapshots.at(-1)
   const withOffsets = table.metadata.snapshots.filter(recorded).map((s) => s['snapshot-id'])
   throw new TributaryError(
@@ -84,10 +106,10 @@ export async function offsetsCovered(table: Table, snapshot: Snapshot, topic: st
   )
 }
 
-function parseOffsets(table: Table, s: Snapshot): Map<number, number> {
-  const text = s.summary[OFFSETS_PROPERTY] as string
+function parseOffsets(table: Table, s: Snapshot, property: string): Map<number, number> {
+  const text = s.summary[property] as string
   const bad = (): never => {
-    throw new TributaryError('TRIB_LAKE_CORRUPT', `table ${table.location}: snapshot ${s['snapshot-id']} has ${OFFSETS_PROPERTY} ${text}, not an object of partition → next offset`, {
+    throw new TributaryError('TRIB_LAKE_CORRUPT', `table ${table.location}: snapshot ${s['snapshot-id']} has ${property} ${text}, not an object of partition → next offset`, {
       details: { location: table.location, snapshotId: s['snapshot-id'] as SnapshotId },
     })
   }

@@ -21,21 +21,15 @@ export async function storedValues(
   const out = new Map<string, Record<string, unknown>>()
   if (keys.length === 0 || fields.length === 0) return out
   for (const f of fields) canonical(target.avroSchema, f) // refuses unsupported types before reading
-  const view = await table.localSql({ snapshotId })
   // The index key in SQL (codec/key.ts): the same text as the keys asked for.
   const keyText = keySql(target.avroSchema, target.keyFields, quoteIdent)
-  const conn = await table.lake.duckdb.connect()
-  try {
-    const reader = await conn.runAndReadAll(
-      `SELECT ${keyText}, ${fields.map(quoteIdent).join(', ')} FROM (${view}) WHERE ${keyText} IN (${keys.map(quoteString).join(', ')})`,
-    )
-    for (const row of reader.getRows()) {
-      const values: Record<string, unknown> = {}
-      fields.forEach((f, i) => (values[f] = canonical(target.avroSchema, f)(row[i + 1]!)))
-      out.set(String(row[0]), values)
-    }
-  } finally {
-    conn.closeSync()
+  const rows = await table.read({ snapshotId }, async (view, conn) =>
+    (await conn.runAndReadAll(`SELECT ${keyText}, ${fields.map(quoteIdent).join(', ')} FROM (${view}) WHERE ${keyText} IN (${keys.map(quoteString).join(', ')})`)).getRows(),
+  )
+  for (const row of rows) {
+    const values: Record<string, unknown> = {}
+    fields.forEach((f, i) => (values[f] = canonical(target.avroSchema, f)(row[i + 1]!)))
+    out.set(String(row[0]), values)
   }
   return out
 }

@@ -3,7 +3,7 @@ import type { LogRecord } from '../log/log.ts'
 import type { OutputPort, Product } from '../product/load.ts'
 import type { QualityRules } from '../spec/schema.ts'
 import { parseDuration } from '../util/duration.ts'
-import { dlqHeaders } from '../processor/dlq.ts'
+import { dlqHeaders } from '../log/dead-letters.ts'
 import { MAIN_BRANCH } from '../lake/iceberg/types.ts'
 import { AUDIT_BRANCH } from './resume.ts'
 

@@ -15,6 +15,7 @@ import type { ProductService, Policies } from '../service.ts'
 import type { StartupStatus } from '../startup.ts'
 import { createMetricsRegistry } from '../observability/prometheus.ts'
 import { eventIdMajor, startPositions, streamEvents } from './events.ts'
+import type { Readiness } from './probes.ts'
 import { majorsOf, servedProduct } from '../lifecycle/book.ts'
 import { parseMajor } from '../lifecycle/versions.ts'
 import { createPipeline, type Mount } from './pipeline.ts'
@@ -31,7 +32,13 @@ import { Router, productNameRule, type Request } from './router.ts'
  */
 export function createHttpHandler(service: ProductService, access: AccessControl): http.RequestListener {
   const { config } = service.runtime
-  const metrics: Registry = createMetricsRegistry({ runnables: () => service.runnables(), log: service.runtime.log })
+  const metrics: Registry = createMetricsRegistry({
+    processors: () => service.processors(),
+    sinks: () => service.sinks(),
+    supervision: () => service.supervision(),
+    heap: service.heap,
+    log: service.runtime.log,
+  })
   const streams = new Map<string, number>()
   const baseUrl = (req: IncomingMessage) => `http://${req.headers.host ?? `localhost:${config.http.port}`}`
   // ?version=2 asks for one major of a product; without it, a plain name serves the promoted major.
@@ -157,20 +164,25 @@ export function createHttpHandler(service: ProductService, access: AccessControl
   return createPipeline(mounts, { access, audit: new Audit(metrics), maxBodyBytes: config.http.maxBodyBytes })
 }
 
+/** Not ready while the backends open: the attempt and the last failure (naming the broker, endpoint or registry). */
+export function startingReadiness(status: StartupStatus): Readiness {
+  const why = status.lastError
+    ? `opening ${status.backends}: attempt ${status.attempt} failed (${status.lastError.code}: ${status.lastError.message}); retrying in ${status.retryInMs} ms`
+    : `opening ${status.backends} (attempt ${status.attempt})`
+  return { ready: false, reasons: [why] }
+}
+
 /**
  * What the container answers while it opens its backends: alive (/healthz 200), not ready (/readyz
- * 503 with the attempt and the last failure, which names the broker, endpoint or registry), and
- * TRIB_HTTP_NOT_READY for everything else.
+ * 503, see startingReadiness), and TRIB_HTTP_NOT_READY for everything else.
  */
 export function startingHandler(status: StartupStatus): http.RequestListener {
   return (req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname
-    const why = status.lastError
-      ? `opening ${status.backends}: attempt ${status.attempt} failed (${status.lastError.code}: ${status.lastError.message}); retrying in ${status.retryInMs} ms`
-      : `opening ${status.backends} (attempt ${status.attempt})`
+    const readiness = startingReadiness(status)
     if (path === '/healthz') sendJson(res, 200, { status: 'starting' })
-    else if (path === '/readyz') sendJson(res, 503, { ready: false, reasons: [why] })
-    else sendError(res, httpError('TRIB_HTTP_NOT_READY', `not ready: ${why}`))
+    else if (path === '/readyz') sendJson(res, 503, readiness)
+    else sendError(res, httpError('TRIB_HTTP_NOT_READY', `not ready: ${readiness.reasons[0]}`))
   }
 }
 

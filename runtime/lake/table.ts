@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { TributaryError, isTributaryError } from '../errors.ts'
 import { moduleLogger } from '../logger.ts'
-import { backoffDelay } from '../util/backoff.ts'
+import { retry } from '../util/retry.ts'
 import type { TableIdentifier } from './catalog/identifier.ts'
 import type { TableOperations } from './catalog/operations.ts'
 import type { TableCommit } from './iceberg/commit.ts'
@@ -15,6 +14,8 @@ import type { DataFile, PartitionSpec, Schema, Snapshot, SnapshotId, SnapshotRef
 import { MAIN_BRANCH } from './iceberg/types.ts'
 import { expireSnapshots, rewriteDataFiles, type ExpireOptions, type ExpireResult, type RewriteOptions, type RewriteResult } from './maintenance.ts'
 import { planScan, resolveSnapshot, type ScanPlan, type ScanSelector } from './read/scan.ts'
+import type { DuckDBConnection } from '@duckdb/node-api'
+import { damagedFile } from './read/damage.ts'
 import { localPathOf, scanToSql, type ScanSqlOptions } from './read/sql.ts'
 import type { LakeResources } from './resources.ts'
 import type { LakeStorage } from './storage.ts'
@@ -142,22 +143,28 @@ export class Table {
     let base = await this.ops.current()
     const configured = Number(base.metadata.properties['commit.retry.num-retries'])
     const maxAttempts = this.options.maxAttempts ?? (Number.isInteger(configured) && configured >= 0 ? configured + 1 : 10)
-    for (let attempt = 1; ; attempt++) {
-      const committed = await this.ops.commit(base, await fn(base))
-      if (committed) {
+    return retry(
+      async (attempt) => {
+        if (attempt > 1) base = await this.ops.current()
+        const committed = await this.ops.commit(base, await fn(base))
+        if (!committed)
+          throw new TributaryError('TRIB_LAKE_COMMIT_RETRIES', `commit to ${this.storage.root} lost the race for the next metadata version ${attempt} times; giving up`, {
+            details: { location: this.storage.root, attempts: attempt },
+          })
         this.loaded = committed
         log.debug({ file: committed.file, attempt }, 'committed')
         return committed.metadata
-      }
-      if (attempt >= maxAttempts) {
-        throw new TributaryError('TRIB_LAKE_COMMIT_RETRIES', `commit to ${this.storage.root} lost the race for the next metadata version ${attempt} times; giving up`, {
-          details: { location: this.storage.root, attempts: attempt },
-        })
-      }
-      log.debug({ table: this.storage.root, attempt }, 'lost the commit race; retrying on the newer version')
-      await sleep(backoffDelay(attempt, { initialDelayMs: this.options.baseDelayMs ?? 20, maxDelayMs: 2000, jitter: 0.5 }))
-      base = await this.ops.current()
-    }
+      },
+      {
+        what: `commit to ${this.storage.root} lost the race for the next metadata version`,
+        backoff: { initialDelayMs: this.options.baseDelayMs ?? 20, maxDelayMs: 2000, jitter: 0.5 },
+        maxAttempts,
+        // Only a lost race is retried here: a storage failure or a conflict goes to the caller.
+        retryOn: (e) => e.code === 'TRIB_LAKE_COMMIT_RETRIES',
+        logger: log,
+        level: 'debug',
+      },
+    )
   }
 
   /**
@@ -200,6 +207,31 @@ export class Table {
     const plan = await this.scan(selector)
     const pathOf = await localPathOf(this.lake, this.storage, plan)
     return scanToSql(plan, { ...options, ...(pathOf ? { pathOf } : {}) })
+  }
+
+  /**
+   * Runs `query` over a view of the selected snapshot (localSql) on a connection of the lake's
+   * DuckDB, closed after. A file of the snapshot DuckDB cannot read fails the read as
+   * TRIB_LAKE_CORRUPT naming the file (read/damage.ts), whatever DuckDB's message says.
+   */
+  async read<T>(selector: ScanSelector, query: (view: string, conn: DuckDBConnection) => Promise<T>, options: Omit<ScanSqlOptions, 'pathOf'> = {}): Promise<T> {
+    const plan = await this.scan(selector)
+    const pathOf = await localPathOf(this.lake, this.storage, plan)
+    const view = scanToSql(plan, { ...options, ...(pathOf ? { pathOf } : {}) })
+    const conn = await this.lake.duckdb.connect()
+    try {
+      return await query(view, conn)
+    } catch (e) {
+      throw await damagedFile(e, this.location, plan, this.lake.duckdb, pathOf)
+    } finally {
+      conn.closeSync()
+    }
+  }
+
+  /** What a failed DuckDB read of `localSql(selector)` made elsewhere means (see `read`): TRIB_LAKE_CORRUPT naming a damaged file, or `e`. */
+  async readFailure(e: unknown, selector: ScanSelector = {}): Promise<unknown> {
+    const plan = await this.scan(selector)
+    return damagedFile(e, this.location, plan, this.lake.duckdb, await localPathOf(this.lake, this.storage, plan))
   }
 
   /**

@@ -6,8 +6,8 @@ import type { Codec, FrameEncoder, PathCount } from '../codec/index.ts'
 import { TributaryError } from '../errors.ts'
 import { compileContract, type ContractCheck } from './contract.ts'
 import { compilePolicy, type PiiAction, type Redact } from './policy.ts'
-import { keyExtractor, keySchemaOf } from './keys.ts'
-import { truncateHeaders, UNAVAILABLE_FROM_HEADER, UNAVAILABLE_HEADER, unavailableHeader } from './change-headers.ts'
+import { keyExtractor, keySchemaOf } from '../product/keys.ts'
+import { truncateHeaders, UNAVAILABLE_FROM_HEADER, UNAVAILABLE_HEADER, unavailableHeader } from '../log/change-headers.ts'
 
 /**
  * Turns a transform output into a log record for its port: PII policy, the port's contract rules,

@@ -1,9 +1,10 @@
 import type { Consumer, Log, OutgoingRecord, PartitionOffset } from '../log/log.ts'
 import type { StateStores } from '../state/db.ts'
-import { compileContract, getter, type ContractCheck } from './contract.ts'
+import { getter } from '../spec/fields.ts'
+import { compileContract, type ContractCheck } from './contract.ts'
 import type { PortDecoder } from './decode.ts'
-import { deadLetter, stageOf } from './dlq.ts'
-import { isTruncate, keepUnavailable, TruncateBarrier, UNAVAILABLE_FROM_HEADER, unavailableOf } from './change-headers.ts'
+import { deadLetter, stageOf } from '../log/dead-letters.ts'
+import { isTruncate, keepUnavailable, TruncateBarrier, UNAVAILABLE_FROM_HEADER, unavailableOf } from '../log/change-headers.ts'
 import { canonicalKey } from '../codec/key.ts'
 import type { Codec } from '../codec/index.ts'
 import { TributaryError } from '../errors.ts'
@@ -14,7 +15,7 @@ import { TributaryError } from '../errors.ts'
  * partition), so lookups need no co-partitioning. Deletes and tombstones remove the key; a
  * truncate (Debezium's op t, or a Tributary output's truncate header) removes every key. Rows are
  * checked against the port's contract rules; fields the source did not send keep their stored
- * value (see change-headers.ts).
+ * value (see log/change-headers.ts).
  */
 export class TablePort {
   readonly name: string

@@ -1,6 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection, type DuckDBResultReader } from '@duckdb/node-api'
 import { TributaryError, isTributaryError, messageOf } from '../errors.ts'
-import { formatIdentifier, parseSnapshotId, type Catalog, type ScanSelector, type TableIdentifier } from '../lake/index.ts'
+import { formatIdentifier, parseSnapshotId, type Catalog, type ScanSelector, type Table, type TableIdentifier } from '../lake/index.ts'
 import { quoteIdent, quoteString } from '../lake/duckdb.ts'
 import { fromDuckDB } from '../lake/read/values.ts'
 import type { PiiAction } from '../processor/policy.ts'
@@ -121,7 +121,11 @@ export async function runQuery(catalog: Catalog, tables: readonly LakeTable[], s
     const broken = named.find((t) => failures.has(t.name))
     if (broken) throw tableError(broken.name, failures.get(broken.name))
     await sandbox(conn, [...readable])
-    return await execute(conn, sql, visible, options, failures)
+    try {
+      return await execute(conn, sql, visible, options, failures)
+    } catch (e) {
+      throw (await damagedTable(e, catalog, named, options.asOf ?? {})) ?? e
+    }
   } finally {
     conn.closeSync()
     instance.closeSync()
@@ -149,8 +153,9 @@ async function createView(
       await conn.run(`CREATE OR REPLACE VIEW ${quoteIdent(schema)}.${quoteIdent(view)} AS ${body}`)
     }
   }
+  let table: Table | undefined
   try {
-    const table = await catalog.loadTable(t.identifier)
+    table = await catalog.loadTable(t.identifier)
     // Views over object storage read cached copies, fetched when the view is made: only for tables
     // the statement names.
     if (!named && table.storage.localPath('') === undefined) return undefined
@@ -159,8 +164,9 @@ async function createView(
     await create(pii ? redactedSql(body, pii, fn) : body)
     return table.localRoot
   } catch (e) {
-    // DuckDB binds a view when it is made, so a missing or damaged Parquet file fails here too.
-    failures.set(t.name, e)
+    // DuckDB binds a view when it is made, so a missing or damaged Parquet file fails here too
+    // (a damaged one is named: Table.readFailure).
+    failures.set(t.name, table ? await table.readFailure(e, asOf).catch(() => e) : e)
     // In the filter, not the select list: DuckDB prunes unused columns, so `count(*)` over a view
     // that selects error() would count a row instead of failing.
     await create(`SELECT 1 AS failed WHERE error(${quoteString(`${FAILED}${t.name}`)}) IS NULL`)
@@ -213,6 +219,23 @@ function queryError(e: unknown, sql: string, tables: readonly LakeTable[], optio
   if (/INTERRUPT/i.test(text)) return new TributaryError('TRIB_QUERY_FAILED', `the query ran longer than ${options.timeoutMs} ms and was stopped`, { cause: e })
   if (/Parser Error/.test(text)) return new TributaryError('TRIB_QUERY_INVALID', text.replace(/^Parser Error: /, 'syntax error: '), { cause: e })
   return new TributaryError('TRIB_QUERY_FAILED', text, { cause: e })
+}
+
+/**
+ * A statement that failed while reading: DuckDB reads a Parquet file's pages (and, with an explicit
+ * schema, its footer) only when the statement runs, not when the view is made. The error of the
+ * named table with a damaged file (Table.readFailure), naming it; undefined when none is damaged.
+ */
+async function damagedTable(e: unknown, catalog: Catalog, named: readonly LakeTable[], asOf: ScanSelector): Promise<TributaryError | undefined> {
+  if (!isTributaryError(e, 'TRIB_QUERY_FAILED') || named.length === 0) return undefined
+  for (const t of named) {
+    const found = await catalog
+      .loadTable(t.identifier)
+      .then((table) => table.readFailure(e.cause, asOf))
+      .catch(() => undefined)
+    if (isTributaryError(found, 'TRIB_LAKE_CORRUPT')) return tableError(t.name, found)
+  }
+  return undefined
 }
 
 /** A failed table's own error, its code kept, its message naming the table. */

@@ -177,8 +177,11 @@ export const productSpecSchema = z
           .describe('when absent: at-least-once on Kafka (its default); the embedded log commits outputs with offsets atomically either way'),
         batchSize: z.number().int().min(1).max(100_000).default(2000),
         maxRecordBytes: z.number().int().positive().default(1_048_576),
+        transformTimeout: duration
+          .default('30s')
+          .describe('an asynchronous transform call that has not settled by then dead-letters its record (TRIB_TRANSFORM_TIMEOUT); its late result is ignored'),
       })
-      .default({ batchSize: 2000, maxRecordBytes: 1_048_576 }),
+      .default({ batchSize: 2000, maxRecordBytes: 1_048_576, transformTimeout: '30s' }),
     transform: z.string().default('./transform.ts'),
     access: access.optional(),
   })

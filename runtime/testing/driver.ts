@@ -3,10 +3,10 @@ import { openMemoryRegistry } from '../../connectors/registry/embedded/registry.
 import { materialize } from '../compactor/materialize.ts'
 import { snapshotTargets } from '../compactor/targets.ts'
 import type { LogRecord } from '../log/log.ts'
-import { dlqHeaders } from '../processor/dlq.ts'
-import { keyExtractor } from '../processor/keys.ts'
+import { dlqHeaders } from '../log/dead-letters.ts'
+import { keyExtractor } from '../product/keys.ts'
 import { Processor } from '../processor/processor.ts'
-import { loadTransform, type Product } from '../product/load.ts'
+import type { Product } from '../product/load.ts'
 import { createCodec, type Serde } from '../codec/index.ts'
 import { peekSchemaId } from '../codec/avro/wire.ts'
 import { registerSchemaFiles } from '../runtime.ts'
@@ -56,7 +56,7 @@ export async function runCase(product: Product, fixture: Fixture, options: Drive
       for (const line of lines) records.push(await encode(line, index++))
       await log.append(records)
     }
-    const processor = new Processor(product, await loadTransform(product), {
+    const processor = new Processor(product, {
       log,
       codec,
       stateDir: '(memory)',

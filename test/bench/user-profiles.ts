@@ -6,7 +6,7 @@ import { generateSampleData, usersTopic } from '../../products/sample-data/gener
 import { loadConfig } from '../../runtime/config/load.ts'
 import type { LogRecord } from '../../runtime/log/log.ts'
 import { loadProduct } from '../../runtime/product/load.ts'
-import { createProcessors } from '../../runtime/processor/runner.ts'
+import { createRunnables } from '../../runtime/runner.ts'
 import { HEADER_SIZE } from '../../runtime/codec/avro/wire.ts'
 import { openRuntime } from '../../runtime/runtime.ts'
 import { productsDir, readTopic, tempDir } from '../helpers/runtime.ts'
@@ -41,7 +41,7 @@ export async function benchUserProfiles(users = 150_000, partitions = 6): Promis
       fs.cpSync(template, dir, { recursive: true })
       const runtime = await openRuntime(loadConfig({ env: {}, flags: { dataDir: dir, streamThreads: threads } }))
       try {
-        const [p] = await createProcessors(runtime, [loadProduct(path.join(productsDir, 'user-profiles'))])
+        const p = (await createRunnables(runtime, [loadProduct(path.join(productsDir, 'user-profiles'))]))[0]?.processor
         await p!.start()
         const t0 = performance.now()
         let processed = 0

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateSampleData, playsTopic, usersTopic, type SampleSummary } from '../../products/sample-data/generate.ts'
-import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
-import type { RunnableProduct as Processor } from '../../runtime/processor/runnable.ts'
-import { ProductMetrics } from '../../runtime/processor/metrics.ts'
+import { createRunnables, runProducts } from '../../runtime/runner.ts'
+import type { ProcessorRunnable as Processor } from '../../runtime/processor/runnable.ts'
+import { ProductMetrics } from '../../runtime/observability/metrics.ts'
 import type { Runtime } from '../../runtime/runtime.ts'
 import { exampleMesh, readDecoded, readTopic, tempRuntime } from '../helpers/runtime.ts'
 
@@ -19,8 +19,9 @@ describe('dead letters from the sample data', () => {
     const sample = await generateSampleData(runtime.registry, { users: 60, plays: 300, seed: 7 })
     summary = sample.summary
     await runtime.log.append(sample.records)
-    processors = await createProcessors(runtime, exampleMesh())
-    await runProcessors(processors, { untilIdle: true })
+    const units = await createRunnables(runtime, exampleMesh())
+    processors = units.map((u) => u.processor)
+    await runProducts(units, { untilIdle: true })
   })
   afterAll(async () => cleanup())
 

@@ -3,8 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadProduct } from '../../runtime/product/load.ts'
-import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
-import type { RunnableProduct } from '../../runtime/processor/runnable.ts'
+import { createRunnables, runProducts, type ProductRunnables } from '../../runtime/runner.ts'
 import { readTopic, repoRoot, tempRuntime } from '../helpers/runtime.ts'
 import type { Runtime } from '../../runtime/runtime.ts'
 import type { OutgoingRecord } from '../../runtime/log/log.ts'
@@ -97,7 +96,7 @@ describe('exact values through a product', () => {
   let runtime: Runtime
   let cleanup: () => Promise<void>
   let dataDir: string
-  let processors: RunnableProduct[]
+  let units: ProductRunnables[]
 
   const out = async (): Promise<Map<string, { value: unknown; dead?: Record<string, string> }>> => {
     const rows = new Map<string, { value: unknown; dead?: Record<string, string> }>()
@@ -151,8 +150,8 @@ describe('exact values through a product', () => {
       ),
     })
     await runtime.log.append(records)
-    processors = await createProcessors(runtime, [loadProduct(productDir)], { lake: false })
-    await runProcessors(processors, { untilIdle: true })
+    units = await createRunnables(runtime, [loadProduct(productDir)], { lake: false })
+    await runProducts(units, { untilIdle: true })
   })
   afterAll(async () => cleanup())
 
@@ -202,7 +201,7 @@ describe('exact values through a product', () => {
   })
 
   it('counts records per codec path, and takes the fast path only when it is on', () => {
-    const paths = processors[0]!.metrics.codecPaths
+    const paths = units[0]!.processor.metrics.codecPaths
     expect((paths.get('decode/reference') ?? 0) + (paths.get('decode/fast') ?? 0)).toBeGreaterThan(0)
     if (runtime.config.codec.fastPaths === 'off') expect(paths.get('encode/fast')).toBeUndefined()
     else expect(paths.get('encode/fast')).toBeGreaterThan(0)

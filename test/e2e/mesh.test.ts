@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createEnvelopeType, createPlainType } from '../../runtime/codec/debezium/index.ts'
 import { buildAvro, buildAvroTombstone, type ChangeSpec } from '../../products/sample-data/debezium/index.ts'
 import type { OutgoingRecord } from '../../runtime/log/log.ts'
-import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
+import { createRunnables, runProducts } from '../../runtime/runner.ts'
 import { frame } from '../../runtime/codec/avro/wire.ts'
 import type { Runtime } from '../../runtime/runtime.ts'
 import { playsTopic, usersTable, usersTopic } from '../../products/sample-data/generate.ts'
@@ -98,7 +98,7 @@ describe('example mesh, end to end on the embedded runtime', () => {
     })
     await log.append(records)
 
-    await runProcessors(await createProcessors(runtime, exampleMesh()), { untilIdle: true })
+    await runProducts(await createRunnables(runtime, exampleMesh()), { untilIdle: true })
   })
   afterAll(async () => cleanup())
 

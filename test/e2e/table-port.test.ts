@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadProduct } from '../../runtime/product/load.ts'
-import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
+import { createRunnables, runProducts } from '../../runtime/runner.ts'
 import { keySubject, valueSubject } from '../../runtime/registry/registry.ts'
 import type { Runtime } from '../../runtime/runtime.ts'
 import { StateDb } from '../../runtime/state/db.ts'
@@ -40,7 +40,7 @@ describe('table-mode input port', () => {
   let encodeProfile: (v: unknown) => Buffer
   let encodeKey: (v: unknown) => Buffer
 
-  const run = async () => runProcessors(await createProcessors(runtime, [listeners]), { untilIdle: true })
+  const run = async () => runProducts(await createRunnables(runtime, [listeners]), { untilIdle: true })
   const known = async () =>
     Object.fromEntries(
       (await readDecoded(runtime.log, runtime.codec.serde, 'podcast-listeners.demographics')).map((r) => {

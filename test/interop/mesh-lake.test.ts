@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateSampleData, playsTopic, usersTopic } from '../../products/sample-data/generate.ts'
-import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
+import { createRunnables, runProducts } from '../../runtime/runner.ts'
 import { lakeTables, runQuery, type LakeTable } from '../../runtime/query/query.ts'
 import type { Runtime } from '../../runtime/runtime.ts'
 import { exampleMesh, readDecoded, tempRuntime } from '../helpers/runtime.ts'
@@ -28,7 +28,7 @@ describe('the lake seen by pyiceberg, DuckDB and tributary query', () => {
     for (let day = 0; day < 3; day++) {
       const batch = records.filter((r) => r.timestamp! >= start + day * 86_400_000 && (day === 2 || r.timestamp! < start + (day + 1) * 86_400_000))
       await runtime.log.append(batch)
-      await runProcessors(await createProcessors(runtime, exampleMesh()), { untilIdle: true })
+      await runProducts(await createRunnables(runtime, exampleMesh()), { untilIdle: true })
     }
     tables = await lakeTables(runtime.catalog)
   }, 600_000)

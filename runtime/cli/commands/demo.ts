@@ -9,6 +9,7 @@ import type { CliContext } from '../context.ts'
 import { print, table } from '../output.ts'
 import { progressBar } from '../progress.ts'
 import { formatResult } from './query.ts'
+import { throwIfStopped } from '../../runner.ts'
 import { runMesh, type MeshSummary } from './run.ts'
 import { minOf } from '../../util/arrays.ts'
 
@@ -33,6 +34,7 @@ export async function demo(ctx: CliContext, opts: { users: number; plays: number
   const cut = minOf(records.map((r) => r.timestamp ?? 0)) + 86_400_000
   await runtime.log.append(records.filter((r) => (r.timestamp ?? 0) < cut))
   const first = await runMesh(ctx, [examples], { untilIdle: true, label: 'day 1' })
+  throwIfStopped(first.stopped)
   const tables = await lakeTables(runtime.catalog)
   for (const t of tables.filter((t) => t.port !== 'dlq')) {
     const lake = await runtime.catalog.loadTable(t.identifier)
@@ -40,6 +42,7 @@ export async function demo(ctx: CliContext, opts: { users: number; plays: number
   }
   await runtime.log.append(records.filter((r) => (r.timestamp ?? 0) >= cut))
   const second = await runMesh(ctx, [examples], { untilIdle: true, label: 'day 2' })
+  throwIfStopped(second.stopped)
 
   const rel = path.relative(process.cwd(), dataDir) || '.'
   const invalid = Object.values(summary.invalid).reduce((n, m) => n + Object.values(m).reduce((a, b) => a + b, 0), 0)
@@ -78,7 +81,7 @@ function merge(a: MeshSummary, b: MeshSummary): MeshSummary {
       const y = ys.find((z) => z[key] === x[key])
       return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, typeof v === 'number' && y ? v + (y[k] as number) : v])) as T
     })
-  return { products: sum(a.products, b.products, 'product'), tables: sum(a.tables, b.tables, 'table') }
+  return { products: sum(a.products, b.products, 'product'), tables: sum(a.tables, b.tables, 'table'), stopped: [...a.stopped, ...b.stopped] }
 }
 
 /** A demo starts from nothing; it only wipes a folder it made itself, unless told to. */

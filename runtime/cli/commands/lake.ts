@@ -1,4 +1,4 @@
-import { AUDIT_BRANCH, AUDIT_PROPERTY, OFFSETS_PROPERTY, TOPIC_PROPERTY } from '../../compactor/compactor.ts'
+import { AUDIT_BRANCH, AUDIT_PROPERTY, DEAD_LETTERS_PROPERTY, OFFSETS_PROPERTY, TOPIC_PROPERTY } from '../../compactor/compactor.ts'
 import { auditSnapshot, type AuditResult } from '../../compactor/audit.ts'
 import { auditIsAhead } from '../../compactor/resume.ts'
 import { snapshotTargets, type SnapshotTarget } from '../../compactor/targets.ts'
@@ -122,7 +122,9 @@ export async function compact(ctx: CliContext, name: string): Promise<void> {
   const head = refSnapshot(table.metadata, branch)
   const summary = head?.summary as Record<string, string> | undefined
   // The rewrite covers the same offsets as its parent, so a compactor resumes correctly from it.
-  const carried = summary?.[OFFSETS_PROPERTY] ? { [OFFSETS_PROPERTY]: summary[OFFSETS_PROPERTY], [TOPIC_PROPERTY]: summary[TOPIC_PROPERTY] ?? '' } : undefined
+  const carried = summary?.[OFFSETS_PROPERTY]
+    ? { [OFFSETS_PROPERTY]: summary[OFFSETS_PROPERTY], [TOPIC_PROPERTY]: summary[TOPIC_PROPERTY] ?? '', ...(summary[DEAD_LETTERS_PROPERTY] ? { [DEAD_LETTERS_PROPERTY]: summary[DEAD_LETTERS_PROPERTY] } : {}) }
+    : undefined
   const bar = progressBar(`compacting ${name}`, { unit: 'files' })
   const result = await table.rewriteDataFiles({ branch, minInputFiles: 2, ...(carried ? { summary: carried } : {}), onProgress: (n, total) => bar.update(n, total) })
   bar.done()

@@ -1,7 +1,7 @@
-import { createProcessors, runProcessors } from '../../processor/runner.ts'
-import type { RunnableProduct } from '../../processor/runnable.ts'
-import { ProductMetrics } from '../../processor/metrics.ts'
-import { SnapshotCompactor } from '../../compactor/compactor.ts'
+import { createRunnables, supervise, throwIfStopped, type StoppedProduct } from '../../runner.ts'
+import type { ProcessorRunnable } from '../../processor/runnable.ts'
+import { HeapWatch } from '../../observability/heap.ts'
+import { ProductMetrics } from '../../observability/metrics.ts'
 import { registerSchemaFiles } from '../../runtime.ts'
 import { schemaDirsFor } from '../../spec/schemas.ts'
 import { moduleLogger } from '../../logger.ts'
@@ -20,6 +20,8 @@ export async function run(ctx: CliContext, refs: string[], opts: { untilIdle?: b
   const summary = await runMesh(ctx, refs, { untilIdle: Boolean(opts.untilIdle), ...(opts.env ? { env: opts.env } : {}) })
   if (opts.format === 'json') printJson(summary)
   else print(`${table(summary.products)}\n\n${table(summary.tables)}`)
+  // The others ran to the end; the run still fails, naming what stopped.
+  throwIfStopped(summary.stopped)
 }
 
 export interface ProductSummary extends Record<string, unknown> {
@@ -36,14 +38,22 @@ export interface TableSummary extends Record<string, unknown> {
   rows: number
   commits: number
   'audit failures': number
+  /** Records the table could not hold, now in the product's dead letters. */
+  'dead letters': number
 }
 
 export interface MeshSummary {
   products: ProductSummary[]
   tables: TableSummary[]
+  /** Products a failure stopped (the others ran on), and why. */
+  stopped: StoppedProduct[]
 }
 
-/** Runs products; SIGINT/SIGTERM finish the batch in flight, commit, and close. With `env`, in that dev environment. */
+/**
+ * Runs products under a supervisor; SIGINT/SIGTERM finish the batch in flight, commit, and close.
+ * With `env`, in that dev environment. A product that stops for good does not stop the others; the
+ * caller reports it (throwIfStopped).
+ */
 export async function runMesh(ctx: CliContext, refs: readonly string[], opts: { untilIdle: boolean; label?: string; env?: string }): Promise<MeshSummary> {
   const runtime = await ctx.runtime()
   const { book, active, retired } = await activeMajors(runtime.log, ctx.products(refs))
@@ -51,9 +61,12 @@ export async function runMesh(ctx: CliContext, refs: readonly string[], opts: { 
   const products = opts.env ? await Promise.all(active.map((p) => enterEnvironment(runtime, p, opts.env!))) : active
   const dirs = [...new Set(products.flatMap((p) => schemaDirsFor(p.dir, runtime.config.schemaDirs)))]
   await registerSchemaFiles(runtime.registry, dirs)
-  const processors = await createProcessors(runtime, products)
+  const units = await createRunnables(runtime, products)
+  const supervisor = supervise(units)
+  const heap = new HeapWatch(runtime.config.heapWatermark)
+  const processors = new Set<unknown>(units.map((u) => u.processor))
   // A major retired while it runs stops once its grace period ends (its batch in flight commits).
-  const watch = opts.untilIdle ? undefined : new VersionWatch(runtime.log, book, products, (p) => processors.filter((r) => r.product === p).forEach((r) => r.requestStop())).start()
+  const watch = opts.untilIdle ? undefined : new VersionWatch(runtime.log, book, products, (p) => supervisor.retire(p.name)).start()
   const abort = new AbortController()
   const onSignal = (signal: string) => {
     if (abort.signal.aborted) {
@@ -75,11 +88,11 @@ export async function runMesh(ctx: CliContext, refs: readonly string[], opts: { 
   }
   if (bar.active) remeasure()
   try {
-    await runProcessors(processors, {
+    await supervisor.run({
       untilIdle: opts.untilIdle,
       signal: abort.signal,
       onBatch: (p, n) => {
-        if (p instanceof SnapshotCompactor) return
+        if (!processors.has(p)) return
         done += n
         if (bar.active && Date.now() - measured > 1000) remeasure()
         bar.update(done)
@@ -88,21 +101,27 @@ export async function runMesh(ctx: CliContext, refs: readonly string[], opts: { 
   } finally {
     await watch?.stop()
     bar.done()
+    heap.close()
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal)
   }
-  return {
-    products: processors.filter((p) => !(p instanceof SnapshotCompactor)).map(summarize),
-    tables: processors.filter((p): p is SnapshotCompactor => p instanceof SnapshotCompactor).map((c) => ({
-      table: c.name,
-      read: ProductMetrics.total(c.metrics.recordsIn),
-      rows: c.lake.rows,
-      commits: c.lake.commits,
-      'audit failures': c.lake.auditFailures,
-    })),
+  const summary: MeshSummary = {
+    products: units.map((u) => summarize(u.processor)),
+    tables: units.flatMap((u) =>
+      u.sinks.map((s) => ({
+        table: s.name,
+        read: s.stats.read,
+        rows: s.stats.rows,
+        commits: s.stats.commits,
+        'audit failures': s.stats.auditFailures,
+        'dead letters': ProductMetrics.total(s.stats.deadLetters),
+      })),
+    ),
+    stopped: supervisor.stopped().map(({ product, runnable, code, message }) => ({ product, runnable, code, message })),
   }
+  return summary
 }
 
-export const summarize = (p: RunnableProduct): ProductSummary => ({
+export const summarize = (p: ProcessorRunnable): ProductSummary => ({
   product: p.name,
   in: ProductMetrics.total(p.metrics.recordsIn),
   out: ProductMetrics.total(p.metrics.recordsOut),

@@ -1,5 +1,6 @@
 import http from 'node:http'
-import { createHttpHandler, listen, startingHandler } from '../../http/server.ts'
+import { ProbeListener, type Readiness } from '../../http/probes.ts'
+import { createHttpHandler, listen, startingHandler, startingReadiness } from '../../http/server.ts'
 import { AccessControl } from '../../access/access.ts'
 import { moduleLogger } from '../../logger.ts'
 import { registerSchemaFiles } from '../../runtime.ts'
@@ -10,7 +11,7 @@ import type { CliContext } from '../context.ts'
 
 const logger = moduleLogger('serve')
 
-export async function serve(ctx: CliContext, refs: string[], opts: { port?: number; host?: string }): Promise<void> {
+export async function serve(ctx: CliContext, refs: string[], opts: { port?: number; host?: string; probePort?: number }): Promise<void> {
   const config = ctx.config()
   const products = ctx.products(refs)
   // Secrets are read before the port opens, so a missing one fails at once.
@@ -22,9 +23,13 @@ export async function serve(ctx: CliContext, refs: string[], opts: { port?: numb
   // and says why it is not ready, instead of crash-looping.
   const status: StartupStatus = { attempt: 0 }
   let handler: http.RequestListener = startingHandler(status)
+  let readiness = (): Readiness => startingReadiness(status)
   const server = http.createServer((req, res) => handler(req, res))
-  const bound = await listen(server, opts.port ?? config.http.port, opts.host ?? config.http.host)
-  logger.info({ url: bound.url, products: products.map((p) => p.name) }, 'serving; opening backends')
+  const host = opts.host ?? config.http.host
+  const bound = await listen(server, opts.port ?? config.http.port, host)
+  const probePort = opts.probePort ?? config.http.probePort
+  const probes = probePort === undefined ? undefined : await ProbeListener.start({ port: probePort, host, stallMs: config.http.livenessStallMs, readiness: () => readiness() })
+  logger.info({ url: bound.url, ...(probes ? { probePort: probes.port } : {}), products: products.map((p) => p.name) }, 'serving; opening backends')
 
   // SIGTERM: stop fetching, finish the batch in flight, commit, flush pending snapshots, close,
   // exit 0, all within the deadline. A second signal exits at once.
@@ -51,10 +56,12 @@ export async function serve(ctx: CliContext, refs: string[], opts: { port?: numb
     await registerSchemaFiles(runtime.registry, [...new Set(products.flatMap((p) => schemaDirsFor(p.dir, config.schemaDirs)))])
     const service = new ProductService(runtime, products)
     handler = createHttpHandler(service, access)
+    readiness = () => service.readiness()
     await service.start(abort.signal)
   } finally {
     server.closeAllConnections()
     await new Promise<void>((resolve) => server.close(() => resolve()))
+    await probes?.close()
     process.off('SIGTERM', onSignal).off('SIGINT', onSignal)
     if (deadline) clearTimeout(deadline)
   }

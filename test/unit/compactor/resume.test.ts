@@ -52,6 +52,18 @@ describe('resuming after other writers', () => {
     expect(e.message).toContain(`snapshot ${t.snapshot()!['snapshot-id']} covers input offsets of topic t that no snapshot records any more`)
   })
 
+  it('refuses a snapshot that names the topic without its offsets (a damaged summary) instead of starting over', async () => {
+    const lake = await lakes()
+    const t = await lake.create({ avroSchema })
+    await t.newSnapshot({ addRows: [{ id: 1 }], summary: ours({ 0: 3 }) })
+    // As a garbled metadata file that still parses can leave it: the offsets key is gone.
+    const damaged = await t.newSnapshot({ addRows: [{ id: 2 }], summary: { [TOPIC_PROPERTY]: 't', 'total-files-si~~~tributary.offsets': '{"0":5}' } })
+    const e = await failure(offsetsCovered(t, t.snapshot()!, 't'))
+    expect(e).toMatchObject({ code: 'TRIB_LAKE_CORRUPT', retriable: false })
+    expect(e.message).toContain(`snapshot ${damaged['snapshot-id']} names topic t (${TOPIC_PROPERTY}) but records no ${OFFSETS_PROPERTY}`)
+    await expect(resumePoint(t, 't', log)).rejects.toMatchObject({ code: 'TRIB_LAKE_CORRUPT' })
+  })
+
   it('restarts the audit branch at main when main moved without it, and leaves it when it is ahead', async () => {
     const lake = await lakes()
     const t = await lake.create({ avroSchema })

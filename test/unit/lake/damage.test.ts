@@ -10,7 +10,7 @@ import { openTestLake } from '../../helpers/lake.ts'
 
 /**
  * One table's damage stays with that table (issue 8 item 6, issue 10 item 2): a garbled metadata
- * version, a missing manifest list, a damaged manifest. Each is a typed error that names the table
+ * version, a missing manifest list, a damaged manifest, a damaged Parquet file. Each is a typed error that names the table
  * and the file (with the byte where garbage starts, and the version that is intact), never
  * retriable, and the other tables of the lake load and query as usual.
  */
@@ -84,6 +84,31 @@ describe('a damaged table', () => {
       const e = await failure(bad.scan())
       expect(e).toMatchObject({ code: 'TRIB_LAKE_CORRUPT', retriable: false })
       expect(e.message).toMatch(new RegExp(`^${manifest.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a readable Avro file: truncated block at byte \\d+`))
+      await goodStillWorks(lake)
+    } finally {
+      await lake.close()
+    }
+  })
+
+  it.each([
+    ['cut short', (b: Buffer) => b.subarray(0, Math.floor(b.length / 2))],
+    // DuckDB's own message does not name the file for this one.
+    ['with a garbled footer', (b: Buffer) => {
+      const footer = b.readUInt32LE(b.length - 8)
+      return Buffer.from(b.map((x, i) => (i >= b.length - 8 - footer && i < b.length - 8 ? x ^ 0x5a : x)))
+    }],
+  ])('with a data file %s: TRIB_LAKE_CORRUPT naming the file and the snapshot, on every read path', async (_, damage) => {
+    const { lake } = await lakeWithTables()
+    try {
+      const bad = await lake.catalog.loadTable(tableId('shop', 'bad'))
+      const file = (await bad.files()).data[0]!.dataFile.filePath
+      fs.writeFileSync(new URL(file), damage(fs.readFileSync(new URL(file))))
+      const e = await failure(bad.read({}, async (view, conn) => (await conn.runAndReadAll(`SELECT count(*), max(id) FROM (${view})`)).getRows()))
+      expect(e).toMatchObject({ code: 'TRIB_LAKE_CORRUPT', retriable: false, details: { file, snapshotId: bad.snapshot()!['snapshot-id'] } })
+      expect(e.message).toContain(`data file ${file} (snapshot ${bad.snapshot()!['snapshot-id']} refers to it) is not readable Parquet: `)
+      const query = await failure(runQuery(lake.catalog, await lakeTables(lake.catalog), 'SELECT count(*) FROM shop.bad'))
+      expect(query).toMatchObject({ code: 'TRIB_LAKE_CORRUPT', message: expect.stringMatching(/^table shop\.bad: .*is not readable Parquet/) })
+      expect(query.message).toContain(file)
       await goodStillWorks(lake)
     } finally {
       await lake.close()

@@ -2,12 +2,12 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { openEmbeddedLog } from '../../../connectors/embedded-log/index.ts'
-import { log as moduleLog } from '../../../connectors/embedded-log/logger.ts'
-import { TributaryError } from '../../../runtime/errors.ts'
-import { keyFor, valueFor } from './fixtures/content.ts'
-import { spawnWorker, type Worker } from './fixtures/spawn.ts'
-import { readAll, segmentFiles, tempDir } from './fixtures/tmp.ts'
+import { openEmbeddedLog } from '../../connectors/embedded-log/index.ts'
+import { log as moduleLog } from '../../connectors/embedded-log/logger.ts'
+import { TributaryError } from '../../runtime/errors.ts'
+import { keyFor, valueFor } from '../unit/embedded-log/fixtures/content.ts'
+import { spawnWorker, type Worker } from '../unit/embedded-log/fixtures/spawn.ts'
+import { readAll, segmentFiles, tempDir } from '../unit/embedded-log/fixtures/tmp.ts'
 
 /** A pid that certainly belonged to a process that has exited. */
 const deadPid = (): number => spawnSync(process.execPath, ['-e', '0']).pid!

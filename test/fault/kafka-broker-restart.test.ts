@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isTributaryError } from '../../runtime/errors.ts'
 import { nextOffsets, type Log } from '../../runtime/log/log.ts'
 import { openKafkaLog } from '../../connectors/kafka/index.ts'
-import { kafkaOptions, requireKafka, unique } from './kafka-support.ts'
-import { PrivateBroker } from './kafka-private-broker.ts'
+import { kafkaOptions, requireKafka, unique } from '../integration/kafka-support.ts'
+import { PrivateBroker } from '../integration/kafka-private-broker.ts'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 

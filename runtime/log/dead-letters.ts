@@ -1,8 +1,8 @@
-import type { LogRecord, OutgoingRecord } from '../log/log.ts'
+import type { LogRecord, OutgoingRecord } from './log.ts'
 import { TributaryError, messageOf } from '../errors.ts'
 
-/** Where in the pipeline a record failed. */
-export type Stage = 'decode' | 'validate' | 'transform' | 'encode'
+/** Where in the pipeline a record failed; `sink`: the lake table could not hold it. */
+export type Stage = 'decode' | 'validate' | 'transform' | 'encode' | 'sink'
 
 /** Header names on dead letters; stable, documented in the README. */
 export const dlqHeaders = {

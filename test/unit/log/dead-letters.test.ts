@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { TributaryError } from '../../../runtime/errors.ts'
 import type { LogRecord } from '../../../runtime/log/log.ts'
-import { DLQ_MAX_RECORD_BYTES, deadLetter, dlqHeaders } from '../../../runtime/processor/dlq.ts'
+import { DLQ_MAX_RECORD_BYTES, deadLetter, dlqHeaders } from '../../../runtime/log/dead-letters.ts'
 
 const source = (value: Buffer | null): LogRecord => ({
   topic: 'in',

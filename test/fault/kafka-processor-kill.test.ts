@@ -4,7 +4,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Log } from '../../runtime/log/log.ts'
 import { readTopic, repoRoot, tempDir } from '../helpers/runtime.ts'
-import { kafkaBroker, openTestKafkaLog, unique } from './kafka-support.ts'
+import { kafkaBroker, openTestKafkaLog, unique } from '../integration/kafka-support.ts'
 
 /**
  * `tributary run` of an exactly-once product on the real broker, SIGKILLed at random points ten

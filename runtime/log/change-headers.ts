@@ -1,4 +1,4 @@
-import type { Headers, LogRecord } from '../log/log.ts'
+import type { Headers, LogRecord } from './log.ts'
 
 /**
  * What an output record says beyond "a row" or "a tombstone for a key", in two headers that the

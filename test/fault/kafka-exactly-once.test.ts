@@ -5,9 +5,9 @@ import { openKafkaLog } from '../../connectors/kafka/index.ts'
 import { isTributaryError } from '../../runtime/errors.ts'
 import type { Consumer, Log, LogRecord } from '../../runtime/log/log.ts'
 import { repoRoot } from '../helpers/runtime.ts'
-import { kafkaBroker, kafkaOptions, openTestKafkaLog, unique } from './kafka-support.ts'
+import { kafkaBroker, kafkaOptions, openTestKafkaLog, unique } from '../integration/kafka-support.ts'
 
-const worker = path.join(repoRoot, 'test/integration/kafka-eos-worker.ts')
+const worker = path.join(repoRoot, 'test/fault/fixtures/kafka-eos-worker.ts')
 
 /**
  * Runs the worker; with a kill point, SIGKILLs it `delayMs` after its `commits`-th commit line.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { LogRecord } from '../../../runtime/log/log.ts'
-import { truncateHeaders, TruncateBarrier } from '../../../runtime/processor/change-headers.ts'
+import { truncateHeaders, TruncateBarrier } from '../../../runtime/log/change-headers.ts'
 
 /**
  * A truncate written into every partition must be applied after everything written before it and

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Log, LogRecord } from '../../runtime/log/log.ts'
 import { readTopic, repoRoot, tempDir } from '../helpers/runtime.ts'
 import { pyicebergRawRows } from '../interop/python.ts'
-import { cdcServers, createConnector, deleteConnector, psql } from './cdc-support.ts'
-import { kafkaBroker, openTestKafkaLog, resetKafka, unique } from './kafka-support.ts'
+import { cdcServers, createConnector, deleteConnector, psql } from '../integration/cdc-support.ts'
+import { kafkaBroker, openTestKafkaLog, resetKafka, unique } from '../integration/kafka-support.ts'
 
 /**
  * A real Debezium PostgreSQL connector (pgoutput, Kafka Connect's JSON converter) on a real

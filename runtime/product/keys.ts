@@ -1,6 +1,5 @@
-import { fieldAt } from '../spec/fields.ts'
-import { getter } from './contract.ts'
-import type { OutputPort } from '../product/load.ts'
+import { fieldAt, getter } from '../spec/fields.ts'
+import type { OutputPort } from './load.ts'
 
 /**
  * The Avro schema of an output port's record key: the key field's own type for a single key, or a
