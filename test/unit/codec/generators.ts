@@ -11,6 +11,7 @@ import { formatDecimal } from '../../../runtime/codec/values/decimal.ts'
 import { narrow } from '../../../runtime/codec/values/long.ts'
 import { formatDate, formatTime, formatTimestamp } from '../../../runtime/codec/values/temporal.ts'
 import { SENTINELS } from '../../../runtime/codec/debezium/semantic.ts'
+import type { SchemaRegistry } from '../../../runtime/registry/registry.ts'
 
 export type Spec =
   | { kind: 'boolean' | 'int' | 'long' | 'float' | 'double' | 'string' | 'bytes' }
@@ -444,4 +445,25 @@ export function readerArb(c: Column): fc.Arbitrary<unknown> {
     case 'array':
       return fc.constant({ type: 'array', items: ['null', c.items === 'Date' ? { type: 'int', logicalType: 'date' } : c.items] })
   }
+}
+
+/**
+ * A registry that only registers and looks up by id, without compatibility rules: random schemas
+ * under one subject are not compatible versions (the registry's rules have their own contract suite).
+ */
+export function memoryRegistry(): SchemaRegistry {
+  const texts: string[] = []
+  return {
+    async register(_subject, schema) {
+      const text = typeof schema === 'string' ? schema : JSON.stringify(schema)
+      let id = texts.indexOf(text)
+      if (id < 0) id = texts.push(text) - 1
+      return { id: id + 1, version: 1 }
+    },
+    async schemaById(id) {
+      const text = texts[id - 1]
+      if (text === undefined) throw new Error(`no schema ${id}`)
+      return text
+    },
+  } as SchemaRegistry
 }

@@ -11,8 +11,7 @@ import { writeJson } from '../../../runtime/codec/json/write.ts'
 import { createType } from '../../../runtime/codec/types/logical-types.ts'
 import { isTributaryError } from '../../../runtime/errors.ts'
 import type { LogRecord } from '../../../runtime/log/log.ts'
-import type { SchemaRegistry } from '../../../runtime/registry/registry.ts'
-import { avroSchema, columnArb, columnAvro, readerArb, same, specArb, valueArb, wireArb, type Column } from './generators.ts'
+import { avroSchema, columnArb, columnAvro, memoryRegistry, readerArb, same, specArb, valueArb, wireArb, type Column } from './generators.ts'
 
 /**
  * The fast paths proven equal to the reference (VALUES.md, "Fast paths"): over random schemas and
@@ -23,24 +22,6 @@ import { avroSchema, columnArb, columnAvro, readerArb, same, specArb, valueArb, 
 
 const SEED = 20_260_801
 const RUNS = Number(process.env.TRIBUTARY_PROPERTY_RUNS ?? 250)
-
-/** Registration and lookup by id are all the serde needs; the registry's own rules are tested with it. */
-function memoryRegistry(): SchemaRegistry {
-  const texts: string[] = []
-  return {
-    async register(_subject, schema) {
-      const text = typeof schema === 'string' ? schema : JSON.stringify(schema)
-      let id = texts.indexOf(text)
-      if (id < 0) id = texts.push(text) - 1
-      return { id: id + 1, version: 1 }
-    },
-    async schemaById(id) {
-      const text = texts[id - 1]
-      if (text === undefined) throw new Error(`no schema ${id}`)
-      return text
-    },
-  } as SchemaRegistry
-}
 
 type Outcome = { value: unknown } | { code: string; message: string }
 function outcome(fn: () => unknown): Outcome {

@@ -11,8 +11,7 @@ import type { DataFile, Schema } from '../../../runtime/lake/iceberg/types.ts'
 import { ColumnBatch, columnarPlan } from '../../../runtime/lake/write/avro-columns.ts'
 import { writeColumnBatch, writeDuckDBFiles, writeParquetFiles } from '../../../runtime/lake/write/parquet.ts'
 import { rowsToBatches } from '../../../runtime/lake/write/rows.ts'
-import type { SchemaRegistry } from '../../../runtime/registry/registry.ts'
-import { avroSchema, flatRecordArb, same, timestampCount, valueArb, type Spec } from '../codec/generators.ts'
+import { avroSchema, flatRecordArb, memoryRegistry, same, timestampCount, valueArb, type Spec } from '../codec/generators.ts'
 import { tempDirs, testResources } from './support.ts'
 
 /**
@@ -33,23 +32,6 @@ const lake = testResources()
 
 type RecordSpec = Extract<Spec, { kind: 'record' }>
 type Row = Record<string, unknown>
-
-function memoryRegistry(): SchemaRegistry {
-  const texts: string[] = []
-  return {
-    async register(_subject, schema) {
-      const text = typeof schema === 'string' ? schema : JSON.stringify(schema)
-      let id = texts.indexOf(text)
-      if (id < 0) id = texts.push(text) - 1
-      return { id: id + 1, version: 1 }
-    },
-    async schemaById(id) {
-      const text = texts[id - 1]
-      if (text === undefined) throw new Error(`no schema ${id}`)
-      return text
-    },
-  } as SchemaRegistry
-}
 
 const leafOf = (t: Spec): Spec => (t.kind === 'nullable' ? t.type : t)
 
