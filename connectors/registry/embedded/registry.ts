@@ -3,7 +3,7 @@ import path from 'node:path'
 import { TributaryError } from '../../../runtime/errors.ts'
 import { moduleLogger } from '../../../runtime/logger.ts'
 import { canonicalSchema } from '../../../runtime/registry/canonical.ts'
-import { type CompatibilityResult, checkLevel } from '../../../runtime/registry/compatibility.ts'
+import { type CompatibilityResult, ParsedSchemas, checkLevel } from '../../../runtime/registry/compatibility.ts'
 import type { CompatibilityLevel, RegisteredSchema, SchemaRegistry } from '../../../runtime/registry/registry.ts'
 import { fsyncDir, isErrno, UndoFailed } from '../../shared/fs.ts'
 import { abandonedTail, JournalFile, type Where } from '../../shared/journal.ts'
@@ -85,6 +85,8 @@ class EmbeddedSchemaRegistry implements EmbeddedRegistry {
   readonly #lockTimeoutMs: number
   readonly #readOnly: boolean
   readonly #state = new RegistryState()
+  /** Parsed schemas of compatibility checks, kept across checks. */
+  readonly #parsed = new ParsedSchemas()
   /** Events live only in #state: no journal file, no lock. */
   readonly #inMemory: boolean
   #journal: JournalFile | undefined
@@ -127,7 +129,7 @@ class EmbeddedSchemaRegistry implements EmbeddedRegistry {
       const same = knownId === undefined ? undefined : live.find((v) => v.id === knownId)
       if (same) return { events: [], result: { id: same.id, version: same.version } }
       const level = state.levelOf(subject)
-      const check = checkLevel(level, text, this.#versioned(live))
+      const check = checkLevel(level, text, this.#versioned(live), this.#parsed)
       if (!check.compatible) {
         throw new TributaryError('TRIB_REGISTRY_INCOMPATIBLE', `subject ${subject}: schema is incompatible under ${level}: ${check.messages.join('; ')}`, {
           details: { subject, level, messages: check.messages },
@@ -178,7 +180,7 @@ class EmbeddedSchemaRegistry implements EmbeddedRegistry {
     await this.#refresh()
     const level = this.#state.levelOf(subject)
     const targets = version === undefined ? this.#state.versions(subject) : [this.#state.liveVersion(subject, version)]
-    return checkLevel(level, text, this.#versioned(targets))
+    return checkLevel(level, text, this.#versioned(targets), this.#parsed)
   }
 
   async getCompatibility(subject?: string): Promise<CompatibilityLevel> {
