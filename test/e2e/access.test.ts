@@ -10,6 +10,7 @@ import { openRuntime } from '../../runtime/runtime.ts'
 import { profilesAccess, restrictedUserProfiles } from '../helpers/access.ts'
 import { failure, freePort, repoRoot, tempDir, testEnv } from '../helpers/runtime.ts'
 import { registryClient } from '../interop/registry-python.ts'
+import { stopChild, waitFor } from '../helpers/processes.ts'
 
 /**
  * Access control over real sockets: `tributary serve` (the product container, with the embedded
@@ -181,21 +182,7 @@ const spawnCli = (args: string[], logs: { text: string }): ChildProcess => {
   child.stderr!.on('data', (c: Buffer) => (logs.text += c.toString()))
   return child
 }
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve()
-    child.once('exit', () => resolve())
-    child.kill('SIGTERM')
-  })
-
-async function waitFor(what: string, logs: { text: string }, ok: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (await ok().catch(() => false)) return
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  throw new Error(`${what} did not happen: ${logs.text.slice(-3000)}`)
-}
-
+const stop = stopChild
 beforeAll(() => writeConfig())
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
 
