@@ -121,7 +121,21 @@ export interface ErrorOptions {
   details?: Record<string, unknown>
 }
 
+/** Marks a TributaryError whichever copy of this module made it (see Symbol.hasInstance below). */
+const BRAND = Symbol.for('tributary-runtime.error')
+
 export class TributaryError extends Error {
+  /**
+   * Product code imports the package by name (`tributary-runtime`: the TypeScript sources), while
+   * the compiled CLI runs its own bundle of this module: an error a transform throws is still one of
+   * ours, with its code. Any object of the brand is a TributaryError, whoever constructed it.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== TributaryError) return Function.prototype[Symbol.hasInstance].call(this, value)
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true
+  }
+
+  readonly [BRAND] = true
   readonly code: ErrorCode
   readonly retriable: boolean
   readonly details: Record<string, unknown>

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Entry point of the `tributary` command. Arguments are parsed against the command table
 // (commands.js, plain JavaScript), so `--help`, `--version` and usage errors cost no more than
-// Node and commander. Only once a command is chosen does TypeScript load, through tsx's loader
-// (no build step), and with it only that command's module and what it imports.
+// Node and commander. Only once a command is chosen does the runtime load: compiled (compiled.js,
+// built on first use and whenever a source changed), and of it only that command's module and what
+// it imports.
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError, Option } from 'commander'
 import { commands } from './commands.js'
+import { compiledCli } from './compiled.js'
 
 // The AWS SDK warns that releases after January 2027 need Node 22; the pinned release supports
 // Node 20, which this project targets, and the warning would otherwise interleave with output.
@@ -64,16 +66,34 @@ try {
   process.exitCode = e.exitCode === 0 ? 0 : 2
 }
 if (chosen) {
+  const globals = program.opts()
+  // Stack traces (--verbose) name the TypeScript sources, through the bundle's source maps.
+  if (globals.verbose) process.setSourceMapsEnabled(true)
+  const compiled = await compiledCli()
+  /** @type {typeof import('./run.ts').runCommand} */
+  let runCommand
+  /** @type {string} */
+  let module
+  if (compiled) {
+    ;({ runCommand } = await import(new URL('run.js', compiled).href))
+    module = new URL(chosen.action[0].replace(/\.ts$/, '.js'), compiled).href
+  } else {
+    await registerTypeScript()
+    ;({ runCommand } = await import('./run.ts'))
+    module = chosen.action[0]
+  }
+  process.exitCode = await runCommand([module, chosen.action[1]], chosen.args, chosen.options, globals)
+}
+
+/**
+ * Without a compiled CLI (see compiled.js: it could not be built here), the sources run through
+ * tsx, with both its hooks (ESM and CommonJS: see runtime/product/typescript.ts).
+ */
+async function registerTypeScript() {
   // Packages most commands use load before tsx's hooks: under the hooks every file of a package
   // costs a round trip to the loader thread, which made zod alone take ~250 ms instead of ~40 ms.
   // A later `import` of them from TypeScript finds them in the module cache.
   await Promise.all(['zod', 'yaml', 'pino', 'avsc'].map((name) => import(name)))
-  // Both of tsx's hooks, ESM and CommonJS: a product folder outside any package.json
-  // "type": "module" makes Node treat its transform.ts as CommonJS, which only the CommonJS hook
-  // can load.
-  const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')])
-  esm.register()
-  cjs.register()
-  const { runCommand } = await import('./run.ts')
-  process.exitCode = await runCommand(chosen.action, chosen.args, chosen.options, program.opts())
+  const { registerTypeScript } = await import('../product/typescript.js')
+  await registerTypeScript()
 }

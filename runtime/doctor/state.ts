@@ -1,9 +1,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { spawnSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { messageOf } from '../errors.ts'
 import { plural, type Finding } from './report.ts'
+import { packageFile } from '../paths.ts'
 
 /**
  * `tributary doctor` for the products' state stores (`<data>/state/<product>/…`, LMDB): each store
@@ -26,7 +26,7 @@ export function inspectStateStores(stateDir: string, show: (file: string) => str
   return findings
 }
 
-const PROBE = fileURLToPath(new URL('./lmdb-probe.js', import.meta.url))
+const PROBE = packageFile('runtime/doctor/lmdb-probe.js')
 
 /** Reads the store in a child process: a damaged LMDB file can crash the process reading it. */
 function inspectStore(dir: string, subject: string): Finding {

@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { Worker } from 'node:worker_threads'
 import { TributaryError } from '../errors.ts'
+import { packageFile } from '../paths.ts'
 
 /** What /readyz answers: 200 when `ready`, else 503 with the reasons. */
 export interface Readiness {
@@ -44,7 +45,7 @@ export class ProbeListener {
     const heartbeat = new SharedArrayBuffer(8)
     const beat = new BigInt64Array(heartbeat)
     Atomics.store(beat, 0, BigInt(Date.now()))
-    const worker = new Worker(new URL('./probe-thread.js', import.meta.url), { workerData: { heartbeat, port: options.port, host: options.host, stallMs: options.stallMs } })
+    const worker = new Worker(packageFile('runtime/http/probe-thread.js'), { workerData: { heartbeat, port: options.port, host: options.host, stallMs: options.stallMs } })
     worker.unref()
     let published = ''
     const publish = (): void => {

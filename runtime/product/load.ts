@@ -10,6 +10,7 @@ import { partitionTransforms } from '../compactor/targets.ts'
 import { tableRequest } from '../lake/iceberg/create.ts'
 import type { TransformModule } from './transform.ts'
 import { instanceName, majorOf, versionedTopic } from '../lifecycle/versions.ts'
+import { registerTypeScript } from './typescript.js'
 
 export interface InputPort {
   readonly spec: InputPortSpec
@@ -185,6 +186,9 @@ export function checkPolicyField(schema: SchemaFile, field: string, action: stri
 export async function loadTransform(product: Product): Promise<TransformModule> {
   let mod: Record<string, unknown>
   try {
+    // Run from the sources (tsx, vitest), this module is TypeScript itself and so is its product's;
+    // compiled (the CLI's bundle), the product's TypeScript needs tsx's hooks first.
+    if (!import.meta.url.endsWith('.ts')) await registerTypeScript()
     mod = (await import(pathToFileURL(product.transformFile).href)) as Record<string, unknown>
   } catch (e) {
     throw new TributaryError('TRIB_TRANSFORM_INVALID', `${product.transformFile}: failed to load (${(e as Error).message})`, {

@@ -26,6 +26,9 @@ beforeAll(() => {
   // What a product needs is in it; the tests and local state are not.
   expect(files).toEqual(expect.arrayContaining(['runtime/index.ts', 'runtime/cli/bin.js', 'package.json', 'README.md']))
   expect(files.filter((f) => f.startsWith('test/') || f.startsWith('.tributary') || f.startsWith('node_modules/'))).toEqual([])
+  // The compiled CLI (prepack), one build of it.
+  expect(files).toContain('dist/cli/current.json')
+  expect(files.filter((f) => /^dist\/cli\/[^/]+\/run\.js$/.test(f))).toHaveLength(1)
   const init = spawnSync(process.execPath, [path.join(repoRoot, 'runtime/cli/bin.js'), 'init', product, '--domain', 'shop', '--package', `file:${tarball}`], { encoding: 'utf8' })
   expect(init.stderr).toBe('')
   expect(init.status).toBe(0)
@@ -50,6 +53,9 @@ describe('the published package, in a product of its own', () => {
     expect(test.stdout).toMatch(/ok {3}shop-orders\/basic \(4 in, 3 out, 1 dead letters\)/)
     expect(test.code).toBe(0)
     expect(fs.existsSync(path.join(product, '.tributary')), 'tributary test writes nothing').toBe(false)
+    // The compiled CLI shipped in the tarball was valid as installed: nothing was rebuilt.
+    const shipped = path.join(product, 'node_modules/tributary-runtime/dist/cli')
+    expect(fs.readdirSync(shipped).filter((f) => f !== 'current.json')).toEqual([(JSON.parse(fs.readFileSync(path.join(shipped, 'current.json'), 'utf8')) as { dir: string }).dir])
     const tsc = spawnSync(path.join(product, 'node_modules/.bin/tsc'), ['--noEmit'], { cwd: product, encoding: 'utf8' })
     expect(tsc.stdout + tsc.stderr).toBe('')
     expect(tsc.status).toBe(0)

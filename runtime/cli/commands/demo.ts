@@ -12,10 +12,11 @@ import { formatResult } from './query.ts'
 import { throwIfStopped } from '../../runner.ts'
 import { runMesh, type MeshSummary } from './run.ts'
 import { minOf } from '../../util/arrays.ts'
+import { packageFile } from '../../paths.ts'
 
 const marker = 'demo.json'
 /** The example mesh ships with the package, so `demo` runs it from any folder. */
-const examples = path.resolve(import.meta.dirname, '../../../products')
+const examples = packageFile('products')
 const firstDayTag = 'first-day'
 
 export async function demo(ctx: CliContext, opts: { users: number; plays: number; seed: number; reset?: boolean }): Promise<void> {

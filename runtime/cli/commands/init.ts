@@ -5,8 +5,9 @@ import { TributaryError } from '../../errors.ts'
 import { checkProductName, scaffold } from '../../product/scaffold.ts'
 import type { CliContext } from '../context.ts'
 import { print } from '../output.ts'
+import { packageRoot } from '../../paths.ts'
 
-const root = path.resolve(import.meta.dirname, '../../..')
+const root = packageRoot
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as { name: string; version: string; devDependencies?: Record<string, string> }
 
 /** `tributary init <dir>`: a new product repository that validates and whose test passes as it is. */

@@ -7,8 +7,9 @@ import type { Runtime } from '../../runtime.ts'
 import type { PiiAction } from '../policy.ts'
 import type { ProcessorRunnable } from '../runnable.ts'
 import type { FromThread, MetricsSnapshot, ToThread } from './protocol.ts'
+import { packageFile } from '../../paths.ts'
 
-const entry = new URL('./entry.js', import.meta.url)
+const entry = packageFile('runtime/processor/threads/entry.js')
 
 interface Thread {
   worker: Worker

@@ -26,6 +26,10 @@ const ALLOWED: Readonly<Record<string, { names: readonly string[]; why: string }
     names: ['chosen'],
     why: 'the CLI entry point: one command per process',
   },
+  'runtime/product/typescript.js': {
+    names: ['registered'],
+    why: "tsx's loader hooks are the process's (the thread's): registered once, whoever asks first",
+  },
   'runtime/codec/values/temporal.ts': {
     names: ['memoDays', 'memoDates', 'memoCivil', 'memoCivilDays'],
     why: 'direct-mapped memos of pure calendar functions (days <-> YYYY-MM-DD): a slot holds its key next to the value, so a hit is the function of its key whoever filled it; written synchronously, per thread',
