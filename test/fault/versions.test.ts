@@ -127,7 +127,16 @@ describe('versions side by side', () => {
     backfill.kill('SIGKILL')
     await new Promise((r) => backfill.once('exit', r))
     expect(await lag(log, 'user-profiles.v2', usersTopic), 'killed mid-backfill').toBeGreaterThan(0)
-    ok(['run', v2, '--until-idle'])
+    // Resumed on a terminal (script(1) gives it one): a backfill bar toward the input ends recorded
+    // when major 2 first started, whose first frame shows what the killed run had committed.
+    const resumedShell = [process.execPath, bin, '--data-dir', dataDir, 'run', v2, '--until-idle'].map((a) => JSON.stringify(a)).join(' ')
+    const onTerminal = spawnSync('script', ['-qec', resumedShell, '/dev/null'], { cwd: repoRoot, encoding: 'utf8', env })
+    expect(onTerminal.status, onTerminal.stdout).toBe(0)
+    const frames = [...onTerminal.stdout.matchAll(/backfill user-profiles\.v2 \[[#.]{24}\] \d+% ([\d,]+)\/([\d,]+) records/g)].map((m) => [Number(m[1]!.replaceAll(',', '')), Number(m[2]!.replaceAll(',', ''))])
+    expect(frames.length, onTerminal.stdout.slice(0, 2000)).toBeGreaterThan(0)
+    expect(frames[0]![0], 'the first frame starts where the killed run committed').toBeGreaterThan(0)
+    expect(frames.every(([, total]) => total === slices[0]!.length), 'the target: what the input held when major 2 first started').toBe(true)
+    expect(onTerminal.stdout).toMatch(/backfill user-profiles\.v2 done: [\d,]+ records/)
     expect(await lag(log, 'user-profiles.v2', usersTopic)).toBe(0)
 
     // Both majors in one container, with their HTTP ports.

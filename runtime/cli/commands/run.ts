@@ -9,10 +9,8 @@ import { activeMajors } from '../../lifecycle/book.ts'
 import { VersionWatch } from '../../lifecycle/watch.ts'
 import { enterEnvironment } from '../../lifecycle/environments.ts'
 import type { CliContext } from '../context.ts'
-import type { Log } from '../../log/log.ts'
-import type { Product } from '../../product/load.ts'
 import { print, printJson, table } from '../output.ts'
-import { progressBar } from '../progress.ts'
+import { RunProgress } from '../run-progress.ts'
 
 const logger = moduleLogger('cli')
 
@@ -77,30 +75,19 @@ export async function runMesh(ctx: CliContext, refs: readonly string[], opts: { 
     abort.abort()
   }
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal)
-  // The bar counts input records of the products (not of their tables) against what their groups
-  // have left to read, re-measured every second: upstream products add to downstream inputs.
-  const bar = progressBar(opts.label ?? (opts.env ? `processing (environment ${opts.env})` : 'processing'))
-  let done = 0
-  let measured = 0
-  const remeasure = () => {
-    measured = Date.now()
-    void unread(runtime.log, products).then((left) => bar.update(done, done + left), () => undefined)
-  }
-  if (bar.active) remeasure()
+  const bar = new RunProgress(runtime.log, book, products, opts.label ?? (opts.env ? `processing (environment ${opts.env})` : 'processing'))
   try {
+    await bar.start()
     await supervisor.run({
       untilIdle: opts.untilIdle,
       signal: abort.signal,
       onBatch: (p, n) => {
-        if (!processors.has(p)) return
-        done += n
-        if (bar.active && Date.now() - measured > 1000) remeasure()
-        bar.update(done)
+        if (processors.has(p)) bar.batch(n)
       },
     })
   } finally {
     await watch?.stop()
-    bar.done()
+    await bar.done()
     heap.close()
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal)
   }
@@ -128,14 +115,3 @@ export const summarize = (p: ProcessorRunnable): ProductSummary => ({
   dlq: ProductMetrics.total(p.metrics.deadLetters),
   skipped: ProductMetrics.total(p.metrics.skipped),
 })
-
-/** Records the products' consumer groups have yet to read on their stream inputs. */
-export async function unread(log: Log, products: readonly Product[]): Promise<number> {
-  let left = 0
-  for (const p of products) {
-    const committed = new Map((await log.groupOffsets(p.name)).map((o) => [`${o.topic}/${o.partition}`, o.offset]))
-    for (const topic of new Set(p.inputs.filter((i) => i.spec.mode === 'stream').map((i) => i.spec.topic)))
-      for (const part of (await log.describeTopic(topic))?.partitions ?? []) left += Math.max(0, part.end - (committed.get(`${topic}/${part.partition}`) ?? part.start))
-  }
-  return left
-}
