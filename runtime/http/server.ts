@@ -159,7 +159,7 @@ export function createHttpHandler(service: ProductService, access: AccessControl
     }
   }
 
-  const mounts: Mount[] = [{ prefix: '', router, sendError }, catalogMount({ catalog: service.runtime.catalog, products: service.products, access, s3: config.lake.s3 })]
+  const mounts: Mount[] = [{ prefix: '', router, sendError }, catalogMount({ catalog: service.runtime.catalog, products: service.products, book: () => service.book, access, s3: config.lake.s3 })]
   if ('versionsOfId' in service.runtime.registry) mounts.push(registryMount(service.runtime.registry as EmbeddedRegistry, '/registry'))
   return createPipeline(mounts, { access, audit: new Audit(metrics), maxBodyBytes: config.http.maxBodyBytes })
 }

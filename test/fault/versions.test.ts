@@ -9,6 +9,7 @@ import { openRuntime, type Runtime } from '../../runtime/runtime.ts'
 import { writeJson } from '../../runtime/codec/json/write.ts'
 import { generateSampleData, usersTopic } from '../../products/sample-data/generate.ts'
 import { freePort, readDecoded, repoRoot, tempDir } from '../helpers/runtime.ts'
+import { restCatalogClient, type Row } from '../interop/python.ts'
 
 /**
  * A migration, end to end: major 2 of user-profiles (test/fixtures/versions/user-profiles-v2: an
@@ -155,6 +156,17 @@ describe('versions side by side', () => {
     const firstRead = await subscribe(`${events}?from=earliest`, 40)
     expect(firstRead.every((e) => e.id.startsWith('1@') && typeof e.value?.user_id === 'number')).toBe(true)
 
+    // The served Iceberg REST catalog: the plain namespace is the served major, each major is a
+    // namespace below it (["user-profiles", "v2"], `user-profiles.v2` to pyiceberg and DuckDB).
+    const iceberg = `${base}/iceberg`
+    const rest = async (route: string) => (await fetch(`${iceberg}${route}`)).json() as Promise<Record<string, any>>
+    const location = async (namespace: string) => (await rest(`/v1/namespaces/${namespace}/tables/profiles`))['metadata-location'] as string
+    expect(await rest('/v1/namespaces')).toEqual({ namespaces: [['user-profiles']] })
+    expect(await rest('/v1/namespaces?parent=user-profiles')).toEqual({ namespaces: [['user-profiles', 'v1'], ['user-profiles', 'v2']] })
+    expect(await location('user-profiles')).toMatch(/\/user-profiles\/profiles\/metadata\/[^/]+$/)
+    expect(await location('user-profiles%1Fv2')).toMatch(/\/user-profiles\.v2\/profiles\/metadata\/[^/]+$/)
+    expect(await rest('/v1/namespaces/user-profiles%1Fv2/tables')).toEqual({ identifiers: expect.arrayContaining([{ namespace: ['user-profiles', 'v2'], name: 'profiles' }]) })
+
     const beforePromotion = (await readToEnd(log, v1Topic)).map(bytes)
     const promoted = ok(['promote', 'user-profiles', '2'])
     expect(promoted).toMatch(/v2 is promoted \(was v1\)/)
@@ -181,6 +193,30 @@ describe('versions side by side', () => {
     expect(cli(['retire', 'user-profiles', '2']).stderr).toMatch(/^error TRIB_VERSION_STATE: user-profiles v2 is the major its plain names serve/)
     expect(ok(['retire', 'user-profiles', '1', '--after', '1s'])).toMatch(/v1 retires at /)
     await until('major 1 to stop', async () => (await discovery()).versions[0]!.status === 'retired' && /major retired: stopping it/.test(serveLog), 30_000)
+
+    // The catalog followed the promotion: the plain namespace is major 2's; retired major 1 is still
+    // served below it, read by pyiceberg and DuckDB under the same names.
+    expect(await location('user-profiles')).toBe(await location('user-profiles%1Fv2'))
+    expect(await location('user-profiles%1Fv1')).toMatch(/\/user-profiles\/profiles\/metadata\/[^/]+$/)
+    expect(await rest('/v1/namespaces/user-profiles%1Fv1')).toMatchObject({ namespace: ['user-profiles', 'v1'], properties: { major: '1', instance: 'user-profiles' } })
+    expect((await fetch(`${iceberg}/v1/namespaces/user-profiles%1Fv3`)).status).toBe(404)
+    expect((await fetch(`${iceberg}/v1/namespaces/user-profiles%1Fv2%1Fx/tables`)).status).toBe(400)
+    const reads = [{ namespace: 'user-profiles', table: 'profiles' }, { namespace: ['user-profiles', 'v1'], table: 'profiles' }, { namespace: ['user-profiles', 'v2'], table: 'profiles' }]
+    for (const client of ['pyiceberg', 'duckdb'] as const) {
+      const read = await restCatalogClient(client, iceberg, { nested: true, reads })
+      const [plain, one, two] = read.reads.map((rows, i) => {
+        expect(Array.isArray(rows), `${client} ${JSON.stringify(reads[i]!.namespace)}: ${JSON.stringify(rows).slice(0, 300)}`).toBe(true)
+        return rows as Row[]
+      })
+      expect(plain!.length, client).toBeGreaterThan(0)
+      expect(plain!.every((r) => typeof r.user_id === 'string' && r.user_id.startsWith('u-')), `${client}: the plain name is major 2`).toBe(true)
+      expect(two!.length).toBe(plain!.length)
+      expect(one!.length).toBeGreaterThan(0)
+      expect(one!.every((r) => typeof r.user_id === 'number' || typeof r.user_id === 'bigint' || /^\d+$/.test(String(r.user_id))), `${client}: v1 is major 1`).toBe(true)
+      if (client === 'pyiceberg') expect(read.tables).toEqual(expect.arrayContaining([['user-profiles', 'profiles'], ['user-profiles', 'v1', 'profiles'], ['user-profiles', 'v2', 'profiles']]))
+      // DuckDB lists the top level only; it reads a major's tables by name, "user-profiles.v1" split at the dot.
+      else expect(read.tables.sort()).toEqual([['user-profiles', 'dlq'], ['user-profiles', 'profiles']])
+    }
     const v1Offsets = await log.groupOffsets('user-profiles')
     const v1End = (await readToEnd(log, v1Topic)).length
     await log.append(slices[2]!)

@@ -129,15 +129,16 @@ function comparable(v: unknown): unknown {
 export const canonicalRows = (rows: Row[]): string[] => rows.map((r) => JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, comparable(v)])))).sort()
 
 export interface RestRead {
-  namespace: string
+  /** One level, or several (a major below its product: ['user-profiles', 'v2']). */
+  namespace: string | string[]
   table: string
   snapshot_id?: SnapshotId | null
   ref?: string | null
 }
 
 export interface RestClientResult {
-  /** What the client lists: [namespace, table]. */
-  tables: [string, string][]
+  /** What the client lists: [namespace, table], or [...levels, table] (pyiceberg, nested namespaces). */
+  tables: string[][]
   /** pyiceberg only: each read table's refs, name → snapshot id. */
   refs: Record<string, Record<string, SnapshotId>>
   reads: Array<Row[] | { error: string }>
@@ -148,7 +149,7 @@ export interface RestClientResult {
  * RestCatalog or DuckDB's ATTACH … TYPE iceberg. Asynchronous, so a catalog served by this very
  * process keeps answering while the client runs.
  */
-export async function restCatalogClient(client: 'pyiceberg' | 'duckdb', uri: string, plan: { token?: string | null; reads: RestRead[] }): Promise<RestClientResult> {
+export async function restCatalogClient(client: 'pyiceberg' | 'duckdb', uri: string, plan: { token?: string | null; nested?: boolean; reads: RestRead[] }): Promise<RestClientResult> {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'trib-rest-plan-')), 'plan.json')
   try {
     // Snapshot ids are 63-bit: written and read back exactly.

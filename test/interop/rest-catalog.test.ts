@@ -95,7 +95,7 @@ describe('the lake through its Iceberg REST catalog, read by pyiceberg and DuckD
     // DuckDB has no syntax for a tag: it reads the tag's snapshot, which the catalog names.
     const reads = await Promise.all(all.map(async (r) => {
       if (!r.read.ref) return r
-      const id = (await runtime.catalog.loadTable({ namespace: [r.read.namespace], name: r.read.table })).metadata.refs[r.read.ref]!['snapshot-id']
+      const id = (await runtime.catalog.loadTable({ namespace: [r.read.namespace].flat(), name: r.read.table })).metadata.refs[r.read.ref]!['snapshot-id']
       return { ...r, read: { namespace: r.read.namespace, table: r.read.table, snapshot_id: id } }
     }))
     const result = await restCatalogClient('duckdb', uri, { reads: reads.map((r) => r.read) })

@@ -7,8 +7,11 @@ JSON on stdout.
       DuckDB's iceberg extension: ATTACH '' AS lake (TYPE iceberg, ENDPOINT <uri>, ...), SHOW ALL
       TABLES, and SELECT * FROM lake."<namespace>"."<table>" [AT (VERSION => <snapshot id>)]
 
-plan.json: {"token": "<bearer token>" | null,
-            "reads": [{"namespace": "...", "table": "...", "snapshot_id": N | null, "ref": "..." | null}]}
+plan.json: {"token": "<bearer token>" | null, "nested": true | absent,
+            "reads": [{"namespace": "..." | ["level", ...], "table": "...", "snapshot_id": N | null, "ref": "..." | null}]}
+A namespace of several levels is read as pyiceberg's tuple of them and as DuckDB's schema of them
+joined by dots (lake."user-profiles.v2"."profiles"). "nested" lists the namespaces below the top
+level too (pyiceberg: list_namespaces(parent); DuckDB lists them itself).
 DuckDB has no syntax for a branch or tag: a read of a ref is an error there (read at the ref's
 snapshot id instead, which pyiceberg's "refs" output gives).
 
@@ -22,17 +25,24 @@ import sys
 from read_table import duckdb_with_iceberg, jsonable
 
 
+def levels(namespace):
+    return tuple(namespace) if isinstance(namespace, list) else (namespace,)
+
+
 def with_pyiceberg(uri, plan):
     from pyiceberg.catalog.rest import RestCatalog
 
     # Without a token pyiceberg would send "Authorization: Bearer None", which the catalog refuses.
     auth = {"token": plan["token"]} if plan.get("token") else {"auth": {"type": "noop"}}
     catalog = RestCatalog("tributary", uri=uri, **auth)
-    tables = [list(t) for ns in catalog.list_namespaces() for t in catalog.list_tables(ns)]
+    namespaces = catalog.list_namespaces()
+    if plan.get("nested"):
+        namespaces = namespaces + [child for ns in namespaces for child in catalog.list_namespaces(ns)]
+    tables = [list(t) for ns in namespaces for t in catalog.list_tables(ns)]
     refs, reads = {}, []
     for read in plan["reads"]:
         try:
-            table = catalog.load_table((read["namespace"], read["table"]))
+            table = catalog.load_table((*levels(read["namespace"]), read["table"]))
             refs[f'{read["namespace"]}.{read["table"]}'] = {name: ref.snapshot_id for name, ref in table.metadata.refs.items()}
             if read.get("snapshot_id") is not None:
                 scan = table.scan(snapshot_id=int(read["snapshot_id"]))
@@ -60,7 +70,7 @@ def with_duckdb(uri, plan):
             if read.get("ref"):
                 raise ValueError("DuckDB has no syntax to read a branch or tag")
             at = f" AT (VERSION => {int(read['snapshot_id'])})" if read.get("snapshot_id") is not None else ""
-            cur = con.execute(f'SELECT * FROM lake."{read["namespace"]}"."{read["table"]}"{at}')
+            cur = con.execute(f'SELECT * FROM lake."{".".join(levels(read["namespace"]))}"."{read["table"]}"{at}')
             names = [d[0] for d in cur.description]
             reads.append([jsonable(dict(zip(names, r))) for r in cur.fetchall()])
         except Exception as e:

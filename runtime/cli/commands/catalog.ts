@@ -7,6 +7,7 @@ import { lineageDot, lineageMermaid } from '../../discovery/lineage.ts'
 import { searchCatalog } from '../../discovery/search.ts'
 import { TributaryError } from '../../errors.ts'
 import { majorsOf, readVersionBook, servedProduct } from '../../lifecycle/book.ts'
+import { VersionWatch } from '../../lifecycle/watch.ts'
 import type { CliContext } from '../context.ts'
 import { print, printJson, table } from '../output.ts'
 
@@ -60,7 +61,10 @@ async function serveCatalog(ctx: CliContext, refs: string[], opts: { port: numbe
   // Secrets are read before anything opens, so a missing one fails at once.
   const access = AccessControl.fromConfig(config, products)
   const runtime = await ctx.runtime()
-  const handler = createCatalogHttpHandler({ catalog: runtime.catalog, products, access, s3: config.lake.s3, maxBodyBytes: config.http.maxBodyBytes })
+  // Plain names follow promotions made while it serves.
+  const book = await readVersionBook(runtime.log)
+  const watch = new VersionWatch(runtime.log, book, [], () => undefined).start()
+  const handler = createCatalogHttpHandler({ catalog: runtime.catalog, products, book: () => book, access, s3: config.lake.s3, maxBodyBytes: config.http.maxBodyBytes })
   const server = http.createServer(handler)
   const bound = await listen(server, opts.port, opts.host)
   print(`Iceberg REST catalog of ${products.map((p) => p.name).join(', ') || 'no product'} at ${bound.url}/iceberg (Ctrl-C to stop)`)
@@ -70,4 +74,5 @@ async function serveCatalog(ctx: CliContext, refs: string[], opts: { port: numbe
   })
   server.closeAllConnections()
   await new Promise<void>((resolve) => server.close(() => resolve()))
+  await watch.stop()
 }

@@ -9,15 +9,19 @@ import { sendError, sendJson, statusOf } from '../../../http/respond.ts'
 import { Router, productNameRule, type Request } from '../../../http/router.ts'
 import { moduleLogger } from '../../../logger.ts'
 import type { Product } from '../../../product/load.ts'
+import { servedProduct, VersionBook } from '../../../lifecycle/book.ts'
 import { schemeOf } from '../../storage.ts'
 import type { Catalog } from '../catalog.ts'
 import { formatIdentifier, tableId } from '../identifier.ts'
-import { ENDPOINTS, ERROR_TYPES, NAMESPACE_SEPARATOR, NO_SUCH_NAMESPACE, NO_SUCH_TABLE } from './protocol.ts'
+import { decodeNamespace, ENDPOINTS, ERROR_TYPES, NAMESPACE_SEPARATOR, NO_SUCH_NAMESPACE, NO_SUCH_TABLE } from './protocol.ts'
 
 /**
  * The lake served as an Iceberg REST catalog (mounted at /iceberg: the catalog URI is
- * `http://<host>:<port>/iceberg`). Namespaces are the products the server runs (one level), tables
- * their snapshotted output ports and `dlq`. It is read-only: Tributary is the only writer of its
+ * `http://<host>:<port>/iceberg`). Namespaces are the products the server runs, tables their
+ * snapshotted output ports and `dlq`. A product's namespace (`["user-profiles"]`) is the major its
+ * plain names serve (the promoted one, as the version book says at each request), and each of its
+ * majors is a namespace nested under it (`["user-profiles", "v2"]`, `user-profiles.v2` in pyiceberg
+ * and DuckDB), retired majors included: their tables stay readable there. It is read-only: Tributary is the only writer of its
  * tables, so every write of the protocol is refused with 403 (see `refuse`), and `GET /v1/config`
  * lists only the endpoints below, so Java clients refuse the others before sending them.
  *
@@ -33,8 +37,10 @@ const log = moduleLogger('iceberg-rest')
 
 export interface CatalogServerOptions {
   catalog: Catalog
-  /** The products served; their names are the namespaces. Tables of other namespaces are not served: their access rules are unknown here. */
+  /** The products served (every major loaded); their names are the namespaces. Tables of other namespaces are not served: their access rules are unknown here. */
   products: readonly Product[]
+  /** The version book, current (it may be replaced while serving): which major a product's plain name serves. Without it, the lowest major loaded. */
+  book?: () => VersionBook
   access: AccessControl
   /** The lake's S3 settings: passed to clients in a table's `config` (endpoint, region, path style; never credentials). */
   s3?: { endpoint?: string | undefined; region: string; forcePathStyle: boolean }
@@ -69,6 +75,9 @@ const WRITES: ReadonlyArray<[method: string, pattern: string, what: string]> = [
   ['POST', '/v1/namespaces/:target/register-view', 'registering a view'],
 ]
 
+/** The level below a product's namespace that names one of its majors. */
+const MAJOR = /^v(0|[1-9]\d*)$/
+
 /** An error with the protocol's exception type (what Java's and pyiceberg's clients dispatch on). */
 const typed = (code: ErrorCode, type: string, message: string): TributaryError => new TributaryError(code, message, { details: { icebergType: type } })
 
@@ -86,13 +95,25 @@ export function sendIcebergError(res: http.ServerResponse, e: unknown): void {
 }
 
 export function catalogRouter(options: CatalogServerOptions): Router {
-  const products = new Map(options.products.map((p) => [p.name, p]))
+  const book = options.book ?? (() => new VersionBook())
+  const bases = [...new Set(options.products.map((p) => p.base))].sort()
+  const majorsOf = (base: string) => options.products.filter((p) => p.base === base).sort((a, b) => a.major - b.major)
   const anything = (v: string): string | undefined => (v.length > 0 && v.length <= 1000 ? undefined : 'is not a name')
-  const router = new Router({ namespace: productNameRule, table: productNameRule, target: anything, name: anything })
+  // A product name, optionally with one level below it: its major (`v2`).
+  const namespaceRule = (v: string): string | undefined => {
+    const [base, major, ...more] = decodeNamespace(v)
+    return productNameRule(base!) ?? (more.length > 0 || (major !== undefined && !MAJOR.test(major)) ? 'is not a product or a product and its major (v<N>)' : undefined)
+  }
+  const router = new Router({ namespace: namespaceRule, table: productNameRule, target: anything, name: anything })
 
+  /** The product instance whose tables a namespace names: the served major for the plain name, or the named major. */
   const product = (namespace: string): Product => {
-    const p = products.get(namespace)
-    if (!p) throw typed('TRIB_HTTP_NOT_FOUND', NO_SUCH_NAMESPACE, `namespace ${namespace} does not exist: this catalog serves ${[...products.keys()].join(', ') || 'no product'}`)
+    const [base, level] = decodeNamespace(namespace)
+    const majors = majorsOf(base!)
+    if (majors.length === 0) throw typed('TRIB_HTTP_NOT_FOUND', NO_SUCH_NAMESPACE, `namespace ${base} does not exist: this catalog serves ${bases.join(', ') || 'no product'}`)
+    const major = level === undefined ? undefined : Number(MAJOR.exec(level)![1])
+    const p = servedProduct(book(), majors, base!, major)
+    if (!p) throw typed('TRIB_HTTP_NOT_FOUND', NO_SUCH_NAMESPACE, `namespace ${decodeNamespace(namespace).join('.')} does not exist: ${base} has the majors ${majors.map((m) => `v${m.major}`).join(', ')}`)
     return p
   }
   /** Whether the caller gets the table: it may read the port, and no reader policy hides a field from it. */
@@ -114,7 +135,8 @@ export function catalogRouter(options: CatalogServerOptions): Router {
   const exists = async (ns: string, name: string): Promise<void> => {
     if (!(await options.catalog.tableExists(tableId(ns, name)))) throw typed('TRIB_LAKE_NOT_FOUND', NO_SUCH_TABLE, `table ${ns}.${name} does not exist`)
   }
-  const tableNeed = ({ namespace, table }: Record<string, string>) => ({ kind: 'read', product: namespace!, port: table! }) as const
+  // Access is the instance's: a major's rules are in its own spec.
+  const tableNeed = ({ namespace, table }: Record<string, string>) => ({ kind: 'read', product: product(namespace!).name, port: table! }) as const
   const open = OPEN
 
   router.add('GET', '/v1/config', open, ({ res }) => sendJson(res, 200, { defaults: {}, overrides: {}, endpoints: SERVED_ENDPOINTS }))
@@ -124,29 +146,31 @@ export function catalogRouter(options: CatalogServerOptions): Router {
   )
   router.add('GET', '/v1/namespaces', open, ({ res, query }) => {
     const parent = query.get('parent')
-    // One level: below a product there is nothing.
+    // Two levels: below a product, its majors; below a major, nothing.
     if (parent) {
       const levels = parent.split(NAMESPACE_SEPARATOR)
-      if (levels.length !== 1) throw typed('TRIB_HTTP_NOT_FOUND', NO_SUCH_NAMESPACE, `namespace ${levels.join('.')} does not exist`)
-      product(levels[0]!)
-      return sendJson(res, 200, { namespaces: [] })
+      if (levels.length > 2 || namespaceRule(parent) !== undefined) throw typed('TRIB_HTTP_NOT_FOUND', NO_SUCH_NAMESPACE, `namespace ${levels.join('.')} does not exist`)
+      product(parent)
+      return sendJson(res, 200, { namespaces: levels.length === 1 ? majorsOf(levels[0]!).map((m) => [levels[0]!, `v${m.major}`]) : [] })
     }
-    sendJson(res, 200, { namespaces: [...products.keys()].sort().map((n) => [n]) })
+    sendJson(res, 200, { namespaces: bases.map((n) => [n]) })
   })
   router.add('HEAD', '/v1/namespaces/:namespace', open, ({ res, params }) => {
     product(params.namespace!)
     res.writeHead(204).end()
   })
   router.add('GET', '/v1/namespaces/:namespace', open, ({ res, params }) => {
-    const { name, spec } = product(params.namespace!)
-    const properties: Record<string, string> = { owner: spec.owner.team, domain: spec.domain, description: spec.description.trim(), version: spec.version }
+    const { name, spec, major } = product(params.namespace!)
+    const properties: Record<string, string> = { owner: spec.owner.team, domain: spec.domain, description: spec.description.trim(), version: spec.version, major: String(major), instance: name }
     if (spec.owner.email) properties['owner-email'] = spec.owner.email
-    sendJson(res, 200, { namespace: [name], properties })
+    sendJson(res, 200, { namespace: decodeNamespace(params.namespace!), properties })
   })
   router.add('GET', '/v1/namespaces/:namespace/tables', open, async (r) => {
     const ns = product(r.params.namespace!).name
     const ids = await options.catalog.listTables([ns])
-    sendJson(r.res, 200, { identifiers: ids.filter((id) => servable(r, ns, id.name)).map((id) => ({ namespace: [...id.namespace], name: id.name })) })
+    // Listed under the namespace asked for: the client loads them by the same name.
+    const asked = decodeNamespace(r.params.namespace!)
+    sendJson(r.res, 200, { identifiers: ids.filter((id) => servable(r, ns, id.name)).map((id) => ({ namespace: asked, name: id.name })) })
   })
   router.add('HEAD', '/v1/namespaces/:namespace/tables/:table', tableNeed, async (r) => {
     const ns = product(r.params.namespace!).name
