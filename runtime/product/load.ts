@@ -189,7 +189,12 @@ export async function loadTransform(product: Product): Promise<TransformModule> 
     // Run from the sources (tsx, vitest), this module is TypeScript itself and so is its product's;
     // compiled (the CLI's bundle), the product's TypeScript needs tsx's hooks first.
     if (!import.meta.url.endsWith('.ts')) await registerTypeScript()
-    mod = (await import(pathToFileURL(product.transformFile).href)) as Record<string, unknown>
+    const namespace = (await import(pathToFileURL(product.transformFile).href)) as Record<string, unknown>
+    // Outside a "type": "module" package Node loads transform.ts as CommonJS, and an import from
+    // JavaScript (the compiled CLI) gets `{ default: module.exports }`; TypeScript compiled to
+    // CommonJS marks its exports with `__esModule`, which is what an import from TypeScript unwraps.
+    const exports = namespace.default as { __esModule?: unknown } | undefined
+    mod = typeof exports === 'object' && exports !== null && exports.__esModule === true ? (exports as Record<string, unknown>) : namespace
   } catch (e) {
     throw new TributaryError('TRIB_TRANSFORM_INVALID', `${product.transformFile}: failed to load (${(e as Error).message})`, {
       cause: e,
