@@ -35,6 +35,12 @@ describe('the compiled CLI', () => {
     expect(again.stdout).toBe(first.stdout)
     expect(builds()).toEqual([built])
 
+    // New mtimes with the same content (as an install from a tarball gives): still that build.
+    const old = new Date('1985-10-26T08:15:00Z')
+    for (const f of ['runtime/spec/schema.ts', 'runtime/cli/run.ts']) fs.utimesSync(path.join(copy, f), old, old)
+    expect(cli(['spec-schema']).stdout).toBe(first.stdout)
+    expect(builds()).toEqual([built])
+
     // A change to a module the command imports (not the command's own file) reaches the next run.
     const schemaFile = path.join(copy, 'runtime/spec/schema.ts')
     const text = fs.readFileSync(schemaFile, 'utf8')
