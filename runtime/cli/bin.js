@@ -87,7 +87,7 @@ if (chosen) {
 
 /**
  * Without a compiled CLI (see compiled.js: it could not be built here), the sources run through
- * tsx, with both its hooks (ESM and CommonJS: see runtime/product/typescript.ts).
+ * tsx, with both its hooks (ESM and CommonJS: see runtime/product/typescript.js).
  */
 async function registerTypeScript() {
   // Packages most commands use load before tsx's hooks: under the hooks every file of a package
