@@ -10,6 +10,7 @@ import { writeJson } from '../../runtime/codec/json/write.ts'
 import { generateSampleData, usersTopic } from '../../products/sample-data/generate.ts'
 import { freePort, readDecoded, repoRoot, tempDir } from '../helpers/runtime.ts'
 import { restCatalogClient, type Row } from '../interop/python.ts'
+import { stopChild, waitFor } from '../helpers/processes.ts'
 
 /**
  * A migration, end to end: major 2 of user-profiles (test/fixtures/versions/user-profiles-v2: an
@@ -226,6 +227,21 @@ describe('versions side by side', () => {
 
     serve.kill('SIGTERM')
     expect(await new Promise((r) => serve!.once('exit', r))).toBe(0)
+
+    // The catalog alone (`catalog serve`) reads the book too: the plain namespace is major 2.
+    const catalogPort = await freePort()
+    const catalogLogs = { text: '' }
+    const catalogServer = spawn(process.execPath, [bin, '--data-dir', dataDir, 'catalog', 'serve', v1, v2, '--port', String(catalogPort)], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    for (const out of [catalogServer.stdout!, catalogServer.stderr!]) out.on('data', (d: Buffer) => (catalogLogs.text += d.toString()))
+    try {
+      const alone = `http://127.0.0.1:${catalogPort}/iceberg/v1/namespaces`
+      await waitFor('catalog serve', catalogLogs, async () => (await fetch(alone)).ok)
+      const aloneLocation = async (ns: string) => ((await (await fetch(`${alone}/${ns}/tables/profiles`)).json()) as Record<string, string>)['metadata-location']
+      expect(await aloneLocation('user-profiles')).toMatch(/\/user-profiles\.v2\/profiles\/metadata\/[^/]+$/)
+      expect(await aloneLocation('user-profiles%1Fv1')).toMatch(/\/user-profiles\/profiles\/metadata\/[^/]+$/)
+    } finally {
+      await stopChild(catalogServer)
+    }
     reading = false
     await subscribed
     await subscriber.close()
