@@ -417,6 +417,8 @@ export class Processor implements ProcessorRunnable {
         return e.apply().then(
           () => this.#emit(record, port, result, outputs),
           (failure: unknown) => {
+            // A registry that cannot be reached fails the batch (retried); a refused version is this record's.
+            if (!(failure instanceof TributaryError) || failure.retriable) throw failure
             this.#recordState!.discard()
             this.#deadLetter(record, port, 'encode', failure, outputs)
           },

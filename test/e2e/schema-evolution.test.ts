@@ -6,6 +6,7 @@ import { createEnvelopeType, createPlainType } from '../../runtime/codec/debeziu
 import { frame, peekSchemaId } from '../../runtime/codec/avro/wire.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
 import type { OutgoingRecord } from '../../runtime/log/log.ts'
+import { tableId } from '../../runtime/lake/index.ts'
 import { loadProduct, type Product } from '../../runtime/product/load.ts'
 import { lakeTables, runQuery } from '../../runtime/query/query.ts'
 import { valueSubject } from '../../runtime/registry/registry.ts'
@@ -38,7 +39,7 @@ const row = { type: 'record', name: 'Item', namespace: 'evo.test', fields: [
   { name: 'name', type: ['null', 'string'], default: null },
 ] }
 
-function writeProduct(dir: string, name: string, format: 'json' | 'avro'): string {
+function writeProduct(dir: string, name: string, format: 'json' | 'avro', transform = DEFAULT_TRANSFORM): string {
   const folder = path.join(dir, name)
   fs.mkdirSync(folder, { recursive: true })
   fs.writeFileSync(path.join(folder, 'item.avsc'), JSON.stringify(row))
@@ -56,16 +57,14 @@ outputPorts:
   - { name: items, topic: ${name}.items, schema: ./item.avsc, key: id, partitions: 2, evolution: additive, snapshot: { mode: upsert, commit: { interval: 100ms } } }
 `,
   )
-  fs.writeFileSync(
-    path.join(folder, 'transform.ts'),
-    `export default (r: { op: string; value: Record<string, unknown> }) => {
+  fs.writeFileSync(path.join(folder, 'transform.ts'), transform)
+  return folder
+}
+const DEFAULT_TRANSFORM = `export default (r: { op: string; value: Record<string, unknown> }) => {
   if (r.op === 'd') return { port: 'items', key: r.value.id, value: null }
   return { port: 'items', value: r.value }
 }
-`,
-  )
-  return folder
-}
+`
 
 const table = (name: string, columns: ColumnDef[]): TableDef => ({ topic: `${name.replace("-", "_")}.src.items`, key: ['id'], columns })
 
@@ -181,6 +180,39 @@ describe('evolution: additive, embedded (a column added to a CDC source flows th
         ['3', null, null, null, null, null],
         ['4', 'added ✓', '1969-07-20', '-1234567890.05', '9007199254740993', '2262-04-11 23:47:16.854775'],
       ])
+
+      // A restart: the port starts from its declared schema again, meets both writers (an old one
+      // still writing, the new one), registers nothing new and keeps the table's columns.
+      const schemas = (await runtime.catalog.loadTable(tableId(name, 'items'))).metadata.schemas.length
+      await runtime.log.append([...(await events(name, format, v1, [{ id: 6, name: 'six' }])), ...(await events(name, format, [...v1, ...added], [{ id: 7, note: 'seven' }]))])
+      await runProducts(await createRunnables(runtime, [product]), { untilIdle: true })
+      expect(await runtime.registry.listVersions(valueSubject(`${name}.items`))).toHaveLength(2)
+      expect((await runtime.catalog.loadTable(tableId(name, 'items'))).metadata.schemas.length).toBe(schemas)
+      const again = await runQuery(runtime.catalog, await lakeTables(runtime.catalog), `SELECT id, name, note, big FROM "${name}".items WHERE id >= 4 ORDER BY id`)
+      expect(again.rows.map((r) => r.map((v) => (v === null ? null : String(v))))).toEqual([
+        ['4', 'four', 'added ✓', '9007199254740993'],
+        ['6', 'six', null, null],
+        ['7', null, 'seven', null],
+      ])
     }, 120_000)
   }
+
+  it('never drops a field: one no input added, and a new column in JSON without the wrapper, are dead letters naming it', async () => {
+    const name = 'evo-refuse'
+    const transform = `export default (r: { value: Record<string, unknown> }) => ({ port: 'items', value: r.value.id === 2 ? { ...r.value, computed: 'x' } : r.value })\n`
+    const product = loadProduct(writeProduct(dir, name, 'json', transform))
+    const t = table(name, [...v1, ...added])
+    await runtime.log.ensureTopic(t.topic, { partitions: 1 })
+    const bare = buildJson(t, { op: 'c', after: { id: 5, name: 'five', note: 'n' } }, { schemas: false })
+    await runtime.log.append([...(await events(name, 'json', v1, before)), { topic: t.topic, key: Buffer.from(bare.key!), value: Buffer.from(bare.value!) }])
+    await runProducts(await createRunnables(runtime, [product]), { untilIdle: true })
+    const dead = (await readTopic(runtime.log, `${name}.dlq`)).map((r) => [r.headers['tributary.error.stage']?.toString(), r.headers['tributary.error.code']?.toString(), r.headers['tributary.error.message']?.toString()])
+    expect(dead).toHaveLength(2)
+    expect(dead[0]!.slice(0, 2)).toEqual(['encode', 'TRIB_ENCODE_FAILED'])
+    expect(dead[0]![2]).toContain('field computed is not in schema')
+    expect(dead[1]!.slice(0, 2)).toEqual(['decode', 'TRIB_DECODE_INCOMPATIBLE'])
+    expect(dead[1]![2]).toContain('after.note is not in the port')
+    expect((await lakeRows(name)).map((r) => Number(r[0]))).toEqual([1, 3])
+    expect(await runtime.registry.listVersions(valueSubject(`${name}.items`))).toEqual([1])
+  }, 120_000)
 })
