@@ -8,11 +8,12 @@
  * judges them. Bytes are checked for UTF-8 and integers stay exact (json/read.ts).
  */
 import type { Type } from 'avsc'
+import { TributaryError } from '../../errors.ts'
 import { parseJsonBytes } from '../json/read.ts'
 import { isUtf8 } from '../values/utf8.ts'
 import { isSchemaWrapper, parseJsonText } from './connect-json.ts'
 import { compileBare } from './bare.ts'
-import { compileConnect } from './connect-schema.ts'
+import { compileConnect, type ConnectSchema } from './connect-schema.ts'
 import type { Convert } from './semantic.ts'
 import { envelopeError, toChangeEvent, type EnvelopeConverters } from './envelope.ts'
 import { keyFromMessage } from './keys.ts'
@@ -20,8 +21,6 @@ import { skipValue } from '../json/exact.ts'
 import { describeRef, FieldError, type ChangeEvent, type RecordRef } from './types.ts'
 import type { ReaderEvolution } from '../types/additive.ts'
 import { readerTypeOfConnect } from './reader-types.ts'
-import type { ConnectSchema } from './connect-schema.ts'
-import { TributaryError } from '../../errors.ts'
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
