@@ -56,7 +56,7 @@ export class BrokerWatch {
     this.#checking = true
     let timer: NodeJS.Timeout | undefined
     try {
-      this.#admin ??= createClient(this.#options, 'health', 0).admin()
+      this.#admin ??= createClient(this.#options, 'health', 0, true).admin()
       const admin = this.#admin
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${this.#options.tuning.healthTimeoutMs} ms`)), this.#options.tuning.healthTimeoutMs)

@@ -8,8 +8,10 @@ import { parentPort as maybeParent, workerData } from 'node:worker_threads'
 if (!maybeParent) throw new Error('probe-poller.js runs as a worker thread')
 const parentPort = maybeParent
 const { everyMs, timeoutMs } = workerData
-/** @type {Set<number>} */
-const ports = new Set()
+/** The ports polled, each with its generation: a port removed and added again (a container killed and started again) gets a new loop, and the old one ends. */
+/** @type {Map<number, number>} */
+const ports = new Map()
+let generations = 0
 /** @type {Array<{ port: number, route: string, at: number, ms: number, status: number | 'refused' | 'timeout' | 'error' }>} */
 const samples = []
 let stopped = false
@@ -32,18 +34,20 @@ const ask = (port, route) =>
     req.on('error', (/** @type {NodeJS.ErrnoException} */ e) => done(e.code === 'ECONNREFUSED' ? 'refused' : 'error'))
   })
 
-/** @param {number} port */
-async function poll(port) {
-  for (let i = 0; !stopped && ports.has(port); i++) {
-    samples.push(/** @type {any} */ (await ask(port, i % 2 === 0 ? '/healthz' : '/readyz')))
+/** @param {number} port @param {number} generation */
+async function poll(port, generation) {
+  for (let i = 0; !stopped && ports.get(port) === generation; i++) {
+    const sample = await ask(port, i % 2 === 0 ? '/healthz' : '/readyz')
+    // A request the removal overtook (the container was killed while it was in flight) says nothing about the probes.
+    if (ports.get(port) === generation) samples.push(/** @type {any} */ (sample))
     await new Promise((r) => setTimeout(r, everyMs))
   }
 }
 
 parentPort.on('message', (/** @type {{ add?: number, remove?: number, stop?: true }} */ m) => {
   if (m.add !== undefined && !ports.has(m.add)) {
-    ports.add(m.add)
-    void poll(m.add)
+    ports.set(m.add, ++generations)
+    void poll(m.add, generations)
   }
   if (m.remove !== undefined) ports.delete(m.remove)
   if (m.stop) {
