@@ -71,7 +71,6 @@ function runChild(dataDir: string, productDir: string, name: string, killAfterMs
         // The broker's minimum: a killed instance's partitions move quickly to its successor.
         TRIBUTARY_KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS),
         TRIBUTARY_LAKE_ENABLED: 'false',
-        VITEST: '',
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     })

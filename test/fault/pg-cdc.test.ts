@@ -211,7 +211,6 @@ function runTributary(dataDir: string, productDir: string, args: string[], kill?
       TRIBUTARY_KAFKA_BROKERS: kafkaBroker,
       TRIBUTARY_KAFKA_CLIENT_ID: `${path.basename(productDir)}-instance`,
       TRIBUTARY_KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS),
-      VITEST: '',
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
@@ -235,7 +234,7 @@ function query(dataDir: string, productDir: string, sql: string): RawRow[] {
     cwd: repoRoot,
     encoding: 'utf8',
     maxBuffer: 256 * 2 ** 20,
-    env: { ...process.env, TRIBUTARY_PRODUCTS: productDir, TRIBUTARY_LOG_LEVEL: 'warn', VITEST: '' },
+    env: { ...process.env, TRIBUTARY_PRODUCTS: productDir, TRIBUTARY_LOG_LEVEL: 'warn' },
   })
   return JSON.parse(out) as RawRow[]
 }
