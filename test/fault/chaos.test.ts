@@ -81,7 +81,7 @@ describe('chaos on the real container: serve children through S3, broker, regist
   let productDirs: string[]
 
   const spawnCli = (args: string[], env: Record<string, string>, logs: { text: string }): ChildProcess => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', VITEST: '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
     child.stderr!.on('data', (c: Buffer) => (logs.text += c.toString()))
     return child
   }
