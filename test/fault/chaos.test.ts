@@ -8,7 +8,7 @@ import { loadConfig } from '../../runtime/config/load.ts'
 import { lakeTables, runQuery } from '../../runtime/query/query.ts'
 import { openRuntime, type Runtime } from '../../runtime/runtime.ts'
 import { writeTickProduct, until } from '../helpers/products.ts'
-import { waitFor } from '../helpers/processes.ts'
+import { stopChild, waitFor } from '../helpers/processes.ts'
 import { freePort, readDecoded, readTopic, repoRoot, tempDir } from '../helpers/runtime.ts'
 import { PrivateBroker } from '../integration/kafka-private-broker.ts'
 import { requireKafka } from '../integration/kafka-support.ts'
@@ -30,6 +30,7 @@ import { S3_ENDPOINT, assertS3Reachable, createBucket, faultProxy, type Fault } 
  * server in a process of its own, polled the same way, shows what the machine's load alone costs
  * an answer (CPU scheduling): the probes' tail follows that tail (the figures print both), so when
  * the machine alone is past 100 ms the probes may be no slower than it by more than a quarter.
+ * TRIBUTARY_TEST_CHAOS_SAMPLES=<file> writes every sample and the containers' starts and kills there.
  */
 
 const bin = path.join(repoRoot, 'runtime/cli/bin.js')
@@ -93,9 +94,7 @@ describe('chaos on the real container: serve children through S3, broker, regist
   const stopRegistry = async (): Promise<void> => {
     const child = registry.child!
     registry.child = undefined
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    child.kill('SIGTERM')
-    await exited
+    await stopChild(child)
   }
 
   const start = (inst: Instance): void => {
@@ -322,7 +321,8 @@ describe('chaos on the real container: serve children through S3, broker, regist
       poller.postMessage({ stop: true })
     })
     const tookMs = Date.now() - began
-    if (process.env.CHAOS_DUMP) fs.writeFileSync(process.env.CHAOS_DUMP, JSON.stringify({ events, samples, ports: instances.map((i) => [i.name, i.probePort]) }))
+    // Every probe sample and when each container started and was killed, for a look at the tail.
+    if (process.env.TRIBUTARY_TEST_CHAOS_SAMPLES) fs.writeFileSync(process.env.TRIBUTARY_TEST_CHAOS_SAMPLES, JSON.stringify({ events, samples, ports: instances.map((i) => [i.name, i.probePort]) }))
     expect(unexpectedExits).toEqual([])
 
     // Outputs (read committed) and the lake, per product.
