@@ -7,10 +7,10 @@ import type { ResolvedKafkaOptions } from './options.ts'
 /**
  * Whether the brokers answer, for readiness: kafkajs rides a broker outage out inside its
  * consumers (their fetches return nothing, nothing fails), so the processor never sees one. A
- * metadata request every `healthIntervalMs`, on a client of its own without kafkajs' retries
- * (each check is one quick answer, or one failure), bounded by `healthTimeoutMs`. Two failed checks
- * in a row make the brokers unreachable (one alone may be a blip, or a seed broker of a larger
- * cluster that is down while the others answer); one answer makes them reachable again.
+ * metadata request every `healthIntervalMs`, on a client of its own, bounded by `healthTimeoutMs`:
+ * it tries each listed broker once at most (kafkajs moves to another seed broker on each retry),
+ * so one broker of a larger cluster being down is not an outage. Two failed checks in a row make
+ * the brokers unreachable (one alone may be a blip); one answer makes them reachable again.
  * Transitions are logged once each.
  */
 export class BrokerWatch {
@@ -56,7 +56,7 @@ export class BrokerWatch {
     this.#checking = true
     let timer: NodeJS.Timeout | undefined
     try {
-      this.#admin ??= createClient(this.#options, 'health', 0, true).admin()
+      this.#admin ??= createClient(this.#options, 'health', this.#options.kafka.brokers.length - 1, true).admin()
       const admin = this.#admin
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${this.#options.tuning.healthTimeoutMs} ms`)), this.#options.tuning.healthTimeoutMs)

@@ -30,7 +30,7 @@ import { S3_ENDPOINT, assertS3Reachable, createBucket, faultProxy, type Fault } 
  * server in a process of its own, polled the same way, shows what the machine's load alone costs
  * an answer (CPU scheduling): the probes' tail follows that tail (the figures print both), so when
  * the machine alone is past 100 ms the probes may be no slower than it by more than a quarter.
- * TRIBUTARY_TEST_CHAOS_SAMPLES=<file> writes every sample and the containers' starts and kills there.
+ * TRIBUTARY_TEST_CHAOS_SAMPLES=<file> writes every sample, the containers' starts and kills and their logs there.
  */
 
 const bin = path.join(repoRoot, 'runtime/cli/bin.js')
@@ -322,30 +322,35 @@ describe('chaos on the real container: serve children through S3, broker, regist
     })
     const tookMs = Date.now() - began
     // Every probe sample and when each container started and was killed, for a look at the tail.
-    if (process.env.TRIBUTARY_TEST_CHAOS_SAMPLES) fs.writeFileSync(process.env.TRIBUTARY_TEST_CHAOS_SAMPLES, JSON.stringify({ events, samples, ports: instances.map((i) => [i.name, i.probePort]) }))
+    if (process.env.TRIBUTARY_TEST_CHAOS_SAMPLES) fs.writeFileSync(process.env.TRIBUTARY_TEST_CHAOS_SAMPLES, JSON.stringify({ events, samples, ports: instances.map((i) => [i.name, i.probePort]), logs: Object.fromEntries(instances.map((i) => [i.name, i.logs.text])) }))
     expect(unexpectedExits).toEqual([])
 
-    // Outputs (read committed) and the lake, per product.
+    // Outputs (read committed) and the lake, per product. Every figure is printed before any check.
     const figures: string[] = []
+    const results = []
     for (const p of PRODUCTS) {
-      const out = (await readDecoded(runtime!.log, runtime!.codec.serde, `${p}.out`)).map((r) => Number((r.value as { id: number }).id))
+      const records = await readDecoded(runtime!.log, runtime!.codec.serde, `${p}.out`)
+      const out = records.map((r) => Number((r.value as { id: number }).id))
       const lake = await lakeIds(p)
       const dead = (await readTopic(runtime!.log, `${p}.dlq`)).length
       const lost = (ids: number[]) => {
         const have = new Set(ids)
         return Array.from({ length: fed }, (_, i) => i).filter((i) => !have.has(i))
       }
+      // Where duplicates sit (partition: offsets of the first copies), to tell a rebalance from a restart.
+      const firstAt = new Map<number, string>()
+      const repeated: string[] = []
+      for (const r of records) {
+        const id = Number((r.value as { id: number }).id)
+        if (firstAt.has(id)) repeated.push(`${id}@${r.partition}:${r.offset} (first ${firstAt.get(id)})`)
+        else firstAt.set(id, `${r.partition}:${r.offset}`)
+      }
+      results.push({ p, out, lake, dead, lostOut: lost(out), lostLake: lost(lake) })
       figures.push(
         `${p}: in ${fed}, out ${out.length} (duplicated ${out.length - new Set(out).size}, lost ${lost(out).length}), ` +
-          `lake ${lake.length} rows (duplicated ${lake.length - new Set(lake).size}, lost ${lost(lake).length}), dead letters ${dead}`,
+          `lake ${lake.length} rows (duplicated ${lake.length - new Set(lake).size}, lost ${lost(lake).length}), dead letters ${dead}` +
+          (p === 'eo' && repeated.length > 0 ? ` [repeated: ${repeated.slice(0, 3).join(', ')} … ${repeated.slice(-2).join(', ')}]` : ''),
       )
-      expect(lost(out), `${p}: ids missing from the output topic`).toEqual([])
-      expect(lost(lake), `${p}: ids missing from the lake`).toEqual([])
-      expect(dead).toBe(0)
-      if (p === 'eo') {
-        expect(out).toHaveLength(fed)
-        expect(lake).toHaveLength(fed)
-      }
     }
 
     // Probe latencies while the containers worked through all this (answers from a live process;
@@ -362,6 +367,15 @@ describe('chaos on the real container: serve children through S3, broker, regist
         `probe port: ${probe.n} answers (${probe.refused} refused while a container was down, ${probe.timeouts} timeouts, ${failedHealth} /healthz not 200), p50 ${probe.p50} ms, p99 ${probe.p99} ms, max ${probe.max} ms; ` +
         `a bare Node HTTP server beside them (the machine's own share): ${controlMs.length} answers, p50 ${percentile(controlMs, 50)} ms, p99 ${percentile(controlMs, 99)} ms, max ${percentile(controlMs, 100)} ms`,
     )
+    for (const r of results) {
+      expect(r.lostOut, `${r.p}: ids missing from the output topic`).toEqual([])
+      expect(r.lostLake, `${r.p}: ids missing from the lake`).toEqual([])
+      expect(r.dead).toBe(0)
+      if (r.p === 'eo') {
+        expect(r.out.length, 'eo: output records (exactly once)').toBe(fed)
+        expect(r.lake.length, 'eo: lake rows (exactly once)').toBe(fed)
+      }
+    }
     expect(failedHealth).toBe(0)
     expect(probe.timeouts).toBe(0)
     // Under 100 ms; on a machine so loaded that a bare server's own p99 is near or past that (CPU

@@ -12,8 +12,10 @@ import { kafkaOptions, requireKafka } from './kafka-support.ts'
  * and against a server that accepts them but never answers (a timeout). Recovery after a real
  * broker restart is asserted by test/fault/chaos.test.ts.
  */
-const watchOf = (broker: string) =>
-  new BrokerWatch(resolveOptions({ ...kafkaOptions({}, broker), kafka: { ...kafkaOptions({}, broker).kafka, connectionTimeoutMs: 500 }, tuning: { healthIntervalMs: 100, healthTimeoutMs: 500 } })).start()
+const watchOf = (...brokers: string[]) => {
+  const options = kafkaOptions({}, brokers[0])
+  return new BrokerWatch(resolveOptions({ ...options, kafka: { ...options.kafka, brokers, connectionTimeoutMs: 500 }, tuning: { healthIntervalMs: 100, healthTimeoutMs: 1_500 } })).start()
+}
 
 describe('the Kafka broker watch', () => {
   const watches: BrokerWatch[] = []
@@ -29,6 +31,16 @@ describe('the Kafka broker watch', () => {
     watches.push(watch)
     await new Promise((resolve) => setTimeout(resolve, 1_000))
     expect(watch.health()).toEqual({ reachable: true })
+  })
+
+  it('one broker of the list down is not an outage: each check tries the others', async () => {
+    await requireKafka()
+    const watch = watchOf(`127.0.0.1:${await freePort()}`, kafkaOptions().kafka.brokers[0]!)
+    watches.push(watch)
+    for (let i = 0; i < 20; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(watch.health()).toEqual({ reachable: true })
+    }
   })
 
   it('names a broker that refuses connections after two failed checks', async () => {
