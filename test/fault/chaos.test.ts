@@ -333,6 +333,8 @@ describe('chaos on the real container: serve children through S3, broker, regist
       const out = records.map((r) => Number((r.value as { id: number }).id))
       const lake = await lakeIds(p)
       const dead = (await readTopic(runtime!.log, `${p}.dlq`)).length
+      // What the input topic holds: a duplicate there (a producer retry) would repeat in the outputs too.
+      const inputs = (await readTopic(runtime!.log, `${p}.in`)).length
       const lost = (ids: number[]) => {
         const have = new Set(ids)
         return Array.from({ length: fed }, (_, i) => i).filter((i) => !have.has(i))
@@ -345,9 +347,9 @@ describe('chaos on the real container: serve children through S3, broker, regist
         if (firstAt.has(id)) repeated.push(`${id}@${r.partition}:${r.offset} (first ${firstAt.get(id)})`)
         else firstAt.set(id, `${r.partition}:${r.offset}`)
       }
-      results.push({ p, out, lake, dead, lostOut: lost(out), lostLake: lost(lake) })
+      results.push({ p, inputs, out, lake, dead, lostOut: lost(out), lostLake: lost(lake) })
       figures.push(
-        `${p}: in ${fed}, out ${out.length} (duplicated ${out.length - new Set(out).size}, lost ${lost(out).length}), ` +
+        `${p}: in ${fed} (the input topic holds ${inputs}), out ${out.length} (duplicated ${out.length - new Set(out).size}, lost ${lost(out).length}), ` +
           `lake ${lake.length} rows (duplicated ${lake.length - new Set(lake).size}, lost ${lost(lake).length}), dead letters ${dead}` +
           (p === 'eo' && repeated.length > 0 ? ` [repeated: ${repeated.slice(0, 3).join(', ')} … ${repeated.slice(-2).join(', ')}]` : ''),
       )
@@ -368,6 +370,7 @@ describe('chaos on the real container: serve children through S3, broker, regist
         `a bare Node HTTP server beside them (the machine's own share): ${controlMs.length} answers, p50 ${percentile(controlMs, 50)} ms, p99 ${percentile(controlMs, 99)} ms, max ${percentile(controlMs, 100)} ms`,
     )
     for (const r of results) {
+      expect(r.inputs, `${r.p}: records in the input topic`).toBe(fed)
       expect(r.lostOut, `${r.p}: ids missing from the output topic`).toEqual([])
       expect(r.lostLake, `${r.p}: ids missing from the lake`).toEqual([])
       expect(r.dead).toBe(0)
