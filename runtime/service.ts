@@ -106,14 +106,18 @@ export class ProductService {
 
   /**
    * Ready when every product runs: its processor and sinks started (consumers joined, stores and
-   * tables open) and none stopped. The reasons name what is not, and each product's state is
-   * listed (a runnable waiting to be restarted after a retriable failure keeps its product ready).
+   * tables open) and none stopped, and the transport's servers answer (a Kafka broker outage is
+   * waited out inside the client, so the log's own watch names it). The reasons name what is not,
+   * and each product's state is listed (a runnable waiting to be restarted after a retriable
+   * failure keeps its product ready).
    */
   readiness(): Readiness {
     if (this.#failure) return { ready: false, reasons: [`failed: ${this.#failure}`] }
     const status = this.#supervisor?.status()
     if (!status) return { ready: false, reasons: ['starting: processors not created yet'] }
     const reasons: string[] = []
+    const transport = this.runtime.log.health?.()
+    if (transport && !transport.reachable) reasons.push(`transport: ${transport.message}`)
     for (const s of status) {
       if (s.state === 'stopped') reasons.push(`${s.product}: stopped by ${s.stopped!.runnable}: ${s.stopped!.code}: ${s.stopped!.message}`)
       else if (s.state === 'starting')
@@ -133,7 +137,7 @@ export class ProductService {
         },
       ]),
     )
-    return { ready: reasons.length === 0, reasons, products }
+    return { ready: reasons.length === 0, reasons, products, ...(transport && !transport.reachable ? { transport } : {}) }
   }
 
   live(product: string): LiveStatus | undefined {

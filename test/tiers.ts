@@ -67,7 +67,7 @@ export const tiers = {
    * source (PostgreSQL → Debezium, SIGKILL mid-burst) and a product's migration to a new major
    * (SIGKILL mid-backfill) are among them.
    */
-  fault: { needs: ['kafka', 'python', 'cdc'], last: true },
+  fault: { needs: ['kafka', 's3', 'python', 'cdc'], last: true },
 } as const satisfies Record<string, Tier>
 
 export type TierName = keyof typeof tiers

@@ -20,10 +20,11 @@ const ROUTINE = [/^Response \w+\(key: /, /^Limiting retries for the idempotent p
  * A failure kafkajs is about to retry (it carries retryCount) is debug too: if the retries run
  * out, the operation fails with a TributaryError that is logged where it is handled.
  */
-function logCreator(): (entry: LogEntry) => void {
+function logCreator(quiet: boolean): (entry: LogEntry) => void {
   return ({ namespace, level, log: { message, timestamp: _ts, logger: _l, ...extra } }) => {
     const fields = { kafkajs: namespace, ...extra }
-    if (level === logLevel.ERROR || level === logLevel.WARN) {
+    if (quiet) log.debug(fields, message)
+    else if (level === logLevel.ERROR || level === logLevel.WARN) {
       if (ROUTINE.some((re) => re.test(message)) || 'retryCount' in extra) log.debug(fields, message)
       else if (level === logLevel.ERROR) log.error(fields, message)
       else log.warn(fields, message)
@@ -48,9 +49,10 @@ function sasl(options: ResolvedKafkaOptions): SASLOptions | undefined {
 /**
  * A kafkajs client. Each consumer gets its own: kafkajs keeps committed offsets per group id in a
  * map shared by every consumer of one client, and two consumers of one group (stream threads)
- * would clear each other's entries on every rebalance.
+ * would clear each other's entries on every rebalance. A `quiet` client's failures are its
+ * owner's to report (the broker watch logs an outage once, not every check's connection error).
  */
-export function createClient(options: ResolvedKafkaOptions, role: string, retries = options.tuning.retries): KafkaClient {
+export function createClient(options: ResolvedKafkaOptions, role: string, retries = options.tuning.retries, quiet = false): KafkaClient {
   const k = options.kafka
   const config: KafkajsConfig = {
     brokers: [...k.brokers],
@@ -60,7 +62,7 @@ export function createClient(options: ResolvedKafkaOptions, role: string, retrie
     requestTimeout: k.requestTimeoutMs,
     retry: { initialRetryTime: 250, maxRetryTime: 5_000, retries },
     logLevel: kafkajsLevel(),
-    logCreator,
+    logCreator: () => logCreator(quiet),
   }
   const auth = sasl(options)
   if (auth !== undefined) config.sasl = auth

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { TributaryError } from '../../runtime/errors.ts'
-import type { ConsumerOptions, Log, LogCapabilities, OutgoingRecord, PartitionOffset, RecordPosition, TopicInfo, TopicOptions } from '../../runtime/log/log.ts'
+import type { ConsumerOptions, Log, LogCapabilities, OutgoingRecord, PartitionOffset, RecordPosition, TopicInfo, TopicOptions, TransportHealth } from '../../runtime/log/log.ts'
 import { assertPartitionCount, assertTopicName } from '../../runtime/log/names.ts'
 import { KafkaAdmin } from './admin.ts'
 import { log } from './client.ts'
 import { KafkaConsumer, type ConsumerHost } from './consumer.ts'
+import { BrokerWatch } from './health.ts'
 import type { ResolvedKafkaOptions } from './options.ts'
 import { Appender, Planner, type PartitionCounts } from './producer.ts'
 import { TransactionalCommitter } from './transactions.ts'
@@ -25,6 +26,7 @@ export class KafkaLog implements Log, ConsumerHost {
   readonly counts: PartitionCounts
   private readonly appender: Appender
   private offsetsTxn: TransactionalCommitter | undefined
+  private watch: BrokerWatch | undefined
   private readonly consumers = new Set<KafkaConsumer>()
   /** Member indexes held by open consumers, per group (see ConsumerHost.memberIndex). */
   private readonly members = new Map<string, Set<number>>()
@@ -127,6 +129,12 @@ export class KafkaLog implements Log, ConsumerHost {
     return positions
   }
 
+  health(): TransportHealth {
+    if (this.closed) return { reachable: true }
+    this.watch ??= new BrokerWatch(this.options).start()
+    return this.watch.health()
+  }
+
   memberIndex(group: string, member: number | undefined): number {
     let taken = this.members.get(group)
     if (taken === undefined) this.members.set(group, (taken = new Set()))
@@ -148,6 +156,7 @@ export class KafkaLog implements Log, ConsumerHost {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    await this.watch?.close()
     for (const c of [...this.consumers]) await c.close().catch(() => undefined)
     await this.appender.close()
     await this.offsetsTxn?.close()

@@ -34,6 +34,9 @@ export interface Tuning {
   offsetsVisibleTimeoutMs: number
   /** Partition counts of topics are re-read after this long (partitions can be added to a topic). */
   metadataMaxAgeMs: number
+  /** Readiness: how often the brokers are asked for metadata (health.ts), and how long an answer may take. */
+  healthIntervalMs: number
+  healthTimeoutMs: number
 }
 
 export interface ResolvedKafkaOptions {
@@ -60,6 +63,8 @@ const defaults: Tuning = {
   retries: 6,
   offsetsVisibleTimeoutMs: 10_000,
   metadataMaxAgeMs: 30_000,
+  healthIntervalMs: 2_000,
+  healthTimeoutMs: 5_000,
 }
 
 /** Validates once at the edge; everything inward gets a frozen, complete object. */

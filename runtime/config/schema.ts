@@ -66,6 +66,7 @@ const s3 = z.strictObject({
   endpoint: z.string().url().optional().describe('an S3-compatible endpoint (MinIO, …); AWS when absent'),
   region: z.string().min(1).default('us-east-1'),
   forcePathStyle: z.boolean().default(false).describe('bucket in the path rather than the host name (MinIO)'),
+  requestTimeoutMs: z.number().int().positive().default(60_000).describe('a request whose answer stalls this long fails and is retried'),
 })
 
 /**

@@ -194,6 +194,9 @@ export interface LogCapabilities {
   readonly atomicCommits: boolean
 }
 
+/** Whether the transport's servers answer (Log.health). */
+export type TransportHealth = { reachable: true } | { reachable: false; since: number; message: string }
+
 /**
  * After close(), every method but close() fails with TRIB_LOG_CLOSED, and the consumers it made
  * are closed; close() again does nothing.
@@ -226,6 +229,12 @@ export interface Log {
   deleteTopics(names: readonly string[]): Promise<void>
   /** Deletes consumer groups' committed offsets; missing ones are ignored. The groups must have no live consumer. */
   deleteGroups(groups: readonly string[]): Promise<void>
+  /**
+   * Optional, for a log whose servers can be unreachable while its consumers wait it out without
+   * failing (Kafka): whether they answer now, for readiness. The first call starts the watch
+   * (periodic and cheap), close() stops it; a log of local files has no such outage and no method.
+   */
+  health?(): TransportHealth
   close(): Promise<void>
 }
 

@@ -90,6 +90,9 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
   metric('tributary_product_stopped', 'A product stopped by a failure no restart fixes (1), with the runnable and the error code', 'gauge', () =>
     (source.supervision()?.status() ?? []).flatMap((s) => (s.stopped ? [{ value: 1, labels: { product: s.product, runnable: s.stopped.runnable, code: s.stopped.code } }] : [])),
   )
+  const log = source.log
+  if (log.health)
+    metric('tributary_transport_up', "Whether the transport's servers (the Kafka brokers) answer: 0 during an outage", 'gauge', () => [{ value: log.health!().reachable ? 1 : 0, labels: {} }])
   const heap = source.heap
   if (heap) {
     metric('tributary_heap_used_ratio', 'Used V8 heap as a share of its limit (main thread)', 'gauge', () => [{ value: heap.usedRatio, labels: {} }])

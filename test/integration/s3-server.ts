@@ -45,7 +45,13 @@ async function removeBucket(bucket: string): Promise<void> {
   await admin.send(new DeleteBucketCommand({ Bucket: bucket }))
 }
 
-export type Fault = 'pass' | 'http-503' | 'http-400' | 'drop-response'
+/**
+ * - `reset`: the connection is reset before any answer (the request never reaches the server);
+ * - `slow:<ms>`: the request is forwarded after that long; longer than the client's request
+ *   timeout, it is a timeout (the client hangs up, and the request is never forwarded);
+ * - `drop-response`: the request lands upstream, the client never hears about it.
+ */
+export type Fault = 'pass' | 'http-503' | 'http-400' | 'drop-response' | 'reset' | `slow:${number}`
 /** Forwards to the real server; `plan` picks a fault per request (method, path with query). */
 export async function faultProxy(plan: (req: http.IncomingMessage) => Fault): Promise<{ endpoint: string; requests: string[]; close: () => Promise<void> }> {
   const upstream = new URL(S3_ENDPOINT)
@@ -53,6 +59,18 @@ export async function faultProxy(plan: (req: http.IncomingMessage) => Fault): Pr
   const server = http.createServer((req, res) => {
     const fault = plan(req)
     requests.push(`${req.method} ${req.url} ${fault}`)
+    if (fault === 'reset') return void req.socket.resetAndDestroy()
+    if (fault.startsWith('slow:')) {
+      // Paused meanwhile, so the body waits in the socket rather than being read and lost.
+      req.pause()
+      const timer = setTimeout(() => forward(req, res, 'pass'), Number(fault.slice(5)))
+      res.once('close', () => clearTimeout(timer))
+      return
+    }
+    forward(req, res, fault)
+  })
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, fault: Fault): void => {
+    if (req.destroyed) return
     if (fault === 'http-503' || fault === 'http-400') {
       req.resume()
       const [status, code] = fault === 'http-503' ? [503, 'SlowDown'] : [400, 'InvalidArgument']
@@ -67,7 +85,7 @@ export async function faultProxy(plan: (req: http.IncomingMessage) => Fault): Pr
     })
     out.on('error', () => res.destroy())
     req.pipe(out)
-  })
+  }
   server.listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))
   const { port } = server.address() as net.AddressInfo

@@ -3,7 +3,7 @@ import { ProbeListener, type Readiness } from '../../http/probes.ts'
 import { createHttpHandler, listen, startingHandler, startingReadiness } from '../../http/server.ts'
 import { AccessControl } from '../../access/access.ts'
 import { moduleLogger } from '../../logger.ts'
-import { registerSchemaFiles } from '../../runtime.ts'
+import { openRuntime, registerSchemaFiles, type Runtime } from '../../runtime.ts'
 import { ProductService } from '../../service.ts'
 import { schemaDirsFor } from '../../spec/schemas.ts'
 import { openRuntimeUntilReady, type StartupStatus } from '../../startup.ts'
@@ -50,10 +50,22 @@ export async function serve(ctx: CliContext, refs: string[], opts: { port?: numb
   }
   process.on('SIGTERM', onSignal).on('SIGINT', onSignal)
   try {
-    const runtime = await openRuntimeUntilReady(config, { signal: abort.signal, status })
+    // The schema files are registered as part of opening: a registry that goes away in between is
+    // retried like one that was never there, instead of ending the container.
+    const schemaDirs = [...new Set(products.flatMap((p) => schemaDirsFor(p.dir, config.schemaDirs)))]
+    const open = async (c: typeof config): Promise<Runtime> => {
+      const rt = await openRuntime(c)
+      try {
+        await registerSchemaFiles(rt.registry, schemaDirs)
+        return rt
+      } catch (e) {
+        await rt.close()
+        throw e
+      }
+    }
+    const runtime = await openRuntimeUntilReady(config, { signal: abort.signal, status, open })
     if (!runtime) return
     ctx.adopt(runtime)
-    await registerSchemaFiles(runtime.registry, [...new Set(products.flatMap((p) => schemaDirsFor(p.dir, config.schemaDirs)))])
     const service = new ProductService(runtime, products)
     handler = createHttpHandler(service, access)
     readiness = () => service.readiness()
