@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { log } from '../../connectors/kafka/client.ts'
+import { log } from '../../connectors/kafka/logger.ts'
 import { openKafkaLog } from '../../connectors/kafka/index.ts'
 import { isTributaryError } from '../../runtime/errors.ts'
 import { freePort } from '../helpers/runtime.ts'

@@ -1,39 +1,21 @@
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises'
-import { backoffDelay } from '../../runtime/util/backoff.ts'
 import { randomUUID } from 'node:crypto'
 import type { EachBatchPayload, IMemberAssignment } from 'kafkajs'
-import { TributaryError } from '../../runtime/errors.ts'
-import type { Consumer, ConsumerOptions, LogRecord, OutgoingRecord, PartitionOffset, PollOptions, RecordPosition, StartFrom, TopicPartition } from '../../runtime/log/log.ts'
-import { Mutex } from '../shared/mutex.ts'
-import { assertTopicName } from '../../runtime/log/names.ts'
-import { Signal } from '../shared/signal.ts'
-import { PRIVATE_GROUP_PREFIX, type KafkaAdmin } from './admin.ts'
-import { log } from './client.ts'
-import { describe, hasType, isRebalance, toTributaryError } from './errors.ts'
+import { TributaryError } from '../../../runtime/errors.ts'
+import type { Consumer, ConsumerOptions, LogRecord, OutgoingRecord, PartitionOffset, PollOptions, RecordPosition, StartFrom, TopicPartition } from '../../../runtime/log/log.ts'
+import { assertTopicName } from '../../../runtime/log/names.ts'
+import { backoffDelay } from '../../../runtime/util/backoff.ts'
+import { Mutex } from '../../shared/mutex.ts'
+import { Signal } from '../../shared/signal.ts'
+import { PRIVATE_GROUP_PREFIX } from '../admin.ts'
+import { Committer } from '../committer.ts'
+import type { ConsumerHost } from '../driver.ts'
+import { describe, hasType, isRebalance, toTributaryError } from '../errors.ts'
+import { log } from '../logger.ts'
+import { fetchBytesFor } from '../options.ts'
+import { formatOffsets, rebalanced, startOffsets, tpKey, type Part } from '../positions.ts'
 import { Handoff, toLogRecords } from './handoff.ts'
-import { fetchBytesFor, type ResolvedKafkaOptions } from './options.ts'
-import { formatOffsets, startOffsets, tpKey, type Part } from './positions.ts'
-import { CommitQueue } from './commit-queue.ts'
-import { Appender, type PartitionCounts, type Planner } from './producer.ts'
 import { Session, type SessionEvents } from './session.ts'
-import { TransactionalCommitter } from './transactions.ts'
-
-/** What a consumer needs from its log. */
-export interface ConsumerHost {
-  readonly options: ResolvedKafkaOptions
-  readonly admin: KafkaAdmin
-  readonly planner: Planner
-  readonly counts: PartitionCounts
-  append(records: readonly OutgoingRecord[]): Promise<RecordPosition[]>
-  /** Records and offsets for a group with no live member, in one transaction (replay, setGroupOffsets). */
-  offlineCommit(group: string, records: readonly OutgoingRecord[], offsets: readonly PartitionOffset[]): Promise<RecordPosition[]>
-  /**
-   * The member index of an exactly-once consumer's transactional id: `member.index` when given,
-   * else the lowest index no live exactly-once consumer of the group in this process holds.
-   */
-  transactionalIndex(group: string, member: number | undefined): number
-  consumerClosed(consumer: KafkaConsumer, group: string | null, transactionalIndex: number | undefined): void
-}
 
 const DEFAULT_MAX_WAIT_MS = 1000
 /** A poll waits this long for records it knows exist (position below end), even with maxWaitMs 0. */
@@ -62,7 +44,7 @@ const HEARTBEAT_MS = 1000
  * commit for a partition that is no longer assigned, or after the group expelled this member
  * (a processing stall beyond the rebalance timeout), fails with TRIB_LOG_REBALANCED.
  *
- * With `pipelined`, consecutive commits are grouped into one (commit-queue.ts: one transaction, or
+ * With `pipelined`, consecutive commits are grouped into one (committer.ts: one transaction, or
  * one offset commit, per commit interval), and a held batch is let go only once the group covering
  * its records committed, so the same holds for grouped commits.
  *
@@ -70,7 +52,7 @@ const HEARTBEAT_MS = 1000
  * from the broker, after settling an exactly-once transaction whose outcome is unknown), so a
  * caller that keeps polling gets the uncommitted records again instead of skipping them.
  */
-export class KafkaConsumer implements Consumer {
+export class KafkajsConsumer implements Consumer {
   readonly #host: ConsumerHost
   readonly #group: string | null
   readonly #groupId: string
@@ -78,10 +60,7 @@ export class KafkaConsumer implements Consumer {
   readonly #from: StartFrom
   readonly #maxBuffered: number
   readonly #fetch: { maxBytes: number; maxBytesPerPartition: number }
-  readonly #txn: TransactionalCommitter | undefined
-  readonly #txnIndex: number | undefined
-  /** At-least-once commits: records through an idempotent producer, then the offsets. */
-  readonly #plain: CommitQueue<Appender> | undefined
+  readonly #committer: Committer
   readonly #handoff = new Handoff()
   readonly #signal = new Signal()
   readonly #polling = new Mutex()
@@ -101,7 +80,6 @@ export class KafkaConsumer implements Consumer {
   #memberLost = false
   #fatal: TributaryError | undefined
   #rewind: TopicPartition[] | undefined
-  #appender: Appender | undefined
   #heartbeat: (() => Promise<void>) | undefined
   #heartbeatTimer: NodeJS.Timeout | undefined
 
@@ -120,31 +98,18 @@ export class KafkaConsumer implements Consumer {
     this.#from = options.from ?? { kind: 'earliest' }
     this.#maxBuffered = Math.max(1, options.maxBufferedRecords ?? 10_000)
     this.#fetch = fetchBytesFor(options.maxBufferedRecords, opts.tuning)
-    // Stable per group and member: a restarted member fences the one it replaces (transactions.ts).
-    // Instances of one product in different processes need different clientIds (e.g. the pod name).
-    // A pipelined caller (the processor) gets its commits grouped: see commit-queue.ts.
-    const policy = options.pipelined ? { intervalMs: opts.kafka.commitIntervalMs, maxRecords: opts.kafka.commitMaxRecords } : { intervalMs: 0, maxRecords: Infinity }
-    if (options.exactlyOnce && options.group !== null) {
-      this.#txnIndex = host.transactionalIndex(options.group, m?.index)
-      this.#txn = new TransactionalCommitter(opts, `${opts.kafka.clientId}.${options.group}.${this.#txnIndex}`, host.planner, host.counts, host.admin, policy, (offsets) => {
-        if (this.#memberLost && offsets.length > 0) throw this.#rebalanced(offsets[0]!)
-      })
-    } else if (options.group !== null) {
-      this.#plain = new CommitQueue<Appender>(
-        {
-          open: async () => this.#producer(),
-          send: (appender, records) => appender.append(records),
-          close: (_appender, _group, offsets) => this.#commitOffsets(offsets),
-          fail: async (_appender, e, group, records, offsets) => toTributaryError(e, `committing ${records} records and offsets ${formatOffsets(offsets)} of group ${group}`, { group }),
-        },
-        policy,
-      )
-    }
+    this.#committer = new Committer(host, options, {
+      check: (offsets) => {
+        if (this.#memberLost && offsets.length > 0) throw rebalanced(offsets[0]!, this.#group)
+        return undefined
+      },
+      commitOffsets: (offsets) => this.#commitOffsets(offsets),
+    })
   }
 
   async prepare(): Promise<void> {
     this.#assertOpen()
-    await this.#txn?.start()
+    await this.#committer.start()
   }
 
   poll(options: PollOptions = {}): Promise<LogRecord[]> {
@@ -241,12 +206,12 @@ export class KafkaConsumer implements Consumer {
     for (const o of offsets) {
       if (!Number.isSafeInteger(o.offset) || o.offset < 0)
         throw new TributaryError('TRIB_OFFSET_OUT_OF_RANGE', `group ${group}: offset ${o.offset} for ${o.topic}-${o.partition} is not valid`, { details: { ...o } })
-      if (!this.#parts.has(tpKey(o.topic, o.partition))) throw this.#rebalanced(o)
+      if (!this.#parts.has(tpKey(o.topic, o.partition))) throw rebalanced(o, group)
     }
     // Between generations (or expelled) the partitions may already be someone else's.
-    if ((this.#memberLost || !this.#ready) && offsets.length > 0) throw this.#rebalanced(offsets[0]!)
+    if ((this.#memberLost || !this.#ready) && offsets.length > 0) throw rebalanced(offsets[0]!, group)
     try {
-      const positions = await (this.#txn ?? this.#plain!).commit(group, records, offsets)
+      const positions = await this.#committer.commit(group, records, offsets)
       for (const o of offsets) {
         const part = this.#parts.get(tpKey(o.topic, o.partition))
         if (part) part.base = o.offset
@@ -262,7 +227,7 @@ export class KafkaConsumer implements Consumer {
 
   /** Makes every commit so far durable (or failed) now, instead of at the end of the commit interval. */
   flush(): Promise<void> {
-    return (this.#txn ?? this.#plain)?.flush() ?? Promise.resolve()
+    return this.#committer.flush()
   }
 
   caughtUp(): boolean {
@@ -284,9 +249,8 @@ export class KafkaConsumer implements Consumer {
     this.#session = undefined
     await session?.stop()
     await this.#starting?.catch(() => undefined)
-    await this.#txn?.close()
-    await this.#appender?.close()
-    this.#host.consumerClosed(this, this.#group, this.#txnIndex)
+    await this.#committer.close()
+    this.#host.consumerClosed(this, this.#group, this.#committer.transactionalIndex)
   }
 
   // ---- lifecycle ----
@@ -314,7 +278,7 @@ export class KafkaConsumer implements Consumer {
   async #openSession(): Promise<void> {
     const admin = this.#host.admin
     // First, so a restarted member fences its predecessor before reading the group's offsets.
-    await this.#txn?.start()
+    await this.#committer.start()
     const exists = await Promise.all(this.#topics.map((t) => admin.exists(t)))
     if (this.#closed) return
     const present = this.#topics.filter((_, i) => exists[i])
@@ -367,10 +331,7 @@ export class KafkaConsumer implements Consumer {
     const tps = this.#rewind!
     const group = this.#group!
     try {
-      // Ends what is pending, and settles a transaction whose outcome is unknown (committed or
-      // aborted), before reading offsets.
-      await this.#plain?.flush()
-      await this.#txn?.start()
+      await this.#committer.settle()
       const committed = await this.#host.admin.committedOffsets(group, [...new Set(tps.map((t) => t.topic))])
       const byKey = new Map(committed.map((o) => [tpKey(o.topic, o.partition), o.offset]))
       this.#rewind = undefined
@@ -380,8 +341,7 @@ export class KafkaConsumer implements Consumer {
         part.base = byKey.get(tpKey(topic, partition)) ?? part.base
         this.#applySeek(part, part.base)
       }
-      this.#txn?.recover()
-      this.#plain?.recover()
+      this.#committer.recover()
       log.info({ group, partitions: tps.map((t) => `${t.topic}-${t.partition}`) }, 'rewound to the committed offsets after a failed commit')
     } catch (e) {
       log.warn({ group, cause: describe(e) }, 'rewinding after a failed commit failed; retrying at the next poll')
@@ -397,7 +357,7 @@ export class KafkaConsumer implements Consumer {
     // A grouped commit never outlives the batches it covers: while they are held, kafkajs cannot
     // rejoin the group, so the partitions are still ours when it commits.
     await this.flush()
-    if (this.#txn) await this.#txn.settled()
+    await this.#committer.settled()
     if (all) this.#handoff.releaseAll()
     else this.#handoff.releaseTaken()
   }
@@ -409,25 +369,11 @@ export class KafkaConsumer implements Consumer {
     this.#session?.seek(part.topic, part.partition, offset)
   }
 
-  #rebalanced(o: TopicPartition): TributaryError {
-    return new TributaryError(
-      'TRIB_LOG_REBALANCED',
-      `${o.topic}-${o.partition} is not assigned to this consumer of group ${this.#group} any more (the group rebalanced); its uncommitted records are delivered again`,
-      { details: { topic: o.topic, partition: o.partition, group: this.#group } },
-    )
-  }
-
   /** At-least-once: the offsets, once the unit's records are acknowledged. */
   async #commitOffsets(offsets: readonly PartitionOffset[]): Promise<void> {
-    if (offsets.length === 0) return
     // kafkajs silently skips a commit while its runner is down (between generations).
-    if (!this.#ready || this.#session === undefined || this.#memberLost) throw this.#rebalanced(offsets[0]!)
+    if (!this.#ready || this.#session === undefined) throw rebalanced(offsets[0]!, this.#group)
     await this.#session.commitOffsets(offsets)
-  }
-
-  #producer(): Appender {
-    this.#appender ??= new Appender(this.#host.options, 'consumer-producer', this.#host.planner, this.#host.counts)
-    return this.#appender
   }
 
   // ---- kafkajs events ----
