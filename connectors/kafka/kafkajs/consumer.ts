@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto'
 import type { EachBatchPayload, IMemberAssignment } from 'kafkajs'
 import { TributaryError } from '../../../runtime/errors.ts'
 import type { Consumer, ConsumerOptions, LogRecord, OutgoingRecord, PartitionOffset, PollOptions, RecordPosition, StartFrom, TopicPartition } from '../../../runtime/log/log.ts'
-import { assertTopicName } from '../../../runtime/log/names.ts'
 import { backoffDelay } from '../../../runtime/util/backoff.ts'
 import { Mutex } from '../../shared/mutex.ts'
 import { Signal } from '../../shared/signal.ts'
 import { PRIVATE_GROUP_PREFIX } from '../admin.ts'
 import { Committer } from '../committer.ts'
+import { checkCommitOffsets, checkConsumerOptions, checkSeekOffset, notAssigned, sortedAssignment } from '../consumer-checks.ts'
 import type { ConsumerHost } from '../driver.ts'
 import { describe, hasType, isRebalance, toTributaryError } from '../errors.ts'
 import { log } from '../logger.ts'
@@ -84,12 +84,7 @@ export class KafkajsConsumer implements Consumer {
   #heartbeatTimer: NodeJS.Timeout | undefined
 
   constructor(host: ConsumerHost, options: ConsumerOptions) {
-    for (const t of options.topics) assertTopicName(t)
-    if (options.group !== null && (typeof options.group !== 'string' || options.group.length === 0))
-      throw new TributaryError('TRIB_USAGE', `consumer group must be a non-empty string or null, got ${JSON.stringify(options.group)}`)
-    const m = options.member
-    if (m !== undefined && !(Number.isInteger(m.count) && m.count >= 1 && Number.isInteger(m.index) && m.index >= 0 && m.index < m.count))
-      throw new TributaryError('TRIB_USAGE', `consumer member ${m.index} of ${m.count} is not a valid static membership`)
+    checkConsumerOptions(options)
     const { options: opts } = host
     this.#host = host
     this.#group = options.group
@@ -151,13 +146,11 @@ export class KafkajsConsumer implements Consumer {
 
   seek(position: PartitionOffset): void {
     this.#assertOpen()
+    checkSeekOffset(position)
     const { topic, partition, offset } = position
-    if (!Number.isSafeInteger(offset) || offset < 0)
-      throw new TributaryError('TRIB_OFFSET_OUT_OF_RANGE', `cannot seek ${topic}-${partition} to offset ${offset}`, { details: { ...position } })
     const key = tpKey(topic, partition)
     const part = this.#parts.get(key)
-    if (!this.#topics.includes(topic) || (this.#ready && part === undefined && !this.#missing.includes(topic)))
-      throw new TributaryError('TRIB_TOPIC_INVALID', `${topic}-${partition} is not assigned to this consumer`, { details: { ...position } })
+    if (!this.#topics.includes(topic) || (this.#ready && part === undefined && !this.#missing.includes(topic))) throw notAssigned(position)
     // Not positioned yet: the seek wins over the committed offset and `from` when it is.
     if (!this.#ready || part === undefined) {
       this.#seeks.set(key, offset)
@@ -186,9 +179,7 @@ export class KafkajsConsumer implements Consumer {
   }
 
   assignment(): TopicPartition[] {
-    return [...this.#parts.values()]
-      .map((p) => ({ topic: p.topic, partition: p.partition }))
-      .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
+    return sortedAssignment(this.#parts.values())
   }
 
   async commit(step: { offsets: PartitionOffset[]; records?: OutgoingRecord[] }): Promise<RecordPosition[]> {
@@ -203,11 +194,7 @@ export class KafkajsConsumer implements Consumer {
     }
     // Never polled, so never joined: a commit for a group without live members (replay).
     if (!this.#started) return this.#host.offlineCommit(group, records, offsets)
-    for (const o of offsets) {
-      if (!Number.isSafeInteger(o.offset) || o.offset < 0)
-        throw new TributaryError('TRIB_OFFSET_OUT_OF_RANGE', `group ${group}: offset ${o.offset} for ${o.topic}-${o.partition} is not valid`, { details: { ...o } })
-      if (!this.#parts.has(tpKey(o.topic, o.partition))) throw rebalanced(o, group)
-    }
+    checkCommitOffsets(group, offsets, this.#parts)
     // Between generations (or expelled) the partitions may already be someone else's.
     if ((this.#memberLost || !this.#ready) && offsets.length > 0) throw rebalanced(offsets[0]!, group)
     try {
