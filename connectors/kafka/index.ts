@@ -7,7 +7,7 @@ export type { KafkaLogOptions }
 
 /** Only the chosen client library is loaded. */
 async function driverFor(client: Driver['name']): Promise<Driver> {
-  if (client === 'platformatic') throw new Error('not yet')
+  if (client === 'platformatic') return (await import('./platformatic/index.ts')).platformaticDriver as Driver
   return (await import('./kafkajs/index.ts')).kafkajsDriver as Driver
 }
 

@@ -1,0 +1,3 @@
+import type { Driver } from '../driver.ts'
+
+export const platformaticDriver: Driver = undefined as never
