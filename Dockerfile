@@ -52,13 +52,16 @@ RUN mkdir -p /var/lib/tributary && chown node:node /var/lib/tributary
 # The base image's `node` user, by number so that Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 VOLUME ["/var/lib/tributary"]
-# The management port (TRIBUTARY_HTTP_PORT, default 8080).
-EXPOSE 8080
-# Liveness from the container's own management port (`serve`): GET /healthz on TRIBUTARY_HTTP_PORT.
-# Readiness (consumers joined, stores open) is GET /readyz, for orchestrators that probe it.
+# The management port (TRIBUTARY_HTTP_PORT, default 8080), and the probe port: /healthz and
+# /readyz answered by a worker thread, fast however busy the products keep the main thread.
+ENV TRIBUTARY_HTTP_PROBE_PORT=8079
+EXPOSE 8080 8079
+# Liveness from the probe port (`serve`): GET /healthz on TRIBUTARY_HTTP_PROBE_PORT; it fails once the
+# main thread has stalled for http.livenessStallMs. Readiness (consumers joined, stores and tables
+# open, no product stopped) is GET /readyz there, for orchestrators that probe it.
 # hadolint ignore=DL3025
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.TRIBUTARY_HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.TRIBUTARY_HTTP_PROBE_PORT||process.env.TRIBUTARY_HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # Node as PID 1 gets SIGTERM: `serve` stops fetching, finishes the batch, commits, flushes pending
 # snapshots and exits 0 within shutdownDeadlineMs (compose: init: true also reaps stray children).
 ENTRYPOINT ["node", "runtime/cli/bin.js"]

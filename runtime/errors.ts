@@ -52,11 +52,13 @@ export const errorCodes = {
   TRIB_DECODE_AVRO: { retriable: false, summary: 'bytes do not decode with the writer schema' },
   TRIB_DECODE_JSON: { retriable: false, summary: 'value is not valid JSON' },
   TRIB_DECODE_ENVELOPE: { retriable: false, summary: 'value is not a valid Debezium change event' },
+  TRIB_DECODE_UTF8: { retriable: false, summary: 'a string in the record is not valid UTF-8 (or holds a lone surrogate); the message names the field' },
   TRIB_RECORD_TOO_LARGE: { retriable: false, summary: 'record exceeds the configured maximum size' },
   TRIB_VALIDATE_TYPE: { retriable: false, summary: "record does not match the port's Avro type" },
   TRIB_VALIDATE_RULE: { retriable: false, summary: 'record breaks a contract rule of the port' },
   TRIB_TRANSFORM_FAILED: { retriable: false, summary: 'the transform threw for this record' },
   TRIB_TRANSFORM_OUTPUT: { retriable: false, summary: 'the transform returned an output that is not valid' },
+  TRIB_TRANSFORM_TIMEOUT: { retriable: false, summary: 'an asynchronous transform call did not settle within processing.transformTimeout; its late result is ignored' },
   TRIB_ENCODE_FAILED: { retriable: false, summary: "an output does not encode with its port's schema" },
 
   // lake (Iceberg tables and their storage)
@@ -81,6 +83,7 @@ export const errorCodes = {
   TRIB_LAKE_CATALOG_UNAUTHORIZED: { retriable: false, summary: 'the REST catalog refused the credentials or the permission (HTTP 401/403, or the OAuth2 token request)' },
   TRIB_LAKE_CATALOG_BAD_RESPONSE: { retriable: false, summary: 'the REST catalog answered outside the Iceberg REST protocol (status, error type or body)' },
   TRIB_LAKE_CLOSED: { retriable: false, summary: "the lake's resources (storage clients, DuckDB) were released: its runtime was closed" },
+  TRIB_LAKE_OFFSETS_UNKNOWN: { retriable: false, summary: "the compactor cannot tell which input offsets a table's branch covers: its history was expired past the last snapshot that recorded them" },
 
   // SQL over the lake
   TRIB_QUERY_INVALID: { retriable: false, summary: 'the SQL does not parse' },
@@ -100,6 +103,10 @@ export const errorCodes = {
 
   // lifecycle
   TRIB_PRODUCT_NOT_FOUND: { retriable: false, summary: 'no product with that name' },
+  TRIB_VERSION_STATE: { retriable: false, summary: "a promote or retire that the product's version state does not allow (never ran, retired, the served major, backfill or audit not done)" },
+  TRIB_ENV_STATE: { retriable: false, summary: 'a dev environment cannot do that now (no such environment, already merged, an audit not passed, or main moved since the fork)' },
+  TRIB_TEST_FIXTURE: { retriable: false, summary: 'a test fixture file is malformed or names a port the product does not have' },
+  TRIB_TEST_FAILED: { retriable: false, summary: "a product's outputs, dead letters or table rows differ from its test fixtures" },
   TRIB_STATE_STORE: { retriable: false, summary: 'a local state store failed' },
   TRIB_DATA_DAMAGED: { retriable: false, summary: 'tributary doctor found damaged parts of the data folder (its report names them)' },
   TRIB_USAGE: { retriable: false, summary: 'invalid command-line usage' },

@@ -2,25 +2,25 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { openEmbeddedLog } from '../connectors/embedded-log/index.ts'
-import { openEmbeddedRegistry } from '../connectors/registry/embedded/index.ts'
+import { openEmbeddedRegistry } from '../connectors/registry/embedded/registry.ts'
 import type { Config } from './config/schema.ts'
 import type { Log } from './log/log.ts'
 import type { SchemaRegistry } from './registry/registry.ts'
-import { createSerde, type Serde } from './codec/avro/serde.ts'
+import { createCodec, type Codec } from './codec/index.ts'
 import { SchemaCatalog } from './spec/schemas.ts'
 import { TributaryError, messageOf } from './errors.ts'
 import { moduleLogger } from './logger.ts'
-import { openStorageProvider } from '../connectors/storage/index.ts'
 import type { Catalog } from './lake/catalog/catalog.ts'
-import { openFileCatalog } from './lake/catalog/file.ts'
-import { lakeResources, type LakeResources } from './lake/resources.ts'
+import type { LakeResources } from './lake/resources.ts'
+import { schemeOf } from './lake/storage.ts'
 
 /** The backends a process works with, chosen by configuration. Product code never sees which. */
 export interface Runtime {
   readonly config: Config
   readonly log: Log
   readonly registry: SchemaRegistry
-  readonly serde: Serde
+  /** Reads and writes records: every format x envelope, over the registry (runtime/codec). */
+  readonly codec: Codec
   readonly stateDir: string
   /**
    * The Iceberg catalog of the lake's tables (`lake.catalog`): table `<product>.<port>` is
@@ -42,8 +42,8 @@ export interface OpenOptions {
 /**
  * Opens the backends the configuration names: the log (embedded segment files or Kafka), the
  * schema registry (embedded or a Confluent-compatible server) and the lake (its catalog, the
- * file-system convention or an Iceberg REST catalog, over file:// or s3:// storage). Adapters load only when chosen, so an embedded run never touches the
- * Kafka client or the AWS SDK.
+ * file-system convention or an Iceberg REST catalog, over file:// or s3:// storage). Adapters load
+ * only when chosen, so an embedded run never touches the Kafka client or the AWS SDK.
  */
 export async function openRuntime(config: Config, options: OpenOptions = {}): Promise<Runtime> {
   const dataDir = path.resolve(config.dataDir)
@@ -51,33 +51,30 @@ export async function openRuntime(config: Config, options: OpenOptions = {}): Pr
   checkDataDir(dataDir, readOnly)
   const log = await openLog(config, dataDir, readOnly)
   let registry: SchemaRegistry | undefined
-  // DuckDB reads remote tables through local copies of their immutable files (<dataDir>/lake-cache).
-  const lake = lakeResources({ storage: openStorageProvider({ s3: config.lake.s3 }), cacheDir: path.join(dataDir, 'lake-cache') })
-  let catalog: Catalog | undefined
+  const catalog = lazyCatalog(config, dataDir)
   try {
     registry = await openRegistry(config, dataDir, readOnly)
     // Fails now, not at the first commit, when the bucket is missing, the credentials are wrong or
     // the server is down (retriable: `serve` retries and reports not-ready meanwhile).
-    catalog = await openCatalog(config, dataDir, lake)
+    if (config.lake.catalog.kind === 'rest' || schemeOf(catalog.uri) !== 'file') await catalog.listNamespaces()
   } catch (e) {
     await log.close()
     await registry?.close()
-    await lake.close()
+    await catalog.close()
     throw e
   }
-  const serde = createSerde(registry)
+  const codec = createCodec(registry, { fastPaths: config.codec.fastPaths === 'on' })
   return {
     config,
     log,
     registry,
-    serde,
+    codec,
     stateDir: path.join(dataDir, 'state'),
     catalog,
     async close() {
       await log.close()
       await registry.close()
       await catalog.close()
-      await lake.close()
     },
   }
 }
@@ -130,7 +127,48 @@ function checkDataDir(dataDir: string, readOnly: boolean): void {
   }
 }
 
-async function openCatalog(config: Config, dataDir: string, lake: LakeResources): Promise<Catalog> {
+/**
+ * The lake's catalog, with the resources it owns (storage clients, DuckDB, the read-through cache
+ * of remote files in <dataDir>/lake-cache), opened on first use: commands that never touch the
+ * lake (topics, tail, produce, versions…) do not load it, and DuckDB's native module and the
+ * Iceberg code were most of their start-up. `close` releases them if they were opened.
+ */
+function lazyCatalog(config: Config, dataDir: string): Catalog {
+  const c = config.lake.catalog
+  const uri = c.kind === 'rest' ? c.uri : (config.lake.uri ?? pathToFileURL(path.join(dataDir, 'lake')).href)
+  let opened: Promise<{ catalog: Catalog; close(): Promise<void> }> | undefined
+  let closed = false
+  const open = () => {
+    if (closed) throw new TributaryError('TRIB_LAKE_CLOSED', `lake ${uri}: the lake of this runtime is closed`, { details: { uri } })
+    return (opened ??= (async () => {
+      const [{ openStorageProvider }, { lakeResources }] = await Promise.all([import('../connectors/storage/index.ts'), import('./lake/resources.ts')])
+      const lake = lakeResources({ storage: openStorageProvider({ s3: config.lake.s3 }), cacheDir: path.join(dataDir, 'lake-cache') })
+      try {
+        const catalog = await openCatalog(config, uri, lake)
+        return { catalog, close: async () => (await catalog.close(), await lake.close()) }
+      } catch (e) {
+        await lake.close()
+        opened = undefined
+        throw e
+      }
+    })())
+  }
+  return {
+    uri,
+    listNamespaces: async () => (await open()).catalog.listNamespaces(),
+    listTables: async (namespace) => (await open()).catalog.listTables(namespace),
+    tableExists: async (id) => (await open()).catalog.tableExists(id),
+    loadTable: async (id) => (await open()).catalog.loadTable(id),
+    createTable: async (id, request) => (await open()).catalog.createTable(id, request),
+    async close() {
+      closed = true
+      await (await opened?.catch(() => undefined))?.close()
+    },
+  }
+}
+
+/** The file-system convention over the lake URI, or an Iceberg REST catalog (lake.catalog kind rest). */
+async function openCatalog(config: Config, uri: string, lake: LakeResources): Promise<Catalog> {
   const c = config.lake.catalog
   if (c.kind === 'rest') {
     const { openRestCatalogConnection } = await import('../connectors/catalog/rest/index.ts')
@@ -147,7 +185,7 @@ async function openCatalog(config: Config, dataDir: string, lake: LakeResources)
       lake,
     )
   }
-  const uri = config.lake.uri ?? pathToFileURL(path.join(dataDir, 'lake')).href
+  const { openFileCatalog } = await import('./lake/catalog/file.ts')
   return openFileCatalog(uri, lake)
 }
 

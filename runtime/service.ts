@@ -2,94 +2,158 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { Product } from './product/load.ts'
 import { checkPolicyField } from './product/load.ts'
-import { createProcessors, runProcessors } from './processor/runner.ts'
-import type { RunnableProduct } from './processor/runnable.ts'
+import { createRunnables, supervise, type ProductRunnables } from './runner.ts'
+import type { ProcessorRunnable } from './processor/runnable.ts'
 import type { PiiAction } from './processor/policy.ts'
 import { piiActions } from './spec/schema.ts'
-import { ProductMetrics } from './processor/metrics.ts'
-import { SnapshotCompactor } from './compactor/compactor.ts'
+import type { Sink } from './sink/sink.ts'
+import type { Supervisor } from './supervisor/supervisor.ts'
+import { HeapWatch } from './observability/heap.ts'
+import type { Readiness } from './http/probes.ts'
 import type { Runtime } from './runtime.ts'
 import { TributaryError, messageOf } from './errors.ts'
 import { moduleLogger } from './logger.ts'
 import type { LiveStatus } from './discovery/describe.ts'
+import { activeMajors, servedProduct, VersionBook } from './lifecycle/book.ts'
+import { VersionWatch } from './lifecycle/watch.ts'
 
 const logger = moduleLogger('service')
 
 export type Policies = Record<string, Record<string, PiiAction>>
 
 /**
- * The product container: its products' processors and compactors, their readiness, live status
- * and PII policies. The HTTP server (runtime/http) is a view of it; `tributary serve` runs both.
+ * The product container: its products' processors and sinks under one supervisor, their
+ * readiness, live status and PII policies. The HTTP server (runtime/http) is a view of it;
+ * `tributary serve` runs both.
  */
 export class ProductService {
   readonly runtime: Runtime
   readonly products: readonly Product[]
-  readonly #started = new Set<RunnableProduct>()
+  readonly heap: HeapWatch
   readonly #policies = new Map<string, Policies>()
-  #runnables: RunnableProduct[] = []
+  #units: ProductRunnables[] = []
+  #supervisor: Supervisor | undefined
   #failure: string | undefined
-  #running: Promise<void> | undefined
+  #watch: VersionWatch | undefined
+  /** Which majors run and which one each product's plain names serve; current while the service runs. */
+  book = new VersionBook()
 
   constructor(runtime: Runtime, products: readonly Product[]) {
     this.runtime = runtime
     this.products = products
+    this.heap = new HeapWatch(runtime.config.heapWatermark)
     for (const p of products) this.#policies.set(p.name, this.#loadPolicies(p))
   }
 
-  runnables(): readonly RunnableProduct[] {
-    return this.#runnables
+  processors(): readonly ProcessorRunnable[] {
+    return this.#units.map((u) => u.processor)
   }
 
-  product(name: string): Product {
-    const found = this.products.find((p) => p.name === name)
-    if (!found) throw new TributaryError('TRIB_PRODUCT_NOT_FOUND', `no product named ${name} in this container (it runs ${this.products.map((p) => p.name).join(', ')})`)
+  sinks(): readonly Sink[] {
+    return this.#units.flatMap((u) => u.sinks)
+  }
+
+  supervision(): Supervisor | undefined {
+    return this.#supervisor
+  }
+
+  /**
+   * A product by its plain name: the major its plain names serve (the promoted one), or `major`
+   * when asked for; an instance name (`user-profiles.v2`) names its major too.
+   */
+  product(name: string, major?: number): Product {
+    const byInstance = this.products.find((p) => p.name === name && p.name !== p.base)
+    if (byInstance && (major === undefined || major === byInstance.major)) return byInstance
+    const found = servedProduct(this.book, this.products, name, major)
+    if (!found) {
+      const majors = this.products.filter((p) => p.base === name).map((p) => p.major)
+      throw new TributaryError(
+        'TRIB_PRODUCT_NOT_FOUND',
+        majors.length > 0
+          ? `${name} has no major ${major ?? '(none is served)'} in this container (it runs ${majors.join(', ')})`
+          : `no product named ${name} in this container (it runs ${[...new Set(this.products.map((p) => p.base))].join(', ')})`,
+      )
+    }
     return found
   }
 
-  /** Starts everything; resolves when the processors stop (signal) or fail. */
-  start(signal: AbortSignal): Promise<void> {
-    this.#running = (async () => {
-      try {
-        this.#runnables = await createProcessors(this.runtime, this.products)
-        for (const r of this.#runnables) for (const [port, pii] of Object.entries(this.#policies.get(r.name) ?? {})) r.setPolicy?.(port, pii)
-        await runProcessors(this.#runnables, { signal, onStarted: (r) => this.#started.add(r) })
-      } catch (e) {
-        this.#failure = messageOf(e)
-        logger.error({ err: this.#failure }, 'processing stopped on an error')
-        throw e
-      }
-    })()
-    return this.#running
-  }
-
-  /** Ready when every processor and compactor has started (consumers joined, stores open). */
-  readiness(): { ready: boolean; reasons: string[] } {
-    if (this.#failure) return { ready: false, reasons: [`failed: ${this.#failure}`] }
-    const waiting = this.#runnables.length === 0 ? ['starting: processors not created yet'] : this.#runnables.filter((r) => !this.#started.has(r)).map((r) => `${r.name}: not started (joining its consumer group, opening stores)`)
-    return { ready: waiting.length === 0, reasons: waiting }
-  }
-
-  live(product: string): LiveStatus | undefined {
-    const p = this.#runnables.find((r) => r.name === product && !(r instanceof SnapshotCompactor))
-    if (!p) return undefined
-    return {
-      recordsIn: ProductMetrics.total(p.metrics.recordsIn),
-      deadLetters: ProductMetrics.total(p.metrics.deadLetters),
-      lastOutputAt: p.metrics.lastCommitAt,
+  /**
+   * Starts every active major (retired ones are not started) and keeps them running until the
+   * signal aborts. A product that fails for good stops alone (readiness says which and why); the
+   * others, and the HTTP ports, keep going. A major retired while running is stopped by the
+   * supervisor (its batch in flight finishes and commits).
+   */
+  async start(signal: AbortSignal): Promise<void> {
+    try {
+      const { book, active, retired } = await activeMajors(this.runtime.log, this.products)
+      this.book = book
+      for (const p of retired) logger.warn({ product: p.base, major: p.major }, 'major retired: not started')
+      this.#units = await createRunnables(this.runtime, active)
+      for (const u of this.#units) for (const [port, pii] of Object.entries(this.#policies.get(u.product.name) ?? {})) u.processor.setPolicy(port, pii)
+      const supervisor = (this.#supervisor = supervise(this.#units))
+      // Keeps the book current for discovery, query and subscriptions, and stops retired majors.
+      this.#watch = new VersionWatch(this.runtime.log, book, active, (p) => supervisor.retire(p.name)).start()
+      await supervisor.run({ signal })
+    } catch (e) {
+      this.#failure = messageOf(e)
+      logger.error({ err: this.#failure }, 'processing stopped on an error')
+      throw e
+    } finally {
+      await this.#watch?.stop()
+      this.heap.close()
     }
   }
 
-  policies(product: string): Policies {
-    this.product(product)
-    return this.#policies.get(product) ?? {}
+  /**
+   * Ready when every product runs: its processor and sinks started (consumers joined, stores and
+   * tables open) and none stopped. The reasons name what is not, and each product's state is
+   * listed (a runnable waiting to be restarted after a retriable failure keeps its product ready).
+   */
+  readiness(): Readiness {
+    if (this.#failure) return { ready: false, reasons: [`failed: ${this.#failure}`] }
+    const status = this.#supervisor?.status()
+    if (!status) return { ready: false, reasons: ['starting: processors not created yet'] }
+    const reasons: string[] = []
+    for (const s of status) {
+      if (s.state === 'stopped') reasons.push(`${s.product}: stopped by ${s.stopped!.runnable}: ${s.stopped!.code}: ${s.stopped!.message}`)
+      else if (s.state === 'starting')
+        reasons.push(
+          s.restarting.length > 0
+            ? `${s.product}: starting; ${s.restarting.map((r) => `${r.runnable} failed (${r.code}: ${r.message}), retrying`).join('; ')}`
+            : `${s.product}: starting (joining its consumer group, opening stores and tables)`,
+        )
+    }
+    const products = Object.fromEntries(
+      status.map((s) => [
+        s.product,
+        {
+          state: s.state,
+          ...(s.stopped ? { stopped: s.stopped } : {}),
+          ...(s.restarting.length > 0 ? { restarting: s.restarting } : {}),
+        },
+      ]),
+    )
+    return { ready: reasons.length === 0, reasons, products }
+  }
+
+  live(product: string): LiveStatus | undefined {
+    const p = this.#units.find((u) => u.product.name === product)?.processor
+    if (!p) return undefined
+    const lifetime = p.lifetime()
+    return { recordsIn: lifetime.recordsIn, deadLetters: lifetime.deadLetters, lastOutputAt: p.metrics.lastCommitAt }
+  }
+
+  policies(product: string, major?: number): Policies {
+    return this.#policies.get(this.product(product, major).name) ?? {}
   }
 
   /**
    * Replaces the PII policies of some output ports. Checked against the ports' schemas, applied to
    * records encoded from now on, persisted in the product's state folder, logged with the actor.
    */
-  setPolicies(product: string, changes: Policies, actor: string): Policies {
-    const p = this.product(product)
+  setPolicies(name: string, changes: Policies, actor: string, major?: number): Policies {
+    const p = this.product(name, major)
+    const product = p.name
     for (const [port, pii] of Object.entries(changes)) {
       const out = p.outputs.find((o) => o.spec.name === port)
       if (!out) throw new TributaryError('TRIB_USAGE', `${product} has no output port ${port} (it has ${p.outputs.map((o) => o.spec.name).join(', ')})`)
@@ -100,7 +164,7 @@ export class ProductService {
     }
     const next = { ...(this.#policies.get(product) ?? {}), ...changes }
     this.#policies.set(product, next)
-    for (const r of this.#runnables) if (r.name === product) for (const [port, pii] of Object.entries(changes)) r.setPolicy?.(port, pii)
+    for (const u of this.#units) if (u.product.name === product) for (const [port, pii] of Object.entries(changes)) u.processor.setPolicy(port, pii)
     fs.mkdirSync(path.dirname(this.#policyFile(product)), { recursive: true })
     fs.writeFileSync(this.#policyFile(product), JSON.stringify(next, null, 2))
     logger.info({ product, actor, changes }, 'PII policy changed')

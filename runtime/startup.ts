@@ -1,6 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { isTributaryError, messageOf } from './errors.ts'
-import { backoffDelay } from './util/backoff.ts'
+import { retry } from './util/retry.ts'
 import type { Config } from './config/schema.ts'
 import { moduleLogger } from './logger.ts'
 import { openRuntime, type Runtime } from './runtime.ts'
@@ -36,24 +35,32 @@ export interface OpenUntilReadyOptions {
 export async function openRuntimeUntilReady(config: Config, options: OpenUntilReadyOptions = {}): Promise<Runtime | undefined> {
   const { signal, status = { attempt: 0 }, initialBackoffMs = 1_000, maxBackoffMs = 30_000, open = openRuntime } = options
   status.backends = describeBackends(config)
-  for (let attempt = 1; !signal?.aborted; attempt++) {
-    status.attempt = attempt
-    try {
-      const runtime = await open(config)
-      if (attempt > 1) logger.info({ attempts: attempt }, 'backends reachable')
-      delete status.lastError
-      delete status.retryInMs
-      return runtime
-    } catch (e) {
-      if (!isTributaryError(e) || !e.retriable) throw e
-      const wait = backoffDelay(attempt, { initialDelayMs: initialBackoffMs, maxDelayMs: maxBackoffMs, jitter: 0 })
-      status.lastError = { code: e.code, message: messageOf(e) }
-      status.retryInMs = wait
-      logger.warn({ attempt, code: e.code, err: messageOf(e), retryInMs: wait }, 'backends not reachable at start; retrying')
-      await sleep(wait, undefined, signal ? { signal } : {}).catch(() => undefined)
-    }
+  if (signal?.aborted) return undefined
+  try {
+    const runtime = await retry(
+      async (attempt) => {
+        status.attempt = attempt
+        return open(config)
+      },
+      {
+        what: 'backends not reachable at start',
+        backoff: { initialDelayMs: initialBackoffMs, maxDelayMs: maxBackoffMs },
+        ...(signal ? { signal } : {}),
+        logger,
+        onRetry: ({ delayMs, error }) => {
+          status.lastError = { code: error.code, message: messageOf(error) }
+          status.retryInMs = delayMs
+        },
+      },
+    )
+    if (status.attempt > 1) logger.info({ attempts: status.attempt }, 'backends reachable')
+    delete status.lastError
+    delete status.retryInMs
+    return runtime
+  } catch (e) {
+    if (signal?.aborted && isTributaryError(e) && e.retriable) return undefined
+    throw e
   }
-  return undefined
 }
 
 function describeBackends(config: Config): string {

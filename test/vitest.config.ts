@@ -1,15 +1,27 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
+import { tierDir, tiers, type Tier } from './tiers.ts'
 
-// Kept under test/ because the repository's top level is fixed by the design.
+const root = fileURLToPath(new URL('..', import.meta.url))
+
+// Kept under test/ because the repository's top level is fixed by the design. One project per
+// tier (tiers.ts): `vitest run --project <tier>` runs one (npm run test:<tier>), no flag runs all.
 export default defineConfig({
   test: {
-    root: fileURLToPath(new URL('..', import.meta.url)),
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
-    exclude: ['test/bench/**', '**/node_modules/**'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-    pool: 'forks',
+    projects: Object.entries(tiers as Record<string, Tier>).map(([name, tier]) => ({
+      test: {
+        name,
+        root,
+        include: [`test/${tierDir(name, tier)}/**/*.test.ts`],
+        env: { ...tier.env },
+        globalSetup: ['test/global-setup.ts'],
+        // Unit tests must not reach a server: the guard fails a test that tries.
+        setupFiles: name === 'unit' ? ['test/helpers/no-network.ts'] : [],
+        testTimeout: 60_000,
+        hookTimeout: 120_000,
+        pool: 'forks' as const,
+        sequence: { groupOrder: 'last' in tier && tier.last ? 1 : 0 },
+      },
+    })),
   },
 })

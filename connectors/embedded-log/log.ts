@@ -4,6 +4,7 @@ import { TributaryError } from '../../runtime/errors.ts'
 import type {
   ConsumerOptions,
   Log,
+  LogCapabilities,
   OutgoingRecord,
   PartitionOffset,
   RecordPosition,
@@ -43,7 +44,7 @@ import { validateOffsets } from './validate.ts'
  * TRIB_LOG_CORRUPT; a damaged partition fails only its own reads and appends.
  */
 export class EmbeddedLog implements Log, ConsumerHost {
-  readonly kind = 'embedded' as const
+  readonly capabilities: LogCapabilities = Object.freeze({ assignment: 'static', atomicCommits: true })
   readonly files = new ReadFiles()
   readonly state: LogState
   /** Segment files that belong to no partition the journal knows, found on open. */
@@ -209,6 +210,37 @@ export class EmbeddedLog implements Log, ConsumerHost {
       await this.withWriter(() => this.journal.commit({ g: validateOffsets(this.state, group, offsets) }))
     } finally {
       release()
+    }
+  }
+
+  async deleteTopics(names: readonly string[]): Promise<void> {
+    this.assertOpen()
+    for (const n of names) assertTopicName(n)
+    const gone = await this.withWriter(() => {
+      const topics = names.map((n) => this.state.topics.get(n)).filter((t) => t !== undefined)
+      if (topics.length > 0) this.journal.commit({ x: topics.map((t) => t.name) })
+      return topics
+    })
+    // Committed: the files go now. A crash before this leaves files no journal mentions, which the
+    // next open deletes (recovery.ts).
+    for (const topic of gone)
+      for (const p of topic.partitions) {
+        p.closeWriter()
+        for (const s of p.segments) this.files.forget(s.file)
+      }
+    for (const topic of gone) fs.rmSync(path.join(this.paths.topicsDir, topic.name), { recursive: true, force: true })
+  }
+
+  async deleteGroups(groups: readonly string[]): Promise<void> {
+    this.assertOpen()
+    const release = groups.map((g) => this.acquireMember(g, this.state.groupOffsets(g)))
+    try {
+      await this.withWriter(() => {
+        const known = groups.filter((g) => this.state.groups.has(g))
+        if (known.length > 0) this.journal.commit({ xg: known })
+      })
+    } finally {
+      release.forEach((r) => r())
     }
   }
 

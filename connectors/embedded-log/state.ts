@@ -18,6 +18,10 @@ export interface JournalEntry {
   g?: GroupEntry[]
   /** Rotation marker: continue in journal file number r. */
   r?: number
+  /** Deleted topics (with every group's offsets on them). */
+  x?: string[]
+  /** Deleted consumer groups. */
+  xg?: string[]
 }
 
 export interface Topic {
@@ -38,6 +42,7 @@ export function malformed(x: unknown): string | undefined {
   if (!rows('p', (r) => isStr(r[0]) && r.slice(1, 6).every(isNat) && r.length === 6)) return 'bad partition entry'
   if (!rows('g', (r) => isStr(r[0]) && isStr(r[1]) && isNat(r[2]) && isNat(r[3]))) return 'bad group entry'
   if (e.r !== undefined && !isNat(e.r)) return 'bad rotation marker'
+  for (const k of ['x', 'xg']) if (e[k] !== undefined && !(Array.isArray(e[k]) && (e[k] as unknown[]).every(isStr))) return `bad ${k === 'x' ? 'topic' : 'group'} deletion`
   return undefined
 }
 
@@ -51,6 +56,11 @@ export class LogState {
 
   /** Applies a committed record. Throws (plain Error) when it contradicts the state. */
   apply(entry: JournalEntry): void {
+    for (const name of entry.x ?? []) {
+      this.topics.delete(name)
+      for (const byTopic of this.groups.values()) byTopic.delete(name)
+    }
+    for (const group of entry.xg ?? []) this.groups.delete(group)
     for (const [name, count] of entry.t ?? []) {
       if (this.topics.has(name)) continue
       const partitions = Array.from({ length: count }, (_, i) => this.makePartition(name, i))

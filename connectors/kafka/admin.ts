@@ -1,15 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { backoffDelay } from '../../runtime/util/backoff.ts'
+import { backoffDelay, retry } from '../../runtime/util/retry.ts'
 import { TributaryError } from '../../runtime/errors.ts'
 import type { PartitionInfo, PartitionOffset, TopicInfo } from '../../runtime/log/log.ts'
 import type { AdminWire, Driver } from './driver.ts'
-import { describe, hasType, isUnknownTopic, toTributaryError } from './errors.ts'
+import { describe, hasType, isUnknownTopic, toTributaryError, type ClassifyOptions } from './errors.ts'
 import { log } from './logger.ts'
 import type { ResolvedKafkaOptions } from './options.ts'
 import { tpKey } from './positions.ts'
 
 /** Groups of consumers without a group (see kafkajs/consumer.ts): never listed, never committed to. */
 export const PRIVATE_GROUP_PREFIX = 'tributary.private.'
+
+/** Waits between attempts to reach the brokers at start, and between retried admin requests. */
+const START_BACKOFF = { initialDelayMs: 250, maxDelayMs: 5_000 }
+export const REQUEST_BACKOFF = { initialDelayMs: 200, maxDelayMs: 5_000 }
 
 export interface Watermark {
   /** First offset still stored. */
@@ -36,32 +40,32 @@ export class KafkaAdmin {
    */
   static async connect(driver: Driver, options: ResolvedKafkaOptions): Promise<KafkaAdmin> {
     const brokers = options.kafka.brokers.join(',')
-    const started = Date.now()
-    for (let attempt = 1; ; attempt++) {
-      // A probe without the library's own retries, so each attempt is quick and visible in our log.
-      const probe = driver.admin(options, 'probe', 0)
-      try {
-        await probe.connect()
-        await probe.describeCluster()
-        await probe.close()
-        if (attempt > 1) log.info({ brokers, attempts: attempt }, 'Kafka brokers reachable')
-        break
-      } catch (e) {
-        await probe.close().catch(() => undefined)
-        const err = toTributaryError(e, `Kafka brokers ${brokers}`, { brokers: options.kafka.brokers })
-        if (err.code === 'TRIB_KAFKA_AUTH') throw err
-        const wait = backoffDelay(attempt, { initialDelayMs: 250, maxDelayMs: 5_000, jitter: 0 })
-        const elapsed = Date.now() - started
-        if (elapsed + wait > options.startTimeoutMs)
-          throw new TributaryError(
-            'TRIB_KAFKA_UNAVAILABLE',
-            `could not reach the Kafka brokers ${brokers} within ${options.startTimeoutMs} ms (${attempt} attempts): ${describe(e)}`,
-            { cause: e, details: { brokers: options.kafka.brokers, attempts: attempt } },
-          )
-        log.warn({ brokers, attempt, retryInMs: wait, cause: describe(e) }, `Kafka brokers ${brokers} unreachable; retrying`)
-        await sleep(wait)
-      }
-    }
+    await retry(
+      async (attempt) => {
+        // A probe without the library's own retries, so each attempt is quick and visible in our log.
+        const probe = driver.admin(options, 'probe', 0)
+        try {
+          await probe.connect()
+          await probe.describeCluster()
+          if (attempt > 1) log.info({ brokers, attempts: attempt }, 'Kafka brokers reachable')
+        } finally {
+          await probe.close().catch(() => undefined)
+        }
+      },
+      {
+        what: `Kafka brokers ${brokers} unreachable`,
+        backoff: START_BACKOFF,
+        deadlineMs: options.startTimeoutMs,
+        classify: (e) => toTributaryError(e, `Kafka brokers ${brokers}`, { brokers: options.kafka.brokers }),
+        logger: log,
+        context: { brokers },
+        giveUp: (e, attempts) =>
+          new TributaryError('TRIB_KAFKA_UNAVAILABLE', `could not reach the Kafka brokers ${brokers} within ${options.startTimeoutMs} ms (${attempts} attempts): ${describe(e.cause)}`, {
+            cause: e.cause,
+            details: { brokers: options.kafka.brokers, attempts },
+          }),
+      },
+    )
     const admin = driver.admin(options, 'admin')
     try {
       await admin.connect()
@@ -75,27 +79,52 @@ export class KafkaAdmin {
     await this.admin.close().catch(() => undefined)
   }
 
-  /** Creates the topic when missing; an existing topic keeps its partitions. */
-  async ensureTopic(name: string, partitions: number, replicationFactor = this.options.kafka.replicationFactor, maxMessageBytes?: number): Promise<TopicInfo> {
-    const existing = await this.describeTopic(name)
-    if (existing) return existing
-    const configs: Record<string, string> = maxMessageBytes === undefined ? {} : { 'max.message.bytes': String(maxMessageBytes) }
-    try {
-      await this.admin.createTopic(name, partitions, replicationFactor, configs)
-    } catch (e) {
-      // Another process may have created it meanwhile: that is fine, whatever its partitions.
-      if (!hasType(e, 'TOPIC_ALREADY_EXISTS')) throw toTributaryError(e, `creating topic ${name} with ${partitions} partitions`, { topic: name })
-    }
-    const info = await this.describeTopic(name)
-    if (!info) throw new TributaryError('TRIB_KAFKA_UNAVAILABLE', `topic ${name} was created but its metadata is not visible yet`, { details: { topic: name } })
-    return info
+  /**
+   * Creates the topic when missing (compacted when asked); an existing topic keeps its partitions.
+   * Until its metadata has settled (see describeTopic) the create is retried, and so are retriable
+   * answers to the create.
+   */
+  async ensureTopic(name: string, partitions: number, replicationFactor = this.options.kafka.replicationFactor, maxMessageBytes?: number, compacted = false): Promise<TopicInfo> {
+    return this.#settling(`ensuring topic ${name}`, name, async () => {
+      const existing = await this.#describe(name)
+      if (existing) return existing
+      const configs: Record<string, string> = {
+        ...(maxMessageBytes === undefined ? {} : { 'max.message.bytes': String(maxMessageBytes) }),
+        ...(compacted ? { 'cleanup.policy': 'compact' } : {}),
+      }
+      try {
+        await this.admin.createTopic(name, partitions, replicationFactor, configs)
+      } catch (e) {
+        // Another process may have created it meanwhile: that is fine, whatever its partitions.
+        // A client's wait for leaders may give up on a controller that does not list the new topic yet.
+        if (!hasType(e, 'TOPIC_ALREADY_EXISTS')) throw toTributaryError(e, `creating topic ${name} with ${partitions} partitions`, { topic: name }, { topicExists: true })
+      }
+      const info = await this.#describe(name)
+      if (!info) throw new TributaryError('TRIB_KAFKA_UNAVAILABLE', `topic ${name} was created but its metadata is not visible yet`, { details: { topic: name } })
+      return info
+    })
   }
 
+  /**
+   * The topic's partitions and offsets; undefined when the cluster does not list it. A topic just
+   * created (or whose leader moves) is listed a moment before every broker knows it: the offsets
+   * then fail with NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE or UNKNOWN_TOPIC_OR_PARTITION, which
+   * are retried (the one retry policy) for up to requestTimeoutMs, asking each time whether the
+   * topic is still listed.
+   */
   async describeTopic(name: string): Promise<TopicInfo | undefined> {
+    return this.#settling(`describing topic ${name}`, name, () => this.#describe(name))
+  }
+
+  async #describe(name: string): Promise<TopicInfo | undefined> {
     if (!(await this.exists(name))) return undefined
-    const marks = await this.watermarks(name)
+    const marks = await this.watermarks(name, { topicExists: true })
     const partitions: PartitionInfo[] = [...marks].sort(([a], [b]) => a - b).map(([partition, w]) => ({ partition, start: w.low, end: w.high }))
     return { name, partitions }
+  }
+
+  #settling<T>(what: string, topic: string, op: () => Promise<T>): Promise<T> {
+    return retry(op, { what, backoff: REQUEST_BACKOFF, deadlineMs: this.options.kafka.requestTimeoutMs, logger: log, context: { topic } })
   }
 
   async listTopics(): Promise<TopicInfo[]> {
@@ -112,11 +141,11 @@ export class KafkaAdmin {
   }
 
   /** Low and high (read-committed) watermarks per partition. */
-  async watermarks(topic: string): Promise<Map<number, Watermark>> {
+  async watermarks(topic: string, classify: ClassifyOptions = {}): Promise<Map<number, Watermark>> {
     try {
       return await this.admin.watermarks(topic)
     } catch (e) {
-      throw toTributaryError(e, `reading the offsets of topic ${topic}`, { topic })
+      throw toTributaryError(e, `reading the offsets of topic ${topic}`, { topic }, classify)
     }
   }
 
@@ -148,6 +177,32 @@ export class KafkaAdmin {
   async exists(topic: string): Promise<boolean> {
     this.counts.delete(topic)
     return (await this.partitionCount(topic)) !== undefined
+  }
+
+  /** Deletes the topics that exist (and with them every group's offsets on them). */
+  async deleteTopics(names: readonly string[]): Promise<void> {
+    const existing: string[] = []
+    for (const n of names) if (await this.exists(n)) existing.push(n)
+    if (existing.length === 0) return
+    try {
+      await this.admin.deleteTopics(existing, this.options.kafka.requestTimeoutMs)
+    } catch (e) {
+      if (!hasType(e, 'UNKNOWN_TOPIC_OR_PARTITION')) throw toTributaryError(e, `deleting topics ${existing.join(', ')}`)
+    }
+    for (const n of existing) this.counts.delete(n)
+  }
+
+  /** Deletes the groups that exist; a group with live members is refused by the broker. */
+  async deleteGroups(groups: readonly string[]): Promise<void> {
+    const known = new Set(await this.listGroups())
+    const existing = groups.filter((g) => known.has(g))
+    if (existing.length === 0) return
+    try {
+      await this.admin.deleteGroups(existing)
+    } catch (e) {
+      if (hasType(e, 'NON_EMPTY_GROUP')) throw new TributaryError('TRIB_LOG_GROUP_BUSY', `consumer groups ${existing.join(', ')}: a group with live members cannot be deleted`, { cause: e, details: { groups: existing } })
+      throw toTributaryError(e, `deleting consumer groups ${existing.join(', ')}`)
+    }
   }
 
   async listGroups(): Promise<string[]> {
@@ -187,7 +242,7 @@ export class KafkaAdmin {
     const topics = [...new Set(offsets.map((o) => o.topic))]
     const deadline = Date.now() + this.options.tuning.offsetsVisibleTimeoutMs
     for (let attempt = 1; ; attempt++) {
-      const wait = backoffDelay(attempt, { initialDelayMs: 2, maxDelayMs: 100, jitter: 0 })
+      const wait = backoffDelay(attempt, { initialDelayMs: 2, maxDelayMs: 100 })
       const now = new Map((await this.committedOffsets(group, topics)).map((o) => [tpKey(o.topic, o.partition), o.offset]))
       if (offsets.every((o) => now.get(tpKey(o.topic, o.partition)) === o.offset)) return true
       if (Date.now() + wait > deadline) {

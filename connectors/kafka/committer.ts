@@ -28,18 +28,21 @@ export class Committer {
   readonly #txn: TransactionalCommitter | undefined
   readonly #plain: CommitQueue<Appender> | undefined
   #appender: Appender | undefined
-  /** The member index of the transactional id (exactly-once), released when the consumer closes. */
-  readonly transactionalIndex: number | undefined
+  /**
+   * The member index this consumer reserved in its group (given `member`, or exactly-once: its
+   * transactional id derives from it), released when the consumer closes.
+   */
+  readonly memberIndex: number | undefined
 
   constructor(host: ConsumerHost, options: ConsumerOptions, hooks: MemberHooks) {
     const k = host.options.kafka
     const policy: CommitPolicy = options.pipelined ? { intervalMs: k.commitIntervalMs, maxRecords: k.commitMaxRecords } : { intervalMs: 0, maxRecords: Infinity }
     if (options.group === null) return
+    if (options.member !== undefined || options.exactlyOnce) this.memberIndex = host.memberIndex(options.group, options.member?.index)
     if (options.exactlyOnce) {
       // Stable per group and member: a restarted member fences the one it replaces (transactions.ts).
       // Instances of one product in different processes need different clientIds (e.g. the pod name).
-      this.transactionalIndex = host.transactionalIndex(options.group, options.member?.index)
-      this.#txn = new TransactionalCommitter(host, `${k.clientId}.${options.group}.${this.transactionalIndex}`, policy, (offsets) => hooks.check(offsets))
+      this.#txn = new TransactionalCommitter(host, `${k.clientId}.${options.group}.${this.memberIndex}`, policy, (offsets) => hooks.check(offsets))
       return
     }
     this.#plain = new CommitQueue<Appender>(

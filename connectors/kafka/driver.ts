@@ -47,7 +47,11 @@ export interface AdminWire {
   watermarks(topic: string): Promise<Map<number, Watermark>>
   /** First offset at or after the time per partition; the end where there is none. */
   offsetsForTimestamp(topic: string, timestamp: number): Promise<PartitionOffset[]>
+  /** Deletes existing topics; rejects with UNKNOWN_TOPIC_OR_PARTITION when one is gone meanwhile. */
+  deleteTopics(names: string[], timeoutMs: number): Promise<void>
   listGroups(): Promise<string[]>
+  /** Rejects with NON_EMPTY_GROUP when a group has live members. */
+  deleteGroups(groups: string[]): Promise<void>
   /** A group's committed offsets (negative when none) for the topics, or all it committed. */
   committedOffsets(group: string, topics?: string[]): Promise<PartitionOffset[]>
   groupMembers(group: string): Promise<{ state: string; members: number }>
@@ -102,9 +106,10 @@ export interface ConsumerHost {
   /** Records and offsets for a group with no live member, in one transaction (replay, setGroupOffsets). */
   offlineCommit(group: string, records: readonly OutgoingRecord[], offsets: readonly PartitionOffset[]): Promise<RecordPosition[]>
   /**
-   * The member index of an exactly-once consumer's transactional id: `member.index` when given,
-   * else the lowest index no live exactly-once consumer of the group in this process holds.
+   * Reserves a member index of the group in this process (a member's identity; an exactly-once
+   * consumer's transactional id derives from it): `member` when given, refused with TRIB_USAGE
+   * while another open consumer holds it; else the lowest free index.
    */
-  transactionalIndex(group: string, member: number | undefined): number
-  consumerClosed(consumer: Consumer, group: string | null, transactionalIndex: number | undefined): void
+  memberIndex(group: string, member: number | undefined): number
+  consumerClosed(consumer: Consumer, group: string | null, memberIndex: number | undefined): void
 }

@@ -30,6 +30,20 @@ const FENCED_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVA
 const FENCED_CODES = new Set([47, 90])
 const REBALANCE_TYPES = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID'])
 const TOO_LARGE_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD'])
+/**
+ * Answers of a broker that has not caught up with the cluster yet: a topic just created whose
+ * leader is not elected or not known everywhere, a leader that moved. Asking again helps.
+ * kafkajs still names NOT_LEADER_OR_FOLLOWER (code 6) by its old name NOT_LEADER_FOR_PARTITION.
+ */
+const METADATA_LAG_TYPES = new Set([
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+  'NOT_LEADER_OR_FOLLOWER',
+  'REPLICA_NOT_AVAILABLE',
+  'UNKNOWN_LEADER_EPOCH',
+  'FENCED_LEADER_EPOCH',
+  'NOT_CONTROLLER',
+])
 
 const isObject = (x: unknown): x is KafkaErrorLike => x !== null && typeof x === 'object'
 
@@ -76,27 +90,34 @@ export function describe(e: unknown): string {
   return `${top?.message ?? String(e)}${inner}`
 }
 
+export interface ClassifyOptions {
+  /** The code of errors worth trying again that say nothing more specific (default TRIB_KAFKA_UNAVAILABLE). */
+  fallback?: ErrorCode
+  /**
+   * The operation addresses topics the cluster's metadata already listed (or that it just
+   * created): UNKNOWN_TOPIC_OR_PARTITION then means a broker has not caught up with them yet,
+   * retriable like a leader not elected, not TRIB_TOPIC_NOT_FOUND.
+   */
+  topicExists?: boolean
+}
+
 /**
  * Maps a client library's error to a TributaryError. `what` names the operation and its subject
  * (topic-partition-offset, group…), so the message says what failed and where.
  */
-export function toTributaryError(
-  e: unknown,
-  what: string,
-  details: Record<string, unknown> = {},
-  fallback: ErrorCode = 'TRIB_KAFKA_UNAVAILABLE',
-): TributaryError {
+export function toTributaryError(e: unknown, what: string, details: Record<string, unknown> = {}, options: ClassifyOptions = {}): TributaryError {
   if (e instanceof TributaryError) return e
-  const code = classify(e, fallback)
+  const code = classify(e, options)
   const root = rootCause(e)
   return new TributaryError(code, `${what}: ${describe(e)}`, { cause: e, details: { ...details, kafkaError: root.type ?? root.apiId ?? root.name } })
 }
 
-function classify(e: unknown, fallback: ErrorCode): ErrorCode {
+function classify(e: unknown, { fallback = 'TRIB_KAFKA_UNAVAILABLE', topicExists = false }: ClassifyOptions): ErrorCode {
   if (isFenced(e)) return 'TRIB_KAFKA_FENCED'
   if (isAuth(e)) return 'TRIB_KAFKA_AUTH'
   if (isRebalance(e)) return 'TRIB_LOG_REBALANCED'
   const names = new Set(chain(e).map(kafkaName))
+  if ([...METADATA_LAG_TYPES].some((t) => names.has(t)) || (topicExists && names.has('UNKNOWN_TOPIC_OR_PARTITION'))) return fallback
   if (names.has('UNKNOWN_TOPIC_OR_PARTITION')) return 'TRIB_TOPIC_NOT_FOUND'
   if (names.has('INVALID_TOPIC_EXCEPTION') || names.has('INVALID_PARTITIONS') || names.has('INVALID_REPLICATION_FACTOR')) return 'TRIB_TOPIC_INVALID'
   if ([...TOO_LARGE_TYPES].some((t) => names.has(t))) return 'TRIB_RECORD_TOO_LARGE'

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { TributaryError } from '../../runtime/errors.ts'
-import type { Consumer, ConsumerOptions, Log, OutgoingRecord, PartitionOffset, RecordPosition, TopicInfo, TopicOptions } from '../../runtime/log/log.ts'
+import type { Consumer, ConsumerOptions, Log, LogCapabilities, OutgoingRecord, PartitionOffset, RecordPosition, TopicInfo, TopicOptions } from '../../runtime/log/log.ts'
 import { assertPartitionCount, assertTopicName } from '../../runtime/log/names.ts'
 import { KafkaAdmin } from './admin.ts'
 import { Appender } from './appender.ts'
@@ -22,14 +22,14 @@ import { TransactionalCommitter } from './transactions.ts'
  *   no live member.
  */
 export class KafkaLog implements Log, ConsumerHost {
-  readonly kind = 'kafka' as const
+  readonly capabilities: LogCapabilities = Object.freeze({ assignment: 'dynamic', atomicCommits: false })
   readonly planner: Planner
   readonly counts: PartitionCounts
   private readonly appender: Appender
   private offsetsTxn: TransactionalCommitter | undefined
   private readonly consumers = new Set<Consumer>()
-  /** Member indexes of the transactional ids held by live exactly-once consumers, per group. */
-  private readonly transactional = new Map<string, Set<number>>()
+  /** Member indexes held by open consumers, per group (see ConsumerHost.memberIndex). */
+  private readonly members = new Map<string, Set<number>>()
   private closed = false
 
   private constructor(
@@ -58,7 +58,7 @@ export class KafkaLog implements Log, ConsumerHost {
     const max = options.maxMessageBytes
     if (max !== undefined && (!Number.isSafeInteger(max) || max < 1))
       throw new TributaryError('TRIB_TOPIC_INVALID', `topic ${name}: maxMessageBytes ${String(max)} is not a positive integer`, { details: { topic: name } })
-    return this.admin.ensureTopic(name, partitions, options.replicationFactor, max)
+    return this.admin.ensureTopic(name, partitions, options.replicationFactor, max, options.compacted)
   }
 
   async describeTopic(name: string): Promise<TopicInfo | undefined> {
@@ -100,6 +100,17 @@ export class KafkaLog implements Log, ConsumerHost {
     return this.admin.committedOffsets(group)
   }
 
+  async deleteTopics(names: readonly string[]): Promise<void> {
+    this.assertOpen()
+    for (const n of names) assertTopicName(n)
+    await this.admin.deleteTopics(names)
+  }
+
+  async deleteGroups(groups: readonly string[]): Promise<void> {
+    this.assertOpen()
+    await this.admin.deleteGroups(groups)
+  }
+
   async setGroupOffsets(group: string, offsets: PartitionOffset[]): Promise<void> {
     await this.offlineCommit(group, [], offsets)
   }
@@ -119,22 +130,22 @@ export class KafkaLog implements Log, ConsumerHost {
     return positions
   }
 
-  transactionalIndex(group: string, member: number | undefined): number {
-    let taken = this.transactional.get(group)
-    if (taken === undefined) this.transactional.set(group, (taken = new Set()))
+  memberIndex(group: string, member: number | undefined): number {
+    let taken = this.members.get(group)
+    if (taken === undefined) this.members.set(group, (taken = new Set()))
     let index = member ?? 0
     if (member === undefined) while (taken.has(index)) index++
     else if (taken.has(member))
-      throw new TributaryError('TRIB_USAGE', `an exactly-once consumer of group ${group} with member index ${member} is already open in this process`, {
+      throw new TributaryError('TRIB_USAGE', `a consumer of group ${group} with member index ${member} is already open in this process`, {
         details: { group, member },
       })
     taken.add(index)
     return index
   }
 
-  consumerClosed(consumer: Consumer, group: string | null, transactionalIndex: number | undefined): void {
+  consumerClosed(consumer: Consumer, group: string | null, memberIndex: number | undefined): void {
     this.consumers.delete(consumer)
-    if (group !== null && transactionalIndex !== undefined) this.transactional.get(group)?.delete(transactionalIndex)
+    if (group !== null && memberIndex !== undefined) this.members.get(group)?.delete(memberIndex)
   }
 
   async close(): Promise<void> {

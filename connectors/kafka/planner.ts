@@ -129,7 +129,8 @@ export async function sendChunks<M>(send: (chunk: Chunk<M>) => Promise<BaseOffse
 /** An append's error, naming the largest record when the broker refused one as too large. */
 export function describeFailure(e: unknown, records: readonly OutgoingRecord[], what = 'appending'): TributaryError {
   const topics = [...new Set(records.map((r) => r.topic))]
-  const err = toTributaryError(e, `${what} ${records.length} records to ${topics.join(', ')}`, { topics })
+  // The planner resolved every topic's partitions (creating missing ones): an unknown topic is a broker catching up.
+  const err = toTributaryError(e, `${what} ${records.length} records to ${topics.join(', ')}`, { topics }, { topicExists: true })
   if (err.code !== 'TRIB_RECORD_TOO_LARGE') return err
   let largest = 0
   for (let i = 1; i < records.length; i++) if (sizeOf(records[i]!) > sizeOf(records[largest]!)) largest = i

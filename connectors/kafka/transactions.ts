@@ -96,6 +96,8 @@ export class TransactionalCommitter {
 
   async close(): Promise<void> {
     await this.queue.flush()
+    // A closed member's partitions go to others: its offsets must read back first.
+    await this.visible
     this.closed = true
     const p = this.producer
     this.producer = undefined
@@ -134,7 +136,8 @@ export class TransactionalCommitter {
       return this.fenced
     }
     if (e instanceof TributaryError) return e
-    return toTributaryError(e, `${where} aborted`, { transactionalId: this.transactionalId, group }, 'TRIB_KAFKA_TRANSACTION')
+    // Its topics' partitions were resolved before the send: an unknown topic is a broker catching up.
+    return toTributaryError(e, `${where} aborted`, { transactionalId: this.transactionalId, group }, { fallback: 'TRIB_KAFKA_TRANSACTION', topicExists: true })
   }
 
   private connect(): Promise<TransactionWire<unknown>> {

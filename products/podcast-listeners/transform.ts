@@ -1,4 +1,4 @@
-import { defineTransform } from 'tributary'
+import { defineTransform } from 'tributary-runtime'
 import type { ListenerDemographic, PlayEvent, UserProfile } from '../../schemas/generated/types.ts'
 
 export default defineTransform<{ plays: PlayEvent; profiles: UserProfile }, { demographics: ListenerDemographic }>(

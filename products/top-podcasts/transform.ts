@@ -1,11 +1,11 @@
-import { defineTransform } from 'tributary'
+import { defineTransform } from 'tributary-runtime'
 import type { DailyPodcastPlays, ListenerDemographic } from '../../schemas/generated/types.ts'
 
 /** What the product remembers per (day, podcast); kept in ctx.state, committed with the outputs. */
 interface Tally {
   plays: number
   seconds: number
-  listeners: number[]
+  listeners: Array<number | bigint>
   countries: Record<string, number>
   /** Latest play time seen: the totals are as of then, whatever order plays arrive in. */
   latest: string

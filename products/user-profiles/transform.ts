@@ -1,4 +1,4 @@
-import { defineTransform } from 'tributary'
+import { defineTransform } from 'tributary-runtime'
 import type { User, UserProfile } from '../../schemas/generated/types.ts'
 
 const bands = ['18-24', '25-34', '35-44', '45-54', '55-64'] as const

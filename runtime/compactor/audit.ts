@@ -1,4 +1,4 @@
-import type { Table } from '../lake/index.ts'
+import type { SnapshotId, Table } from '../lake/index.ts'
 import { quoteIdent, quoteString } from '../lake/duckdb.ts'
 import type { QualityRules } from '../spec/schema.ts'
 import { parseDuration } from '../util/duration.ts'
@@ -10,7 +10,7 @@ export interface AuditFailure {
 }
 
 export interface AuditResult {
-  snapshotId: number
+  snapshotId: SnapshotId
   passed: boolean
   rows: number
   failures: AuditFailure[]
@@ -24,10 +24,10 @@ export interface AuditResult {
  */
 export async function auditSnapshot(
   table: Table,
-  snapshotId: number,
+  snapshotId: SnapshotId,
   rules: QualityRules | undefined,
   keyFields: readonly string[],
-  previousSnapshotId: number | undefined,
+  previousSnapshotId: SnapshotId | undefined,
   now = Date.now(),
 ): Promise<AuditResult> {
   const checks: Array<{ sql: string; fail: (v: number) => AuditFailure | undefined }> = [{ sql: 'count(*)', fail: () => undefined }]
@@ -61,22 +61,17 @@ export async function auditSnapshot(
     })
   }
 
-  const conn = await table.lake.duckdb.connect()
-  try {
-    const view = await table.localSql({ snapshotId })
-    const row = (await conn.runAndReadAll(`WITH audited AS (${view}) SELECT ${checks.map((c) => `CAST(${c.sql} AS DOUBLE)`).join(', ')} FROM audited`)).getRows()[0]!
-    const values = row.map(Number)
-    const failures = checks.map((c, i) => c.fail(values[i]!)).filter((f): f is AuditFailure => f !== undefined)
-    const rows = values[0]!
-    const change = rules?.rowCountChange
-    if (change && previousSnapshotId !== undefined) {
-      const prev = Number((await conn.runAndReadAll(`SELECT count(*) FROM (${await table.localSql({ snapshotId: previousSnapshotId })})`)).getRows()[0]![0])
-      const pct = prev === 0 ? 0 : (Math.abs(rows - prev) / prev) * 100
-      if (pct > change.maxPercent)
-        failures.push({ rule: 'rowCountChange', message: `row count changed by ${pct.toFixed(1)}% (${prev} → ${rows}), more than ${change.maxPercent}%` })
-    }
-    return { snapshotId, passed: failures.length === 0, rows, failures, checkedAt: new Date(now).toISOString() }
-  } finally {
-    conn.closeSync()
+  const values = await table.read({ snapshotId }, async (view, conn) =>
+    (await conn.runAndReadAll(`WITH audited AS (${view}) SELECT ${checks.map((c) => `CAST(${c.sql} AS DOUBLE)`).join(', ')} FROM audited`)).getRows()[0]!.map(Number),
+  )
+  const failures = checks.map((c, i) => c.fail(values[i]!)).filter((f): f is AuditFailure => f !== undefined)
+  const rows = values[0]!
+  const change = rules?.rowCountChange
+  if (change && previousSnapshotId !== undefined) {
+    const prev = await table.read({ snapshotId: previousSnapshotId }, async (view, conn) => Number((await conn.runAndReadAll(`SELECT count(*) FROM (${view})`)).getRows()[0]![0]))
+    const pct = prev === 0 ? 0 : (Math.abs(rows - prev) / prev) * 100
+    if (pct > change.maxPercent)
+      failures.push({ rule: 'rowCountChange', message: `row count changed by ${pct.toFixed(1)}% (${prev} → ${rows}), more than ${change.maxPercent}%` })
   }
+  return { snapshotId, passed: failures.length === 0, rows, failures, checkedAt: new Date(now).toISOString() }
 }

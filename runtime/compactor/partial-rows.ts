@@ -1,4 +1,4 @@
-import { keepUnavailable } from '../processor/change-headers.ts'
+import { keepUnavailable } from '../log/change-headers.ts'
 
 type Row = Record<string, unknown>
 /** What an upsert window holds for a key: a row, its checked Avro bytes (columnar path), or null (deleted). */
@@ -11,7 +11,7 @@ interface Unresolved {
 
 /**
  * The rows of an upsert window with fields whose value the source did not send (Debezium's
- * unchanged TOASTed columns, see change-headers.ts): what each keeps, and from where. A field
+ * unchanged TOASTed columns, see log/change-headers.ts): what each keeps, and from where. A field
  * keeps the value of the pending row of its `from` key when there is one; else it is resolved at
  * commit, from a row of the old key that came later in the window (output partitions are read
  * independently), or else from the table. After a delete of the same key, or a truncate, nothing

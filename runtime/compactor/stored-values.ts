@@ -1,9 +1,9 @@
 import { DuckDBBlobValue, DuckDBListValue, type DuckDBValue } from '@duckdb/node-api'
 import { TributaryError } from '../errors.ts'
-import type { Table } from '../lake/index.ts'
+import type { SnapshotId, Table } from '../lake/index.ts'
 import { quoteIdent, quoteString } from '../lake/duckdb.ts'
 import { fieldAt, unwrapNullable } from '../spec/fields.ts'
-import { keyColumnSql, keyString } from './key-index.ts'
+import { keySql } from '../codec/key.ts'
 
 /**
  * The stored values of some fields of live rows, by index key: what an upsert keeps for a field
@@ -13,7 +13,7 @@ import { keyColumnSql, keyString } from './key-index.ts'
  */
 export async function storedValues(
   table: Table,
-  snapshotId: number,
+  snapshotId: SnapshotId,
   target: { keyFields: readonly string[]; avroSchema: Record<string, unknown> },
   keys: readonly string[],
   fields: readonly string[],
@@ -21,21 +21,15 @@ export async function storedValues(
   const out = new Map<string, Record<string, unknown>>()
   if (keys.length === 0 || fields.length === 0) return out
   for (const f of fields) canonical(target.avroSchema, f) // refuses unsupported types before reading
-  const view = await table.localSql({ snapshotId })
-  const keyExpr = target.keyFields.map((k) => keyColumnSql(target.avroSchema, k))
-  const keyText = keyExpr.length === 1 ? keyExpr[0]! : `concat_ws(chr(31), ${keyExpr.join(', ')})`
-  const conn = await table.lake.duckdb.connect()
-  try {
-    const reader = await conn.runAndReadAll(
-      `SELECT ${keyText}, ${fields.map(quoteIdent).join(', ')} FROM (${view}) WHERE ${keyText} IN (${keys.map(quoteString).join(', ')})`,
-    )
-    for (const row of reader.getRows()) {
-      const values: Record<string, unknown> = {}
-      fields.forEach((f, i) => (values[f] = canonical(target.avroSchema, f)(row[i + 1]!)))
-      out.set(keyString([row[0]]), values)
-    }
-  } finally {
-    conn.closeSync()
+  // The index key in SQL (codec/key.ts): the same text as the keys asked for.
+  const keyText = keySql(target.avroSchema, target.keyFields, quoteIdent)
+  const rows = await table.read({ snapshotId }, async (view, conn) =>
+    (await conn.runAndReadAll(`SELECT ${keyText}, ${fields.map(quoteIdent).join(', ')} FROM (${view}) WHERE ${keyText} IN (${keys.map(quoteString).join(', ')})`)).getRows(),
+  )
+  for (const row of rows) {
+    const values: Record<string, unknown> = {}
+    fields.forEach((f, i) => (values[f] = canonical(target.avroSchema, f)(row[i + 1]!)))
+    out.set(String(row[0]), values)
   }
   return out
 }

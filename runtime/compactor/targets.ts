@@ -3,7 +3,11 @@ import type { LogRecord } from '../log/log.ts'
 import type { OutputPort, Product } from '../product/load.ts'
 import type { QualityRules } from '../spec/schema.ts'
 import { parseDuration } from '../util/duration.ts'
-import { dlqHeaders } from '../processor/dlq.ts'
+import { dlqHeaders } from '../log/dead-letters.ts'
+import { MAIN_BRANCH } from '../lake/iceberg/types.ts'
+import { AUDIT_BRANCH } from './resume.ts'
+
+export { AUDIT_BRANCH }
 
 /**
  * A table the lake keeps for a product: one per output port with `snapshot:` set (its records,
@@ -30,6 +34,9 @@ export interface SnapshotTarget {
   readonly retention: { maxAgeMs?: number; keepLast?: number } | undefined
   /** How a record becomes a row: Avro values of the port's schema, or a dead letter's parts. */
   readonly kind: 'port' | 'dlq'
+  /** The branch commits land on and are audited on; and the one that follows it when they pass. */
+  readonly auditBranch: string
+  readonly branch: string
 }
 
 export const dlqRowSchema = {
@@ -53,14 +60,16 @@ export const dlqRowSchema = {
   ],
 } as const
 
+/**
+ * The tables of a product. In a dev environment (lifecycle/environments.ts) they are the product's
+ * own tables, on the environment's branches (`env.<name>.audit` → `env.<name>`), not main's.
+ */
 export function snapshotTargets(product: Product): SnapshotTarget[] {
   const targets = product.outputs.filter((o) => o.spec.snapshot).map((o) => portTarget(product, o))
   targets.push({
-    name: `${product.name}.dlq`,
-    product: product.name,
+    ...where(product, 'dlq'),
     port: 'dlq',
     topic: product.dlqTopic,
-    identifier: { namespace: [product.name], name: 'dlq' },
     avroSchema: dlqRowSchema as unknown as Record<string, unknown>,
     mode: 'append',
     truncate: 'ignore',
@@ -74,6 +83,22 @@ export function snapshotTargets(product: Product): SnapshotTarget[] {
   })
   return targets
 }
+
+/** Name, owner, identifier and branches of a product's table. */
+function where(product: Product, port: string): Pick<SnapshotTarget, 'name' | 'product' | 'identifier' | 'auditBranch' | 'branch'> {
+  const owner = product.env?.of ?? product.name
+  const branch = product.env ? envBranch(product.env.name) : MAIN_BRANCH
+  return {
+    name: `${owner}.${port}${product.env ? `@${product.env.name}` : ''}`,
+    product: owner,
+    identifier: { namespace: [owner], name: port },
+    branch,
+    auditBranch: product.env ? `${branch}.audit` : AUDIT_BRANCH,
+  }
+}
+
+/** The branch of a dev environment's tables. */
+export const envBranch = (env: string): string => `env.${env}`
 
 /** The Iceberg partition transforms of an output port's `snapshot.partitionBy`. */
 export function partitionTransforms(port: Pick<OutputPort, 'spec' | 'keyFields'>): string[] {
@@ -91,11 +116,9 @@ function portTarget(product: Product, port: OutputPort): SnapshotTarget {
       }
     : undefined
   return {
-    name: `${product.name}.${port.spec.name}`,
-    product: product.name,
+    ...where(product, port.spec.name),
     port: port.spec.name,
     topic: port.spec.topic,
-    identifier: { namespace: [product.name], name: port.spec.name },
     avroSchema: port.schema.schema,
     mode: snap.mode,
     truncate: snap.truncate ?? 'empty',

@@ -108,11 +108,26 @@ const lake = z
 const http = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8080),
   host: z.string().min(1).default('0.0.0.0'),
+  probePort: z
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .optional()
+    .describe('a second port answering /healthz and /readyz from a worker thread, fast however busy the container is; point liveness and readiness probes here'),
+  livenessStallMs: z.number().int().positive().default(30_000).describe('the probe port fails /healthz once the main event loop has not turned for this long'),
   controlToken: z.string().min(16).optional().describe("secret bearer token of the principal 'control' (group admin): writes, unless access says otherwise"),
   maxBodyBytes: z.number().int().positive().default(65_536),
   maxStreamsPerClient: z.number().int().positive().default(4).describe('concurrent subscriptions per client address'),
   queryMaxRows: z.number().int().positive().default(10_000),
   queryTimeoutMs: z.number().int().positive().default(15_000),
+})
+
+const codec = z.strictObject({
+  fastPaths: z
+    .enum(['on', 'off'])
+    .default('on')
+    .describe("'off' decodes and encodes every record on the reference paths (the generated Debezium decoder, the generated Avro writer and the lake's columnar decode are proven equal to them)"),
 })
 
 export const configSchema = z.strictObject({
@@ -124,8 +139,15 @@ export const configSchema = z.strictObject({
   registry: registry.default(registry.parse({})),
   lake: lake.default(lake.parse({})),
   http: http.default(http.parse({})),
+  codec: codec.default(codec.parse({})),
   access: accessConfigSchema.default(accessConfigSchema.parse({})).describe('principals, their credentials and groups, and who may write (runtime/access)'),
   shutdownDeadlineMs: z.number().int().positive().default(30_000).describe('SIGTERM: time to finish the batch, commit and flush before exiting anyway'),
+  heapWatermark: z
+    .number()
+    .gt(0)
+    .max(1)
+    .default(0.85)
+    .describe('share of the V8 heap limit above which a warning is logged and tributary_heap_watermark_exceeded is 1'),
   streamThreads: z
     .number()
     .int()
@@ -178,8 +200,11 @@ export const envVars = {
   TRIBUTARY_S3_FORCE_PATH_STYLE: { path: 'lake.s3.forcePathStyle', type: 'boolean' },
   TRIBUTARY_HTTP_PORT: { path: 'http.port', type: 'number' },
   TRIBUTARY_HTTP_HOST: { path: 'http.host', type: 'string' },
+  TRIBUTARY_HTTP_PROBE_PORT: { path: 'http.probePort', type: 'number' },
   TRIBUTARY_HTTP_CONTROL_TOKEN: { path: 'http.controlToken', type: 'string', secret: true },
   TRIBUTARY_SHUTDOWN_DEADLINE_MS: { path: 'shutdownDeadlineMs', type: 'number' },
+  TRIBUTARY_HEAP_WATERMARK: { path: 'heapWatermark', type: 'number' },
+  TRIBUTARY_FAST_PATHS: { path: 'codec.fastPaths', type: 'string' },
   TRIBUTARY_STREAM_THREADS: { path: 'streamThreads', type: 'number' },
   TRIBUTARY_PII_SALT: { path: 'pii.salt', type: 'string', secret: true },
 } as const satisfies Record<string, { path: string; type: 'string' | 'number' | 'boolean' | 'list'; secret?: boolean }>

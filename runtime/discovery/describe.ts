@@ -1,6 +1,6 @@
 import { snapshotTargets } from '../compactor/targets.ts'
 import { isTributaryError, messageOf } from '../errors.ts'
-import { MAIN_BRANCH, type Catalog } from '../lake/index.ts'
+import { MAIN_BRANCH, type Catalog, type SnapshotId } from '../lake/index.ts'
 import { lineage } from '../product/mesh.ts'
 import type { Product } from '../product/load.ts'
 import { parseDuration } from '../util/duration.ts'
@@ -10,7 +10,7 @@ import { maxOf } from '../util/arrays.ts'
 /** The latest published snapshot of a lake table; `error` when the table cannot be read (the rest is then empty). */
 export interface TableStatus {
   table: string
-  snapshotId: number | null
+  snapshotId: SnapshotId | null
   publishedAt: string | null
   rows: number
   error?: { code: string; message: string }

@@ -1,7 +1,7 @@
 import { openStorageProvider } from '../../connectors/storage/index.ts'
 import type { S3StorageOptions } from '../../connectors/storage/s3/index.ts'
 import { messageOf } from '../errors.ts'
-import { joinPath, lakeResources, metadataPath, openFileCatalog, readVersion, snapshotFiles, VERSION_HINT, versionOf, type LakeStorage, type LoadedMetadata } from '../lake/index.ts'
+import { joinPath, lakeResources, metadataPath, openFileCatalog, readVersion, snapshotFiles, VERSION_HINT, versionOf, type LakeStorage, type LoadedMetadata, type SnapshotId } from '../lake/index.ts'
 import { pushAll } from '../util/arrays.ts'
 import { plural, type Finding } from './report.ts'
 
@@ -125,9 +125,9 @@ async function inspectTable(storage: LakeStorage, name: string, versions: number
   for (const u of broken) parts.push(`v${u.version}.metadata.json is unreadable ${u.why}`)
 
   // Every file of every snapshot, each manifest read once; missing files by the snapshots naming them.
-  const missing = new Map<string, number[]>()
+  const missing = new Map<string, SnapshotId[]>()
   const unreadableFiles: string[] = []
-  const complete: number[] = []
+  const complete: SnapshotId[] = []
   let checked = 0
   const seen = new Map<string, boolean>()
   for (const snapshot of md.snapshots) {

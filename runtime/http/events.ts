@@ -1,22 +1,34 @@
 import type { ServerResponse } from 'node:http'
 import type { Log, LogRecord, StartFrom } from '../log/log.ts'
-import type { Serde } from '../codec/avro/serde.ts'
-import { decodeBytes, idsOf, parseFrom } from '../cli/view.ts'
-import { jsonReplacer } from '../cli/output.ts'
+import { parseFrom } from '../log/start-from.ts'
+import { type Codec, viewIds, writeJson } from '../codec/index.ts'
 import { isTributaryError } from '../errors.ts'
 import type { Redact } from '../processor/policy.ts'
 import { httpError } from './respond.ts'
 
 /**
  * An output port as a stream of JSON events (Server-Sent Events, or NDJSON): history from any
- * position, then live records. Each event's id is the position just after it, one `partition:offset`
- * pair per partition (`0:13,1:40,2:7`), so a client resuming with `Last-Event-ID` (or `from=` that
- * id) gets exactly the records after it: no gap, no duplicate. Writes wait for the socket to drain,
- * so a slow client holds at most one small batch in server memory.
+ * position, then live records. Each event's id is the position just after it: the product's major,
+ * then one `partition:offset` pair per partition (`2@0:13,1:40,2:7`), so a client resuming with
+ * `Last-Event-ID` (or `from=` that id) gets exactly the records after it, on the same major's
+ * topic even after another major was promoted: no gap, no duplicate, no switch of schema under
+ * it. Writes wait for the socket to drain, so a slow client holds at most one small batch in server
+ * memory.
  */
 export type Positions = Map<number, number>
 
 const VECTOR = /^\d+:\d+(,\d+:\d+)*$/
+const EVENT_ID = /^(?:(\d+)@)?(\d+:\d+(?:,\d+:\d+)*)$/
+
+/**
+ * The major an event id belongs to, when it names one. Ids without a major come from before
+ * products had majors side by side, so from the major that has the plain names (0 or 1).
+ */
+export function eventIdMajor(id: string | undefined): number | 'legacy' | undefined {
+  const m = id === undefined ? null : EVENT_ID.exec(id)
+  if (!m) return undefined
+  return m[1] === undefined ? 'legacy' : Number(m[1])
+}
 
 const formatPositions = (p: Positions): string => [...p].sort(([a], [b]) => a - b).map(([k, v]) => `${k}:${v}`).join(',')
 
@@ -29,9 +41,9 @@ function parsePositions(text: string): Positions | undefined {
 export async function startPositions(log: Log, topic: string, from: string | undefined, lastEventId: string | undefined): Promise<Positions> {
   const info = await log.describeTopic(topic)
   if (!info) throw httpError('TRIB_HTTP_NOT_FOUND', `topic ${topic} does not exist yet`)
-  const resume = lastEventId ?? (from && VECTOR.test(from) ? from : undefined)
+  const resume = lastEventId ?? (from && EVENT_ID.test(from) ? from : undefined)
   if (resume !== undefined) {
-    const vector = parsePositions(resume)
+    const vector = parsePositions(EVENT_ID.exec(resume)?.[2] ?? resume)
     if (!vector) throw httpError('TRIB_HTTP_BAD_REQUEST', `Last-Event-ID ${JSON.stringify(resume.slice(0, 100))} is not an event id of this stream (partition:offset pairs)`)
     return new Map(info.partitions.map((p) => [p.partition, Math.min(Math.max(vector.get(p.partition) ?? p.start, p.start), p.end)]))
   }
@@ -48,11 +60,13 @@ export async function startPositions(log: Log, topic: string, from: string | und
 
 export interface StreamOptions {
   log: Log
-  serde: Serde
+  codec: Codec
   topic: string
   positions: Positions
   format: 'sse' | 'ndjson'
   res: ServerResponse
+  /** The major of the product whose port this is: event ids start with it. */
+  major: number
   /** Resolves when the client is gone; the stream then ends. */
   closed: Promise<void>
   heartbeatMs?: number
@@ -61,7 +75,7 @@ export interface StreamOptions {
 }
 
 export async function streamEvents(o: StreamOptions): Promise<void> {
-  const { log, serde, topic, res, positions } = o
+  const { log, codec, topic, res, positions } = o
   const consumer = log.consumer({ group: null, topics: [topic], from: { kind: 'earliest' } })
   let gone = false
   void o.closed.then(() => (gone = true))
@@ -73,7 +87,7 @@ export async function streamEvents(o: StreamOptions): Promise<void> {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     })
-    if (o.format === 'sse') await write(res, `retry: 2000\n: position ${formatPositions(positions)}\n\n`)
+    if (o.format === 'sse') await write(res, `retry: 2000\n: position ${o.major}@${formatPositions(positions)}\n\n`)
     let lastWrite = Date.now()
     while (!gone) {
       const records = await Promise.race([consumer.poll({ maxRecords: 200, maxWaitMs: 1000 }), o.closed.then(() => [] as LogRecord[])])
@@ -85,13 +99,12 @@ export async function streamEvents(o: StreamOptions): Promise<void> {
         }
         continue
       }
-      await serde.prefetch(idsOf(records))
+      await codec.prefetch(viewIds(records))
       for (const r of records) {
         positions.set(r.partition, r.offset + 1)
-        const id = formatPositions(positions)
-        const value = decodeBytes(r.value, serde).value
-        const event = { id, partition: r.partition, offset: r.offset, timestamp: new Date(r.timestamp).toISOString(), key: decodeBytes(r.key, serde).value, ...shown(value, o.redact) }
-        const json = JSON.stringify(event, jsonReplacer)
+        const id = `${o.major}@${formatPositions(positions)}`
+        const view = codec.view(r)
+        const json = writeJson({ id, partition: r.partition, offset: r.offset, timestamp: view.timestamp, key: view.key, ...shown(view.value, o.redact) })
         // Backpressure: nothing more is read while the client's socket is full.
         if (!(await write(res, o.format === 'sse' ? `id: ${id}\nevent: record\ndata: ${json}\n\n` : `${json}\n`))) return
         if (gone) return

@@ -47,6 +47,8 @@ export function createPipeline(mounts: readonly Mount[], options: PipelineOption
     req.on('error', ignore)
     res.on('error', ignore)
     const url = new URL(req.url ?? '/', 'http://localhost')
+    // Read now: a request destroyed mid-body (over the limit) may have let go of its socket by the audit.
+    const client = req.socket?.remoteAddress ?? 'unknown'
     const mount = byPrefix.find((m) => m.prefix === '' || url.pathname === m.prefix || url.pathname.startsWith(`${m.prefix}/`))
     const method = req.method ?? 'GET'
     let route: Route | undefined
@@ -87,7 +89,7 @@ export function createPipeline(mounts: readonly Mount[], options: PipelineOption
         need,
         who,
         status: res.statusCode,
-        client: req.socket.remoteAddress ?? 'unknown',
+        client,
         ...(reason ? { reason } : {}),
       })
     }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { writeJson } from '../codec/json/write.ts'
 import { TributaryError, messageOf, type ErrorCode } from '../errors.ts'
 
 /** HTTP status for an error code: client mistakes are 4xx with the code in a JSON body. */
@@ -29,7 +30,7 @@ export const httpError = (code: ErrorCode, message: string): TributaryError => n
 export const statusOf = (e: unknown): number => (e instanceof TributaryError ? (statuses[e.code] ?? (e.retriable ? 503 : 500)) : 500)
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))
+  const text = writeJson(body)
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers })
   res.end(text)
 }

@@ -22,6 +22,8 @@ export { applyCommit, checkRequirements, type TableCommit, type TableUpdate, typ
 export { avroToIcebergSchema, fieldsById, type ConvertOptions } from './iceberg/schema.ts'
 export { buildPartitionSpec, applyTransform, UNPARTITIONED, type PartitionFieldInput } from './iceberg/partition.ts'
 export { parseMetadata, currentSchema, currentSnapshot, snapshotById, refSnapshot, snapshotSchema, ancestry, type LoadedMetadata } from './iceberg/metadata.ts'
+export { toSnapshotId, parseSnapshotId, newSnapshotId, compareIds } from './iceberg/ids.ts'
+export { lineage, type Lineage } from './iceberg/lineage.ts'
 export { POSITION_DELETE_SCHEMA } from './iceberg/schema-types.ts'
 export { snapshotFiles, type SnapshotFiles } from './iceberg/files.ts'
 export { planScan, resolveSnapshot, matchDeletes, type ScanPlan, type ScanTask, type ScanSelector } from './read/scan.ts'

@@ -6,14 +6,14 @@ import { readManifestList } from './iceberg/manifest.ts'
 import type { TableCommit } from './iceberg/commit.ts'
 import { ancestry, refSnapshot, type LoadedMetadata } from './iceberg/metadata.ts'
 import { partitionPath, specById, tupleKey } from './iceberg/partition.ts'
-import { copyToDataFile } from './write/parquet.ts'
+import { queryToDataFile } from './write/parquet.ts'
 import { matchDeletes, type ScanPlan } from './read/scan.ts'
 import { snapshotFiles } from './iceberg/files.ts'
 import { localPathOf, scanToSql } from './read/sql.ts'
 import type { SnapshotChanges } from './iceberg/snapshot.ts'
 import type { LakeResources } from './resources.ts'
 import type { LakeStorage } from './storage.ts'
-import type { DataFile, Schema, Snapshot, TableMetadata } from './iceberg/types.ts'
+import type { DataFile, Schema, Snapshot, SnapshotId, TableMetadata } from './iceberg/types.ts'
 import { MAIN_BRANCH } from './iceberg/types.ts'
 
 /**
@@ -43,22 +43,23 @@ export interface ExpireOptions {
 }
 
 export interface ExpireResult {
-  expiredSnapshotIds: number[]
+  expiredSnapshotIds: SnapshotId[]
   deletedFiles: string[]
 }
 
 /** The snapshots expiry keeps: ref targets, recent branch ancestors, and anything newer than the cutoff. */
-export function snapshotsToKeep(md: TableMetadata, options: ExpireOptions = {}): Set<number> {
+export function snapshotsToKeep(md: TableMetadata, options: ExpireOptions = {}): Set<SnapshotId> {
   const now = options.now ?? Date.now()
   const olderThan = options.olderThanMs ?? now - 5 * 24 * 3600 * 1000
-  const keep = new Set<number>()
+  const keep = new Set<SnapshotId>()
   for (const ref of Object.values(md.refs)) {
     keep.add(ref['snapshot-id'])
     if (ref.type !== 'branch') continue
     const minKeep = ref['min-snapshots-to-keep'] ?? options.retainLast ?? 1
     const maxAge = ref['max-snapshot-age-ms']
     ancestry(md, ref['snapshot-id']).forEach((s, i) => {
-      if (i < minKeep || (maxAge !== undefined && s['timestamp-ms'] >= now - maxAge)) keep.add(s['snapshot-id'])
+      // An age beyond 2^53 ms (a writer's Long.MAX_VALUE: forever) compares right as a number.
+      if (i < minKeep || (maxAge !== undefined && s['timestamp-ms'] >= now - Number(maxAge))) keep.add(s['snapshot-id'])
     })
   }
   for (const s of md.snapshots) if (s['timestamp-ms'] >= olderThan) keep.add(s['snapshot-id'])
@@ -115,6 +116,8 @@ export interface RewriteOptions {
   minInputFiles?: number
   /** Extra summary properties for the replace snapshot (e.g. the offsets the data covers). */
   summary?: Record<string, string>
+  /** Told after each partition: data files handled so far, of all the snapshot's data files. */
+  onProgress?: (files: number, total: number) => void
 }
 
 export interface RewriteResult {
@@ -150,9 +153,12 @@ export async function rewriteDataFiles(table: MaintainedTable, options: RewriteO
   const conn = await table.lake.duckdb.connect()
   const added: { file: DataFile; specId: number }[] = []
   const rewritten = new Set<string>()
+  let handled = 0
   try {
     for (const group of groups.values()) {
       const first = group[0] as (typeof group)[number]
+      handled += group.length
+      options.onProgress?.(handled, tasks.length)
       if (group.length < (options.minInputFiles ?? 2) && group.every((t) => t.deletes.length === 0)) continue
       const specId = specOf.get(first.dataFile.filePath) as number
       const plan: ScanPlan = { snapshot: head, schema, tasks: group, deleteFiles: [...new Set(group.flatMap((t) => t.deletes))] }
@@ -160,7 +166,7 @@ export async function rewriteDataFiles(table: MaintainedTable, options: RewriteO
       const target = `${dir}/${randomUUID()}.parquet`
       // DuckDB reads local files: on object storage, the read-through cache provides them.
       const pathOf = await localPathOf(table.lake, table.storage, plan)
-      const file = await copyToDataFile(table.lake, table.storage, conn, scanToSql(plan, pathOf ? { pathOf } : {}), schema.fields, target)
+      const file = await queryToDataFile(table.lake, table.storage, conn, scanToSql(plan, pathOf ? { pathOf } : {}), schema, target)
       if (file.recordCount > 0) added.push({ file: { ...file, partition: first.dataFile.partition }, specId })
       else await table.storage.delete(target)
       for (const t of group) rewritten.add(t.dataFile.filePath)

@@ -1,3 +1,4 @@
+import { TributaryError } from '../errors.ts'
 import { LakeDuckDB } from './duckdb.ts'
 import { LakeCache } from './read/cache.ts'
 import type { StorageProvider } from './storage.ts'
@@ -13,16 +14,23 @@ export interface LakeResources {
   readonly storage: StorageProvider
   readonly duckdb: LakeDuckDB
   readonly cache: LakeCache
+  /** Throws TRIB_LAKE_CLOSED once `close` has begun: what writes without DuckDB (the flat writer) asks first. */
+  assertOpen(): void
   close(): Promise<void>
 }
 
 export function lakeResources(options: { storage: StorageProvider; cacheDir: string }): LakeResources {
   const duckdb = new LakeDuckDB()
+  let closed = false
   return {
     storage: options.storage,
     duckdb,
     cache: new LakeCache(options.cacheDir),
+    assertOpen() {
+      if (closed) throw new TributaryError('TRIB_LAKE_CLOSED', "the lake's resources are released (its runtime was closed)")
+    },
     async close() {
+      closed = true
       await duckdb.close()
       await options.storage.close()
     },

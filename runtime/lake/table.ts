@@ -1,19 +1,21 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { TributaryError, isTributaryError } from '../errors.ts'
 import { moduleLogger } from '../logger.ts'
-import { backoffDelay } from '../util/backoff.ts'
+import { retry } from '../util/retry.ts'
 import type { TableIdentifier } from './catalog/identifier.ts'
 import type { TableOperations } from './catalog/operations.ts'
 import type { TableCommit } from './iceberg/commit.ts'
 import { snapshotFiles, type SnapshotFiles } from './iceberg/files.ts'
-import { ancestry, currentSchema, currentSnapshot, refSnapshot, type LoadedMetadata } from './iceberg/metadata.ts'
+import { lineage, type Lineage } from './iceberg/lineage.ts'
+import { ancestry, currentSchema, currentSnapshot, parseMetadata, refSnapshot, type LoadedMetadata } from './iceberg/metadata.ts'
 import { specById } from './iceberg/partition.ts'
 import { avroToIcebergSchema } from './iceberg/schema.ts'
 import { snapshotProducer, type SnapshotChanges } from './iceberg/snapshot.ts'
-import type { DataFile, PartitionSpec, Schema, Snapshot, SnapshotRef, TableMetadata } from './iceberg/types.ts'
+import type { DataFile, PartitionSpec, Schema, Snapshot, SnapshotId, SnapshotRef, TableMetadata } from './iceberg/types.ts'
 import { MAIN_BRANCH } from './iceberg/types.ts'
 import { expireSnapshots, rewriteDataFiles, type ExpireOptions, type ExpireResult, type RewriteOptions, type RewriteResult } from './maintenance.ts'
 import { planScan, resolveSnapshot, type ScanPlan, type ScanSelector } from './read/scan.ts'
+import type { DuckDBConnection } from '@duckdb/node-api'
+import { damagedFile } from './read/damage.ts'
 import { localPathOf, scanToSql, type ScanSqlOptions } from './read/sql.ts'
 import type { LakeResources } from './resources.ts'
 import type { LakeStorage } from './storage.ts'
@@ -47,7 +49,7 @@ export interface NewSnapshot {
   /** Extra summary properties, e.g. the input offsets a compactor consumed. */
   summary?: Record<string, string>
   /** See SnapshotChanges.expectedParent: the exactly-once guard of a single writer per branch. */
-  expectedParent?: number | null
+  expectedParent?: SnapshotId | null
 }
 
 /**
@@ -105,6 +107,24 @@ export class Table {
     return resolveSnapshot(this.metadata, selector)
   }
 
+  /**
+   * The ancestry of a snapshot, newest first, across expiry (iceberg/lineage.ts): where the current
+   * metadata lost a parent, the earlier versions its metadata log lists are read. Stops at the
+   * first snapshot `stop` accepts.
+   */
+  async lineage(id: SnapshotId, stop?: (s: Snapshot) => boolean): Promise<Lineage> {
+    const read = async (file: string): Promise<TableMetadata | undefined> => {
+      try {
+        return parseMetadata(await this.storage.read(file), file)
+      } catch (e) {
+        // Gone (cleaned up) or damaged: a gap in the history, which the walk accounts for.
+        if (isTributaryError(e, 'TRIB_LAKE_FILE_NOT_FOUND') || isTributaryError(e, 'TRIB_LAKE_CORRUPT')) return undefined
+        throw e
+      }
+    }
+    return lineage(this.metadata, id, read, stop)
+  }
+
   /** Re-reads the latest metadata version. */
   async refresh(): Promise<TableMetadata> {
     this.loaded = await this.ops.current()
@@ -123,22 +143,28 @@ export class Table {
     let base = await this.ops.current()
     const configured = Number(base.metadata.properties['commit.retry.num-retries'])
     const maxAttempts = this.options.maxAttempts ?? (Number.isInteger(configured) && configured >= 0 ? configured + 1 : 10)
-    for (let attempt = 1; ; attempt++) {
-      const committed = await this.ops.commit(base, await fn(base))
-      if (committed) {
+    return retry(
+      async (attempt) => {
+        if (attempt > 1) base = await this.ops.current()
+        const committed = await this.ops.commit(base, await fn(base))
+        if (!committed)
+          throw new TributaryError('TRIB_LAKE_COMMIT_RETRIES', `commit to ${this.storage.root} lost the race for the next metadata version ${attempt} times; giving up`, {
+            details: { location: this.storage.root, attempts: attempt },
+          })
         this.loaded = committed
         log.debug({ file: committed.file, attempt }, 'committed')
         return committed.metadata
-      }
-      if (attempt >= maxAttempts) {
-        throw new TributaryError('TRIB_LAKE_COMMIT_RETRIES', `commit to ${this.storage.root} lost the race for the next metadata version ${attempt} times; giving up`, {
-          details: { location: this.storage.root, attempts: attempt },
-        })
-      }
-      log.debug({ table: this.storage.root, attempt }, 'lost the commit race; retrying on the newer version')
-      await sleep(backoffDelay(attempt, { initialDelayMs: this.options.baseDelayMs ?? 20, maxDelayMs: 2000, jitter: 0.5 }))
-      base = await this.ops.current()
-    }
+      },
+      {
+        what: `commit to ${this.storage.root} lost the race for the next metadata version`,
+        backoff: { initialDelayMs: this.options.baseDelayMs ?? 20, maxDelayMs: 2000, jitter: 0.5 },
+        maxAttempts,
+        // Only a lost race is retried here: a storage failure or a conflict goes to the caller.
+        retryOn: (e) => e.code === 'TRIB_LAKE_COMMIT_RETRIES',
+        logger: log,
+        level: 'debug',
+      },
+    )
   }
 
   /**
@@ -181,6 +207,31 @@ export class Table {
     const plan = await this.scan(selector)
     const pathOf = await localPathOf(this.lake, this.storage, plan)
     return scanToSql(plan, { ...options, ...(pathOf ? { pathOf } : {}) })
+  }
+
+  /**
+   * Runs `query` over a view of the selected snapshot (localSql) on a connection of the lake's
+   * DuckDB, closed after. A file of the snapshot DuckDB cannot read fails the read as
+   * TRIB_LAKE_CORRUPT naming the file (read/damage.ts), whatever DuckDB's message says.
+   */
+  async read<T>(selector: ScanSelector, query: (view: string, conn: DuckDBConnection) => Promise<T>, options: Omit<ScanSqlOptions, 'pathOf'> = {}): Promise<T> {
+    const plan = await this.scan(selector)
+    const pathOf = await localPathOf(this.lake, this.storage, plan)
+    const view = scanToSql(plan, { ...options, ...(pathOf ? { pathOf } : {}) })
+    const conn = await this.lake.duckdb.connect()
+    try {
+      return await query(view, conn)
+    } catch (e) {
+      throw await damagedFile(e, this.location, plan, this.lake.duckdb, pathOf)
+    } finally {
+      conn.closeSync()
+    }
+  }
+
+  /** What a failed DuckDB read of `localSql(selector)` made elsewhere means (see `read`): TRIB_LAKE_CORRUPT naming a damaged file, or `e`. */
+  async readFailure(e: unknown, selector: ScanSelector = {}): Promise<unknown> {
+    const plan = await this.scan(selector)
+    return damagedFile(e, this.location, plan, this.lake.duckdb, await localPathOf(this.lake, this.storage, plan))
   }
 
   /**
@@ -239,7 +290,7 @@ export class Table {
    * Points a branch or tag at a snapshot (creating it). `expected` guards against a concurrent move
    * (undefined: no guard; null: the ref must not exist yet).
    */
-  async setRef(name: string, snapshotId: number, options: Omit<SnapshotRef, 'snapshot-id'> & { expected?: number | null } = { type: 'branch' }): Promise<TableMetadata> {
+  async setRef(name: string, snapshotId: SnapshotId, options: Omit<SnapshotRef, 'snapshot-id'> & { expected?: SnapshotId | null } = { type: 'branch' }): Promise<TableMetadata> {
     const { expected, ...ref } = options
     return this.commit({
       requirements: expected === undefined ? [] : [{ type: 'assert-ref-snapshot-id', ref: name, 'snapshot-id': expected }],

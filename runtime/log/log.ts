@@ -1,8 +1,11 @@
+import { pushAll } from '../util/arrays.ts'
+
 /**
  * The log: topics of partitioned, offset-addressed records with keys, headers and timestamps, plus
  * consumer groups. The engine only knows this interface; adapters live in `connectors/`
  * (embedded segment files, Kafka). One contract suite (`test/contract/log.contract.ts`) runs
- * against every adapter.
+ * against every adapter, and checks every option below, including what an adapter declares in
+ * `capabilities`.
  *
  * Offsets are JS numbers (safe up to 2^53). Timestamps are epoch milliseconds.
  */
@@ -74,6 +77,11 @@ export interface TopicOptions {
    * is created; the broker's default applies otherwise. The embedded log has no per-record limit.
    */
   maxMessageBytes?: number
+  /**
+   * Keep the latest record of every key for ever (Kafka's `cleanup.policy=compact`), set when the
+   * topic is created. For small state kept in the log; the embedded log keeps every record anyway.
+   */
+  compacted?: boolean
 }
 
 /**
@@ -92,25 +100,36 @@ export interface ConsumerOptions {
   topics: string[]
   /** Default: earliest. */
   from?: StartFrom
-  /** Upper bound on records held in memory by this consumer between polls. */
+  /**
+   * Upper bound on records held in memory by this consumer between polls; a poll never returns
+   * more, whatever its `maxRecords`. Default 10,000.
+   */
   maxBufferedRecords?: number
   /**
-   * Static membership, for several consumers of one group in one process (stream threads): this
-   * consumer takes the partitions p with p % count === index. Without it, the embedded log gives a
-   * consumer every partition; Kafka always assigns partitions through the group protocol.
+   * This consumer is member `index` of `count` consumers of its group that one process runs side
+   * by side (stream threads). The index is the member's identity, stable across restarts: what a
+   * member keeps (its state store, the fencing of an exactly-once predecessor) belongs to its
+   * index, and a second open consumer of the group with the same index is refused. Which
+   * partitions it holds follows `capabilities.assignment`: 'static', those p with
+   * p % count === index; 'dynamic', those the log assigns (`assignment()`). Either way, the members
+   * of a group never hold one partition at the same time, and together they read every partition.
    */
   member?: { index: number; count: number }
   /**
-   * Kafka: outputs and offsets in one Kafka transaction; consumers read_committed. commit() then
-   * produces the records and the group offsets atomically (exactly-once into output topics). The
-   * embedded log ignores it: its commits are atomic anyway.
+   * Each commit() makes its output records and its offsets visible together or not at all (a
+   * commit that fails leaves no record a consumer can read and the offsets as they were), and
+   * this consumer reads only committed records. An adapter whose commits are all atomic
+   * (`capabilities.atomicCommits`) does nothing more; Kafka runs each commit as a transaction
+   * (consumers read_committed), under a transactional id per group and member, so an instance
+   * opened again fences its predecessor (whose later commits fail with TRIB_KAFKA_FENCED).
    */
   exactlyOnce?: boolean
   /**
    * The caller does not wait for each commit before reading and processing the next batch (the
    * processor). The adapter may then group consecutive commits into one (Kafka: one transaction per
    * `transport.kafka.commitIntervalMs` or `commitMaxRecords`, like Kafka Streams' commit interval);
-   * each commit still resolves only once it is durable, and `flush()` makes everything durable now.
+   * commits still take effect in the order they were made, each still resolves only once it is
+   * durable, and `flush()` makes everything durable now.
    */
   pipelined?: boolean
 }
@@ -123,41 +142,64 @@ export interface PollOptions {
 
 /**
  * A consumer delivers records of each partition in offset order. It never delivers a record of an
- * uncommitted append (read-committed).
+ * uncommitted append (read-committed). After close(), every method but close() and caughtUp()
+ * fails with TRIB_LOG_CLOSED (flush() resolves); close() again does nothing.
  */
 export interface Consumer {
   /** The next records across assigned partitions; [] when none arrived within maxWaitMs. */
   poll(options?: PollOptions): Promise<LogRecord[]>
   /** Moves the read position of one partition; the next poll starts there. */
   seek(position: PartitionOffset): void
-  /** Partitions currently assigned to this consumer. */
+  /** Partitions currently assigned to this consumer (under 'dynamic' assignment, known after a poll). */
   assignment(): TopicPartition[]
   /**
-   * Commits this consumer's group offsets together with output records as one step.
-   * Embedded log: atomic (exactly-once). Kafka: one transaction when the consumer has
-   * `exactlyOnce`, otherwise outputs first and offsets second (at-least-once).
-   * Offsets are "next offset to read", i.e. last processed + 1.
+   * Commits this consumer's group offsets together with output records, atomically when
+   * `capabilities.atomicCommits` or `exactlyOnce`; otherwise outputs first, then offsets
+   * (at-least-once). Offsets are "next offset to read", i.e. last processed + 1. An offset for a
+   * partition this consumer does not hold is refused before anything is written (TRIB_USAGE,
+   * or TRIB_LOG_REBALANCED when it held it until a rebalance).
    */
   commit(step: { offsets: PartitionOffset[]; records?: OutgoingRecord[] }): Promise<RecordPosition[]>
   /** True once there is nothing more to read right now on any assigned partition. */
   caughtUp(): boolean
   /**
-   * Optional: gets ready without reading. Kafka, exactly-once: registers the transactional id,
-   * which fences a predecessor and aborts the transactions it left open, so what is read next
-   * (a state changelog being restored) is settled instead of waiting for their timeout.
+   * Optional: gets ready without reading (positions do not move). Kafka, exactly-once: registers
+   * the transactional id, which fences a predecessor and aborts the transactions it left open, so
+   * what is read next (a state changelog being restored) is settled instead of waiting for their
+   * timeout.
    */
   prepare?(): Promise<void>
   /**
    * Optional, for `pipelined` consumers whose adapter groups commits: ends the pending group now.
    * Resolves once every commit made so far is durable or has failed (each commit's own promise says
-   * which); never rejects.
+   * which); never rejects. Without it, each commit is durable when its promise resolves.
    */
   flush?(): Promise<void>
   close(): Promise<void>
 }
 
+/** What an adapter guarantees where adapters differ; callers that depend on it read it here. */
+export interface LogCapabilities {
+  /**
+   * How a group's partitions are shared among its consumers.
+   * - 'static': a consumer holds its partitions for as long as it is open: every partition of its
+   *   topics, or with `member`, p % count === index. A consumer that would share a partition with a
+   *   live consumer of its group, in this process or another, is refused (TRIB_LOG_GROUP_BUSY).
+   * - 'dynamic': the log divides the partitions among the group's live consumers in every process,
+   *   and moves them when consumers come and go; `assignment()` may change at any poll, and a
+   *   caller that keeps state per partition must follow it.
+   */
+  readonly assignment: 'static' | 'dynamic'
+  /** Every commit of outputs with offsets is one atomic step, with or without `exactlyOnce`. */
+  readonly atomicCommits: boolean
+}
+
+/**
+ * After close(), every method but close() fails with TRIB_LOG_CLOSED, and the consumers it made
+ * are closed; close() again does nothing.
+ */
 export interface Log {
-  readonly kind: 'embedded' | 'kafka'
+  readonly capabilities: LogCapabilities
   /** Creates the topic when missing. An existing topic keeps its partition count. */
   ensureTopic(name: string, options?: TopicOptions): Promise<TopicInfo>
   /** undefined when the topic does not exist. */
@@ -169,10 +211,21 @@ export interface Log {
   offsetsForTimestamp(topic: string, timestamp: number): Promise<PartitionOffset[]>
   consumer(options: ConsumerOptions): Consumer
   listGroups(): Promise<string[]>
-  /** Committed offsets of a group (only partitions it has committed). */
+  /**
+   * Committed offsets of a group (only partitions it has committed). Every commit of a closed
+   * consumer reads back; a live consumer's latest may read back a moment after its commit resolved
+   * (Kafka, exactly-once: once the transaction's markers land).
+   */
   groupOffsets(group: string): Promise<PartitionOffset[]>
   /** Overwrites a group's committed offsets (used by replay). The group must have no live consumer. */
   setGroupOffsets(group: string, offsets: PartitionOffset[]): Promise<void>
+  /**
+   * Deletes topics with their records (and every group's offsets on them); missing ones are
+   * ignored. A topic created again with the same name starts empty at offset 0.
+   */
+  deleteTopics(names: readonly string[]): Promise<void>
+  /** Deletes consumer groups' committed offsets; missing ones are ignored. The groups must have no live consumer. */
+  deleteGroups(groups: readonly string[]): Promise<void>
   close(): Promise<void>
 }
 
@@ -187,4 +240,20 @@ export function nextOffsets(records: readonly LogRecord[]): PartitionOffset[] {
   const out: PartitionOffset[] = []
   for (const [topic, byPartition] of last) for (const [partition, offset] of byPartition) out.push({ topic, partition, offset: offset + 1 })
   return out
+}
+
+/** Every record of a topic from its start to its end as it is now, in offset order per partition. */
+export async function readToEnd(log: Log, topic: string): Promise<LogRecord[]> {
+  if (!(await log.describeTopic(topic))) return []
+  const consumer = log.consumer({ group: null, topics: [topic], from: { kind: 'earliest' } })
+  const out: LogRecord[] = []
+  try {
+    for (;;) {
+      const batch = await consumer.poll({ maxRecords: 5000, maxWaitMs: 0 })
+      pushAll(out, batch)
+      if (batch.length === 0 && consumer.caughtUp()) return out
+    }
+  } finally {
+    await consumer.close()
+  }
 }

@@ -1,3 +1,4 @@
+import { getter } from '../spec/fields.ts'
 import type { FieldRule } from '../spec/schema.ts'
 
 /** A broken rule: which field, which rule, and a message that says what was expected. */
@@ -51,20 +52,6 @@ function compileField(path: string, rule: FieldRule): (record: Record<string, un
     if (rule.maxLength !== undefined && typeof v === 'string' && v.length > rule.maxLength)
       return { field: path, rule: 'maxLength', message: `${path}: length ${v.length} exceeds ${rule.maxLength}` }
     return undefined
-  }
-}
-
-/** A fast accessor for a dotted path. */
-export function getter(path: string): (record: Record<string, unknown>) => unknown {
-  const parts = path.split('.')
-  if (parts.length === 1) return (r) => r[path]
-  return (r) => {
-    let cur: unknown = r
-    for (const p of parts) {
-      if (cur === null || typeof cur !== 'object') return undefined
-      cur = (cur as Record<string, unknown>)[p]
-    }
-    return cur
   }
 }
 

@@ -2,12 +2,12 @@ import type { Headers, OutgoingRecord } from '../log/log.ts'
 import type { OutputPort } from '../product/load.ts'
 import type { OutputRecord } from '../product/transform.ts'
 import { keySubject, valueSubject } from '../registry/registry.ts'
-import type { Serde } from '../codec/avro/serde.ts'
+import type { Codec, FrameEncoder, PathCount } from '../codec/index.ts'
 import { TributaryError } from '../errors.ts'
 import { compileContract, type ContractCheck } from './contract.ts'
 import { compilePolicy, type PiiAction, type Redact } from './policy.ts'
-import { keyExtractor, keySchemaOf } from './keys.ts'
-import { truncateHeaders, UNAVAILABLE_FROM_HEADER, UNAVAILABLE_HEADER, unavailableHeader } from './change-headers.ts'
+import { keyExtractor, keySchemaOf } from '../product/keys.ts'
+import { truncateHeaders, UNAVAILABLE_FROM_HEADER, UNAVAILABLE_HEADER, unavailableHeader } from '../log/change-headers.ts'
 
 /**
  * Turns a transform output into a log record for its port: PII policy, the port's contract rules,
@@ -17,18 +17,20 @@ export class PortEncoder {
   readonly port: OutputPort
   #redact: Redact
   readonly #check: ContractCheck
-  readonly #value: (v: unknown) => Buffer
-  readonly #key: ((k: unknown) => Buffer) | undefined
+  readonly #value: FrameEncoder
+  readonly #key: FrameEncoder | undefined
   readonly #extractKey: ((v: Record<string, unknown>) => unknown) | undefined
   readonly #salt: string
+  readonly #count: ((path: 'fast' | 'reference') => void) | undefined
 
   /** The output topic's partitions: a truncate goes into each (see TruncateBarrier). */
   readonly #partitions: number
 
-  private constructor(port: OutputPort, value: (v: unknown) => Buffer, key: ((k: unknown) => Buffer) | undefined, salt: string, partitions: number) {
+  private constructor(port: OutputPort, value: FrameEncoder, key: FrameEncoder | undefined, salt: string, partitions: number, count: PathCount | undefined) {
     this.port = port
     this.#partitions = partitions
     this.#salt = salt
+    this.#count = count && ((path) => count('encode', path))
     this.#redact = compilePolicy(port.spec.policies?.pii ?? {}, salt)
     this.#check = compileContract(port.spec.contract?.fields)
     this.#value = value
@@ -36,10 +38,11 @@ export class PortEncoder {
     this.#extractKey = keyExtractor(port)
   }
 
-  static async create(port: OutputPort, serde: Serde, salt: string, partitions = port.spec.partitions): Promise<PortEncoder> {
-    const value = await serde.encoder(valueSubject(port.spec.topic), port.schema.schema)
-    const key = port.keyFields.length > 0 ? await serde.encoder(keySubject(port.spec.topic), JSON.stringify(keySchemaOf(port))) : undefined
-    return new PortEncoder(port, value, key, salt, partitions)
+  /** `count` hears which codec path wrote each value (the metric). */
+  static async create(port: OutputPort, codec: Codec, salt: string, options: { partitions?: number; count?: PathCount } = {}): Promise<PortEncoder> {
+    const value = await codec.encoder('avro', valueSubject(port.spec.topic), port.schema.schema)
+    const key = port.keyFields.length > 0 ? await codec.encoder('avro', keySubject(port.spec.topic), JSON.stringify(keySchemaOf(port))) : undefined
+    return new PortEncoder(port, value, key, salt, options.partitions ?? port.spec.partitions, options.count)
   }
 
   /** Policies can change while running (control port); they apply to records encoded afterwards. */
@@ -72,7 +75,7 @@ export class PortEncoder {
       const violation = this.#check(redacted)
       if (violation)
         throw new TributaryError('TRIB_VALIDATE_RULE', `output port ${port.spec.name}: ${violation.message}`, { details: { ...violation } })
-      value = this.#value(redacted)
+      value = this.#value(redacted, this.#count)
     } else if (this.#key && keyValue === undefined) {
       throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `tombstone for port ${port.spec.name} needs a key`)
     }

@@ -1,36 +1,56 @@
 import path from 'node:path'
 import { nextOffsets, type Consumer, type Log, type LogRecord, type OutgoingRecord, type PartitionOffset } from '../log/log.ts'
-import type { Product } from '../product/load.ts'
+import { loadTransform, type Product } from '../product/load.ts'
 import type { InputRecord, OutputRecord, TransformContext, TransformModule } from '../product/transform.ts'
-import type { Serde } from '../codec/avro/serde.ts'
-import { StateDb } from '../state/db.ts'
+import type { Codec, PathCount } from '../codec/index.ts'
+import { StateDb, type StateStores } from '../state/db.ts'
 import { PartitionedState } from '../state/kv.ts'
 import { TributaryError, messageOf } from '../errors.ts'
 import { moduleLogger, type Logger } from '../logger.ts'
 import { compileContract, type ContractCheck } from './contract.ts'
-import type { PortDecoder } from './decode.ts'
-import { DLQ_MAX_RECORD_BYTES, deadLetter, stageOf, type Stage } from './dlq.ts'
+import { portDecoder, type PortDecoder } from './decode.ts'
+import { DLQ_MAX_RECORD_BYTES, deadLetter, stageOf, type Stage } from '../log/dead-letters.ts'
+import { ProductMetrics } from '../observability/metrics.ts'
+import type { SloCounts, SloFigures } from '../observability/slo.ts'
+import { parseDuration } from '../util/duration.ts'
+import { CallDeadline } from './deadline.ts'
 import { PortEncoder } from './encode.ts'
 import type { PiiAction } from './policy.ts'
-import { ProductMetrics } from './metrics.ts'
 import { RecordState } from './record-state.ts'
+import type { Runtime } from '../runtime.ts'
+import type { ProcessorRunnable } from './runnable.ts'
 import { TablePort } from './table-port.ts'
-import { isTruncate } from './change-headers.ts'
-import type { RunnableProduct } from './runnable.ts'
+import { isTruncate } from '../log/change-headers.ts'
 import { pushAll } from '../util/arrays.ts'
 
 export interface ProcessorOptions {
+  /** The transform; when absent it is loaded from the product folder at the first start. */
+  module?: TransformModule
   log: Log
-  serde: Serde
+  codec: Codec
   /** Root of local state; the product's store lives in `<stateDir>/<product>/<thread>`. */
   stateDir: string
   /** This processor's share of the product's partitions when several stream threads run it. */
   member?: { index: number; count: number }
   piiSalt: string
-  decoderFor: (port: Product['inputs'][number]) => PortDecoder
   /** How long one poll waits for records when the inputs are idle. */
   pollWaitMs?: number
+  /** Where the validity SLO's counts persist (stream threads leave it to the main thread). */
+  figures?: SloFigures
+  /** Opens the product's stores in a folder; default LMDB (StateDb.open). */
+  openState?: (dir: string) => StateStores
 }
+
+/** What a processor takes from the runtime it runs in (this thread's, or a stream thread's own). */
+export const runtimeOptions = (runtime: Runtime): Pick<ProcessorOptions, 'log' | 'codec' | 'stateDir' | 'piiSalt'> => ({
+  log: runtime.log,
+  codec: runtime.codec,
+  stateDir: runtime.stateDir,
+  piiSalt: runtime.config.pii.salt,
+})
+
+/** Thrown inside a batch when a stop cannot wait for a pending transform call: the batch is not committed. */
+const ABANDONED = Symbol('batch abandoned')
 
 interface OutputPort {
   encoder: PortEncoder
@@ -56,17 +76,22 @@ export async function ensureOutputs(product: Product, log: Log): Promise<void> {
  * Each poll is one batch; records of a partition are handled in offset order, one at a time, so
  * per-key order holds.
  */
-export class Processor implements RunnableProduct {
+export class Processor implements ProcessorRunnable {
   readonly product: Product
   readonly metrics = new ProductMetrics()
   readonly #opts: ProcessorOptions
-  readonly #module: TransformModule
+  #module: TransformModule | undefined
+  /** PII policies set through the control port, applied to encoders created later too. */
+  readonly #policies = new Map<string, Readonly<Record<string, PiiAction>>>()
   readonly #logger: Logger
   readonly #streams = new Map<string, StreamPort>()
   readonly #tables = new Map<string, TablePort>()
   /** Output ports by name, with the outputs encoded in the current batch (added to the metrics per batch). */
   readonly #encoders = new Map<string, OutputPort>()
-  #db: StateDb | undefined
+  /** Records per codec path in the current batch, added to the metrics per batch. */
+  readonly #paths = { decode: { fast: 0, reference: 0 }, encode: { fast: 0, reference: 0 } }
+  readonly #count: PathCount = (stage, path) => void this.#paths[stage][path]++
+  #db: StateStores | undefined
   #state: PartitionedState | undefined
   #consumer: Consumer | undefined
   #ctx: TransformContext | undefined
@@ -74,15 +99,19 @@ export class Processor implements RunnableProduct {
   #recordState: RecordState | undefined
   #lastPollEmpty = false
   #stopRequested = false
+  #deadline: CallDeadline | undefined
+  #initialized = false
+  readonly #timeoutMs: number
   /** The latest commit not waited for (pipelined consumers), and the first commit failure seen. */
   #pending: Promise<void> | undefined
   #commitFailure: { error: unknown } | undefined
 
-  constructor(product: Product, module: TransformModule, options: ProcessorOptions) {
+  constructor(product: Product, options: ProcessorOptions) {
     this.product = product
-    this.#module = module
+    this.#module = options.module
     this.#opts = options
     this.#logger = moduleLogger('processor').child({ product: product.name })
+    this.#timeoutMs = parseDuration(product.spec.processing.transformTimeout)!
   }
 
   get name(): string {
@@ -95,18 +124,26 @@ export class Processor implements RunnableProduct {
 
   /** Creates this product's output topics (so downstream products can start) and registers their schemas. */
   async prepareOutputs(): Promise<void> {
-    const { log, serde, piiSalt } = this.#opts
+    const { log, codec, piiSalt } = this.#opts
     await ensureOutputs(this.product, log)
-    for (const port of this.product.outputs)
-      this.#encoders.set(port.spec.name, {
-        encoder: await PortEncoder.create(port, serde, piiSalt, (await log.describeTopic(port.spec.topic))?.partitions.length),
-        emitted: 0,
-      })
+    for (const port of this.product.outputs) {
+      const encoder = await PortEncoder.create(port, codec, piiSalt, { partitions: (await log.describeTopic(port.spec.topic))?.partitions.length, count: this.#count })
+      const pii = this.#policies.get(port.spec.name)
+      if (pii) encoder.setPolicy(pii)
+      this.#encoders.set(port.spec.name, { encoder, emitted: 0 })
+    }
   }
 
   /** Opens state, checks inputs exist, restores state from its changelog and joins the group. */
   async start(): Promise<void> {
     const { log } = this.#opts
+    this.#stopRequested = false
+    this.#lastPollEmpty = false
+    this.#pending = undefined
+    this.#commitFailure = undefined
+    this.#deadline = new CallDeadline(this.#timeoutMs)
+    // Here rather than at construction, so a transform that does not load stops its product only.
+    this.#module ??= await loadTransform(this.product)
     if (this.#encoders.size === 0) await this.prepareOutputs()
     for (const port of this.product.inputs) {
       if (!(await log.describeTopic(port.spec.topic)))
@@ -130,14 +167,14 @@ export class Processor implements RunnableProduct {
     })
     await this.#consumer.prepare?.()
     // One store per stream thread; a partition that moves between threads is restored from its changelog.
-    this.#db = StateDb.open(path.join(this.#opts.stateDir, this.product.name, String(member?.index ?? 0)))
+    this.#db = (this.#opts.openState ?? StateDb.open)(path.join(this.#opts.stateDir, this.product.name, String(member?.index ?? 0)))
     this.#state = new PartitionedState(this.#db, this.changelogTopic)
     const restored = await this.#state.restore(log, member)
     if (restored > 0) this.#logger.info({ restored }, 'state restored from changelog')
     this.#changelogReady = (await log.describeTopic(this.changelogTopic)) !== undefined
 
     for (const port of this.product.inputs) {
-      const decoder = this.#opts.decoderFor(port)
+      const decoder = portDecoder(port, this.#opts.codec, this.#count)
       if (port.spec.mode === 'table') {
         const table = new TablePort(this.#db, decoder)
         await table.open(log)
@@ -157,7 +194,9 @@ export class Processor implements RunnableProduct {
       log: this.#logger.child({ module: 'transform' }),
     }
     await this.#catchUpTables()
-    await this.#module.init?.(this.#ctx)
+    // Once per processor, not per restart: a transform's init sets up its module, which lives on.
+    if (!this.#initialized) await this.#module.init?.(this.#ctx)
+    this.#initialized = true
     this.#logger.info({ inputs: this.product.inputs.map((p) => p.spec.topic) }, 'product started')
   }
 
@@ -172,6 +211,12 @@ export class Processor implements RunnableProduct {
     if (!consumer) throw new TributaryError('TRIB_INTERNAL', `product ${this.product.name} is not started`)
     this.#throwCommitFailure()
     const records = await consumer.poll({ maxRecords: this.product.spec.processing.batchSize, maxWaitMs })
+    // Stopped while the poll waited (a retired major): what it returned is left unprocessed and
+    // uncommitted, and put back, so a stopped product reads nothing more and a resumed run reads it.
+    if (this.#stopRequested) {
+      for (const o of firstOffsets(records)) consumer.seek(o)
+      return 0
+    }
     if (records.length === 0) {
       // Idle: what was committed without waiting becomes durable (and its failure surfaces) now.
       await this.flush()
@@ -189,16 +234,29 @@ export class Processor implements RunnableProduct {
         const pending = this.#process(record, outputs)
         if (pending) await pending
       }
-    } finally {
-      this.#flushCounts()
+    } catch (e) {
+      if (e !== ABANDONED) {
+        this.#flushCounts()
+        throw e
+      }
+      // Put back: read again on the next start (or step). Its input and output counts are dropped (counted then).
+      this.#flushCounts(false)
+      this.#state!.abandon()
+      for (const o of firstOffsets(records)) consumer.seek(o)
+      this.#logger.warn({ records: records.length, graceMs: Math.min(this.#timeoutMs, 5_000) }, 'stopping while a transform call is still pending: the batch is left uncommitted (it is read again on the next start)')
+      return 0
     }
+    this.#flushCounts()
     await this.#commit(consumer, nextOffsets(records), outputs)
     this.metrics.observeBatch(performance.now() - started)
+    this.#opts.figures?.save(this.metrics)
     return records.length
   }
 
   /** Processes until stopped. A stop request lets the current batch finish and commit. */
   async run(onBatch?: (records: number) => void): Promise<void> {
+    // A stop request ends the run in progress; a new run (a resume after a failure) runs again.
+    this.#stopRequested = false
     while (!this.#stopRequested) {
       const n = await this.step()
       if (n > 0) onBatch?.(n)
@@ -218,23 +276,37 @@ export class Processor implements RunnableProduct {
   }
 
   setPolicy(port: string, pii: Readonly<Record<string, PiiAction>>): void {
-    const encoder = this.#encoders.get(port)
-    if (!encoder) throw new TributaryError('TRIB_USAGE', `${this.product.name} has no output port ${port}`)
-    encoder.encoder.setPolicy(pii)
+    if (!this.product.outputs.some((o) => o.spec.name === port)) throw new TributaryError('TRIB_USAGE', `${this.product.name} has no output port ${port}`)
+    this.#policies.set(port, pii)
+    this.#encoders.get(port)?.encoder.setPolicy(pii)
   }
 
   requestStop(): void {
     this.#stopRequested = true
+    this.#deadline?.stop()
+  }
+
+  lifetime(): SloCounts {
+    return this.#opts.figures?.total(this.metrics) ?? { recordsIn: ProductMetrics.total(this.metrics.recordsIn), deadLetters: ProductMetrics.total(this.metrics.deadLetters) }
   }
 
   async close(): Promise<void> {
     this.#stopRequested = true
-    // The consumer's close commits what is pending; a failure there was already reported by step or flush, or is retried by the next run.
-    await this.#consumer?.close()
-    for (const t of this.#tables.values()) await t.close()
-    await this.#db?.close()
+    this.#deadline?.close()
+    this.#deadline = undefined
+    const consumer = this.#consumer
     this.#consumer = undefined
-    this.#db = undefined
+    try {
+      // The consumer's close commits what is pending; a failure there was already reported by step or flush, or is retried by the next run.
+      await consumer?.close()
+    } finally {
+      for (const t of this.#tables.values()) await t.close().catch(() => undefined)
+      this.#tables.clear()
+      this.#streams.clear()
+      await this.#db?.close()
+      this.#db = undefined
+      this.#opts.figures?.save(this.metrics, true)
+    }
   }
 
   /**
@@ -249,17 +321,39 @@ export class Processor implements RunnableProduct {
     this.#recordState!.next(record.partition)
     let result: unknown
     try {
-      result = this.#module.transform(input, this.#ctx!)
+      result = this.#module!.transform(input, this.#ctx!)
     } catch (e) {
       return this.#transformFailed(record, input.port, e, outputs)
     }
     if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function')
-      return (result as Promise<unknown>).then(
-        (r) => this.#emit(record, input.port, r, outputs),
-        (e: unknown) => this.#transformFailed(record, input.port, e, outputs),
-      )
+      return this.#settle(result as Promise<unknown>, record, input.port, outputs)
     this.#emit(record, input.port, result, outputs)
     return undefined
+  }
+
+  /** An asynchronous call, bounded by processing.transformTimeout (see deadline.ts). */
+  async #settle(call: Promise<unknown>, record: LogRecord, port: string, outputs: OutgoingRecord[]): Promise<void> {
+    const outcome = await this.#deadline!.wait(call)
+    switch (outcome.kind) {
+      case 'done':
+        return this.#emit(record, port, outcome.value, outputs)
+      case 'failed':
+        return void this.#transformFailed(record, port, outcome.error, outputs)
+      case 'stopped':
+        throw ABANDONED
+      case 'timeout': {
+        // The call may still run: its ctx.state is revoked so nothing it does later lands in another record.
+        this.#recordState!.discard()
+        this.#recordState!.renew()
+        this.#ctx = { ...this.#ctx!, state: this.#recordState!.api }
+        const where = `${record.topic}/${record.partition}@${record.offset}`
+        const error = new TributaryError('TRIB_TRANSFORM_TIMEOUT', `the transform did not settle within ${this.product.spec.processing.transformTimeout} for ${where}; its late result is ignored`, {
+          details: { topic: record.topic, partition: record.partition, offset: record.offset },
+        })
+        this.#logger.warn({ topic: record.topic, partition: record.partition, offset: record.offset, timeout: this.product.spec.processing.transformTimeout }, 'transform call timed out: its record is a dead letter')
+        this.#deadLetter(record, port, 'transform', error, outputs)
+      }
+    }
   }
 
   /** Decode, resolve and validate; a failure becomes a dead letter and returns undefined. */
@@ -328,15 +422,21 @@ export class Processor implements RunnableProduct {
     return port
   }
 
-  /** Per-batch counts into the metrics: one map update per port and batch, not per record. */
-  #flushCounts(): void {
+  /** Per-batch counts into the metrics (`keep` false: dropped): one map update per port and batch, not per record. */
+  #flushCounts(keep = true): void {
     for (const stream of this.#streams.values()) {
-      if (stream.received > 0) ProductMetrics.add(this.metrics.recordsIn, stream.decoder.port.spec.name, stream.received)
+      if (keep && stream.received > 0) ProductMetrics.add(this.metrics.recordsIn, stream.decoder.port.spec.name, stream.received)
       stream.received = 0
     }
     for (const [name, port] of this.#encoders) {
-      if (port.emitted > 0) ProductMetrics.add(this.metrics.recordsOut, name, port.emitted)
+      if (keep && port.emitted > 0) ProductMetrics.add(this.metrics.recordsOut, name, port.emitted)
       port.emitted = 0
+    }
+    for (const stage of ['decode', 'encode'] as const) {
+      for (const path of ['fast', 'reference'] as const) {
+        if (this.#paths[stage][path] > 0) ProductMetrics.add(this.metrics.codecPaths, `${stage}/${path}`, this.#paths[stage][path])
+        this.#paths[stage][path] = 0
+      }
     }
   }
 
@@ -377,23 +477,34 @@ export class Processor implements RunnableProduct {
     }
   }
 
+  /** Throws a pipelined commit's failure once: the supervisor then resumes or restarts the processor. */
   #throwCommitFailure(): void {
-    if (this.#commitFailure !== undefined) throw this.#commitFailure.error
+    const failure = this.#commitFailure
+    if (failure === undefined) return
+    this.#commitFailure = undefined
+    throw failure.error
   }
 
-  /** Loads the batch's writer schemas. Unknown ids become per-record dead letters (the serde keeps them as such); any other failure (registry unreachable, refused credentials) stops the batch, to be retried. */
+  /** Loads the batch's writer schemas. Unknown ids become per-record dead letters (the codec keeps them as such); any other failure (registry unreachable, refused credentials) stops the batch, to be retried. */
   async #prefetch(records: LogRecord[]): Promise<void> {
     const ids = new Set<number>()
     for (const r of records) this.#streams.get(r.topic)?.decoder.schemaIds(r, ids)
-    if (ids.size > 0) await this.#opts.serde.prefetch(ids)
+    if (ids.size > 0) await this.#opts.codec.prefetch(ids)
   }
 
   async #catchUpTables(): Promise<void> {
     for (const table of this.#tables.values()) {
-      await table.catchUp(this.#opts.serde, this.product.dlqTopic, async (dead) => {
+      await table.catchUp(this.#opts.codec, this.product.dlqTopic, async (dead) => {
         await this.#opts.log.append(dead)
         ProductMetrics.add(this.metrics.deadLetters, 'table', dead.length)
       })
     }
   }
+}
+
+/** The first offset of each partition in a batch: where to seek to read it again. */
+function firstOffsets(records: readonly LogRecord[]): PartitionOffset[] {
+  const first = new Map<string, PartitionOffset>()
+  for (const r of records) if (!first.has(`${r.topic}\u0000${r.partition}`)) first.set(`${r.topic}\u0000${r.partition}`, { topic: r.topic, partition: r.partition, offset: r.offset })
+  return [...first.values()]
 }

@@ -1,3 +1,4 @@
+import { TributaryError } from '../errors.ts'
 import type { StateStore } from '../product/transform.ts'
 import type { PartitionedState } from '../state/kv.ts'
 
@@ -7,21 +8,39 @@ import type { PartitionedState } from '../state/kv.ts'
  * The outcome of a record is `keep` (its changes join the batch) or `discard`.
  */
 export class RecordState {
-  readonly api: StateStore
+  api: StateStore
   readonly #state: PartitionedState
   #partition = 0
   #staging = false
+  #revoke: () => void = () => undefined
 
   constructor(state: PartitionedState) {
     this.#state = state
+    this.api = this.#newApi()
+  }
+
+  /**
+   * Gives later records a new `ctx.state`; the old one refuses every call from now on. For a
+   * transform call that timed out and may still run: its late reads and writes must not land in
+   * another record's changes.
+   */
+  renew(): void {
+    this.#revoke()
+    this.api = this.#newApi()
+  }
+
+  #newApi(): StateStore {
+    let live = true
+    this.#revoke = () => (live = false)
     const begin = (): StateStore => {
+      if (!live) throw new TributaryError('TRIB_TRANSFORM_TIMEOUT', 'ctx.state used by a transform call that timed out: its record is a dead letter, and the call is ignored')
       if (!this.#staging) {
-        state.begin(this.#partition)
+        this.#state.begin(this.#partition)
         this.#staging = true
       }
-      return state.api
+      return this.#state.api
     }
-    this.api = {
+    return {
       get: <T>(key: string) => begin().get<T>(key),
       put: (key, value) => begin().put(key, value),
       delete: (key) => begin().delete(key),

@@ -1,20 +1,16 @@
 import type { Product } from '../product/load.ts'
-import type { ProductMetrics } from './metrics.ts'
+import type { ProductMetrics } from '../observability/metrics.ts'
+import type { SloCounts } from '../observability/slo.ts'
+import type { Runnable } from '../supervisor/runnable.ts'
 import type { PiiAction } from './policy.ts'
 
-/** What the runner drives: one product, in this thread or in several stream threads. */
-export interface RunnableProduct {
-  readonly name: string
+/** A product's processor as the runner, metrics and discovery see it: in this thread, or in its stream threads. */
+export interface ProcessorRunnable extends Runnable {
   readonly product: Product
+  /** This process's counts (cumulative over restarts). */
   readonly metrics: ProductMetrics
-  start(): Promise<void>
-  /** One batch (per thread); the number of input records handled, 0 when idle. */
-  step(maxWaitMs?: number): Promise<number>
-  idle(): boolean
-  /** Processes until requestStop; the batch in flight finishes and commits. */
-  run(onBatch?: (records: number) => void): Promise<void>
-  requestStop(): void
-  close(): Promise<void>
-  /** Replaces an output port's PII policy for records encoded from now on (processors only). */
-  setPolicy?(port: string, pii: Readonly<Record<string, PiiAction>>): void
+  /** The validity SLO's counts over the product's life (they survive restarts of the process). */
+  lifetime(): SloCounts
+  /** Replaces an output port's PII policy for records encoded from now on. */
+  setPolicy(port: string, pii: Readonly<Record<string, PiiAction>>): void
 }

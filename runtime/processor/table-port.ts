@@ -1,11 +1,12 @@
 import type { Consumer, Log, OutgoingRecord, PartitionOffset } from '../log/log.ts'
-import type { StateDb } from '../state/db.ts'
-import { compileContract, getter, type ContractCheck } from './contract.ts'
+import type { StateStores } from '../state/db.ts'
+import { getter } from '../spec/fields.ts'
+import { compileContract, type ContractCheck } from './contract.ts'
 import type { PortDecoder } from './decode.ts'
-import { deadLetter, stageOf } from './dlq.ts'
-import { isTruncate, keepUnavailable, TruncateBarrier, UNAVAILABLE_FROM_HEADER, unavailableOf } from './change-headers.ts'
-import { canonicalKey } from './canonical-key.ts'
-import type { Serde } from '../codec/avro/serde.ts'
+import { deadLetter, stageOf } from '../log/dead-letters.ts'
+import { isTruncate, keepUnavailable, TruncateBarrier, UNAVAILABLE_FROM_HEADER, unavailableOf } from '../log/change-headers.ts'
+import { canonicalKey } from '../codec/key.ts'
+import type { Codec } from '../codec/index.ts'
 import { TributaryError } from '../errors.ts'
 
 /**
@@ -14,19 +15,19 @@ import { TributaryError } from '../errors.ts'
  * partition), so lookups need no co-partitioning. Deletes and tombstones remove the key; a
  * truncate (Debezium's op t, or a Tributary output's truncate header) removes every key. Rows are
  * checked against the port's contract rules; fields the source did not send keep their stored
- * value (see change-headers.ts).
+ * value (see log/change-headers.ts).
  */
 export class TablePort {
   readonly name: string
   readonly #store: string
-  readonly #db: StateDb
+  readonly #db: StateStores
   readonly #decoder: PortDecoder
   readonly #keyOf: ((v: Record<string, unknown>) => unknown) | undefined
   readonly #check: ContractCheck
   #consumer: Consumer | undefined
   #barrier = new TruncateBarrier(1)
 
-  constructor(db: StateDb, decoder: PortDecoder) {
+  constructor(db: StateStores, decoder: PortDecoder) {
     this.name = decoder.port.spec.name
     this.#store = `table:${this.name}`
     this.#db = db
@@ -36,7 +37,7 @@ export class TablePort {
   }
 
   get(key: unknown): unknown {
-    return this.#db.db(this.#store).get(canonicalKey(key))
+    return this.#db.get(this.#store, canonicalKey(key))
   }
 
   async open(log: Log): Promise<void> {
@@ -51,7 +52,7 @@ export class TablePort {
    * Applies everything available now. Records that cannot be decoded become dead letters, which the
    * caller appends before this table's position moves (at-least-once for those dead letters).
    */
-  async catchUp(serde: Serde, dlqTopic: string, appendDeadLetters: (r: OutgoingRecord[]) => Promise<void>): Promise<number> {
+  async catchUp(codec: Codec, dlqTopic: string, appendDeadLetters: (r: OutgoingRecord[]) => Promise<void>): Promise<number> {
     const consumer = this.#consumer
     if (!consumer) throw new TributaryError('TRIB_INTERNAL', `table port ${this.name} is not open`)
     let applied = 0
@@ -60,7 +61,7 @@ export class TablePort {
       if (records.length === 0) return applied
       const ids = new Set<number>()
       for (const r of records) this.#decoder.schemaIds(r, ids)
-      await serde.prefetch(ids)
+      await codec.prefetch(ids)
       const changes = new Map<string, unknown>()
       const positions = new Map<string, PartitionOffset>()
       const dead: OutgoingRecord[] = []
@@ -97,12 +98,12 @@ export class TablePort {
             const from = d.previousKey === undefined || d.previousKey === null ? key : canonicalKey(d.previousKey)
             const pending = changes.get(from)
             const stored =
-              pending !== undefined ? pending : from !== key && deleted.has(from) ? deleted.get(from) : emptyFirst || changes.has(from) ? undefined : this.#db.db(this.#store).get(from)
+              pending !== undefined ? pending : from !== key && deleted.has(from) ? deleted.get(from) : emptyFirst || changes.has(from) ? undefined : this.#db.get(this.#store, from)
             value = keepUnavailable(value, unavailable, stored as Record<string, unknown> | undefined)
             // The old key's row may come later in this poll, from another partition.
             if (stored === undefined && from !== key) moved.push({ key, from, fields: unavailable, row: value })
           }
-          if (removed) deleted.set(key, changes.has(key) ? changes.get(key) : emptyFirst ? undefined : this.#db.db(this.#store).get(key))
+          if (removed) deleted.set(key, changes.has(key) ? changes.get(key) : emptyFirst ? undefined : this.#db.get(this.#store, key))
           changes.set(key, value)
         } catch (e) {
           dead.push(deadLetter(dlqTopic, r, stageOf(e), this.name, e))

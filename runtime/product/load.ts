@@ -9,6 +9,7 @@ import { fieldAt, isNullable, unwrapNullable } from '../spec/fields.ts'
 import { partitionTransforms } from '../compactor/targets.ts'
 import { tableRequest } from '../lake/iceberg/create.ts'
 import type { TransformModule } from './transform.ts'
+import { instanceName, majorOf, versionedTopic } from '../lifecycle/versions.ts'
 
 export interface InputPort {
   readonly spec: InputPortSpec
@@ -24,7 +25,19 @@ export interface OutputPort {
 
 /** A product folder, loaded and cross-checked: the spec plus its resolved schemas. Frozen. */
 export interface Product {
+  /**
+   * The instance name, which everything the product owns is named after (group, state, topics,
+   * tables): the spec's name for majors 0 and 1, `<name>.v<N>` from major 2 on (lifecycle/versions.ts).
+   */
   readonly name: string
+  /** The spec's name: the plain name its promoted major serves under. */
+  readonly base: string
+  readonly major: number
+  /**
+   * Set when the product runs in a dev environment (lifecycle/environments.ts): `name` and its
+   * topics then carry `env.<name>.`, and `of` is the instance whose tables it branches.
+   */
+  readonly env?: { readonly name: string; readonly of: string }
   readonly dir: string
   readonly specFile: string
   readonly spec: ProductSpec
@@ -44,7 +57,12 @@ export function loadProduct(dir: string, options: LoadOptions = {}): Product {
   if (!fs.existsSync(absDir) || !fs.statSync(absDir).isDirectory())
     throw new TributaryError('TRIB_PRODUCT_NOT_FOUND', `product folder ${dir} does not exist`, { details: { dir } })
   const specFile = findSpecFile(absDir)
-  const spec = readSpec(specFile)
+  const declared = readSpec(specFile)
+  const major = majorOf(declared.version)
+  const name = instanceName(declared.name, major)
+  // A new major writes its own topics (see versionedTopic): its consumers choose when to move.
+  const spec: ProductSpec =
+    major <= 1 ? declared : { ...declared, outputPorts: declared.outputPorts.map((p) => ({ ...p, topic: versionedTopic(declared.name, major, p.topic) })) }
   const catalog = new SchemaCatalog(schemaDirsFor(absDir, options.schemaDirs))
   const where = (at: Array<string | number>) => `${specFile} ${formatPath(at)}`
 
@@ -101,7 +119,7 @@ export function loadProduct(dir: string, options: LoadOptions = {}): Product {
       details: { file: transformFile },
     })
 
-  return deepFreeze({ name: spec.name, dir: absDir, specFile, spec, inputs, outputs, transformFile, dlqTopic: `${spec.name}.dlq` })
+  return deepFreeze({ name, base: spec.name, major, dir: absDir, specFile, spec, inputs, outputs, transformFile, dlqTopic: `${name}.dlq` })
 }
 
 /**

@@ -25,9 +25,13 @@ export function checkMesh(products: readonly Product[]): void {
   checkSharedTopics(products.flatMap((p) => p.outputs.map((o) => ({ ...o, product: p.name, where: `${p.specFile} (port ${o.spec.name})` }))))
 }
 
-/** Product folders for the references, or every product in the search folders when there are none. */
+/**
+ * Product folders for the references, or every product in the search folders when there are none;
+ * a product repository (product.yaml in the working folder) is its own product when those hold none.
+ */
 export function resolveProductDirs(refs: readonly string[], searchDirs: readonly string[]): string[] {
-  const dirs = refs.length > 0 ? refs.flatMap((r) => resolveRef(r, searchDirs)) : searchDirs.flatMap(productDirsIn)
+  let dirs = refs.length > 0 ? refs.flatMap((r) => resolveRef(r, searchDirs)) : searchDirs.flatMap(productDirsIn)
+  if (refs.length === 0 && dirs.length === 0 && isProductDir(process.cwd())) dirs = [process.cwd()]
   return [...new Set(dirs.map((d) => path.resolve(d)))]
 }
 

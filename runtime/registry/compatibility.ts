@@ -36,24 +36,30 @@ export interface VersionedSchema {
 
 const compatible = (): CompatibilityResult => ({ compatible: true, messages: [] })
 
-// Parsed types by schema text: a transitive check parses every earlier version again otherwise.
-const parsed = new Map<string, Type>()
-const PARSED_MAX = 512
+/**
+ * Parsed types by schema text, bounded: a transitive check parses every earlier version again
+ * otherwise. Each check makes its own unless given one; a registry keeps one for its lifetime, so
+ * nothing is shared between registries in one process.
+ */
+export class ParsedSchemas {
+  static readonly MAX = 512
+  readonly #types = new Map<string, Type>()
 
-function typeOf(schema: SchemaInput): Type {
-  // A Type may carry logical types or unwrapped unions; re-parse its schema so every check runs on
-  // the same plain parse.
-  const text =
-    typeof schema === 'string'
-      ? schema
-      : JSON.stringify(avro.Type.isType(schema) ? (schema as Type).schema({ exportAttrs: true }) : schema)
-  let type = parsed.get(text)
-  if (!type) {
-    type = avro.Type.forSchema(parseText(text), { wrapUnions: true })
-    if (parsed.size >= PARSED_MAX) parsed.delete(parsed.keys().next().value as string)
-    parsed.set(text, type)
+  typeOf(schema: SchemaInput): Type {
+    // A Type may carry logical types or unwrapped unions; re-parse its schema so every check runs on
+    // the same plain parse.
+    const text =
+      typeof schema === 'string'
+        ? schema
+        : JSON.stringify(avro.Type.isType(schema) ? (schema as Type).schema({ exportAttrs: true }) : schema)
+    let type = this.#types.get(text)
+    if (!type) {
+      type = avro.Type.forSchema(parseText(text), { wrapUnions: true })
+      if (this.#types.size >= ParsedSchemas.MAX) this.#types.delete(this.#types.keys().next().value as string)
+      this.#types.set(text, type)
+    }
+    return type
   }
-  return type
 }
 
 // Schema text is JSON, but a bare primitive name ('long') is accepted too.
@@ -66,9 +72,9 @@ function parseText(text: string): avro.Schema {
 }
 
 /** Whether data written with `writer` can be read with `reader`. */
-export function canRead(reader: SchemaInput, writer: SchemaInput): CompatibilityResult {
+export function canRead(reader: SchemaInput, writer: SchemaInput, parsed = new ParsedSchemas()): CompatibilityResult {
   try {
-    typeOf(reader).createResolver(typeOf(writer), { ignoreNamespaces: true })
+    parsed.typeOf(reader).createResolver(parsed.typeOf(writer), { ignoreNamespaces: true })
     return compatible()
   } catch (e) {
     return { compatible: false, messages: [shorten(messageOf(e))] }
@@ -83,6 +89,7 @@ export function checkLevel(
   level: CompatibilityLevel,
   candidate: SchemaInput,
   existing: readonly VersionedSchema[],
+  parsed = new ParsedSchemas(),
 ): CompatibilityResult {
   if (level === 'NONE' || existing.length === 0) return compatible()
   const transitive = level.endsWith('_TRANSITIVE')
@@ -93,11 +100,11 @@ export function checkLevel(
   // Newest first: the most relevant message leads.
   for (const target of [...targets].reverse()) {
     if (backward) {
-      const r = canRead(candidate, target.schema)
+      const r = canRead(candidate, target.schema, parsed)
       for (const m of r.messages) messages.push(`${level}: the new schema cannot read data written with version ${target.version}: ${m}`)
     }
     if (forward) {
-      const r = canRead(target.schema, candidate)
+      const r = canRead(target.schema, candidate, parsed)
       for (const m of r.messages) messages.push(`${level}: version ${target.version} cannot read data written with the new schema: ${m}`)
     }
   }

@@ -38,3 +38,17 @@ export function unwrapNullable(schema: AvroJson): AvroJson {
 }
 
 export const isNullable = (schema: AvroJson): boolean => Array.isArray(schema) && schema.includes('null')
+
+/** A fast accessor for a dotted path. */
+export function getter(path: string): (record: Record<string, unknown>) => unknown {
+  const parts = path.split('.')
+  if (parts.length === 1) return (r) => r[path]
+  return (r) => {
+    let cur: unknown = r
+    for (const p of parts) {
+      if (cur === null || typeof cur !== 'object') return undefined
+      cur = (cur as Record<string, unknown>)[p]
+    }
+    return cur
+  }
+}

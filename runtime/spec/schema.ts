@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { parseDuration } from '../util/duration.ts'
+import { isSemver } from '../lifecycle/versions.ts'
 import { audienceSchema } from '../access/principal.ts'
 
 /**
@@ -152,7 +153,10 @@ export const productSpecSchema = z
     apiVersion: z.literal('tributary/v1'),
     kind: z.literal('DataProduct'),
     name,
-    version: z.string().default('0.1.0'),
+    version: z
+      .string()
+      .refine(isSemver, 'a semver version, MAJOR.MINOR.PATCH; a new major runs beside the old one (tributary promote)')
+      .default('0.1.0'),
     domain: z.string().min(1),
     description: z.string().min(1),
     owner: z.strictObject({ team: z.string().min(1), email: z.string().email().optional() }),
@@ -173,8 +177,11 @@ export const productSpecSchema = z
           .describe('when absent: at-least-once on Kafka (its default); the embedded log commits outputs with offsets atomically either way'),
         batchSize: z.number().int().min(1).max(100_000).default(2000),
         maxRecordBytes: z.number().int().positive().default(1_048_576),
+        transformTimeout: duration
+          .default('30s')
+          .describe('an asynchronous transform call that has not settled by then dead-letters its record (TRIB_TRANSFORM_TIMEOUT); its late result is ignored'),
       })
-      .default({ batchSize: 2000, maxRecordBytes: 1_048_576 }),
+      .default({ batchSize: 2000, maxRecordBytes: 1_048_576, transformTimeout: '30s' }),
     transform: z.string().default('./transform.ts'),
     access: access.optional(),
   })

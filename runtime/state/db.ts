@@ -4,6 +4,26 @@ import { TributaryError } from '../errors.ts'
 import type { PartitionOffset } from '../log/log.ts'
 
 /**
+ * A product's local stores by name (table-mode lookups, `ctx.state`, a table's key index), each a
+ * map from string keys to values, with the log positions it has applied. Changes and positions move
+ * together in `apply`, atomically. Implementations: LMDB on disk (StateDb) and memory
+ * (MemoryStateDb, for `tributary test`).
+ */
+export interface StateStores {
+  get(store: string, key: string): unknown
+  /** Positions (next offset per topic-partition) a store has applied. */
+  positions(store: string): PartitionOffset[]
+  /**
+   * Applies puts (value) and deletes (undefined) and moves the store's positions, atomically;
+   * with `emptyFirst`, every key goes first (a truncate of a table-mode port), in the same step.
+   */
+  apply(store: string, changes: Iterable<readonly [string, unknown]>, positions: readonly PartitionOffset[], emptyFirst?: boolean): void
+  /** Drops a store and its positions (used when a product is rebuilt from the beginning). */
+  clear(store: string): void
+  close(): Promise<void>
+}
+
+/**
  * A product's local state: one LMDB environment per product (`<data>/state/<product>`), holding
  * table-mode lookups, the `ctx.state` store, and the log positions each of them has applied.
  * Data and position are always written in one transaction, so after a crash a store is exactly
@@ -13,7 +33,7 @@ import type { PartitionOffset } from '../log/log.ts'
  * in the same run), which is the hot path of a stream-table join. Commits do not fsync: the store
  * is rebuildable from the log, and process crashes keep what the OS already holds.
  */
-export class StateDb {
+export class StateDb implements StateStores {
   readonly #root: RootDatabase
   readonly #meta: Database<string, string>
   readonly #dbs = new Map<string, Database>()
@@ -42,7 +62,10 @@ export class StateDb {
     return db
   }
 
-  /** Positions (next offset per topic-partition) a store has applied. */
+  get(store: string, key: string): unknown {
+    return this.db(store).get(key)
+  }
+
   positions(store: string): PartitionOffset[] {
     return (this.#meta.get(`pos:${store}`) as PartitionOffset[] | undefined) ?? []
   }
@@ -67,7 +90,6 @@ export class StateDb {
     })
   }
 
-  /** Drops a store and its positions (used when a product is rebuilt from the beginning). */
   clear(store: string): void {
     const db = this.db(store)
     this.#root.transactionSync(() => {
@@ -79,4 +101,48 @@ export class StateDb {
   async close(): Promise<void> {
     await this.#root.close()
   }
+}
+
+/**
+ * Stores held in memory for one process (`tributary test`). Values are copied in and out, as LMDB
+ * does by encoding them, so a transform that changes a looked-up row changes nothing stored.
+ */
+export class MemoryStateDb implements StateStores {
+  readonly #stores = new Map<string, Map<string, unknown>>()
+  readonly #positions = new Map<string, Map<string, PartitionOffset>>()
+
+  get(store: string, key: string): unknown {
+    return copy(this.#stores.get(store)?.get(key))
+  }
+
+  positions(store: string): PartitionOffset[] {
+    return [...(this.#positions.get(store)?.values() ?? [])]
+  }
+
+  apply(store: string, changes: Iterable<readonly [string, unknown]>, positions: readonly PartitionOffset[], emptyFirst = false): void {
+    let map = this.#stores.get(store)
+    if (!map || emptyFirst) this.#stores.set(store, (map = new Map()))
+    for (const [key, value] of changes) {
+      if (value === undefined) map.delete(key)
+      else map.set(key, copy(value))
+    }
+    let pos = this.#positions.get(store)
+    if (!pos) this.#positions.set(store, (pos = new Map()))
+    for (const p of positions) pos.set(`${p.topic}\u0000${p.partition}`, { ...p })
+  }
+
+  clear(store: string): void {
+    this.#stores.delete(store)
+    this.#positions.delete(store)
+  }
+
+  async close(): Promise<void> {}
+}
+
+function copy(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value
+  if (Buffer.isBuffer(value)) return Buffer.from(value)
+  if (value instanceof Date) return new Date(value.getTime())
+  if (Array.isArray(value)) return value.map(copy)
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copy(v)]))
 }

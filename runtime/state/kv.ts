@@ -1,7 +1,9 @@
 import type { Log, OutgoingRecord, PartitionOffset, RecordPosition } from '../log/log.ts'
 import type { StateStore } from '../product/transform.ts'
+import { parseExact } from '../codec/json/exact.ts'
+import { writeJson } from '../codec/json/write.ts'
 import { TributaryError } from '../errors.ts'
-import type { StateDb } from './db.ts'
+import type { StateStores } from './db.ts'
 
 const STORE = 'kv'
 const sep = '\u0000'
@@ -11,16 +13,18 @@ const sep = '\u0000'
  * a Kafka Streams task store. Its source of truth is the changelog topic, written in the same
  * commit as the outputs and input offsets; the local LMDB copy is a cache brought up to date from
  * the changelog. Changes of one record are staged and discarded if that record fails, so a
- * dead-lettered record leaves no trace in state.
+ * dead-lettered record leaves no trace in state. Values are JSON as the codec writes and reads it
+ * (runtime/codec/VALUES.md): int64 exact (a bigint beyond 2^53), -0.0 kept; NaN and the infinities
+ * come back as the strings "NaN", "Infinity", "-Infinity", bytes as base64 strings.
  */
 export class PartitionedState {
-  readonly #db: StateDb
+  readonly #db: StateStores
   readonly topic: string
   #partition = 0
   #record = new Map<string, string | null>()
   #batch = new Map<string, string | null>()
 
-  constructor(db: StateDb, changelogTopic: string) {
+  constructor(db: StateStores, changelogTopic: string) {
     this.#db = db
     this.topic = changelogTopic
   }
@@ -31,12 +35,12 @@ export class PartitionedState {
       const k = this.#key(key)
       const staged = this.#record.has(k) ? this.#record.get(k) : this.#batch.get(k)
       if (staged === null) return undefined
-      const text = staged ?? (this.#db.db(STORE).get(k) as string | undefined)
-      return text === undefined ? undefined : (JSON.parse(text) as T)
+      const text = staged ?? (this.#db.get(STORE, k) as string | undefined)
+      return text === undefined ? undefined : (parseExact(text) as T)
     },
     put: (key: string, value: unknown): void => {
       if (value === undefined) throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `ctx.state.put("${key}"): value is undefined; use delete`)
-      this.#record.set(this.#key(key), JSON.stringify(value))
+      this.#record.set(this.#key(key), writeJson(value))
     },
     delete: (key: string): void => {
       this.#record.set(this.#key(key), null)

@@ -5,10 +5,10 @@
 export interface DailyPodcastPlays {
   day: string
   podcast_id: string
-  plays: number
+  plays: number | bigint
   /** distinct users */
-  listeners: number
-  listened_seconds: number
+  listeners: number | bigint
+  listened_seconds: number | bigint
   top_country: null | string
   updated_at: string
 }
@@ -24,7 +24,7 @@ export interface ListenerDemographic {
   play_day: string
   duration_seconds: number
   device: string
-  user_id: number
+  user_id: number | bigint
   /** false when no profile existed for the user at play time */
   known_listener: boolean
   age_band: null | string
@@ -38,7 +38,7 @@ export type Plan = "free" | "premium" | "family"
 /** Emitted by the podcast player when a listener plays an episode. */
 export interface PlayEvent {
   play_id: string
-  user_id: number
+  user_id: number | bigint
   podcast_id: string
   episode_id: string
   played_at: string
@@ -49,7 +49,7 @@ export interface PlayEvent {
 /** A row of the registration service's users table, as captured by Debezium (reader schema of the row). */
 export interface User {
   /** primary key */
-  id: number
+  id: number | bigint
   email: string
   full_name: string
   birth_date: null | string
@@ -67,7 +67,7 @@ export interface User {
 
 /** The current profile of a registered user. A tombstone (null value) for the key means the user was deleted. */
 export interface UserProfile {
-  user_id: number
+  user_id: number | bigint
   /** PII */
   email: string
   display_name: string

@@ -6,7 +6,8 @@ import { benchUserProfiles } from './user-profiles.ts'
 import { benchLakeParquet } from './lake-parquet.ts'
 import { benchLake } from './lake.ts'
 import { benchKafka } from './kafka.ts'
-import startServers from '../global-setup.ts'
+import { benchProbes } from './probes.ts'
+import { provide } from '../global-setup.ts'
 
 /** `npm run bench`: one JSON document of figures, comparable run against run. Not a test. */
 setLogLevel(process.env.TRIBUTARY_LOG_LEVEL ?? 'warn')
@@ -27,8 +28,9 @@ results.embeddedLog = await benchLog()
 results.userProfiles = await benchUserProfiles()
 results.parquetWriter = await benchLakeParquet()
 results.lake = await benchLake()
+results.probes = await benchProbes()
 // The real broker, as the tests use it: started here unless `npm run infra:up` already runs it.
-const stopServers = startServers()
+const stopServers = provide(['kafka'], 'bench')
 try {
   results.kafka = await benchKafka()
 } finally {

@@ -12,8 +12,7 @@ import kafkajs from 'kafkajs'
 import { loadConfig } from '../../runtime/config/load.ts'
 import type { Consumer, ConsumerOptions, Log } from '../../runtime/log/log.ts'
 import { loadProduct, loadTransform, type Product } from '../../runtime/product/load.ts'
-import { decoderFor } from '../../runtime/processor/decoders.ts'
-import { Processor } from '../../runtime/processor/processor.ts'
+import { Processor, runtimeOptions } from '../../runtime/processor/processor.ts'
 import { openRuntime } from '../../runtime/runtime.ts'
 import { setLogLevel } from '../../runtime/logger.ts'
 import { productsDir } from '../helpers/runtime.ts'
@@ -111,13 +110,7 @@ async function tributary(job: Job, emit: (r: PassResult) => void): Promise<void>
       await deleteGroup(job.broker, PRODUCT)
       const before = await runtime.log.describeTopic(outputTopic)
       const clock = new Clock()
-      const p = new Processor(product, transform, {
-        log: timedLog(runtime.log, clock),
-        serde: runtime.serde,
-        stateDir: runtime.stateDir,
-        piiSalt: runtime.config.pii.salt,
-        decoderFor: (port) => decoderFor(port, runtime.serde),
-      })
+      const p = new Processor(product, { ...runtimeOptions(runtime), module: transform, log: timedLog(runtime.log, clock) })
       await p.start()
       let processed = 0
       try {

@@ -8,7 +8,7 @@ import type { EmbeddedRegistry } from '../../connectors/registry/embedded/regist
 import { loadConfig } from '../../runtime/config/load.ts'
 import type { Log, LogRecord } from '../../runtime/log/log.ts'
 import { loadProduct } from '../../runtime/product/load.ts'
-import { createProcessors } from '../../runtime/processor/runner.ts'
+import { Processor, runtimeOptions } from '../../runtime/processor/processor.ts'
 import { openRuntime } from '../../runtime/runtime.ts'
 import { serveWritableRegistry } from '../helpers/access.ts'
 import { productsDir, repoRoot } from '../helpers/runtime.ts'
@@ -66,7 +66,7 @@ export async function benchKafka(users = 60_000): Promise<Record<string, unknown
     const n = records.length
     // The product's topics and output schemas, so Kafka Streams finds the same schema ids.
     const product = loadProduct(path.join(productsDir, PRODUCT))
-    await createProcessors(runtime, [product], { lake: false })
+    await new Processor(product, runtimeOptions(runtime)).prepareOutputs()
     const outputTopic = product.outputs[0]!.spec.topic
 
     const runs = new Map<string, Run[]>()

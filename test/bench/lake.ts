@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { SnapshotCompactor } from '../../runtime/compactor/compactor.ts'
-import type { SnapshotTarget } from '../../runtime/compactor/targets.ts'
+import { AUDIT_BRANCH, type SnapshotTarget } from '../../runtime/compactor/targets.ts'
 import type { OutgoingRecord } from '../../runtime/log/log.ts'
 import { loadProduct } from '../../runtime/product/load.ts'
 import { MAIN_BRANCH } from '../../runtime/lake/index.ts'
@@ -72,11 +72,13 @@ function target(product: ReturnType<typeof loadProduct>, port: string, topic: st
     quality: p.spec.snapshot?.quality,
     retention: undefined,
     kind: 'port',
+    auditBranch: AUDIT_BRANCH,
+    branch: MAIN_BRANCH,
   }
 }
 
 const compactorFor = (runtime: Runtime, product: ReturnType<typeof loadProduct>, t: SnapshotTarget) =>
-  new SnapshotCompactor(product, t, { log: runtime.log, serde: runtime.serde, stateDir: runtime.stateDir, catalog: runtime.catalog })
+  new SnapshotCompactor(product, t, { log: runtime.log, serde: runtime.codec.serde, stateDir: runtime.stateDir, catalog: runtime.catalog })
 
 /** Milliseconds to read everything available and commit it (start-up excluded on first use). */
 async function drain(c: SnapshotCompactor): Promise<number> {
@@ -90,8 +92,8 @@ async function drain(c: SnapshotCompactor): Promise<number> {
 
 async function fill(runtime: Runtime, topic: string, schema: object, n: number, row: (i: number) => object, key?: (i: number) => number): Promise<void> {
   await runtime.log.ensureTopic(topic, { partitions: 3 })
-  const encode = await runtime.serde.encoder(valueSubject(topic), schema)
-  const encodeKey = key ? await runtime.serde.encoder(keySubject(topic), '"long"') : undefined
+  const encode = await runtime.codec.serde.encoder(valueSubject(topic), schema)
+  const encodeKey = key ? await runtime.codec.serde.encoder(keySubject(topic), '"long"') : undefined
   for (let start = 0; start < n; start += 20_000) {
     const batch: OutgoingRecord[] = []
     for (let i = start; i < Math.min(n, start + 20_000); i++) batch.push({ topic, key: encodeKey ? encodeKey(key!(i)) : null, value: encode(row(i)) })
@@ -140,7 +142,7 @@ async function freshness(runtime: Runtime, product: ReturnType<typeof loadProduc
   const seconds = 20
   const schema = product.outputs[0]!.schema.schema
   await runtime.log.ensureTopic(topic, { partitions: 3 })
-  const encode = await runtime.serde.encoder(valueSubject(topic), schema)
+  const encode = await runtime.codec.serde.encoder(valueSubject(topic), schema)
   const c = compactorFor(runtime, product, target(product, 'demographics', topic, { mode: 'append', records: 10_000_000, intervalMs: 2000 }))
   await c.start()
   const running = c.run()

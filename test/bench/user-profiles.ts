@@ -6,7 +6,7 @@ import { generateSampleData, usersTopic } from '../../products/sample-data/gener
 import { loadConfig } from '../../runtime/config/load.ts'
 import type { LogRecord } from '../../runtime/log/log.ts'
 import { loadProduct } from '../../runtime/product/load.ts'
-import { createProcessors } from '../../runtime/processor/runner.ts'
+import { createRunnables } from '../../runtime/runner.ts'
 import { HEADER_SIZE } from '../../runtime/codec/avro/wire.ts'
 import { openRuntime } from '../../runtime/runtime.ts'
 import { productsDir, readTopic, tempDir } from '../helpers/runtime.ts'
@@ -32,8 +32,8 @@ export async function benchUserProfiles(users = 150_000, partitions = 6): Promis
     for (let i = 0; i < records.length; i += 10_000) await rt.log.append(records.slice(i, i + 10_000))
     input = await readTopic(rt.log, usersTopic)
     const id = input[0]!.value!.readInt32BE(1)
-    await rt.serde.prefetch([id])
-    writerSchema = rt.serde.writerSchema(id)!
+    await rt.codec.serde.prefetch([id])
+    writerSchema = rt.codec.serde.writerSchema(id)!
     await rt.close()
 
     const e2e = async (threads: number): Promise<number> => {
@@ -41,7 +41,7 @@ export async function benchUserProfiles(users = 150_000, partitions = 6): Promis
       fs.cpSync(template, dir, { recursive: true })
       const runtime = await openRuntime(loadConfig({ env: {}, flags: { dataDir: dir, streamThreads: threads } }))
       try {
-        const [p] = await createProcessors(runtime, [loadProduct(path.join(productsDir, 'user-profiles'))])
+        const p = (await createRunnables(runtime, [loadProduct(path.join(productsDir, 'user-profiles'))]))[0]?.processor
         await p!.start()
         const t0 = performance.now()
         let processed = 0

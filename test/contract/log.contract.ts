@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Consumer, Log, LogRecord, OutgoingRecord } from '../../runtime/log/log.ts'
+import { isTributaryError, type ErrorCode } from '../../runtime/errors.ts'
+import type { Consumer, Log, LogRecord, OutgoingRecord, RecordPosition, TopicPartition } from '../../runtime/log/log.ts'
 import { partitionForKey } from '../../runtime/log/partitioner.ts'
 
 /**
- * The contract every Log adapter must honour. It also runs against a real Kafka broker, so it uses
- * only the Log interface, gives every test its own topics and groups, and waits by polling until the
- * expected records arrive (or a generous timeout passes) rather than assuming delivery timing.
+ * The contract every Log adapter must honour (runtime/log/log.ts), every consumer option included,
+ * and what the adapter declares in `capabilities`. It also runs against a real Kafka broker, so it
+ * uses only the Log interface, gives every test its own topics and groups, and waits by polling
+ * until the expected records arrive (or a generous timeout passes) rather than assuming delivery
+ * timing. `open` may be called more than once (the use-after-close case closes a log of its own).
  */
 export function logContract(name: string, open: () => Promise<{ log: Log; cleanup: () => Promise<void> }>): void {
   describe(`Log contract: ${name}`, () => {
@@ -93,6 +96,33 @@ export function logContract(name: string, open: () => Promise<{ log: Log; cleanu
       expect(listed?.partitions.map((p) => p.end)).toEqual([2, 1])
       expect(await log.describeTopic(unique('missing'))).toBeUndefined()
     })
+
+    it('uses topics right after creating them, many at once: describe, append and read each', async () => {
+      // A broker lists a new topic a moment before it leads its partitions (NOT_LEADER_OR_FOLLOWER,
+      // UNKNOWN_TOPIC_OR_PARTITION): ensureTopic and describeTopic wait for that, and an append to a
+      // topic nobody created creates it. Many at once, so a slow broker shows it.
+      const created = Array.from({ length: 16 }, () => unique('burst'))
+      const implicit = Array.from({ length: 8 }, () => unique('burst-new'))
+      await Promise.all([
+        ...created.map(async (topic) => {
+          // Twice at once: one creates it, the other finds it (or its create meets TOPIC_ALREADY_EXISTS).
+          const [a, z] = await Promise.all([log.ensureTopic(topic, { partitions: 3 }), log.ensureTopic(topic, { partitions: 3 })])
+          expect([a.partitions.length, z.partitions.length]).toEqual([3, 3])
+          expect((await log.describeTopic(topic))?.partitions.map((p) => p.end)).toEqual([0, 0, 0])
+          const positions = await log.append([0, 1, 2, 2].map((partition) => ({ topic, partition, key: null, value: b(`${partition}`) })))
+          expect(positions.map((p) => [p.partition, p.offset])).toEqual([[0, 0], [1, 0], [2, 0], [2, 1]])
+          expect((await log.describeTopic(topic))?.partitions.map((p) => p.end)).toEqual([1, 1, 2])
+        }),
+        ...implicit.map(async (topic) => {
+          const [position] = await log.append([{ topic, key: null, value: b('first') }])
+          expect(position).toMatchObject({ topic, offset: 0 })
+          expect((await log.describeTopic(topic))?.partitions.reduce((n, p) => n + p.end, 0)).toBe(1)
+        }),
+      ])
+      const c = consumer({ group: null, topics: [created[0]!, implicit[0]!] })
+      const read = await pollUntil(c, 5)
+      expect(read.map((r) => `${r.topic === created[0] ? 'c' : 'i'}${r.partition}:${text(r.value)}`).sort()).toEqual(['c0:0', 'c1:1', 'c2:2', 'c2:2', `i${read.find((r) => r.topic === implicit[0])?.partition}:first`].sort())
+    }, 120_000)
 
     it('resumes a consumer group exactly after its committed offsets', async () => {
       const topic = unique('resume')
@@ -217,6 +247,36 @@ export function logContract(name: string, open: () => Promise<{ log: Log; cleanu
       await c.close()
     })
 
+    it('deletes topics and groups; a topic created again starts empty', async () => {
+      const topic = unique('deleted')
+      const group = unique('g-deleted')
+      await log.ensureTopic(topic, { partitions: 2 })
+      await log.append([0, 1, 2].map((i) => ({ topic, partition: 0, key: null, value: b(`d${i}`) })))
+      await log.setGroupOffsets(group, [{ topic, partition: 0, offset: 2 }])
+      await log.deleteTopics([topic, unique('never-existed')])
+      // A broker deletes in the background: wait until it is gone (the embedded log: at once).
+      const deadline = Date.now() + 30_000
+      while ((await log.describeTopic(topic)) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+      expect(await log.describeTopic(topic)).toBeUndefined()
+      expect((await log.listTopics()).map((t) => t.name)).not.toContain(topic)
+      await log.deleteGroups([group, unique('g-never-existed')])
+      expect(await log.listGroups()).not.toContain(group)
+      expect(await log.groupOffsets(group)).toEqual([])
+
+      for (;;) {
+        try {
+          await log.ensureTopic(topic, { partitions: 1 })
+          break
+        } catch (e) {
+          if (Date.now() > deadline) throw e
+          await new Promise((r) => setTimeout(r, 500))
+        }
+      }
+      await log.append([{ topic, key: null, value: b('again') }])
+      const got = await pollUntil(consumer({ group: null, topics: [topic] }), 1)
+      expect(got.map((r) => [r.offset, text(r.value)])).toEqual([[0, 'again']])
+    })
+
     it('seeks within an assigned partition and reports when it is caught up', async () => {
       const topic = unique('seek')
       await log.ensureTopic(topic, { partitions: 1 })
@@ -229,6 +289,203 @@ export function logContract(name: string, open: () => Promise<{ log: Log; cleanu
       expect(c.assignment()).toEqual([{ topic, partition: 0 }])
       c.seek({ topic, partition: 0, offset: 2 })
       expect((await pollUntil(c, 2)).map((r) => text(r.value))).toEqual(['s2', 's3'])
+    })
+
+    /** The TributaryError code a call fails with, whether it throws or rejects; fails the test otherwise. */
+    async function failureCode(call: () => unknown): Promise<string> {
+      let error: unknown
+      try {
+        await call()
+      } catch (e) {
+        error = e
+      }
+      if (!isTributaryError(error)) throw new Error(`expected a TributaryError, got ${String(error)}`)
+      return error.code
+    }
+    const key = (tp: TopicPartition): string => `${tp.topic}-${tp.partition}`
+
+    it('member: a group\'s members hold disjoint partitions that cover the topic, each reading only its own; static assignment is p % count', async () => {
+      const topic = unique('members')
+      const group = unique('g-members')
+      await log.ensureTopic(topic, { partitions: 4 })
+      const members = [0, 1].map((index) => consumer({ group, topics: [topic], member: { index, count: 2 } }))
+      // Under dynamic assignment the members join the group first: poll until the partitions are divided.
+      const settled = () => {
+        const held = members.map((m) => m.assignment().map(key))
+        return held.every((h) => h.length > 0) && new Set(held.flat()).size === 4 && held.flat().length === 4
+      }
+      const deadline = Date.now() + 60_000
+      while (!settled() && Date.now() < deadline) for (const m of members) await m.poll({ maxWaitMs: 100 })
+      expect(members.map((m) => m.assignment().map(key).sort())).toEqual(
+        log.capabilities.assignment === 'static' ? [0, 1].map((i) => [i, i + 2].map((p) => `${topic}-${p}`)) : expect.anything(),
+      )
+      expect(settled(), JSON.stringify(members.map((m) => m.assignment()))).toBe(true)
+
+      const records: OutgoingRecord[] = []
+      for (let partition = 0; partition < 4; partition++) for (let i = 0; i < 5; i++) records.push({ topic, partition, key: null, value: b(`${partition}:${i}`) })
+      await log.append(records)
+      const got = members.map((): LogRecord[] => [])
+      const until = Date.now() + 30_000
+      while (got.flat().length < records.length && Date.now() < until) for (const [i, m] of members.entries()) got[i]!.push(...(await m.poll({ maxWaitMs: 100 })))
+      for (const [i, m] of members.entries()) got[i]!.push(...(await m.poll({ maxWaitMs: 200 })))
+      expect(got.flat().map((r) => text(r.value)).sort()).toEqual(records.map((r) => text(r.value)).sort())
+      for (const [i, m] of members.entries()) {
+        const held = new Set(m.assignment().map(key))
+        for (const r of got[i]!) expect(held.has(key(r)), `member ${i} read ${key(r)}, holding ${[...held].join(' ')}`).toBe(true)
+      }
+    })
+
+    it('member: a second open consumer of the group with the same index is refused; closing the first frees the index', async () => {
+      const topic = unique('member-twice')
+      const group = unique('g-twice')
+      await log.ensureTopic(topic, { partitions: 2 })
+      const first = consumer({ group, topics: [topic], member: { index: 1, count: 2 } })
+      await first.poll({ maxWaitMs: 100 })
+      expect(['TRIB_USAGE', 'TRIB_LOG_GROUP_BUSY']).toContain(await failureCode(() => consumer({ group, topics: [topic], member: { index: 1, count: 2 } })))
+      expect(await failureCode(() => consumer({ group, topics: [topic], member: { index: 2, count: 2 } }))).toBe('TRIB_USAGE')
+      await first.close()
+      const again = consumer({ group, topics: [topic], member: { index: 1, count: 2 } })
+      await again.poll({ maxWaitMs: 100 })
+      await again.close()
+    })
+
+    it('exactlyOnce: a commit makes outputs and offsets visible together; a refused commit leaves neither', async () => {
+      const input = unique('eos-in')
+      const output = unique('eos-out')
+      const group = unique('g-eos')
+      await log.ensureTopic(input, { partitions: 1 })
+      await log.ensureTopic(output, { partitions: 1 })
+      await log.append([1, 2, 3].map((i) => ({ topic: input, key: b(`k${i}`), value: b(`${i}`) })))
+      const c = consumer({ group, topics: [input], exactlyOnce: true })
+      const got = await pollUntil(c, 3)
+      expect(got.map((r) => text(r.value))).toEqual(['1', '2', '3'])
+      // A partition the consumer does not hold: refused before anything is written.
+      const elsewhere = unique('eos-elsewhere')
+      await log.ensureTopic(elsewhere, { partitions: 1 })
+      const refused = await failureCode(() =>
+        c.commit({
+          offsets: [{ topic: input, partition: 0, offset: 3 }, { topic: elsewhere, partition: 0, offset: 1 }],
+          records: [{ topic: output, key: null, value: b('never') }],
+        }),
+      )
+      expect(['TRIB_USAGE', 'TRIB_LOG_REBALANCED']).toContain(refused)
+      expect(await log.groupOffsets(group)).toEqual([])
+      const positions = await c.commit({ offsets: [{ topic: input, partition: 0, offset: 3 }], records: got.map((r) => ({ topic: output, key: r.key, value: b(`${text(r.value)}!`) })) })
+      expect(positions.map((p) => p.topic)).toEqual([output, output, output])
+      // A live consumer's latest commit may read back a moment later; a closed one's has.
+      await c.close()
+      expect(await log.groupOffsets(group)).toEqual([{ topic: input, partition: 0, offset: 3 }])
+      const written = await pollUntil(consumer({ group: null, topics: [output] }), 3)
+      expect(written.map((r) => text(r.value))).toEqual(['1!', '2!', '3!'])
+    })
+
+    it('maxBufferedRecords: no poll returns more, whatever its maxRecords, and every record still arrives in order', async () => {
+      const topic = unique('buffered')
+      await log.ensureTopic(topic, { partitions: 1 })
+      await log.append(Array.from({ length: 60 }, (_, i) => ({ topic, key: null, value: b(`m${i}`) })))
+      const c = consumer({ group: null, topics: [topic], maxBufferedRecords: 7 })
+      const got: LogRecord[] = []
+      const deadline = Date.now() + 30_000
+      while (got.length < 60 && Date.now() < deadline) {
+        const batch = await c.poll({ maxRecords: 1000, maxWaitMs: 200 })
+        expect(batch.length).toBeLessThanOrEqual(7)
+        got.push(...batch)
+      }
+      expect(got.map((r) => r.offset)).toEqual(Array.from({ length: 60 }, (_, i) => i))
+    })
+
+    it('prepare: readies a consumer without reading or moving its positions', async () => {
+      const topic = unique('prepare')
+      const group = unique('g-prepare')
+      await log.ensureTopic(topic, { partitions: 1 })
+      await log.append([0, 1, 2, 3].map((i) => ({ topic, key: null, value: b(`p${i}`) })))
+      await log.setGroupOffsets(group, [{ topic, partition: 0, offset: 2 }])
+      for (const exactlyOnce of [true, false]) {
+        const c = consumer({ group, topics: [topic], exactlyOnce })
+        await c.prepare?.()
+        await c.prepare?.()
+        expect(await log.groupOffsets(group)).toEqual([{ topic, partition: 0, offset: 2 }])
+        const got = await pollUntil(c, 2)
+        expect(got.map((r) => text(r.value)), `exactlyOnce ${exactlyOnce}`).toEqual(['p2', 'p3'])
+        await c.close()
+      }
+    })
+
+    for (const exactlyOnce of [false, true]) {
+      it(`pipelined${exactlyOnce ? ', exactlyOnce' : ''}: commits made without waiting take effect in order; flush() makes them all durable`, async () => {
+        const input = unique('pipe-in')
+        const output = unique('pipe-out')
+        const group = unique('g-pipe')
+        await log.ensureTopic(input, { partitions: 1 })
+        await log.ensureTopic(output, { partitions: 1 })
+        await log.append(Array.from({ length: 6 }, (_, i) => ({ topic: input, key: null, value: b(`i${i}`) })))
+        const c = consumer({ group, topics: [input], pipelined: true, exactlyOnce })
+        const got = await pollUntil(c, 6)
+        expect(got).toHaveLength(6)
+        const commits = got.map((r) => c.commit({ offsets: [{ topic: input, partition: 0, offset: r.offset + 1 }], records: [{ topic: output, key: null, value: b(`o${text(r.value)}`) }] }))
+        // With flush(), everything made so far is durable when it resolves; without, each commit is when it resolves.
+        if (c.flush) await c.flush()
+        else await Promise.all(commits)
+        const written = await pollUntil(consumer({ group: null, topics: [output] }), 6)
+        expect(written.map((r) => text(r.value))).toEqual(got.map((r) => `o${text(r.value)}`))
+        const positions: RecordPosition[] = (await Promise.all(commits)).flat()
+        expect(positions.map((p) => p.offset)).toEqual(written.map((r) => r.offset))
+        await c.flush?.()
+        // The offsets of a closed consumer read back (a live one's may a moment after its commit).
+        await c.close()
+        expect(await log.groupOffsets(group)).toEqual([{ topic: input, partition: 0, offset: got.at(-1)!.offset + 1 }])
+      })
+    }
+
+    it('a closed consumer refuses every call with TRIB_LOG_CLOSED but close() and caughtUp()', async () => {
+      const topic = unique('closed-consumer')
+      const group = unique('g-closed')
+      await log.ensureTopic(topic, { partitions: 1 })
+      await log.append([{ topic, key: null, value: b('x') }])
+      const c = consumer({ group, topics: [topic], exactlyOnce: true, pipelined: true })
+      expect(await pollUntil(c, 1)).toHaveLength(1)
+      await c.close()
+      await c.close()
+      const calls: Record<string, () => unknown> = {
+        poll: () => c.poll({ maxWaitMs: 0 }),
+        seek: () => c.seek({ topic, partition: 0, offset: 0 }),
+        commit: () => c.commit({ offsets: [{ topic, partition: 0, offset: 1 }] }),
+        ...(c.prepare ? { prepare: () => c.prepare!() } : {}),
+      }
+      for (const [name, call] of Object.entries(calls)) expect(await failureCode(call), name).toBe('TRIB_LOG_CLOSED' satisfies ErrorCode)
+      expect(c.caughtUp()).toBe(true)
+      await c.flush?.()
+      expect(await log.groupOffsets(group)).toEqual([])
+    })
+
+    it('a closed log refuses every call with TRIB_LOG_CLOSED and closes its consumers', async () => {
+      const own = await open()
+      try {
+        const topic = unique('closed-log')
+        await own.log.ensureTopic(topic, { partitions: 1 })
+        await own.log.append([{ topic, key: null, value: b('x') }])
+        const c = own.log.consumer({ group: unique('g-closed-log'), topics: [topic] })
+        expect(await pollUntil(c, 1)).toHaveLength(1)
+        await own.log.close()
+        await own.log.close()
+        const calls: Record<string, () => unknown> = {
+          ensureTopic: () => own.log.ensureTopic(unique('after-close')),
+          describeTopic: () => own.log.describeTopic(topic),
+          listTopics: () => own.log.listTopics(),
+          append: () => own.log.append([{ topic, key: null, value: b('y') }]),
+          offsetsForTimestamp: () => own.log.offsetsForTimestamp(topic, 0),
+          consumer: () => own.log.consumer({ group: null, topics: [topic] }),
+          listGroups: () => own.log.listGroups(),
+          groupOffsets: () => own.log.groupOffsets('g'),
+          setGroupOffsets: () => own.log.setGroupOffsets(unique('g-after-close'), [{ topic, partition: 0, offset: 0 }]),
+          'consumer.poll': () => c.poll({ maxWaitMs: 0 }),
+        }
+        for (const [name, call] of Object.entries(calls)) expect(await failureCode(call), name).toBe('TRIB_LOG_CLOSED')
+      } finally {
+        await own.cleanup()
+      }
+      // The shared log is untouched.
+      expect(await log.describeTopic(unique('still-open'))).toBeUndefined()
     })
   })
 }

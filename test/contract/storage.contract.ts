@@ -7,8 +7,9 @@ import { isTributaryError } from '../../runtime/errors.ts'
 import type { LakeStorage } from '../../runtime/lake/storage.ts'
 
 /**
- * The contract every LakeStorage adapter honours (file now, S3 later). Each test works under its
- * own random prefix, so the suite can share one bucket or directory with other runs.
+ * The contract every LakeStorage adapter honours (runtime/lake/storage.ts), optional methods
+ * included. Each test works under its own random prefix, so the suite can share one bucket or
+ * directory with other runs.
  */
 export function storageContract(name: string, open: () => Promise<{ storage: LakeStorage; cleanup: () => Promise<void> }>): void {
   describe(`LakeStorage contract: ${name}`, () => {
@@ -96,6 +97,39 @@ export function storageContract(name: string, open: () => Promise<{ storage: Lak
       expect((await storage.read(p)).toString()).toBe('parquet bytes')
       expect(fs.existsSync(local)).toBe(false)
       fs.rmSync(path.dirname(local), { recursive: true, force: true })
+    })
+
+    it('localPath is undefined or the file on local disk holding what was written, for a relative path and its URI alike', async () => {
+      const p = `${unique()}/data/l.bin`
+      await storage.write(p, b('local bytes'))
+      const local = storage.localPath(p)
+      expect(storage.localPath(storage.uri(p))).toBe(local)
+      if (local !== undefined) expect(fs.readFileSync(local).toString()).toBe('local bytes')
+    })
+
+    // Optional in the interface: an adapter without it is reported as skipped, not passed.
+    it('download copies a file into a new local file; a missing file is TRIB_LAKE_FILE_NOT_FOUND and creates none; it never overwrites a local file', async (ctx) => {
+      if (!storage.download) return ctx.skip()
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-download-'))
+      try {
+        // Larger than one network read, with every byte value.
+        const data = Buffer.from(Array.from({ length: 3 * 1024 * 1024 }, (_, i) => (i * 7919) % 256))
+        const p = `${unique()}/data/d.bin`
+        await storage.write(p, data)
+        await storage.download(storage.uri(p), path.join(dir, 'd.bin'))
+        expect(fs.readFileSync(path.join(dir, 'd.bin')).equals(data)).toBe(true)
+
+        const missing = `${unique()}/nothing.bin`
+        const error = await storage.download(missing, path.join(dir, 'm.bin')).then(() => undefined, (e: unknown) => e)
+        expect(isTributaryError(error, 'TRIB_LAKE_FILE_NOT_FOUND'), String(error)).toBe(true)
+        expect(fs.existsSync(path.join(dir, 'm.bin'))).toBe(false)
+
+        fs.writeFileSync(path.join(dir, 'kept.bin'), 'kept')
+        await expect(storage.download(p, path.join(dir, 'kept.bin'))).rejects.toThrow()
+        expect(fs.readFileSync(path.join(dir, 'kept.bin')).toString()).toBe('kept')
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
     })
   })
 }

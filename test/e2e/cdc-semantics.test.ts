@@ -5,17 +5,16 @@ import { UNAVAILABLE_PLACEHOLDER } from '../../runtime/codec/debezium/unavailabl
 import { loadConfig } from '../../runtime/config/load.ts'
 import { tableId } from '../../runtime/lake/index.ts'
 import { loadProduct, type Product } from '../../runtime/product/load.ts'
-import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
-import type { SnapshotCompactor } from '../../runtime/compactor/compactor.ts'
+import { createRunnables, runProducts } from '../../runtime/runner.ts'
 import { lakeTables, runQuery } from '../../runtime/query/query.ts'
 import { openRuntime, type Runtime } from '../../runtime/runtime.ts'
-import { readDecoded, readTopic, tempDir } from '../helpers/runtime.ts'
+import { readDecoded, readTopic, tempDir, testEnv } from '../helpers/runtime.ts'
 
 /**
  * Debezium semantics end to end on the embedded runtime: unavailable (unchanged TOASTed) values
  * keep what the upsert table and a table-mode port hold, within a batch and across commits; a
  * TRUNCATE reaches the transform and empties both in one step; contract rules apply to
- * table-mode inputs. The same with a real connector: test/integration/pg-cdc.test.ts.
+ * table-mode inputs. The same with a real connector: test/fault/pg-cdc.test.ts.
  */
 const P = UNAVAILABLE_PLACEHOLDER
 const row = { type: 'record', name: 'Row', namespace: 'cdc.test', fields: [
@@ -102,9 +101,9 @@ describe('CDC semantics: unavailable values, truncate, table-port contracts', ()
     headers,
   })
   const run = async () => {
-    const processors = await createProcessors(runtime, products)
-    await runProcessors(processors, { untilIdle: true })
-    return processors
+    const units = await createRunnables(runtime, products)
+    await runProducts(units, { untilIdle: true })
+    return units
   }
   const lake = async () => {
     const r = await runQuery(runtime.catalog, await lakeTables(runtime.catalog), 'SELECT id, name, doc, tags FROM mirror.rows ORDER BY id')
@@ -114,14 +113,14 @@ describe('CDC semantics: unavailable values, truncate, table-port contracts', ()
     const before = (await readTopic(runtime.log, 'lookup.answers')).length
     await runtime.log.append(ids.map((id) => ({ topic: 'lookup.asks', key: null, value: Buffer.from(JSON.stringify({ id })) })))
     await run()
-    return (await readDecoded(runtime.log, runtime.serde, 'lookup.answers')).slice(before).map((r) => r.value)
+    return (await readDecoded(runtime.log, runtime.codec.serde, 'lookup.answers')).slice(before).map((r) => r.value)
   }
 
   beforeAll(async () => {
     dir = tempDir('trib-cdc-semantics-')
     const { mirror, lookup } = writeProducts(dir)
     products = [loadProduct(mirror), loadProduct(lookup)]
-    runtime = await openRuntime(loadConfig({ env: {}, flags: { dataDir: path.join(dir, 'data') } }))
+    runtime = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir: path.join(dir, 'data') } }))
     await runtime.log.ensureTopic('src.rows', { partitions: 1 })
     await runtime.log.ensureTopic('lookup.asks', { partitions: 1 })
   })
@@ -145,7 +144,7 @@ describe('CDC semantics: unavailable values, truncate, table-port contracts', ()
       change('u', { id: 2, name: 'b2 again', doc: P, tags: null }),
     ])
     const [mirror] = await run()
-    expect((mirror as { metrics: { deadLetters: Map<string, number> } }).metrics.deadLetters.size).toBe(0)
+    expect(mirror!.processor.metrics.deadLetters.size).toBe(0)
     expect(await lake()).toEqual([
       { id: 1, name: 'a1 again', doc: 'long one', tags: ['x', 'y'] },
       { id: 2, name: 'b2 again', doc: 'new two', tags: null },
@@ -160,7 +159,7 @@ describe('CDC semantics: unavailable values, truncate, table-port contracts', ()
       { id: 2, doc: 'new two', tags: null },
       { id: 3, doc: null, tags: null },
     ])
-    const dead = await readDecoded(runtime.log, runtime.serde, 'lookup.dlq')
+    const dead = await readDecoded(runtime.log, runtime.codec.serde, 'lookup.dlq')
     expect(dead.map((d) => [d.headers['tributary.error.stage'], d.headers['tributary.error.code'], d.headers['tributary.error.port']])).toEqual([['validate', 'TRIB_VALIDATE_RULE', 'rows']])
     expect(dead[0]!.headers['tributary.error.message']).toContain('name')
 
@@ -182,12 +181,12 @@ describe('CDC semantics: unavailable values, truncate, table-port contracts', ()
   it('a TRUNCATE reaches the transform and empties the upsert table in one snapshot and the table-mode port', async () => {
     const before = (await runtime.catalog.loadTable(tableId('mirror', 'rows'))).metadata.snapshots.length
     await runtime.log.append([change('t', null), change('c', { id: 9, name: 'n9', doc: 'nine', tags: null })])
-    const compactor = (await run()).find((p) => p.name === 'mirror.rows')
+    const compactor = (await run()).flatMap((u) => u.sinks).find((s) => s.name === 'mirror.rows')
     expect(await lake()).toEqual([{ id: 9, name: 'n9', doc: 'nine', tags: null }])
     const table = await runtime.catalog.loadTable(tableId('mirror', 'rows'))
     // One commit held the truncate and the row after it (then main fast-forwarded to it).
     expect(table.metadata.snapshots.length).toBe(before + 1)
-    expect((compactor as SnapshotCompactor).lake.truncates).toBe(1)
+    expect(compactor!.stats.truncates).toBe(1)
     expect(await ask(100, 9)).toEqual([
       { id: 100, doc: null, tags: null },
       { id: 9, doc: 'nine', tags: null },

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { commands, type CommandDef } from '../../runtime/cli/commands.js'
 import { repoRoot, tempDir } from '../helpers/runtime.ts'
 
 const bin = path.join(repoRoot, 'runtime/cli/bin.js')
@@ -29,12 +30,17 @@ function expectCleanError(r: ReturnType<typeof cli>, code: string, mention: RegE
 }
 
 describe('tributary CLI', () => {
-  it('has --help on every command', () => {
-    for (const command of ['demo', 'run', 'produce', 'tail', 'topics', 'schemas', 'replay', 'validate', 'spec-schema', 'codegen', 'config', 'registry serve', 'doctor']) {
+  it('has --help on every command, and --version', () => {
+    const names = (defs: readonly CommandDef[], prefix = ''): string[] =>
+      defs.flatMap((d) => (d.commands ? names(d.commands, `${prefix}${d.name} `) : [`${prefix}${d.name}`]))
+    for (const command of names(commands)) {
       const r = cli([...command.split(' '), '--help'])
       expect(r.code, command).toBe(0)
       expect(r.stdout).toMatch(/^Usage: tributary /)
     }
+    const version = cli(['--version'])
+    expect(version.code).toBe(0)
+    expect(version.stdout.trim()).toBe((JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version)
     const unknown = cli(['frobnicate'])
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toMatch(/unknown command 'frobnicate'/)
@@ -80,6 +86,19 @@ describe('tributary CLI', () => {
     fs.writeFileSync(bad, `${JSON.stringify(play(4))}\n{"play_id": 5,\n`)
     expectCleanError(cli(['produce', 'cli.plays', '--file', bad]), 'TRIB_USAGE', /bad\.jsonl:2: /)
     expectCleanError(cli(['produce', 'cli.plays', '--file', file.replace('plays', 'nope')]), 'TRIB_USAGE', /does not exist/)
+
+    // Exact values in and out: an int64 beyond 2^53 as written, bytes that are not UTF-8 refused naming the field.
+    const big = path.join(dataDir, 'big.jsonl')
+    fs.writeFileSync(big, `${JSON.stringify(play(1)).replace('"user_id":1', '"user_id":9007199254740993')}\n`)
+    expect(cli(['produce', 'cli.big', '--file', big, '--schema', 'schemas/podcast.play-event.avsc', '--key-field', 'user_id']).code).toBe(0)
+    const line = cli(['tail', 'cli.big', '--format', 'json']).stdout
+    expect(line).toContain('"key":9007199254740993,')
+    expect(line).toContain('"user_id":9007199254740993,')
+    const notUtf8 = path.join(dataDir, 'not-utf8.jsonl')
+    const text = Buffer.from(`${JSON.stringify(play(1)).replace('"web"', '"w~b"')}\n`)
+    text[text.indexOf('~')] = 0xff
+    fs.writeFileSync(notUtf8, text)
+    expectCleanError(cli(['produce', 'cli.big', '--file', notUtf8, '--schema', 'schemas/podcast.play-event.avsc']), 'TRIB_USAGE', /not-utf8\.jsonl:1: .*field device is not valid UTF-8/)
   })
 
   it('gives one clear error for an unknown topic, a bad --from, an unknown product', () => {
@@ -115,6 +134,20 @@ describe('tributary CLI', () => {
     expect(printed.pii.salt).toBe('***')
     expect(printed.transport.kind).toBe('embedded')
     expect(r.stdout).not.toContain('a-real-secret-salt')
+  })
+
+  it('draws progress bars on a terminal and none when piped', () => {
+    const tty = tempDir('trib-tty-')
+    // script(1) gives the command a real pseudo-terminal.
+    const shell = `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} --data-dir ${JSON.stringify(tty)} demo --users 500 --plays 8000`
+    const onTty = spawnSync('script', ['-qec', shell, '/dev/null'], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, VITEST: '' } })
+    expect(onTty.status).toBe(0)
+    expect(onTty.stdout).toMatch(/\r\x1b\[2Kday 1 \[[#.]{24}\] \d+% [\d,]+\/[\d,]+ records/)
+    const piped = cli(['demo', '--users', '500', '--plays', '8000'], { dir: tempDir('trib-piped-') })
+    expect(piped.code).toBe(0)
+    expect(piped.stderr + piped.stdout).not.toMatch(/\r|\x1b\[/)
+    expect(piped.stdout).toMatch(/The top podcasts of 2026-11-02/)
+    fs.rmSync(tty, { recursive: true, force: true })
   })
 
   it('prints the spec JSON Schema', () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateSampleData, playsTopic, usersTopic, type SampleSummary } from '../../products/sample-data/generate.ts'
-import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
-import type { RunnableProduct as Processor } from '../../runtime/processor/runnable.ts'
-import { ProductMetrics } from '../../runtime/processor/metrics.ts'
+import { createRunnables, runProducts } from '../../runtime/runner.ts'
+import type { ProcessorRunnable as Processor } from '../../runtime/processor/runnable.ts'
+import { ProductMetrics } from '../../runtime/observability/metrics.ts'
 import type { Runtime } from '../../runtime/runtime.ts'
 import { exampleMesh, readDecoded, readTopic, tempRuntime } from '../helpers/runtime.ts'
 
@@ -19,14 +19,15 @@ describe('dead letters from the sample data', () => {
     const sample = await generateSampleData(runtime.registry, { users: 60, plays: 300, seed: 7 })
     summary = sample.summary
     await runtime.log.append(sample.records)
-    processors = await createProcessors(runtime, exampleMesh())
-    await runProcessors(processors, { untilIdle: true })
+    const units = await createRunnables(runtime, exampleMesh())
+    processors = units.map((u) => u.processor)
+    await runProducts(units, { untilIdle: true })
   })
   afterAll(async () => cleanup())
 
   const codes = async (topic: string) => {
     const counts: Record<string, number> = {}
-    for (const r of await readDecoded(runtime.log, runtime.serde, topic)) {
+    for (const r of await readDecoded(runtime.log, runtime.codec.serde, topic)) {
       const code = r.headers['tributary.error.code']!
       counts[code] = (counts[code] ?? 0) + 1
     }
@@ -36,7 +37,7 @@ describe('dead letters from the sample data', () => {
   it('routes each invalid record to the DLQ with the expected code, stage and source position', async () => {
     expect(await codes('user-profiles.dlq')).toEqual(summary.invalid[usersTopic])
     expect(await codes('podcast-listeners.dlq')).toEqual(summary.invalid[playsTopic])
-    for (const r of await readDecoded(runtime.log, runtime.serde, 'user-profiles.dlq')) {
+    for (const r of await readDecoded(runtime.log, runtime.codec.serde, 'user-profiles.dlq')) {
       expect(r.headers['tributary.source.topic']).toBe(usersTopic)
       expect(Number(r.headers['tributary.source.offset'])).toBeGreaterThanOrEqual(0)
       expect(['decode', 'validate']).toContain(r.headers['tributary.error.stage'])

@@ -8,6 +8,7 @@ import { openRuntime } from '../../runtime/runtime.ts'
 import { profilesAccess, restrictedUserProfiles } from '../helpers/access.ts'
 import { freePort, repoRoot, tempDir } from '../helpers/runtime.ts'
 import { canonicalRows, restCatalogClient, type Row } from '../interop/python.ts'
+import { stopChild, waitFor } from '../helpers/processes.ts'
 
 /**
  * The Iceberg REST catalog over real sockets, as the CLI serves it: under /iceberg in the product
@@ -73,20 +74,7 @@ function spawnCli(args: string[], logs: { text: string }): ChildProcess {
   for (const s of [child.stdout!, child.stderr!]) s.on('data', (c: Buffer) => (logs.text += c.toString()))
   return child
 }
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve()
-    child.once('exit', () => resolve())
-    child.kill('SIGTERM')
-  })
-async function waitFor(what: string, logs: { text: string }, ok: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (await ok().catch(() => false)) return
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  throw new Error(`${what} did not happen: ${logs.text.slice(-3000)}`)
-}
-
+const stop = stopChild
 /** The checks both servers pass; `base` is the catalog URI (…/iceberg). */
 async function catalogChecks(base: string): Promise<void> {
   const config = await call(base, 'GET', '/v1/config', 'none')

@@ -5,14 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AUDIT_PROPERTY } from '../../runtime/compactor/compactor.ts'
 import type { AuditResult } from '../../runtime/compactor/audit.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
-import { tableId, tableRequest, type ScanSelector } from '../../runtime/lake/index.ts'
+import { tableId, tableRequest, type ScanSelector, type SnapshotId } from '../../runtime/lake/index.ts'
 import { loadProduct } from '../../runtime/product/load.ts'
-import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
-import type { RunnableProduct } from '../../runtime/processor/runnable.ts'
-import { SnapshotCompactor } from '../../runtime/compactor/compactor.ts'
+import { createRunnables, runProducts, type ProductRunnables } from '../../runtime/runner.ts'
 import { lakeTables, runQuery } from '../../runtime/query/query.ts'
 import { openRuntime, type Runtime } from '../../runtime/runtime.ts'
-import { repoRoot, tempDir } from '../helpers/runtime.ts'
+import { repoRoot, tempDir, testEnv } from '../helpers/runtime.ts'
 import { pyicebergRows, pythonPath } from '../interop/python.ts'
 
 const bin = path.join(repoRoot, 'runtime/cli/bin.js')
@@ -62,10 +60,10 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
       env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', TRIBUTARY_PRODUCTS: productDir, VITEST: '' },
     })
 
-  const run = async (): Promise<RunnableProduct[]> => {
-    const processors = await createProcessors(runtime, [loadProduct(productDir)])
-    await runProcessors(processors, { untilIdle: true })
-    return processors
+  const run = async (): Promise<ProductRunnables[]> => {
+    const units = await createRunnables(runtime, [loadProduct(productDir)])
+    await runProducts(units, { untilIdle: true })
+    return units
   }
   const send = (readings: Array<{ sensor: string; value: number; unit?: string }>) =>
     runtime.log.append(readings.map((r, i) => ({ topic: 'sensors.in', key: Buffer.from(r.sensor), value: Buffer.from(JSON.stringify({ ...r, at: `2026-11-01T10:00:0${i}Z` })) })))
@@ -79,7 +77,7 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
     dataDir = tempDir('trib-lake-')
     productDir = tempDir('trib-sensors-')
     writeProduct(productDir, { maxValue: 100, withUnit: false })
-    runtime = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
+    runtime = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))
     await runtime.log.ensureTopic('sensors.in', { partitions: 2 })
   })
   afterAll(async () => {
@@ -99,8 +97,8 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
 
   it('keeps main where it was when the audit fails, and says why', async () => {
     await send([{ sensor: 'c', value: 500 }])
-    const [, compactor] = await run()
-    expect((compactor as SnapshotCompactor).lake.auditFailures).toBe(1)
+    const [unit] = await run()
+    expect(unit!.sinks[0]!.stats.auditFailures).toBe(1)
     const table = await runtime.catalog.loadTable(tableId('sensors', 'latest'))
     expect(table.metadata.refs.main?.['snapshot-id']).not.toBe(table.metadata.refs.audit?.['snapshot-id'])
     const recorded = JSON.parse(table.metadata.properties[AUDIT_PROPERTY]!) as AuditResult
@@ -178,6 +176,34 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
 
     expect(cli('lake', 'rollback', 'sensors.latest', '--to', 'good').status).toBe(0)
     expect((await query('SELECT sensor FROM sensors.latest ORDER BY sensor')).map((r) => r.sensor)).toEqual(['a', 'b'])
+  })
+
+  it('commits on top when another writer commits to main while the compactor runs', async () => {
+    await run() // the rollback above left records to read again: settled first
+    const before = await query('SELECT sensor, value FROM sensors.latest ORDER BY sensor')
+    const processors = (await createRunnables(runtime, [loadProduct(productDir)])).flatMap((u) => [u.processor, ...u.sinks])
+    let foreign: SnapshotId
+    try {
+      for (const p of processors) await p.start()
+      // Another engine appends to main while the compactor is open (its audit branch is now behind).
+      const other = await runtime.catalog.loadTable(tableId('sensors', 'latest'))
+      foreign = (await other.newSnapshot({ addRows: [{ sensor: 'z', value: 9, at: '2026-11-01T11:00:00.000Z', unit: null }] }))['snapshot-id']
+      await send([{ sensor: 'a', value: 4 }, { sensor: 'z', value: 10 }])
+      // Drained by hand (runProducts would start them again): the first commit finds main moved,
+      // the compactor restarts its audit branch at main, reads those records again and commits on top.
+      for (let moved = 1; moved > 0 || !processors.every((p) => p.idle()); ) {
+        moved = 0
+        for (const p of processors) for (let n = await p.step(0); n > 0; n = await p.step(0)) moved += n
+      }
+    } finally {
+      for (const p of processors) await p.close()
+    }
+    const table = await runtime.catalog.loadTable(tableId('sensors', 'latest'))
+    expect(table.metadata.refs.main?.['snapshot-id']).toBe(table.metadata.refs.audit?.['snapshot-id'])
+    expect(table.snapshot()?.['parent-snapshot-id']).toBe(foreign)
+    // The key index learned the foreign row: z replaced, not duplicated (the unique audit passed).
+    const expected = [...before.filter((r) => r.sensor !== 'a'), { sensor: 'a', value: 4 }, { sensor: 'z', value: 10 }].sort((x, y) => String(x.sensor).localeCompare(String(y.sensor)))
+    expect(await query('SELECT sensor, value FROM sensors.latest ORDER BY sensor')).toEqual(expected)
   })
 
   it('gives one clear error for an unknown table, a bad snapshot, a forbidden statement, corrupt metadata', () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createEnvelopeType, createPlainType } from '../../runtime/codec/debezium/index.ts'
 import { buildAvro, buildAvroTombstone, type ChangeSpec } from '../../products/sample-data/debezium/index.ts'
 import type { OutgoingRecord } from '../../runtime/log/log.ts'
-import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
+import { createRunnables, runProducts } from '../../runtime/runner.ts'
 import { frame } from '../../runtime/codec/avro/wire.ts'
 import type { Runtime } from '../../runtime/runtime.ts'
 import { playsTopic, usersTable, usersTopic } from '../../products/sample-data/generate.ts'
@@ -98,7 +98,7 @@ describe('example mesh, end to end on the embedded runtime', () => {
     })
     await log.append(records)
 
-    await runProcessors(await createProcessors(runtime, exampleMesh()), { untilIdle: true })
+    await runProducts(await createRunnables(runtime, exampleMesh()), { untilIdle: true })
   })
   afterAll(async () => cleanup())
 
@@ -109,7 +109,7 @@ describe('example mesh, end to end on the embedded runtime', () => {
   }
 
   it('user-profiles: one profile event per change, a tombstone for the delete, none for the Debezium tombstone', async () => {
-    const rows = await readDecoded(runtime.log, runtime.serde, 'user-profiles.profiles')
+    const rows = await readDecoded(runtime.log, runtime.codec.serde, 'user-profiles.profiles')
     const profile = (u: typeof ada, ageBand: string | null) => ({
       user_id: u.id,
       email: u.email.toLowerCase(),
@@ -130,7 +130,7 @@ describe('example mesh, end to end on the embedded runtime', () => {
   })
 
   it('podcast-listeners: every valid play joined with the profile as it is now', async () => {
-    const rows = await readDecoded(runtime.log, runtime.serde, 'podcast-listeners.demographics')
+    const rows = await readDecoded(runtime.log, runtime.codec.serde, 'podcast-listeners.demographics')
     const demo = (p: ReturnType<typeof play>, profile: Record<string, unknown> | null) => ({
       play_id: p.play_id,
       podcast_id: p.podcast_id,
@@ -161,7 +161,7 @@ describe('example mesh, end to end on the embedded runtime', () => {
   })
 
   it('top-podcasts: running totals per day and podcast', async () => {
-    const rows = await readDecoded(runtime.log, runtime.serde, 'top-podcasts.daily-plays')
+    const rows = await readDecoded(runtime.log, runtime.codec.serde, 'top-podcasts.daily-plays')
     const totals = (day: string, podcast: string, plays: number, listeners: number, seconds: number, country: string | null, at: string) => ({
       day,
       podcast_id: podcast,
@@ -185,13 +185,13 @@ describe('example mesh, end to end on the embedded runtime', () => {
   })
 
   it('dead letters keep the original bytes and say why', async () => {
-    const rows = await readDecoded(runtime.log, runtime.serde, 'podcast-listeners.dlq')
+    const rows = await readDecoded(runtime.log, runtime.codec.serde, 'podcast-listeners.dlq')
     expect(rows.map((r) => [r.headers['tributary.error.code'], r.headers['tributary.error.stage'], r.headers['tributary.source.topic']])).toEqual([
       ['TRIB_DECODE_JSON', 'decode', playsTopic],
       ['TRIB_VALIDATE_RULE', 'validate', playsTopic],
     ])
     expect(rows[0]!.value).toBe('{"play_id":')
     expect(rows[1]!.headers['tributary.error.message']).toContain('duration_seconds')
-    expect(await readDecoded(runtime.log, runtime.serde, 'user-profiles.dlq')).toEqual([])
+    expect(await readDecoded(runtime.log, runtime.codec.serde, 'user-profiles.dlq')).toEqual([])
   })
 })

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../runtime/config/load.ts'
 import { openRuntime } from '../../runtime/runtime.ts'
-import { readDecoded, readTopic, repoRoot, tempDir } from '../helpers/runtime.ts'
+import { readDecoded, readTopic, repoRoot, tempDir, testEnv } from '../helpers/runtime.ts'
 
 const bin = path.join(repoRoot, 'runtime/cli/bin.js')
 const dataDir = tempDir('trib-replay-')
@@ -13,9 +13,9 @@ const cli = (...args: string[]) =>
   spawnSync(process.execPath, [bin, '--data-dir', dataDir, ...args], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', VITEST: '' } })
 
 async function dailyPlays(): Promise<{ count: number; latest: Record<string, number> }> {
-  const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
+  const rt = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))
   try {
-    const rows = await readDecoded(rt.log, rt.serde, 'top-podcasts.daily-plays')
+    const rows = await readDecoded(rt.log, rt.codec.serde, 'top-podcasts.daily-plays')
     const latest: Record<string, number> = {}
     for (const r of rows) {
       const v = r.value as { day: string; podcast_id: string; plays: number }
@@ -50,7 +50,7 @@ describe('tributary replay', () => {
     expect(cli('run', 'top-podcasts', '--until-idle').status).toBe(0)
     const after = await dailyPlays()
     // Kafka semantics: per partition, from the first record stamped at or after the time, to the end.
-    const rt = await openRuntime(loadConfig({ env: {}, flags: { dataDir } }))
+    const rt = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))
     const inputs = await readTopic(rt.log, 'podcast-listeners.demographics')
     await rt.close()
     const since = Date.parse('2026-11-03T00:00:00Z')

@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadProduct } from '../../runtime/product/load.ts'
-import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
+import { createRunnables, runProducts } from '../../runtime/runner.ts'
 import { keySubject, valueSubject } from '../../runtime/registry/registry.ts'
 import type { Runtime } from '../../runtime/runtime.ts'
 import { StateDb } from '../../runtime/state/db.ts'
@@ -40,10 +40,10 @@ describe('table-mode input port', () => {
   let encodeProfile: (v: unknown) => Buffer
   let encodeKey: (v: unknown) => Buffer
 
-  const run = async () => runProcessors(await createProcessors(runtime, [listeners]), { untilIdle: true })
+  const run = async () => runProducts(await createRunnables(runtime, [listeners]), { untilIdle: true })
   const known = async () =>
     Object.fromEntries(
-      (await readDecoded(runtime.log, runtime.serde, 'podcast-listeners.demographics')).map((r) => {
+      (await readDecoded(runtime.log, runtime.codec.serde, 'podcast-listeners.demographics')).map((r) => {
         const v = r.value as { play_id: string; known_listener: boolean; country: string | null }
         return [v.play_id.slice(-1), v.known_listener ? v.country : null]
       }),
@@ -53,8 +53,8 @@ describe('table-mode input port', () => {
     ;({ runtime, cleanup } = await tempRuntime())
     await runtime.log.ensureTopic(profilesTopic, { partitions: 3 })
     await runtime.log.ensureTopic('podcast.plays', { partitions: 3 })
-    encodeProfile = await runtime.serde.encoder(valueSubject(profilesTopic), readSchemaFile(path.join(productsDir, '../schemas/users.user-profile.avsc')).schema)
-    encodeKey = await runtime.serde.encoder(keySubject(profilesTopic), '"long"')
+    encodeProfile = await runtime.codec.serde.encoder(valueSubject(profilesTopic), readSchemaFile(path.join(productsDir, '../schemas/users.user-profile.avsc')).schema)
+    encodeKey = await runtime.codec.serde.encoder(keySubject(profilesTopic), '"long"')
   })
   afterAll(async () => cleanup())
 

@@ -5,7 +5,7 @@ import { basicAuth, bearerTokens } from '../../runtime/access/authenticate.ts'
 import { ADMIN_AUDIENCE } from '../../runtime/access/config.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
 import { type EmbeddedRegistry, serveRegistry } from '../../connectors/registry/embedded/index.ts'
-import { productsDir, repoRoot } from './runtime.ts'
+import { linkPackage, productsDir } from './runtime.ts'
 
 /** The principal tests write to a served registry with: basic auth (what Confluent clients send), in group admin. */
 export const registryWriter = { username: 'tests', password: 'tests-registry-password' } as const
@@ -34,9 +34,8 @@ export async function serveWritableRegistry(registry: EmbeddedRegistry): Promise
  */
 export function restrictedUserProfiles(parent: string, accessYaml: string): string {
   const dir = path.join(parent, 'user-profiles')
-  // transform.ts imports 'tributary': outside the repository, that is this checkout.
-  fs.mkdirSync(path.join(parent, 'node_modules'), { recursive: true })
-  if (!fs.existsSync(path.join(parent, 'node_modules', 'tributary'))) fs.symlinkSync(repoRoot, path.join(parent, 'node_modules', 'tributary'), 'dir')
+  // transform.ts imports the package by name: outside the repository, that is this checkout.
+  linkPackage(parent)
   fs.cpSync(path.join(productsDir, 'user-profiles'), dir, { recursive: true })
   fs.appendFileSync(path.join(dir, 'product.yaml'), `\n${accessYaml.trim()}\n`)
   return dir

@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { loadConfig } from '../../runtime/config/load.ts'
 import { isTributaryError, type TributaryError } from '../../runtime/errors.ts'
-import type { Log, LogRecord } from '../../runtime/log/log.ts'
+import { readToEnd, type Log } from '../../runtime/log/log.ts'
 import { loadMesh } from '../../runtime/product/mesh.ts'
 import type { Product } from '../../runtime/product/load.ts'
 import { openRuntime, type Runtime } from '../../runtime/runtime.ts'
@@ -16,6 +16,16 @@ export const repoRoot = path.resolve(import.meta.dirname, '../..')
 export const productsDir = path.join(repoRoot, 'products')
 
 export const tempDir = (prefix = 'trib-'): string => fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+
+/** The package's name: what product code imports (`import { defineTransform } from 'tributary-runtime'`). */
+export const packageName = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { name: string }).name
+
+/** Makes this checkout the package that product folders under `dir` import, as an install would. */
+export function linkPackage(dir: string): void {
+  const link = path.join(dir, 'node_modules', packageName)
+  fs.mkdirSync(path.dirname(link), { recursive: true })
+  if (!fs.existsSync(link)) fs.symlinkSync(repoRoot, link, 'dir')
+}
 
 /** A name no other test run uses (topics, groups, subjects). */
 export const unique = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`
@@ -30,10 +40,16 @@ export async function failure(p: Promise<unknown>): Promise<TributaryError> {
   return e
 }
 
+/**
+ * The environment tests give loadConfig: nothing of the developer's, but the fast-path switch, so
+ * the e2e suite runs both ways (test/vitest.config.ts runs it again with TRIBUTARY_FAST_PATHS=off).
+ */
+export const testEnv = (): NodeJS.ProcessEnv => (process.env.TRIBUTARY_FAST_PATHS ? { TRIBUTARY_FAST_PATHS: process.env.TRIBUTARY_FAST_PATHS } : {})
+
 /** An embedded runtime in a fresh temporary data folder. */
 export async function tempRuntime(): Promise<{ runtime: Runtime; dir: string; cleanup: () => Promise<void> }> {
   const dir = tempDir()
-  const runtime = await openRuntime(loadConfig({ env: {}, flags: { dataDir: dir } }))
+  const runtime = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir: dir } }))
   return {
     runtime,
     dir,
@@ -47,19 +63,7 @@ export async function tempRuntime(): Promise<{ runtime: Runtime; dir: string; cl
 export const exampleMesh = (): Product[] => loadMesh([], [productsDir])
 
 /** Every record of a topic, read from the start to the end as it is now. */
-export async function readTopic(log: Log, topic: string): Promise<LogRecord[]> {
-  const consumer = log.consumer({ group: null, topics: [topic], from: { kind: 'earliest' } })
-  const out: LogRecord[] = []
-  try {
-    for (;;) {
-      const batch = await consumer.poll({ maxRecords: 5000, maxWaitMs: 0 })
-      out.push(...batch)
-      if (batch.length === 0 && consumer.caughtUp()) return out
-    }
-  } finally {
-    await consumer.close()
-  }
-}
+export const readTopic = readToEnd
 
 /** Decoded key and value (plain objects) of every record of a topic. */
 export async function readDecoded(log: Log, serde: Serde, topic: string): Promise<Array<{ partition: number; offset: number; key: unknown; value: unknown; headers: Record<string, string> }>> {

@@ -7,9 +7,9 @@
 #   test/infra/cdc.sh down     stop both (idempotent)
 #   test/infra/cdc.sh status   print what runs where
 #
-# PostgreSQL is installed with apt-get when missing (as root, or with sudo). Each server takes a
-# free loopback port when it starts; the ports are recorded in .cache/cdc/state.json, which the
-# tests read (test/integration/cdc-support.ts). Downloads and state live under .cache/ (git-ignored).
+# PostgreSQL is installed from Debian's packages when missing (test/infra/tools.sh). Each server
+# takes a free loopback port when it starts; the ports are recorded in .cache/cdc/state.json, which
+# the tests read (test/integration/cdc-support.ts). Downloads and state live under .cache/ (git-ignored).
 # The broker is TRIBUTARY_TEST_KAFKA, or 127.0.0.1:$KAFKA_PORT (19092), started by infra.sh.
 set -euo pipefail
 
@@ -44,8 +44,7 @@ pg_install() {
   # Debian's package would create and start a cluster of its own on 5432; the tests need only theirs.
   sudo_ mkdir -p /etc/postgresql-common/createcluster.d
   echo 'create_main_cluster = false' | sudo_ tee /etc/postgresql-common/createcluster.d/tributary-tests.conf >/dev/null
-  sudo_ apt-get update -qq
-  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >&2
+  bash "$root/test/infra/tools.sh" install postgresql
 }
 
 # The server refuses to run as root: as root it runs as the `postgres` user the package creates.

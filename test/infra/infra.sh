@@ -2,9 +2,9 @@
 # Real servers for integration tests, with no Docker engine: an Apache Kafka broker in KRaft mode
 # (jars from Maven Central) and an S3-compatible server (moto's server mode, from PyPI).
 #
-#   test/infra/infra.sh up       start both (idempotent: running servers are left alone)
-#   test/infra/infra.sh down     stop both (idempotent)
-#   test/infra/infra.sh status   print what runs where
+#   test/infra/infra.sh up [kafka|s3]     start both, or one (idempotent: running servers are left alone)
+#   test/infra/infra.sh down [kafka|s3]   stop both, or one (idempotent)
+#   test/infra/infra.sh status            print what runs where
 #
 # Downloads and state live under .cache/ (git-ignored). Ports: Kafka 127.0.0.1:19092 (controller
 # 19093), S3 127.0.0.1:19000; override with KAFKA_PORT / S3_PORT.
@@ -95,7 +95,7 @@ EOF
   fi
   log "starting kafka on 127.0.0.1:$kafka_port"
   nohup java -Xms256m -Xmx768m -XX:+UseG1GC -cp "$cp" -Dlog4j.configuration="file:$kafka_dir/log4j.properties" \
-    kafka.Kafka "$kafka_dir/server.properties" > "$logfile" 2>&1 &
+    kafka.Kafka "$kafka_dir/server.properties" > "$logfile" 2>&1 9>&- &
   echo $! > "$pidfile"
   wait_for kafka "$kafka_port" "$pidfile" "$logfile" 90
   log "kafka ready (pid $(cat "$pidfile"))"
@@ -115,7 +115,7 @@ s3_up() {
     echo "$moto" > "$stamp"
   fi
   log "starting s3 (moto) on 127.0.0.1:$s3_port"
-  nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$s3_port" > "$logfile" 2>&1 &
+  nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$s3_port" > "$logfile" 2>&1 9>&- &
   echo $! > "$pidfile"
   wait_for s3 "$s3_port" "$pidfile" "$logfile" 60
   log "s3 ready (pid $(cat "$pidfile"))"
@@ -126,10 +126,21 @@ status() {
   if pid_alive "$s3_dir/s3.pid"; then echo "s3:    running, pid $(cat "$s3_dir/s3.pid"), http://127.0.0.1:$s3_port"; else echo "s3:    stopped"; fi
 }
 
+# One `up` or `down` at a time: test runs in several checkouts share .cache, and a start racing
+# another start would find the port closed and start a second server.
+exec 9>"$cache/.infra.lock"
 case "${1:-}" in
-  up) kafka_up; s3_up; status ;;
+  up)
+    flock -w 600 9 || fail "another up or down has held .cache/.infra.lock for 10 minutes"
+    case "${2:-all}" in
+      kafka) kafka_up ;;
+      s3) s3_up ;;
+      all) kafka_up; s3_up ;;
+      *) echo "usage: $0 up [kafka|s3]" >&2; exit 2 ;;
+    esac
+    status ;;
   down)
-    # `down kafka` or `down s3` stops one server; plain `down` stops both.
+    flock -w 600 9 || fail "another up or down has held .cache/.infra.lock for 10 minutes"
     case "${2:-all}" in
       kafka) stop kafka "$kafka_dir/kafka.pid" ;;
       s3) stop s3 "$s3_dir/s3.pid" ;;

@@ -47,7 +47,7 @@ function parseKcat(out: Buffer): KcatRecord[] {
 describe('kcat reads and writes Tributary topics on Kafka (real broker)', () => {
   let log: Log
   beforeAll(async () => {
-    if (spawnSync('kcat', ['-V']).status !== 0) throw new Error('kcat is not installed: apt-get install -y kcat')
+    if (spawnSync('kcat', ['-V']).status !== 0) throw new Error('kcat is not installed, and the set-up could not install it (test/infra/tools.sh ensure kcat says why)')
     log = await openTestKafkaLog()
   })
   afterAll(async () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EmbeddedRegistry, openEmbeddedRegistry } from '../../connectors/registry/embedded/index.ts'
 import { registryWriter, serveWritableRegistry } from '../helpers/access.ts'
 import { loadConfig } from '../../runtime/config/load.ts'
-import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
+import { createRunnables, runProducts } from '../../runtime/runner.ts'
 import { lakeTables, runQuery } from '../../runtime/query/query.ts'
 import { openRuntime, type Runtime } from '../../runtime/runtime.ts'
 import { generateSampleData, playsTopic, usersTopic } from '../../products/sample-data/generate.ts'
@@ -43,9 +43,9 @@ async function runMesh(runtime: Runtime): Promise<ModeResult> {
   // The sample data holds one oversized user (the TRIB_RECORD_TOO_LARGE case): above Kafka's 1 MB default.
   for (const t of inputTopics) await runtime.log.ensureTopic(t, { partitions: PARTITIONS, maxMessageBytes: 4 * 1024 * 1024 })
   await runtime.log.append(records)
-  await runProcessors(await createProcessors(runtime, mesh), { untilIdle: true })
+  await runProducts(await createRunnables(runtime, mesh), { untilIdle: true })
   const outputs = new Map<string, ModeResult['outputs'] extends Map<string, infer V> ? V : never>()
-  for (const p of mesh) for (const t of [...p.outputs.map((o) => o.spec.topic), p.dlqTopic]) outputs.set(t, await readDecoded(runtime.log, runtime.serde, t))
+  for (const p of mesh) for (const t of [...p.outputs.map((o) => o.spec.topic), p.dlqTopic]) outputs.set(t, await readDecoded(runtime.log, runtime.codec.serde, t))
   const lake = new Map<string, Record<string, unknown>[]>()
   for (const t of await lakeTables(runtime.catalog)) {
     const r = await runQuery(runtime.catalog, [t], `SELECT * FROM "${t.product}"."${t.port}"`)
@@ -117,8 +117,8 @@ describe('the example mesh on Kafka + a remote registry + S3 equals embedded mod
   })
 
   it('runs on the backends the configuration names', () => {
-    expect(embeddedMode.runtime.log.kind).toBe('embedded')
-    expect(kafkaMode.runtime.log.kind).toBe('kafka')
+    expect(embeddedMode.runtime.log.capabilities.assignment).toBe('static')
+    expect(kafkaMode.runtime.log.capabilities.assignment).toBe('dynamic')
     expect(kafkaMode.runtime.catalog.uri).toBe(`s3://${bucket.bucket}/mesh`)
   })
 

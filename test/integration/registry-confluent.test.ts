@@ -5,7 +5,6 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { openConfluentRegistry } from '../../connectors/registry/confluent/index.ts'
-import { backoffDelay } from '../../runtime/util/backoff.ts'
 import { failure } from '../helpers/runtime.ts'
 import { maxBodyBytes, registryWriter, writerAccess } from '../helpers/access.ts'
 import { type EmbeddedRegistry, createRegistryHttpHandler, openEmbeddedRegistry } from '../../connectors/registry/embedded/index.ts'
@@ -215,13 +214,6 @@ describe('retries', () => {
     expect(e.code).toBe('TRIB_REGISTRY_UNAVAILABLE')
     expect(e.message).toMatch(/closed/)
     expect((await failure(registry.listSubjects())).message).toMatch(/closed/)
-  })
-
-  it('backs off exponentially, capped, with jitter around the delay', () => {
-    const o = { initialDelayMs: 100, maxDelayMs: 1_000 }
-    expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, o, () => 0.5))).toEqual([100, 200, 400, 800, 1_000, 1_000])
-    expect(backoffDelay(1, o, () => 0)).toBe(80)
-    expect(backoffDelay(1, o, () => 1)).toBe(120)
   })
 })
 

@@ -67,7 +67,7 @@ async function positionsOf(table: Table, ids: number[]): Promise<{ path: string;
   }
 }
 
-const pyRows = (table: Table, at: { snapshotId?: number } = {}): Row[] => sortBy(pyicebergRows(table.metadataFile, at))
+const pyRows = (table: Table, at: Parameters<typeof pyicebergRows>[1] = {}): Row[] => sortBy(pyicebergRows(table.metadataFile, at))
 
 describe('Iceberg tables on S3', () => {
   it('appends, upserts with position deletes, evolves, audits and compacts; runQuery and pyiceberg agree', async () => {

@@ -1,11 +1,12 @@
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { tableId, tableRequest } from '../../runtime/lake/index.ts'
+import { tableId, tableRequest, type SnapshotId } from '../../runtime/lake/index.ts'
 import type { Table } from '../../runtime/lake/table.ts'
 import { openTestLake, type TestLake } from '../helpers/lake.ts'
-import { duckdbIcebergRows, duckdbRows, parquetSchema, pyicebergFiles, pyicebergRows, pythonPath, sortBy, type Row } from './python.ts'
+import { duckdbIcebergRows, duckdbRows, parquetSchema, pyicebergFiles, pyicebergRows, pythonPath, repoRoot, sortBy, type Row } from './python.ts'
 
 /**
  * Tables built with the lake API, read back at every snapshot by the real pyiceberg, by DuckDB's
@@ -81,8 +82,8 @@ describe('lake tables read by pyiceberg and DuckDB', () => {
   it('appends, evolves, upserts with position deletes, partitions by day, tags and time-travels', async () => {
     const table = await lake.catalog.createTable(tableId('interop', 'plays'), tableRequest({ avroSchema: V1, partitionBy: ['day(played_at)'], identifierFields: ['id'] }))
     const model = new Map<number, Row>()
-    const expectations: { snapshotId: number; rows: Row[] }[] = []
-    const check = async (snapshotId: number, expected: Row[]): Promise<void> => {
+    const expectations: { snapshotId: SnapshotId; rows: Row[] }[] = []
+    const check = async (snapshotId: SnapshotId, expected: Row[]): Promise<void> => {
       const want = sortBy(expected)
       expect(sortBy(pyicebergRows(table.metadataFile, { snapshotId }))).toEqual(want)
       expect(sortBy(duckdbIcebergRows(table.metadataFile, snapshotId))).toEqual(want)
@@ -143,7 +144,7 @@ describe('lake tables read by pyiceberg and DuckDB', () => {
     const after = await table.files()
     expect(after.deletes).toHaveLength(0)
     expect(after.data.length).toBeLessThan(before)
-    await check(rewrite.snapshot?.['snapshot-id'] as number, [...model.values()])
+    await check(rewrite.snapshot?.['snapshot-id'] as SnapshotId, [...model.values()])
 
     // 5. expiry keeps the tag and main, removes the rest and only their files
     const expired = await table.expireSnapshots({ olderThanMs: Date.now() + 60_000, retainLast: 1 })
@@ -153,7 +154,7 @@ describe('lake tables read by pyiceberg and DuckDB', () => {
     expect(sortBy(pyicebergRows(table.metadataFile))).toEqual(sortBy([...model.values()]))
     expect(sortBy(duckdbIcebergRows(table.metadataFile))).toEqual(sortBy([...model.values()]))
     expect(sortBy(pyicebergRows(table.metadataFile, { ref: 'v1' }))).toEqual(sortBy(first))
-  })
+  }, 300_000) // some 30 runs of the python readers: about a minute on a machine under load
 
   it('writes Parquet with field ids, micros timestamps and 3-level lists', async () => {
     const table = await lake.catalog.createTable(tableId('interop', 'schema'), tableRequest({ avroSchema: V1 }))
@@ -166,6 +167,31 @@ describe('lake tables read by pyiceberg and DuckDB', () => {
     expect(byName.get('played_at')?.logical_type).toMatch(/isAdjustedToUTC=1.*MICROS=MicroSeconds/)
     expect(cols.map((c) => c.name)).toEqual(expect.arrayContaining(['tags', 'list', 'element']))
     expect(byName.get('element')?.field_id).not.toBeNull()
+  })
+
+  it('marks required columns required, in data and position delete files (as pyarrow reads them)', async () => {
+    const flat = { type: 'record', name: 'Flat', fields: [...V1.fields.slice(0, 5), { name: 'note', type: ['null', 'string'], default: null }, { name: 'wide', type: { type: 'bytes', logicalType: 'decimal', precision: 30, scale: 4 } }] }
+    const table = await lake.catalog.createTable(tableId('interop', 'required'), tableRequest({ avroSchema: flat }))
+    const rows = [1, 2, 3].map((id): Row => { const { tags, attrs, place, ...r } = row(id, 'u', '2024-01-01'); return { ...r, note: id === 2 ? null : 'n', wide: `-${id}2345678901234567890123456.7890` } })
+    await table.newSnapshot({ addRows: rows })
+    const [data] = (await table.files()).data
+    await table.newSnapshot({ deletePositions: [{ path: data!.dataFile.filePath, pos: 1 }] })
+    const [deletes] = (await table.files()).deletes
+    const columns = (file: string) => Object.fromEntries((JSON.parse(execFileSync(pythonPath(), [path.join(repoRoot, 'test/interop/parquet_schema.py'), file.replace('file://', '')], { encoding: 'utf8' })) as Array<{ path: string; required: boolean; field_id: number }>).map((c) => [c.path, [c.required, c.field_id]]))
+    const ids = new Map(table.schema().fields.map((f) => [f.name, f.id]))
+    expect(columns(data!.dataFile.filePath)).toEqual({
+      id: [true, ids.get('id')],
+      user: [true, ids.get('user')],
+      played_at: [true, ids.get('played_at')],
+      day: [true, ids.get('day')],
+      amount: [true, ids.get('amount')],
+      note: [false, ids.get('note')],
+      wide: [true, ids.get('wide')],
+    })
+    expect(columns(deletes!.dataFile.filePath)).toEqual({ file_path: [true, 2147483546], pos: [true, 2147483545] })
+    const expected = sortBy(rows.filter((r) => r.id !== 2))
+    expect(sortBy(pyicebergRows(table.metadataFile))).toEqual(expected)
+    expect(sortBy(duckdbIcebergRows(table.metadataFile))).toEqual(expected)
   })
 })
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateSampleData, playsTopic, usersTopic } from '../../products/sample-data/generate.ts'
-import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
+import { createRunnables, runProducts } from '../../runtime/runner.ts'
 import { lakeTables, runQuery, type LakeTable } from '../../runtime/query/query.ts'
 import type { Runtime } from '../../runtime/runtime.ts'
 import { exampleMesh, readDecoded, tempRuntime } from '../helpers/runtime.ts'
@@ -28,7 +28,7 @@ describe('the lake seen by pyiceberg, DuckDB and tributary query', () => {
     for (let day = 0; day < 3; day++) {
       const batch = records.filter((r) => r.timestamp! >= start + day * 86_400_000 && (day === 2 || r.timestamp! < start + (day + 1) * 86_400_000))
       await runtime.log.append(batch)
-      await runProcessors(await createProcessors(runtime, exampleMesh()), { untilIdle: true })
+      await runProducts(await createRunnables(runtime, exampleMesh()), { untilIdle: true })
     }
     tables = await lakeTables(runtime.catalog)
   }, 600_000)
@@ -55,8 +55,8 @@ describe('the lake seen by pyiceberg, DuckDB and tributary query', () => {
         const oursRows = ours.rows.map((r) => Object.fromEntries(ours.columns.map((c, i) => [c, r[i]])))
         const py = pyicebergRows(table.metadataFile, { snapshotId: id })
         const duck = duckdbRows(await table.scan({ snapshotId: id }))
-        // The readers print bytes as hex, the query as base64 (Tributary's JSON form).
-        const hex = (r: Row) => (t.port === 'dlq' ? { ...r, key: r.key && Buffer.from(String(r.key), 'base64').toString('hex'), value: r.value && Buffer.from(String(r.value), 'base64').toString('hex') } : r)
+        // The readers print bytes as hex; the query gives Buffers (the value model's bytes).
+        const hex = (r: Row) => (t.port === 'dlq' ? { ...r, key: r.key && (r.key as Buffer).toString('hex'), value: r.value && (r.value as Buffer).toString('hex') } : r)
         const expected = canonicalRows(oursRows.map(hex))
         expect(canonicalRows(duck), `${t.name}@${id} duckdb`).toEqual(canonicalRows(py))
         expect(canonicalRows(py), `${t.name}@${id} pyiceberg vs query`).toEqual(expected)
@@ -72,7 +72,7 @@ describe('the lake seen by pyiceberg, DuckDB and tributary query', () => {
     const ids = py.map((r) => r.user_id)
     expect(new Set(ids).size).toBe(ids.length)
     const last = new Map<string, unknown>()
-    for (const r of await readDecoded(runtime.log, runtime.serde, 'user-profiles.profiles')) last.set(JSON.stringify(r.key), r.value)
+    for (const r of await readDecoded(runtime.log, runtime.codec.serde, 'user-profiles.profiles')) last.set(JSON.stringify(r.key), r.value)
     const live = [...last.values()].filter((v): v is Row => v !== null)
     expect(live.length).toBeLessThan(last.size) // some users were deleted
     expect(canonicalRows(py)).toEqual(canonicalRows(live))

@@ -11,9 +11,15 @@
   read_table.py duckdb-iceberg <metadata.json | table dir> [--snapshot-id N]
       rows via DuckDB's own iceberg extension: iceberg_scan(...) (loaded from the
       duckdb-extension-iceberg wheel, since DuckDB cannot download extensions here)
+  read_table.py pyiceberg-snapshots <metadata.json>
+      {"<snapshot id>": rows} for every snapshot the metadata lists (one process for all of them)
+  read_table.py duckdb-iceberg-snapshots <metadata.json>
+      {"<snapshot id>": rows} via iceberg_scan for every snapshot the metadata lists
   read_table.py duckdb <plan.json>
       rows via DuckDB (python): the plan lists data files, delete files and the columns by field
       id; deletes are applied by (file, position) like the runtime's SQL view
+  read_table.py duckdb-plans <plans.json>
+      {"<key>": rows} for a JSON object of such plans
   read_table.py parquet-schema <file.parquet>
       the Parquet schema (names, field ids, types) as DuckDB sees it
 
@@ -138,6 +144,23 @@ def duckdb_with_iceberg():
     return con
 
 
+def duckdb_plan(plan):
+    import duckdb
+
+    names = [c["name"] for c in plan["columns"]]
+    if not plan["data"]:
+        return []
+    con = duckdb.connect()
+    schema = "MAP {" + ", ".join(f"{c['id']}: {{name: '{c['name']}', type: '{c['type']}', default_value: NULL}}" for c in plan["columns"]) + "}"
+    cols = ", ".join(f'd."{c["name"]}"' for c in plan["columns"])
+    files = "[" + ", ".join(f"'{p}'" for p in plan["data"]) + "]"
+    sql = f"SELECT {cols} FROM read_parquet({files}, filename=true, file_row_number=true, schema={schema}) d"
+    if plan["deletes"]:
+        dels = "[" + ", ".join(f"'{p}'" for p in plan["deletes"]) + "]"
+        sql += f" ANTI JOIN (SELECT regexp_replace(file_path, '^file://', '') AS file_path, pos FROM read_parquet({dels})) x ON x.file_path = d.filename AND x.pos = d.file_row_number"
+    return [jsonable(dict(zip(names, r))) for r in con.execute(sql).fetchall()]
+
+
 def main():
     mode, target = sys.argv[1], sys.argv[2]
     opts = args_after(sys.argv[3:])
@@ -155,22 +178,32 @@ def main():
         cur = con.execute(f"SELECT * FROM iceberg_scan('{target}'{params})")
         names = [d[0] for d in cur.description]
         print(json.dumps([jsonable(dict(zip(names, r))) for r in cur.fetchall()]))
-    elif mode == "duckdb":
-        import duckdb
+    elif mode == "pyiceberg-snapshots":
+        from pyiceberg.table import StaticTable
 
+        table = StaticTable.from_metadata(target, properties=fileio_properties())
+        out = {}
+        for snapshot in table.metadata.snapshots:
+            rows = table.scan(snapshot_id=snapshot.snapshot_id).to_arrow().to_pylist(maps_as_pydicts="strict")
+            out[str(snapshot.snapshot_id)] = [jsonable(r) for r in rows]
+        print(json.dumps(out))
+    elif mode == "duckdb-iceberg-snapshots":
         with open(target) as f:
-            plan = json.load(f)
-        con = duckdb.connect()
-        schema = "MAP {" + ", ".join(f"{c['id']}: {{name: '{c['name']}', type: '{c['type']}', default_value: NULL}}" for c in plan["columns"]) + "}"
-        cols = ", ".join(f'd."{c["name"]}"' for c in plan["columns"])
-        files = "[" + ", ".join(f"'{p}'" for p in plan["data"]) + "]"
-        sql = f"SELECT {cols} FROM read_parquet({files}, filename=true, file_row_number=true, schema={schema}) d"
-        if plan["deletes"]:
-            dels = "[" + ", ".join(f"'{p}'" for p in plan["deletes"]) + "]"
-            sql += f" ANTI JOIN (SELECT regexp_replace(file_path, '^file://', '') AS file_path, pos FROM read_parquet({dels})) x ON x.file_path = d.filename AND x.pos = d.file_row_number"
-        names = [c["name"] for c in plan["columns"]]
-        rows = [dict(zip(names, r)) for r in con.execute(sql).fetchall()]
-        print(json.dumps([jsonable(r) for r in rows]))
+            ids = [s["snapshot-id"] for s in json.load(f).get("snapshots", [])]
+        con = duckdb_with_iceberg()
+        out = {}
+        for sid in ids:
+            cur = con.execute(f"SELECT * FROM iceberg_scan('{target}', snapshot_from_id={int(sid)})")
+            names = [d[0] for d in cur.description]
+            out[str(sid)] = [jsonable(dict(zip(names, r))) for r in cur.fetchall()]
+        print(json.dumps(out))
+    elif mode == "duckdb":
+        with open(target) as f:
+            print(json.dumps(duckdb_plan(json.load(f))))
+    elif mode == "duckdb-plans":
+        with open(target) as f:
+            plans = json.load(f)
+        print(json.dumps({key: duckdb_plan(plan) for key, plan in plans.items()}))
     elif mode == "parquet-schema":
         import duckdb
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EmbeddedRegistry } from '../../connectors/registry/embedded/index.ts'
 import { serveWritableRegistry } from '../helpers/access.ts'
 import { generateSampleData, playsTopic, usersTopic } from '../../products/sample-data/generate.ts'
-import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
+import { createRunnables, runProducts } from '../../runtime/runner.ts'
 import { createSerde } from '../../runtime/codec/avro/serde.ts'
 import type { Runtime } from '../../runtime/runtime.ts'
 import { exampleMesh, readTopic, repoRoot, tempRuntime } from '../helpers/runtime.ts'
@@ -96,11 +96,12 @@ describe('Python confluent-kafka against the embedded registry REST API', () => 
   })
 
   it("AvroDeserializer reads the example products' output topics as our runtime decodes them", async () => {
-    const { log, serde, registry } = runtime
+    const { log, registry } = runtime
+    const serde = runtime.codec.serde
     for (const t of [usersTopic, playsTopic]) await log.ensureTopic(t, { partitions: 3 })
     const sample = await generateSampleData(registry, { users: 40, plays: 200, seed: 3 })
     await log.append(sample.records)
-    await runProcessors(await createProcessors(runtime, exampleMesh()), { untilIdle: true })
+    await runProducts(await createRunnables(runtime, exampleMesh()), { untilIdle: true })
 
     const outputs: Array<[string, string]> = [
       ['user-profiles.profiles', 'users.user-profile.avsc'],

@@ -5,7 +5,7 @@ import { AccessControl } from '../../runtime/access/access.ts'
 import { listen } from '../../runtime/http/server.ts'
 import { createCatalogHttpHandler } from '../../runtime/lake/catalog/rest/server.ts'
 import type { ScanSelector } from '../../runtime/lake/read/scan.ts'
-import { createProcessors, runProcessors } from '../../runtime/processor/runner.ts'
+import { createRunnables, runProducts } from '../../runtime/runner.ts'
 import { lakeTables, runQuery, type LakeTable } from '../../runtime/query/query.ts'
 import type { Runtime } from '../../runtime/runtime.ts'
 import { exampleMesh, tempRuntime } from '../helpers/runtime.ts'
@@ -34,14 +34,14 @@ describe('the lake through its Iceberg REST catalog, read by pyiceberg and DuckD
     const mesh = exampleMesh()
     // Two rounds a day apart; the tables are tagged after the first, as `tributary demo` does.
     await runtime.log.append(records.filter((r) => r.timestamp! < start + 86_400_000))
-    await runProcessors(await createProcessors(runtime, mesh), { untilIdle: true })
+    await runProducts(await createRunnables(runtime, mesh), { untilIdle: true })
     tables = await lakeTables(runtime.catalog)
     for (const t of tables) {
       const table = await runtime.catalog.loadTable(t.identifier)
       if (table.snapshot()) await table.tag(TAG)
     }
     await runtime.log.append(records.filter((r) => r.timestamp! >= start + 86_400_000))
-    await runProcessors(await createProcessors(runtime, mesh), { untilIdle: true })
+    await runProducts(await createRunnables(runtime, mesh), { untilIdle: true })
     tables = await lakeTables(runtime.catalog)
 
     const { config } = runtime
@@ -65,8 +65,8 @@ describe('the lake through its Iceberg REST catalog, read by pyiceberg and DuckD
       for (const [label, at, selector] of selectors) {
         const ours = await runQuery(runtime.catalog, [t], `SELECT * FROM "${t.product}"."${t.port}"`, { asOf: at })
         const rows = ours.rows.map((r) => Object.fromEntries(ours.columns.map((c, i) => [c, r[i]])))
-        // The clients print bytes as hex, the query as base64 (Tributary's JSON form).
-        const hex = (r: Row) => (t.port === 'dlq' ? { ...r, key: r.key && Buffer.from(String(r.key), 'base64').toString('hex'), value: r.value && Buffer.from(String(r.value), 'base64').toString('hex') } : r)
+        // The clients print bytes as hex; the query gives Buffers (the value model's bytes).
+        const hex = (r: Row) => (t.port === 'dlq' ? { ...r, key: r.key && (r.key as Buffer).toString('hex'), value: r.value && (r.value as Buffer).toString('hex') } : r)
         out.push({ read: { namespace: t.product, table: t.port, ...selector }, at, label: `${t.name} at ${label}`, expected: canonicalRows(rows.map(hex)) })
       }
     }

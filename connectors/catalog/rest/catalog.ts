@@ -84,7 +84,7 @@ class RestCatalog implements Catalog {
     for await (const page of this.#pages(`${this.base}/namespaces`, 'list namespaces')) {
       const namespaces = (page as { namespaces?: unknown }).namespaces
       if (!Array.isArray(namespaces)) throw new TributaryError('TRIB_LAKE_CATALOG_BAD_RESPONSE', `list namespaces: the answer of ${this.uri} has no namespaces list`)
-      out.push(...(namespaces as string[][]))
+      for (const namespace of namespaces as string[][]) out.push(namespace)
     }
     return out.sort((a, b) => compare(a.join('\u0000'), b.join('\u0000')))
   }
@@ -95,7 +95,7 @@ class RestCatalog implements Catalog {
       for await (const page of this.#pages(`${this.#namespaceUrl(namespace)}/tables`, `list tables of ${namespace.join('.')}`)) {
         const ids = (page as { identifiers?: unknown }).identifiers
         if (!Array.isArray(ids)) throw new TributaryError('TRIB_LAKE_CATALOG_BAD_RESPONSE', `list tables: the answer of ${this.uri} has no identifiers list`)
-        out.push(...(ids as TableIdentifier[]).map((id) => ({ namespace: [...id.namespace], name: id.name })))
+        for (const id of ids as TableIdentifier[]) out.push({ namespace: [...id.namespace], name: id.name })
       }
     } catch (e) {
       // The seam lists an unknown namespace as empty; the protocol answers 404.

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { parseExact, stringifyExact } from '../../../runtime/codec/json/exact.ts'
+import { parseExact } from '../../../runtime/codec/json/exact.ts'
+import { writeJson } from '../../../runtime/codec/json/write.ts'
 import { TributaryError, messageOf } from '../../../runtime/errors.ts'
 import type { ErrorModel } from '../../../runtime/lake/catalog/rest/protocol.ts'
 import { moduleLogger } from '../../../runtime/logger.ts'
-import { backoffDelay } from '../../../runtime/util/backoff.ts'
+import { retry } from '../../../runtime/util/retry.ts'
 import type { CatalogAuth } from './auth.ts'
 
 /**
@@ -39,23 +40,31 @@ export class RestHttp {
   /** Sends once (or, for GET and HEAD, with retries); resolves every HTTP answer, rejects with NoAnswer when there is none. */
   async send(method: string, url: string, body?: unknown): Promise<Answer> {
     const idempotent = method === 'GET' || method === 'HEAD'
-    for (let attempt = 1; ; attempt++) {
-      let answer: Answer | undefined
-      let failure: unknown
-      try {
-        answer = await this.#once(method, url, body)
-        if (answer.status === 401 && this.options.auth.invalidate()) answer = await this.#once(method, url, body)
-      } catch (e) {
-        failure = e
-      }
-      const retry = idempotent && attempt <= this.options.retries && (answer === undefined ? failure instanceof NoAnswer : RETRIED_STATUSES.has(answer.status))
-      if (!retry) {
-        if (answer) return answer
-        throw failure
-      }
-      const wait = backoffDelay(attempt, { initialDelayMs: 100, maxDelayMs: 5000 })
-      log.debug({ method, url, attempt, status: answer?.status, err: failure ? messageOf(failure) : undefined, retryInMs: wait }, 'REST catalog request failed; retrying')
-      await sleep(wait)
+    // What a retried attempt got: the last one's is the result once the retries are spent.
+    const answers = new WeakMap<TributaryError, Answer>()
+    try {
+      return await retry(
+        async () => {
+          let answer: Answer
+          try {
+            answer = await this.#once(method, url, body)
+            if (answer.status === 401 && this.options.auth.invalidate()) answer = await this.#once(method, url, body)
+          } catch (e) {
+            if (idempotent && e instanceof NoAnswer) throw new TributaryError('TRIB_LAKE_CATALOG_UNAVAILABLE', e.message, { cause: e })
+            throw e
+          }
+          if (!idempotent || !RETRIED_STATUSES.has(answer.status)) return answer
+          const error = new TributaryError('TRIB_LAKE_CATALOG_UNAVAILABLE', `${method} ${url}: ${describeAnswer(answer)}`)
+          answers.set(error, answer)
+          throw error
+        },
+        { what: 'REST catalog request failed', backoff: { initialDelayMs: 100, maxDelayMs: 5000 }, maxAttempts: this.options.retries + 1, logger: log, level: 'debug', context: { method, url } },
+      )
+    } catch (e) {
+      if (!(e instanceof TributaryError)) throw e
+      const answer = answers.get(e)
+      if (answer) return answer
+      throw e.cause instanceof NoAnswer ? e.cause : e
     }
   }
 
@@ -67,7 +76,7 @@ export class RestHttp {
     let res: Response
     let text: string
     try {
-      res = await fetch(url, { method, headers, ...(body !== undefined ? { body: stringifyExact(body) } : {}), signal: AbortSignal.timeout(this.options.timeoutMs) })
+      res = await fetch(url, { method, headers, ...(body !== undefined ? { body: writeJson(body) } : {}), signal: AbortSignal.timeout(this.options.timeoutMs) })
       text = await res.text()
     } catch (e) {
       throw new NoAnswer(`${method} ${url}: ${messageOf(e)}`, { cause: e })

@@ -19,7 +19,9 @@ export function kafkajsAdmin(options: ResolvedKafkaOptions, role: string, retrie
     watermarks: async (topic) => new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, { low: Number(o.low), high: Number(o.high) }])),
     offsetsForTimestamp: async (topic, timestamp) =>
       (await admin.fetchTopicOffsetsByTimestamp(topic, timestamp)).map((o) => ({ topic, partition: o.partition, offset: Number(o.offset) })),
+    deleteTopics: (topics, timeout) => admin.deleteTopics({ topics, timeout }),
     listGroups: async () => (await admin.listGroups()).groups.map((g) => g.groupId),
+    deleteGroups: async (groups) => void (await admin.deleteGroups(groups)),
     committedOffsets: async (groupId, topics) => {
       const found = await admin.fetchOffsets(topics ? { groupId, topics } : { groupId })
       return found.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: Number(p.offset) })))

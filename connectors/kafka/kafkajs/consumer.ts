@@ -1,12 +1,12 @@
-import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises'
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import { randomUUID } from 'node:crypto'
 import type { EachBatchPayload, IMemberAssignment } from 'kafkajs'
-import { TributaryError } from '../../../runtime/errors.ts'
+import { TributaryError, isTributaryError } from '../../../runtime/errors.ts'
 import type { Consumer, ConsumerOptions, LogRecord, OutgoingRecord, PartitionOffset, PollOptions, RecordPosition, StartFrom, TopicPartition } from '../../../runtime/log/log.ts'
-import { backoffDelay } from '../../../runtime/util/backoff.ts'
+import { backoffDelay, retry } from '../../../runtime/util/retry.ts'
 import { Mutex } from '../../shared/mutex.ts'
 import { Signal } from '../../shared/signal.ts'
-import { PRIVATE_GROUP_PREFIX } from '../admin.ts'
+import { PRIVATE_GROUP_PREFIX, REQUEST_BACKOFF } from '../admin.ts'
 import { Committer } from '../committer.ts'
 import { checkCommitOffsets, checkConsumerOptions, checkSeekOffset, notAssigned, sortedAssignment } from '../consumer-checks.ts'
 import type { ConsumerHost } from '../driver.ts'
@@ -68,6 +68,7 @@ export class KafkajsConsumer implements Consumer {
   #starting: Promise<void> | undefined
   #needSession = false
   #retryAt = 0
+  #sessionFailures = 0
   #started = false
   #closed = false
   #ready = false
@@ -237,7 +238,7 @@ export class KafkajsConsumer implements Consumer {
     await session?.stop()
     await this.#starting?.catch(() => undefined)
     await this.#committer.close()
-    this.#host.consumerClosed(this, this.#group, this.#committer.transactionalIndex)
+    this.#host.consumerClosed(this, this.#group, this.#committer.memberIndex)
   }
 
   // ---- lifecycle ----
@@ -252,6 +253,7 @@ export class KafkajsConsumer implements Consumer {
     if (this.#needSession && this.#starting === undefined && now >= this.#retryAt) {
       this.#needSession = false
       this.#starting = this.#openSession()
+        .then(() => void (this.#sessionFailures = 0))
         .catch((e: unknown) => this.#sessionFailed(e))
         .finally(() => {
           this.#starting = undefined
@@ -291,9 +293,10 @@ export class KafkajsConsumer implements Consumer {
       this.#fatal = err
       return
     }
-    log.warn({ topics: this.#topics, group: this.#group, cause: err.message }, 'Kafka consumer could not start; retrying')
+    const retryInMs = backoffDelay(++this.#sessionFailures, REQUEST_BACKOFF)
+    log.warn({ topics: this.#topics, group: this.#group, cause: err.message, attempt: this.#sessionFailures, retryInMs }, 'Kafka consumer could not start; retrying')
     this.#needSession = true
-    this.#retryAt = Date.now() + 1000
+    this.#retryAt = Date.now() + retryInMs
   }
 
   async #checkTopics(): Promise<void> {
@@ -413,11 +416,12 @@ export class KafkajsConsumer implements Consumer {
     void this.#position(session, gen)
   }
 
+  /** Resolves and seeks the start offsets of a new generation; failures retry until a newer generation (or close) takes over. */
   async #position(session: Session, gen: number): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const current = (): boolean => gen === this.#generation && !this.#closed && session === this.#session
-      if (!current()) return
-      try {
+    const current = (): boolean => gen === this.#generation && !this.#closed && session === this.#session
+    await retry(
+      async () => {
+        if (!current()) return
         const parts = [...this.#parts.values()]
         const starts = await startOffsets(this.#host.admin, { parts, group: this.#group, from: this.#from, seeks: this.#seeks })
         if (!current()) return
@@ -430,13 +434,17 @@ export class KafkajsConsumer implements Consumer {
         this.#ready = true
         session.resume(parts)
         this.#signal.notify()
-        return
-      } catch (e) {
-        const wait = backoffDelay(attempt + 1, { initialDelayMs: 200, maxDelayMs: 5_000, jitter: 0 })
-        log.warn({ group: this.#group, attempt, cause: describe(e) }, `positioning the assigned partitions failed; retrying in ${wait} ms`)
-        await sleep(wait)
-      }
-    }
+      },
+      {
+        what: 'positioning the assigned partitions failed',
+        backoff: REQUEST_BACKOFF,
+        // Whatever failed, a later attempt may work; the retries end when this generation does.
+        classify: (e) => (isTributaryError(e) && e.retriable ? e : new TributaryError('TRIB_KAFKA_UNAVAILABLE', describe(e), { cause: e })),
+        retryOn: current,
+        logger: log,
+        context: { group: this.#group },
+      },
+    ).catch(() => undefined)
   }
 
   #onBatch(payload: EachBatchPayload): Promise<void> {

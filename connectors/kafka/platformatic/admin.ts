@@ -65,7 +65,9 @@ export function platformaticAdmin(options: ResolvedKafkaOptions, role: string, r
       // -1: no record at or after the time; the end, as the Log contract says.
       return at.map((o, partition) => ({ topic, partition, offset: Number(o >= 0n ? o : high[partition]!) }))
     },
+    deleteTopics: (topics) => admin.deleteTopics({ topics }),
     listGroups: async () => [...(await admin.listGroups()).keys()],
+    deleteGroups: (groups) => admin.deleteGroups({ groups }),
     committedOffsets: async (group, topics) => {
       // requireStable: offsets of a transaction not yet settled are waited for (the library retries
       // UNSTABLE_OFFSET_COMMIT), not read as the older ones.

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { FetchIsolationLevels, protocolErrorsCodesById, type Base, type Broker, type ClusterMetadata } from '@platformatic/kafka'
 import type { LogRecord } from '../../../runtime/log/log.ts'
-import { backoffDelay } from '../../../runtime/util/backoff.ts'
+import { backoffDelay } from '../../../runtime/util/retry.ts'
 import { Signal } from '../../shared/signal.ts'
 import { describe } from '../errors.ts'
 import { log } from '../logger.ts'

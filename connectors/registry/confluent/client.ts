@@ -3,8 +3,7 @@ import { moduleLogger } from '../../../runtime/logger.ts'
 import { type ApiResponse, type CallParams, type RegistryApi, openRegistryApi } from './api.ts'
 import { type FailedRequest, errorForResponse, isRetriableStatus, unexpectedBody } from './errors.ts'
 import type { ResolvedOptions } from './options.ts'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { backoffDelay } from '../../../runtime/util/backoff.ts'
+import { retry } from '../../../runtime/util/retry.ts'
 
 /**
  * JSON over HTTP to a Confluent-compatible registry: basic auth, a timeout per attempt, and
@@ -64,24 +63,35 @@ export class RegistryClient {
   /** The parsed JSON body of a successful answer. */
   async request(req: RegistryRequest): Promise<unknown> {
     const { retries, initialRetryDelayMs, maxRetryDelayMs } = this.#options
-    for (let attempt = 1; ; attempt++) {
-      const outcome = await this.#attempt(req)
-      if (outcome.ok) return outcome.body
-      if (!outcome.retriable) throw outcome.error
-      if (attempt > retries) {
-        throw new TributaryError(
-          'TRIB_REGISTRY_UNAVAILABLE',
-          `schema registry ${this.url} is unavailable: ${req.method} ${req.route} failed ${attempt} time${attempt > 1 ? 's' : ''} (registry.retries is ${retries}); last: ${outcome.error.message}`,
-          { cause: outcome.error, details: { url: this.url, method: req.method, route: req.route, attempts: attempt } },
-        )
-      }
-      const delayMs = backoffDelay(attempt, { initialDelayMs: initialRetryDelayMs, maxDelayMs: maxRetryDelayMs })
-      log.warn({ url: this.url, method: req.method, route: req.route, attempt, delayMs, reason: outcome.error.message }, 'schema registry request failed; retrying')
-      try {
-        await sleep(delayMs, undefined, { signal: this.#closing.signal })
-      } catch {
-        throw this.#closedError(req)
-      }
+    // Answers that say no (404, 409, 422…) are final, whatever their code's flag says.
+    const final = new WeakSet<TributaryError>()
+    try {
+      return await retry(
+        async () => {
+          const outcome = await this.#attempt(req)
+          if (outcome.ok) return outcome.body
+          if (!outcome.retriable) final.add(outcome.error)
+          throw outcome.error
+        },
+        {
+          what: 'schema registry request failed',
+          backoff: { initialDelayMs: initialRetryDelayMs, maxDelayMs: maxRetryDelayMs },
+          maxAttempts: retries + 1,
+          signal: this.#closing.signal,
+          retryOn: (e) => !final.has(e),
+          logger: log,
+          context: { url: this.url, method: req.method, route: req.route },
+          giveUp: (error, attempts) =>
+            new TributaryError(
+              'TRIB_REGISTRY_UNAVAILABLE',
+              `schema registry ${this.url} is unavailable: ${req.method} ${req.route} failed ${attempts} time${attempts > 1 ? 's' : ''} (registry.retries is ${retries}); last: ${error.message}`,
+              { cause: error, details: { url: this.url, method: req.method, route: req.route, attempts } },
+            ),
+        },
+      )
+    } catch (e) {
+      if (this.#closing.signal.aborted) throw this.#closedError(req)
+      throw e
     }
   }
 

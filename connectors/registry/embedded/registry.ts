@@ -3,7 +3,7 @@ import path from 'node:path'
 import { TributaryError } from '../../../runtime/errors.ts'
 import { moduleLogger } from '../../../runtime/logger.ts'
 import { canonicalSchema } from '../../../runtime/registry/canonical.ts'
-import { type CompatibilityResult, checkLevel } from '../../../runtime/registry/compatibility.ts'
+import { type CompatibilityResult, ParsedSchemas, checkLevel } from '../../../runtime/registry/compatibility.ts'
 import type { CompatibilityLevel, RegisteredSchema, SchemaRegistry } from '../../../runtime/registry/registry.ts'
 import { fsyncDir, isErrno, UndoFailed } from '../../shared/fs.ts'
 import { abandonedTail, JournalFile, type Where } from '../../shared/journal.ts'
@@ -68,6 +68,16 @@ export async function openEmbeddedRegistry(options: EmbeddedRegistryOptions): Pr
   return registry
 }
 
+/**
+ * The same registry with its events held in memory, for one process only (`tributary test`, like
+ * Kafka Streams' TopologyTestDriver): nothing on disk, same semantics, same contract suite.
+ */
+export async function openMemoryRegistry(): Promise<EmbeddedRegistry> {
+  const registry = new EmbeddedSchemaRegistry({ dir: '(memory)' }, true)
+  await registry.init()
+  return registry
+}
+
 class EmbeddedSchemaRegistry implements EmbeddedRegistry {
   readonly dir: string
   readonly #file: string
@@ -75,6 +85,10 @@ class EmbeddedSchemaRegistry implements EmbeddedRegistry {
   readonly #lockTimeoutMs: number
   readonly #readOnly: boolean
   readonly #state = new RegistryState()
+  /** Parsed schemas of compatibility checks, kept across checks. */
+  readonly #parsed = new ParsedSchemas()
+  /** Events live only in #state: no journal file, no lock. */
+  readonly #inMemory: boolean
   #journal: JournalFile | undefined
   #owner: LockOwner | undefined
   /** A failed append that could not be taken back: this registry holds the lock and changes nothing more. */
@@ -82,7 +96,8 @@ class EmbeddedSchemaRegistry implements EmbeddedRegistry {
   #queue: Promise<unknown> = Promise.resolve()
   #closed = false
 
-  constructor(options: EmbeddedRegistryOptions) {
+  constructor(options: EmbeddedRegistryOptions, inMemory = false) {
+    this.#inMemory = inMemory
     this.dir = options.dir
     this.#file = path.join(options.dir, REGISTRY_FILE)
     this.#lockFile = path.join(options.dir, LOCK)
@@ -91,6 +106,7 @@ class EmbeddedSchemaRegistry implements EmbeddedRegistry {
   }
 
   async init(): Promise<void> {
+    if (this.#inMemory) return this.#state.apply({ op: 'init', format: 1 })
     if (!this.#readOnly) {
       fs.mkdirSync(this.dir, { recursive: true })
       this.#owner = new LockOwner(this.dir)
@@ -113,7 +129,7 @@ class EmbeddedSchemaRegistry implements EmbeddedRegistry {
       const same = knownId === undefined ? undefined : live.find((v) => v.id === knownId)
       if (same) return { events: [], result: { id: same.id, version: same.version } }
       const level = state.levelOf(subject)
-      const check = checkLevel(level, text, this.#versioned(live))
+      const check = checkLevel(level, text, this.#versioned(live), this.#parsed)
       if (!check.compatible) {
         throw new TributaryError('TRIB_REGISTRY_INCOMPATIBLE', `subject ${subject}: schema is incompatible under ${level}: ${check.messages.join('; ')}`, {
           details: { subject, level, messages: check.messages },
@@ -164,7 +180,7 @@ class EmbeddedSchemaRegistry implements EmbeddedRegistry {
     await this.#refresh()
     const level = this.#state.levelOf(subject)
     const targets = version === undefined ? this.#state.versions(subject) : [this.#state.liveVersion(subject, version)]
-    return checkLevel(level, text, this.#versioned(targets))
+    return checkLevel(level, text, this.#versioned(targets), this.#parsed)
   }
 
   async getCompatibility(subject?: string): Promise<CompatibilityLevel> {
@@ -281,6 +297,7 @@ class EmbeddedSchemaRegistry implements EmbeddedRegistry {
 
   #refresh(): Promise<void> {
     return this.#serial(async () => {
+      if (this.#inMemory) return
       if (this.#journal === undefined && !this.#openJournal()) return
       if (this.#journal!.shrank()) throw registryCorrupt(`shrank below byte ${this.#journal!.position}, which was already read`, { file: this.#file, position: this.#journal!.size() })
       this.#apply(this.#journal!)
@@ -293,6 +310,13 @@ class EmbeddedSchemaRegistry implements EmbeddedRegistry {
    * its header line.
    */
   #mutate<T>(plan: (state: RegistryState) => { events: RegistryEvent[]; result: T }): Promise<T> {
+    if (this.#inMemory) {
+      return this.#serial(async () => {
+        const { events, result } = plan(this.#state)
+        for (const e of events) this.#state.apply(e)
+        return result
+      })
+    }
     const owner = this.#owner
     if (owner === undefined) {
       return Promise.reject(new TributaryError('TRIB_USAGE', `embedded registry ${this.dir} was opened read-only: changes need a writable registry`, { details: { dir: this.dir } }))

@@ -1,6 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3'
 import type { ResolvedS3Options } from './options.ts'
-import { backoffStrategy } from './retry.ts'
 
 /**
  * The S3 client of one set of options. Credentials come from the SDK's default chain. A client holds
@@ -11,8 +10,8 @@ export function createS3Client(options: ResolvedS3Options): S3Client {
     region: options.region,
     forcePathStyle: options.forcePathStyle,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    maxAttempts: options.maxAttempts,
-    retryStrategy: backoffStrategy(options),
+    // One attempt per send: S3Storage retries under the runtime's one retry policy (and logs each retry).
+    maxAttempts: 1,
     // Plain options: the SDK builds its Node handler from them (timeouts per request).
     requestHandler: { connectionTimeout: options.connectionTimeoutMs, requestTimeout: options.requestTimeoutMs },
   })

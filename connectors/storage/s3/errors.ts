@@ -18,7 +18,6 @@ export const codeOf = (e: unknown): string => {
   const x = e as SdkErrorLike
   return x?.Code ?? x?.name ?? ''
 }
-export const attemptsOf = (e: unknown): number => (e as SdkErrorLike)?.$metadata?.attempts ?? 1
 
 const DENIED = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken', 'ExpiredToken', 'AllAccessDisabled'])
 
@@ -29,6 +28,8 @@ export interface Where {
   /** 's3://bucket/key' of the object, when the operation had one. */
   uri?: string
   op: string
+  /** Attempts made (more than one when the retry loop gave up). */
+  attempts?: number
 }
 
 export function s3Error(e: unknown, where: Where): TributaryError {
@@ -49,13 +50,28 @@ export function s3Error(e: unknown, where: Where): TributaryError {
   if ((code === 'NoSuchKey' || status === 404) && where.uri && where.op === 'read') {
     return new TributaryError('TRIB_LAKE_FILE_NOT_FOUND', `lake file ${where.uri} does not exist`, { cause: e, details })
   }
-  const attempts = attemptsOf(e)
+  const attempts = where.attempts ?? 1
   const what = status ? `HTTP ${status}${code ? ` ${code}` : ''}` : firstLine(messageOf(e))
   return new TributaryError(
     'TRIB_LAKE_STORAGE',
     `S3 at ${where.endpoint} could not ${where.op} ${where.uri ?? `bucket ${where.bucket}`}: ${what}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`,
     { cause: e, details: { ...details, attempts } },
   )
+}
+
+const THROTTLED = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled', 'RequestTimeout', 'RequestTimeoutException', 'InternalError'])
+const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN'])
+
+/**
+ * Whether trying an S3 request again may succeed: 5xx, throttling, 408/429, timeouts, refused or
+ * reset connections. Client errors (other 4xx: a missing key, bad credentials, a failed
+ * precondition) and local failures never are.
+ */
+export function isTransient(e: unknown): boolean {
+  const status = statusOf(e)
+  if (status !== undefined) return status >= 500 || status === 408 || status === 429 || THROTTLED.has(codeOf(e))
+  const x = e as SdkErrorLike & { code?: string; cause?: { code?: string } }
+  return NETWORK.has(x?.code ?? '') || NETWORK.has(x?.cause?.code ?? '') || x?.name === 'TimeoutError' || THROTTLED.has(codeOf(e))
 }
 
 const firstLine = (s: string): string => s.split('\n')[0] ?? s

@@ -9,7 +9,7 @@ import type { Config } from '../../../runtime/config/schema.ts'
 export interface S3StorageOptions extends Partial<Config['lake']['s3']> {
   /** Attempts per request, first included, on 5xx, throttling, timeouts and refused connections (default 6). */
   maxAttempts?: number
-  /** First retry delay; doubles per attempt with full jitter, capped at maxDelayMs (default 200). */
+  /** First retry delay; doubles per attempt with jitter (±50%), capped at maxDelayMs (default 200). */
   baseDelayMs?: number
   maxDelayMs?: number
   /** Socket connect timeout (default 5 s) and per-request inactivity timeout (default 60 s). */

@@ -8,7 +8,7 @@ import { TributaryError } from '../../../runtime/errors.ts'
 import { avroEnvelopeSchema, avroKeySchema } from './build-avro.ts'
 import { connectEnvelopeSchema, connectKeySchema } from './build-connect.ts'
 import { keyColumns, type ColumnDef, type TableDef } from './build-schema.ts'
-import { stringifyExact } from '../../../runtime/codec/json/exact.ts'
+import { writeJson } from '../../../runtime/codec/json/write.ts'
 import type { ChangeOp } from '../../../runtime/codec/debezium/types.ts'
 import * as wire from './wire.ts'
 
@@ -211,7 +211,7 @@ export interface JsonOptions {
 
 function jsonKey(table: TableDef, key: Row | null, schemas: boolean): string | null {
   if (key === null) return null
-  return stringifyExact(schemas ? { schema: connectKeySchema(table), payload: key } : key)
+  return writeJson(schemas ? { schema: connectKeySchema(table), payload: key } : key)
 }
 
 export function buildJson(table: TableDef, change: ChangeSpec, options: JsonOptions = {}): BuiltJson {
@@ -219,7 +219,7 @@ export function buildJson(table: TableDef, change: ChangeSpec, options: JsonOpti
   const payload = envelopeToWire(table, change)
   return {
     key: jsonKey(table, keyToWire(table, change), schemas),
-    value: stringifyExact(schemas ? { schema: connectEnvelopeSchema(table), payload } : payload),
+    value: writeJson(schemas ? { schema: connectEnvelopeSchema(table), payload } : payload),
   }
 }
 

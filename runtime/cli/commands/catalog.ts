@@ -1,5 +1,4 @@
 import http from 'node:http'
-import type { Command } from 'commander'
 import { AccessControl } from '../../access/access.ts'
 import { listen } from '../../http/server.ts'
 import { createCatalogHttpHandler } from '../../lake/catalog/rest/server.ts'
@@ -7,60 +6,51 @@ import { describeProduct } from '../../discovery/describe.ts'
 import { lineageDot, lineageMermaid } from '../../discovery/lineage.ts'
 import { searchCatalog } from '../../discovery/search.ts'
 import { TributaryError } from '../../errors.ts'
+import { majorsOf, readVersionBook, servedProduct } from '../../lifecycle/book.ts'
 import type { CliContext } from '../context.ts'
 import { print, printJson, table } from '../output.ts'
 
-export function registerCatalog(program: Command, ctx: CliContext): void {
-  program
-    .command('catalog')
-    .description(
-      'the mesh catalog: every product with its ports; `catalog search <text>` searches names, descriptions, fields and tags; `catalog serve [products…]` serves the lake as an Iceberg REST catalog at http://<host>:<port>/iceberg',
-    )
-    .argument('[verb]', '"search" or "serve"')
-    .argument('[words...]', 'search: what to search for; serve: the products whose tables to serve (default: all configured)')
-    .option('--format <format>', 'text or json', 'text')
-    .option('--port <port>', 'serve: TCP port', (v) => Number(v), 8181)
-    .option('--host <host>', 'serve: interface to bind', '127.0.0.1')
-    .action(async (verb: string | undefined, words: string[], opts: { format: string; port: number; host: string }) => {
-      if (verb === 'serve') return serveCatalog(ctx, words, opts)
-      const products = ctx.products([])
-      if (verb !== undefined && verb !== 'search') throw new TributaryError('TRIB_USAGE', `unknown catalog command ${JSON.stringify(verb)}: use \`catalog\`, \`catalog search <text>\` or \`catalog serve\``)
-      if (verb === 'search') {
-        if (words.length === 0) throw new TributaryError('TRIB_USAGE', 'catalog search needs some text to look for')
-        const hits = searchCatalog(products, words.join(' '))
-        if (opts.format === 'json') printJson(hits)
-        else print(table(hits.map((h) => ({ product: h.product, where: h.where, text: h.text.length > 70 ? `${h.text.slice(0, 67)}...` : h.text }))))
-        return
-      }
-      const runtime = await ctx.runtime('read')
-      const described = await Promise.all(products.map((p) => describeProduct(p, products, { catalog: runtime.catalog })))
-      if (opts.format === 'json') {
-        printJson(described)
-        return
-      }
-      print(
-        table(
-          described.map((d) => ({
-            product: d.name,
-            domain: d.domain,
-            owner: d.owner.team,
-            inputs: d.inputPorts.map((p) => p.topic).join(', '),
-            outputs: d.outputPorts.map((p) => p.topic).join(', '),
-            tables: d.tables.flatMap((t) => (t.error ? [`${t.table} (unreadable: ${t.error.code})`] : t.snapshotId !== null ? [`${t.table} (${t.rows})`] : [])).join(', ') || '-',
-          })),
-        ),
-      )
-    })
+export async function catalog(ctx: CliContext, verb: string | undefined, words: string[], opts: { format: string; port: number; host: string }): Promise<void> {
+  if (verb === 'serve') return serveCatalog(ctx, words, opts)
+  const products = ctx.products([])
+  if (verb !== undefined && verb !== 'search') throw new TributaryError('TRIB_USAGE', `unknown catalog command ${JSON.stringify(verb)}: use \`catalog\`, \`catalog search <text>\` or \`catalog serve\``)
+  if (verb === 'search') {
+    if (words.length === 0) throw new TributaryError('TRIB_USAGE', 'catalog search needs some text to look for')
+    const hits = searchCatalog(products, words.join(' '))
+    if (opts.format === 'json') printJson(hits)
+    else print(table(hits.map((h) => ({ product: h.product, where: h.where, text: h.text.length > 70 ? `${h.text.slice(0, 67)}...` : h.text }))))
+    return
+  }
+  const runtime = await ctx.runtime('read')
+  // One entry per product, under its plain name: the major it serves, with every major beside it.
+  const book = await readVersionBook(runtime.log)
+  const served = [...new Set(products.map((p) => p.base))].flatMap((base) => servedProduct(book, products, base) ?? [])
+  const described = await Promise.all(
+    served.map(async (p) => ({ ...(await describeProduct(p, products, { catalog: runtime.catalog })), major: p.major, versions: majorsOf(book, products, p.base) })),
+  )
+  if (opts.format === 'json') {
+    printJson(described)
+    return
+  }
+  print(
+    table(
+      described.map((d) => ({
+        product: d.name,
+        versions: d.versions.map((v) => `v${v.major}${v.status === 'running' ? '' : ` (${v.status})`}`).join(', '),
+        domain: d.domain,
+        owner: d.owner.team,
+        inputs: d.inputPorts.map((p) => p.topic).join(', '),
+        outputs: d.outputPorts.map((p) => p.topic).join(', '),
+        tables: d.tables.flatMap((t) => (t.error ? [`${t.table} (unreadable: ${t.error.code})`] : t.snapshotId !== null ? [`${t.table} (${t.rows})`] : [])).join(', ') || '-',
+      })),
+    ),
+  )
+}
 
-  program
-    .command('lineage')
-    .description('draw the port-to-port graph of the mesh')
-    .option('--format <format>', 'mermaid or dot', 'mermaid')
-    .action((opts: { format: string }) => {
-      const products = ctx.products([])
-      if (opts.format !== 'mermaid' && opts.format !== 'dot') throw new TributaryError('TRIB_USAGE', `--format ${opts.format}: expected mermaid or dot`)
-      print(opts.format === 'dot' ? lineageDot(products) : lineageMermaid(products))
-    })
+export function lineage(ctx: CliContext, opts: { format: string }): void {
+  const products = ctx.products([])
+  if (opts.format !== 'mermaid' && opts.format !== 'dot') throw new TributaryError('TRIB_USAGE', `--format ${opts.format}: expected mermaid or dot`)
+  print(opts.format === 'dot' ? lineageDot(products) : lineageMermaid(products))
 }
 
 /** The lake's tables (of the given or all configured products) over the Iceberg REST protocol, until SIGINT or SIGTERM. */

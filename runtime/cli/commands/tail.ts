@@ -1,46 +1,36 @@
-import type { Command } from 'commander'
 import { TributaryError } from '../../errors.ts'
 import type { CliContext } from '../context.ts'
+import { viewIds } from '../../codec/index.ts'
+import { parseFrom } from '../../log/start-from.ts'
 import { print, toJsonLine } from '../output.ts'
-import { idsOf, parseFrom, viewRecord } from '../view.ts'
 
-export function registerTail(program: Command, ctx: CliContext): void {
-  program
-    .command('tail')
-    .description('print the records of a topic, decoded (Avro via the registry, JSON, or text)')
-    .argument('<topic>')
-    .option('--from <position>', 'earliest, latest, an offset (per partition) or an ISO 8601 time', 'earliest')
-    .option('-f, --follow', 'keep waiting for new records')
-    .option('-n, --max <n>', 'stop after n records', (v) => Number(v))
-    .option('--format <format>', 'text or json (one JSON object per line)', 'text')
-    .action(async (topic: string, opts: { from: string; follow?: boolean; max?: number; format: string }) => {
-      const from = parseFrom(opts.from)
-      const { log, serde } = await ctx.runtime('read')
-      if (!(await log.describeTopic(topic))) {
-        const known = (await log.listTopics()).map((t) => t.name)
-        throw new TributaryError('TRIB_TOPIC_NOT_FOUND', `topic ${topic} does not exist (known: ${known.join(', ') || 'none'})`, { details: { topic } })
+export async function tail(ctx: CliContext, topic: string, opts: { from: string; follow?: boolean; max?: number; format: string }): Promise<void> {
+  const from = parseFrom(opts.from)
+  const { log, codec } = await ctx.runtime('read')
+  if (!(await log.describeTopic(topic))) {
+    const known = (await log.listTopics()).map((t) => t.name)
+    throw new TributaryError('TRIB_TOPIC_NOT_FOUND', `topic ${topic} does not exist (known: ${known.join(', ') || 'none'})`, { details: { topic } })
+  }
+  const consumer = log.consumer({ group: null, topics: [topic], from })
+  let stop = false
+  const onSignal = () => (stop = true)
+  process.once('SIGINT', onSignal)
+  let shown = 0
+  try {
+    while (!stop && (opts.max === undefined || shown < opts.max)) {
+      const records = await consumer.poll({ maxRecords: 500, maxWaitMs: opts.follow ? 500 : 0 })
+      if (records.length === 0 && !opts.follow && consumer.caughtUp()) break
+      await codec.prefetch(viewIds(records))
+      for (const r of records) {
+        if (opts.max !== undefined && shown >= opts.max) break
+        const v = codec.view(r)
+        if (opts.format === 'json') print(toJsonLine(v))
+        else print(`${v.partition}@${v.offset} ${v.timestamp} key=${toJsonLine(v.key)} ${toJsonLine(v.value)}${Object.keys(v.headers).length ? ` headers=${toJsonLine(v.headers)}` : ''}`)
+        shown++
       }
-      const consumer = log.consumer({ group: null, topics: [topic], from })
-      let stop = false
-      const onSignal = () => (stop = true)
-      process.once('SIGINT', onSignal)
-      let shown = 0
-      try {
-        while (!stop && (opts.max === undefined || shown < opts.max)) {
-          const records = await consumer.poll({ maxRecords: 500, maxWaitMs: opts.follow ? 500 : 0 })
-          if (records.length === 0 && !opts.follow && consumer.caughtUp()) break
-          await serde.prefetch(idsOf(records))
-          for (const r of records) {
-            if (opts.max !== undefined && shown >= opts.max) break
-            const v = viewRecord(r, serde)
-            if (opts.format === 'json') print(toJsonLine(v))
-            else print(`${v.partition}@${v.offset} ${v.timestamp} key=${toJsonLine(v.key)} ${toJsonLine(v.value)}${Object.keys(v.headers).length ? ` headers=${toJsonLine(v.headers)}` : ''}`)
-            shown++
-          }
-        }
-      } finally {
-        process.off('SIGINT', onSignal)
-        await consumer.close()
-      }
-    })
+    }
+  } finally {
+    process.off('SIGINT', onSignal)
+    await consumer.close()
+  }
 }

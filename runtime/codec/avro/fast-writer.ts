@@ -8,8 +8,9 @@ import { CanonicalType, DecimalType } from '../types/logical-types.ts'
  * writer calls a virtual `_write` per value and converts logical values through generic paths;
  * this one is a single function per schema with every check and write inline.
  *
- * It is only an optimisation: for every value it accepts it writes exactly the bytes avsc writes
- * (the same varint, string and default-value code). For a value avsc would refuse it returns -1
+ * It is only an optimisation: for every value it accepts it writes exactly the bytes the reference
+ * (avsc with the exact types of types/avro-types.ts) writes: the same varint, string and
+ * default-value code. For a value the reference would refuse it returns -1
  * and for a buffer too small TOO_SMALL, and the caller encodes with avsc (which then grows its
  * buffer or reports the mismatch) or retries with room. Types it does not handle (unions holding logical
  * types, logical types other than ours, recursive records) get no fast writer.
@@ -55,18 +56,29 @@ export function compileFastWriter(type: Type): FastWriter | undefined {
 const DECLINE = Object.freeze({ declined: true })
 const FULL = Object.freeze({ full: true })
 
-// avsc's Tap.writeLong and Tap.writeString (including its hand-written UTF-8 below 65 bytes),
-// over the closure's (b, p); an ASCII string takes a loop without Buffer.byteLength.
+// The varint of values/long.ts (exact for every int64, a number or a bigint) and avsc's
+// Tap.writeString (including its hand-written UTF-8 below 65 bytes), over the closure's (b, p); an
+// ASCII string takes a loop without Buffer.byteLength. A string with a lone surrogate is declined:
+// it has no UTF-8 form (avsc's reference refuses it too).
 const HELPERS = `
     function long(n) {
+      if (typeof n !== 'number') return bigLong(n)
       if (n >= -1073741824 && n < 1073741824) {
         let m = n >= 0 ? n << 1 : (~n << 1) | 1
-        do { b[p] = m & 0x7f; m >>= 7 } while (m && (b[p++] |= 0x80))
-      } else {
-        let f = n >= 0 ? n * 2 : (-n * 2) - 1
-        do { b[p] = f & 0x7f; f /= 128 } while (f >= 1 && (b[p++] |= 0x80))
+        while (m > 0x7f) { b[p++] = (m & 0x7f) | 0x80; m >>>= 7 }
+        b[p++] = m
+        return
       }
-      p++
+      const a = n >= 0 ? n : -n - 1
+      let q = Math.floor(a / 64)
+      b[p++] = ((a % 64) * 2 + (n >= 0 ? 0 : 1)) | 0x80
+      while (q > 0x7f) { b[p++] = (q % 128) | 0x80; q = Math.floor(q / 128) }
+      b[p++] = q
+    }
+    function bigLong(n) {
+      let z = n >= 0n ? n << 1n : ((-n - 1n) << 1n) | 1n
+      while (z > 0x7fn) { b[p++] = Number(z & 0x7fn) | 0x80; z >>= 7n }
+      b[p++] = Number(z)
     }
     function str(s) {
       const n = s.length, start = p
@@ -80,6 +92,7 @@ const HELPERS = `
       p += n
     }
     function utf8(s) {
+      if (!s.isWellFormed()) decline()
       const len = Buffer.byteLength(s)
       long(len)
       if (p + len > b.length) full()
@@ -172,7 +185,8 @@ class Generator {
       case 'int':
         return `if (${v} !== (${v} | 0)) decline(); long(${v});`
       case 'long':
-        return `if (typeof ${v} !== 'number' || ${v} % 1 || !(${v} >= -9007199254740990 && ${v} <= 9007199254740990)) decline(); long(${v});`
+        // An int64 of the value model: a safe integer, or a bigint within 64 bits.
+        return `if (typeof ${v} === 'number' ? !Number.isSafeInteger(${v}) : typeof ${v} !== 'bigint' || ${v} < -9223372036854775808n || ${v} > 9223372036854775807n) decline(); long(${v});`
       case 'float':
         return `if (typeof ${v} !== 'number') decline(); b.writeFloatLE(${v}, p); p += 4;`
       case 'double':
@@ -240,6 +254,8 @@ class Generator {
         : bucket === 'buffer' ? `Buffer.isBuffer(${v})`
         : bucket === 'array' ? `Array.isArray(${v})`
         : bucket === 'object' ? `${v} !== null && typeof ${v} === 'object' && !Array.isArray(${v}) && !Buffer.isBuffer(${v})`
+        // A bigint is the long branch's (types/avro-types.ts, ExactUnion).
+        : bucket === 'number' && b.typeName === 'long' ? `(typeof ${v} === 'number' || typeof ${v} === 'bigint')`
         : `typeof ${v} === ${JSON.stringify(bucket)}`
       return `if (${test}) { long(${i}); ${this.write(b, v)} }`
     })

@@ -1,11 +1,12 @@
-import avro from 'avsc'
-import type { Schema, Type } from 'avsc'
+import type { Type } from 'avsc'
 import { TributaryError, isTributaryError, messageOf } from '../../errors.ts'
 import { moduleLogger } from '../../logger.ts'
-import { describeMismatch } from '../types/describe.ts'
+import { Utf8Error } from '../types/avro-types.ts'
+import { describeMismatch, formatPath } from '../types/describe.ts'
 import { compileFastWriter, TOO_SMALL, type FastWriter } from './fast-writer.ts'
-import { createType, logicalTypes } from '../types/logical-types.ts'
+import { createType } from '../types/logical-types.ts'
 import type { SchemaRegistry } from '../../registry/registry.ts'
+import { findIllFormed } from '../values/utf8.ts'
 import { HEADER_SIZE, frameSchemaId } from './wire.ts'
 
 /**
@@ -22,23 +23,37 @@ export interface Serde {
   /** Decodes a framed value; with `readerType`, resolves the writer schema to it (cached). */
   decode(buf: Buffer, readerType?: Type): { schemaId: number; value: unknown }
   /** Registers `schema` under `subject` once and returns a synchronous framing encoder. */
-  encoder(subject: string, schema: string | object): Promise<(value: unknown) => Buffer>
+  encoder(subject: string, schema: string | object): Promise<FrameEncoder>
   /** The writer type for a prefetched id. */
   writerType(id: number): Type | undefined
   /** The writer schema's JSON text for a prefetched id (for decoders that compile their own types). */
   writerSchema(id: number): string | undefined
+  /** Encoders take the generated writer (fast-writer.ts) unless this is false; avsc always decides what it declines. */
+  readonly fastPaths: boolean
 }
+
+/**
+ * Encodes one value in the Confluent frame; throws TRIB_ENCODE_FAILED naming the field. `count`
+ * hears which path wrote it: the generated writer ('fast') or avsc ('reference').
+ */
+export type FrameEncoder = (value: unknown, count?: (path: CodecPath) => void) => Buffer
+export type CodecPath = 'fast' | 'reference'
 
 type Resolver = ReturnType<Type['createResolver']>
 
 const log = moduleLogger('registry')
 
-export function createSerde(registry: SchemaRegistry): Serde {
+/**
+ * `fastPaths: false` runs every encode on the reference (avsc with the exact types), for the
+ * switch that proves the fast paths change nothing (config `codec.fastPaths`).
+ */
+export function createSerde(registry: SchemaRegistry, options: { fastPaths?: boolean } = {}): Serde {
+  const fastPaths = options.fastPaths ?? true
   // A writer type, or the error that stops its schema from being used (kept so it is reported per record).
   const writers = new Map<number, Type | TributaryError>()
   const texts = new Map<number, string>()
   const resolvers = new WeakMap<Type, Map<number, Resolver | TributaryError>>()
-  const encoders = new Map<string, Promise<(value: unknown) => Buffer>>()
+  const encoders = new Map<string, Promise<FrameEncoder>>()
 
   async function prefetch(ids: Iterable<number>): Promise<void> {
     const missing = [...new Set(ids)].filter((id) => !writers.has(id))
@@ -79,6 +94,7 @@ export function createSerde(registry: SchemaRegistry): Serde {
     try {
       result = type.decode(buf, HEADER_SIZE, resolver)
     } catch (e) {
+      if (e instanceof Utf8Error) throw utf8Error(id, texts.get(id)!, buf, HEADER_SIZE, e)
       throw new TributaryError('TRIB_DECODE_AVRO', `bytes do not decode with schema id ${id}: ${messageOf(e)}`, {
         cause: e,
         details: { schemaId: id },
@@ -110,7 +126,7 @@ export function createSerde(registry: SchemaRegistry): Serde {
     return r
   }
 
-  function encoder(subject: string, schema: string | object): Promise<(value: unknown) => Buffer> {
+  function encoder(subject: string, schema: string | object): Promise<FrameEncoder> {
     const key = `${subject}\0${typeof schema === 'string' ? schema : JSON.stringify(schema)}`
     let pending = encoders.get(key)
     if (!pending) {
@@ -120,7 +136,7 @@ export function createSerde(registry: SchemaRegistry): Serde {
         if (!writers.has(id)) writers.set(id, type)
         if (!texts.has(id)) texts.set(id, typeof schema === 'string' ? schema : JSON.stringify(schema))
         log.debug({ subject, schemaId: id }, 'encoder ready')
-        return frameEncoder(subject, id, type)
+        return frameEncoder(subject, id, type, fastPaths)
       })()
       // A failed registration (registry down, incompatible) may succeed later: do not cache it.
       pending.catch(() => encoders.delete(key))
@@ -134,7 +150,26 @@ export function createSerde(registry: SchemaRegistry): Serde {
     return w instanceof TributaryError ? undefined : w
   }
 
-  return { prefetch, decode, encoder, writerType, writerSchema: (id) => texts.get(id) }
+  return { prefetch, decode, encoder, writerType, writerSchema: (id) => texts.get(id), fastPaths }
+}
+
+/**
+ * TRIB_DECODE_UTF8 naming the field: the body is read again with strings that keep invalid bytes
+ * as lone surrogates (types/avro-types.ts), and the first such string is the field. Runs only for
+ * records that failed.
+ */
+export function utf8Error(id: number, writerSchema: string, buf: Buffer, start: number, cause: unknown): TributaryError {
+  let field: string | undefined
+  try {
+    const path = findIllFormed(createType(writerSchema, { wrapUnions: 'auto', utf8: 'escape' }).decode(buf, start).value)
+    if (path) field = formatPath(path) || 'value'
+  } catch {
+    // The field stays unnamed; the code still says what is wrong.
+  }
+  return new TributaryError('TRIB_DECODE_UTF8', `schema id ${id}: ${field === undefined ? 'a string' : `field ${field}`} is not valid UTF-8`, {
+    cause,
+    details: { schemaId: id, ...(field === undefined ? {} : { field }) },
+  })
 }
 
 // Cached failures are reported per record; a copy each time, so a caller adding details (topic,
@@ -151,7 +186,7 @@ function writerTypeFor(id: number, text: string): Type | TributaryError {
     return createType(text)
   } catch (first) {
     try {
-      return avro.Type.forSchema(JSON.parse(text) as Schema, { logicalTypes: { ...logicalTypes }, wrapUnions: 'auto' } as never)
+      return createType(text, { wrapUnions: 'auto' })
     } catch {
       return new TributaryError('TRIB_DECODE_AVRO', `schema id ${id} cannot be used for decoding: ${messageOf(first)}`, {
         cause: first,
@@ -164,19 +199,23 @@ function writerTypeFor(id: number, text: string): Type | TributaryError {
 /**
  * A synchronous encoder. The generated writer (fast-writer.ts) writes each frame straight into a
  * shared slab and the value is a view of it, so a record costs no allocation and no copy of its
- * own; whatever it does not take (a value avsc refuses or reports, a record bigger than a slab)
- * goes through avsc in a reused scratch buffer and is copied out, as before.
+ * own; whatever it does not take (a value the reference refuses or reports, a record bigger than a
+ * slab) goes through avsc in a reused scratch buffer and is copied out.
  */
-function frameEncoder(subject: string, id: number, type: Type): (value: unknown) => Buffer {
-  const fast = compileFastWriter(type)
+function frameEncoder(subject: string, id: number, type: Type, fastPaths: boolean): FrameEncoder {
+  const fast = fastPaths ? compileFastWriter(type) : undefined
   const slabs = fast && new Slabs(id)
   let scratch = Buffer.allocUnsafe(16 * 1024)
   writeHeader(scratch, 0, id)
-  return (value) => {
+  return (value, count) => {
     if (fast && slabs) {
       const framed = slabs.write(fast, value)
-      if (framed) return framed
+      if (framed) {
+        count?.('fast')
+        return framed
+      }
     }
+    count?.('reference')
     let end: number
     try {
       end = type.encode(value, scratch, HEADER_SIZE)

@@ -9,7 +9,7 @@
  * without avsc logical types (see createEnvelopeType), so every such field arrives raw here.
  */
 import { TributaryError } from '../../errors.ts'
-import { FieldError } from './types.ts'
+import { leaf } from './types.ts'
 import { converterFor, kindOfConnectName, kindOfLogicalType, type Convert, type SemanticKind } from './semantic.ts'
 import { deref, isObject, isPrimitiveName, type AvroObject, type AvroSchema } from './avro-names.ts'
 
@@ -27,24 +27,15 @@ export function scaleOf(s: AvroObject): number {
   return typeof s.scale === 'number' ? s.scale : 0
 }
 
-/** Adds the field path to whatever a leaf converter throws. */
-function leaf(convert: Convert, path: string): Convert {
-  return (v) => {
-    try {
-      return convert(v)
-    } catch (e) {
-      if (e instanceof FieldError) throw e
-      throw new FieldError(path, e instanceof Error ? e.message : String(e), { cause: e })
-    }
-  }
-}
-
 /**
  * `schema` must come from `qualify` (full names everywhere) and `named` from the same call.
- * Null values never reach a returned converter: containers skip nulls themselves.
+ * Null values never reach a returned converter: containers skip nulls themselves. `local` names
+ * the top-level fields whose zoneless timestamps read as local date-times (see converterFor).
  */
-export function compileAvro(schema: AvroSchema, named: Map<string, AvroObject>, path: string): Convert | undefined {
+export function compileAvro(schema: AvroSchema, named: Map<string, AvroObject>, path: string, local?: ReadonlySet<string>): Convert | undefined {
   const compiling = new Set<string>()
+  const top = `${path}.`
+  const isLocal = (at: string): boolean => local !== undefined && at.startsWith(top) && local.has(at.slice(top.length))
 
   const compile = (raw: AvroSchema, at: string): Convert | undefined => {
     const s = deref(raw, named)
@@ -56,7 +47,7 @@ export function compileAvro(schema: AvroSchema, named: Map<string, AvroObject>, 
     }
     const kind = kindOfAvro(s)
     if (kind !== undefined) {
-      const c = converterFor(kind, scaleOf(s))
+      const c = converterFor(kind, scaleOf(s), isLocal(at))
       return c === undefined ? undefined : leaf(c, at)
     }
     switch (s.type) {

@@ -7,13 +7,15 @@
 import type { Produces, RowPlan, WriterField } from '../types/conform-plan.ts'
 import { kindOfAvro, scaleOf } from './avro-convert.ts'
 import { deref, isObject, isPrimitiveName, type AvroObject, type AvroSchema } from './avro-names.ts'
-import { converterFor, isNanoKind, type SemanticKind } from './semantic.ts'
+import { converterFor, type SemanticKind } from './semantic.ts'
 
 /** A schema the fast path does not handle: it then gets no fast decoder. */
 export class Unsupported extends Error {}
 
-// Readers over the closure's (b, p, end), mirroring avsc's Tap so values come out identical
-// (for a string too: UTF-8 and latin1 agree on ASCII bytes).
+// Readers over the closure's (b, p, end), mirroring the reference (avsc with the exact types of
+// types/avro-types.ts) so values come out identical; anything the reference would refuse declines.
+// long() is avsc's varint read, exact below 2^52 and used for lengths, indexes and ints;
+// exactLong() reads every int64 as values/long.ts's readLong does (a number while safe, else a bigint).
 export const READERS = `
     function long() {
       if (b[p] < 0x80) { const c = b[p++]; return (c >> 1) ^ -(c & 1) } // one byte: most lengths, indexes and flags
@@ -25,13 +27,25 @@ export const READERS = `
       return (f % 2 ? -(f + 1) : f) / 2
     }
     function int() { const n = long(); if (!(n >= -2147483648 && n <= 2147483647)) decline(); return n }
-    function safeLong() { const n = long(); if (!(n >= -9007199254740990 && n <= 9007199254740990)) decline(); return n }
     function exactLong() {
-      const s = p, n = long()
-      if (n > -4503599627370496 && n < 4503599627370496) return n
-      let u = 0n, shift = 0n
-      for (let i = s; i < p; i++) { u |= BigInt(b[i] & 0x7f) << shift; shift += 7n }
-      const v = BigInt.asIntN(64, u & 1n ? ~(u >> 1n) : u >> 1n)
+      const s = p
+      let c = b[p++]
+      if (c < 0x80) return (c >> 1) ^ -(c & 1)
+      let n = c & 0x7f, k = 7
+      do { c = b[p++]; n |= (c & 0x7f) << k; k += 7 } while (c & 0x80 && k < 28)
+      if (!(c & 0x80)) return (n >>> 1) ^ -(n & 1)
+      // Doubles add exactly while the sum stays below 2^53; past that only bigints are exact.
+      let f = n, fk = 268435456
+      do { c = b[p++]; f += (c & 0x7f) * fk; fk *= 128 } while (c & 0x80 && fk < 72057594037927936)
+      if (!(c & 0x80) && f < 9007199254740992) return (f % 2 ? -(f + 1) : f) / 2
+      let z = 0n, shift = 0n
+      for (p = s; ; shift += 7n) {
+        if (p >= end || shift > 63n) decline()
+        c = b[p++]; z |= BigInt(c & 0x7f) << shift
+        if (c < 0x80) break
+      }
+      if (z >> 64n) decline()
+      const v = z & 1n ? -(z >> 1n) - 1n : z >> 1n
       return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v
     }
     function len() { const n = long(); if (!(n >= 0 && p + n <= end)) decline(); return n }
@@ -41,9 +55,15 @@ export const READERS = `
     function str() {
       const n = len(), s = p
       p += n
-      for (let i = s; i < p; i++) if (b[i] > 127) return b.utf8Slice(s, p)
+      for (let i = s; i < p; i++) if (b[i] > 127) return utf8(s)
       if (text === undefined) text = b.latin1Slice(base, end)
       return text.substring(s - base, p - base)
+    }
+    // Invalid UTF-8 declines (the reference names the field); a U+FFFD in the text is the cheap hint.
+    function utf8(s) {
+      const t = b.utf8Slice(s, p)
+      if (t.indexOf('\uFFFD') >= 0 && !isUtf8(b.subarray(s, p))) decline()
+      return t
     }
     function fixed(n) { if (p + n > end) decline(); const out = Buffer.allocUnsafe(n); b.copy(out, 0, p, p + n); p += n; return out }
     function bytes() { return fixed(len()) }
@@ -100,29 +120,32 @@ export class Generator {
     return row
   }
 
-  /** Reads a `["null", Row]` field into `to`: null, the row as written, or the row as the plan builds it. */
-  rowUnion(type: AvroSchema, to: string, plan?: RowPlan): string {
+  /**
+   * Reads a `["null", Row]` field into `to`: null, the row as written, or the row as the plan
+   * builds it. `local` names the row's zoneless timestamps to read as local (see converterFor).
+   */
+  rowUnion(type: AvroSchema, to: string, plan?: RowPlan, local?: ReadonlySet<string>): string {
     const s = this.#resolve(type)
     const row = this.rowOf(type)
-    if (!Array.isArray(s)) return this.#record(row, to, plan)
-    const cases = s.map((b, i) => `case ${i}: { ${b === 'null' ? `${to} = null;` : this.#record(row, to, plan)} break }`)
+    if (!Array.isArray(s)) return this.#record(row, to, plan, local)
+    const cases = s.map((b, i) => `case ${i}: { ${b === 'null' ? `${to} = null;` : this.#record(row, to, plan, local)} break }`)
     return `switch (long()) { ${cases.join(' ')} default: decline() }`
   }
 
-  describeFields(row: AvroObject): WriterField[] {
-    return (row.fields as AvroObject[]).map((f) => ({ name: String(f.name), ...this.#describe(f.type as AvroSchema) }))
+  describeFields(row: AvroObject, local?: ReadonlySet<string>): WriterField[] {
+    return (row.fields as AvroObject[]).map((f) => ({ name: String(f.name), ...this.#describe(f.type as AvroSchema, local?.has(String(f.name)) ?? false) }))
   }
 
   /** Statements reading one value into `to`, converted like compileAvro converts it. */
-  read(type: AvroSchema, to: string): string {
+  read(type: AvroSchema, to: string, local = false): string {
     const s = this.#resolve(type)
     if (typeof s === 'string') return this.#primitive(s, to)
     if (Array.isArray(s)) {
-      const cases = s.map((b, i) => `case ${i}: { ${this.read(b, to)} break }`)
+      const cases = s.map((b, i) => `case ${i}: { ${this.read(b, to, local)} break }`)
       return `switch (long()) { ${cases.join(' ')} default: decline() }`
     }
     const kind = kindOfAvro(s)
-    return kind === undefined ? this.#structure(s, to) : this.#semantic(s, kind, to)
+    return kind === undefined ? this.#structure(s, to) : this.#semantic(s, kind, to, local)
   }
 
   /** Statements stepping over one value, like avsc's skip (nothing is checked that avsc does not check). */
@@ -177,7 +200,7 @@ export class Generator {
       case 'int':
         return `${to} = int();`
       case 'long':
-        return `${to} = safeLong();`
+        return `${to} = exactLong();`
       case 'float':
         return `${to} = b.readFloatLE(p); p += 4;`
       case 'double':
@@ -191,18 +214,12 @@ export class Generator {
     }
   }
 
-  #semantic(s: AvroObject, kind: SemanticKind, to: string): string {
+  #semantic(s: AvroObject, kind: SemanticKind, to: string, local: boolean): string {
     const scale = scaleOf(s)
-    if (isNanoKind(kind)) {
-      // Read exactly, as exactLongType does: a bigint beyond 2^53.
-      if (s.type !== 'long') throw new Unsupported()
-      const raw = this.tmp()
-      return `${raw} = exactLong(); ${to} = ${this.const(converterFor(kind, scale))}(${raw});`
-    }
     if (kind === 'decimal' && scale >= 0 && (s.type === 'bytes' || s.type === 'fixed'))
       return `${to} = decimal(${s.type === 'bytes' ? 'len()' : Number(s.size)}, ${scale});`
     if (kind === 'uuid' && s.type === 'string') return `${to} = uuid(str());`
-    const convert = converterFor(kind, scale)
+    const convert = converterFor(kind, scale, local)
     if (convert === undefined) return this.#structure(s, to)
     const raw = this.tmp()
     return `${this.#structure(s, raw)} ${to} = ${this.const(convert)}(${raw});`
@@ -234,10 +251,10 @@ export class Generator {
   }
 
   /** Fields into locals in writer order, then one object literal: the writer's shape, or the plan's. */
-  #record(s: AvroObject, to: string, plan?: RowPlan): string {
+  #record(s: AvroObject, to: string, plan?: RowPlan, localTimes?: ReadonlySet<string>): string {
     return this.#enter(s, () => {
       const fields = (s.fields as AvroObject[]).map((f) => ({ name: String(f.name), local: this.tmp(), type: f.type as AvroSchema }))
-      const reads = fields.map((f) => this.read(f.type, f.local)).join(' ')
+      const reads = fields.map((f) => this.read(f.type, f.local, localTimes?.has(f.name) ?? false)).join(' ')
       if (plan === undefined) return `${reads} ${to} = { ${fields.map((f) => `${q(f.name)}: ${f.local}`).join(', ')} };`
       const failed = this.const(plan.failed)
       const props = plan.steps.map((step) => {
@@ -261,15 +278,17 @@ export class Generator {
     }
   }
 
-  #describe(type: AvroSchema): { nullable: boolean; produces: Produces } {
+  #describe(type: AvroSchema, local: boolean): { nullable: boolean; produces: Produces } {
     const s = this.#resolve(type)
     if (Array.isArray(s)) {
       const live = s.filter((b) => b !== 'null')
       const nullable = live.length < s.length
-      if (live.length === 1) return { nullable, produces: this.#describe(live[0]!).produces }
+      if (live.length === 1) return { nullable, produces: this.#describe(live[0]!, local).produces }
       return { nullable, produces: { kind: live.length === 0 ? 'null' : 'other' } }
     }
-    return { nullable: s === 'null', produces: produces(s) }
+    const p = produces(s)
+    // A zoneless timestamp read as local: its text has no 'Z'.
+    return { nullable: s === 'null', produces: local && p.kind === 'text' && p.family === 'timestamp' ? { ...p, family: 'local-timestamp' } : p }
   }
 }
 
@@ -287,7 +306,7 @@ const textKinds: Partial<Record<SemanticKind, Produces>> = {
 /** What the reading code above yields for a resolved, non-union schema. */
 function produces(s: AvroSchema): Produces {
   if (typeof s === 'string') {
-    const byName: Record<string, Exclude<Produces['kind'], 'text'>> = { null: 'null', boolean: 'boolean', int: 'int', long: 'long', float: 'number', double: 'number', string: 'string', bytes: 'bytes' }
+    const byName: Record<string, Exclude<Produces['kind'], 'text'>> = { null: 'null', boolean: 'boolean', int: 'int', long: 'long', float: 'float', double: 'double', string: 'string', bytes: 'bytes' }
     return { kind: byName[s] ?? 'other' }
   }
   if (!isObject(s)) return { kind: 'other' }
@@ -295,6 +314,7 @@ function produces(s: AvroSchema): Produces {
   if (kind !== undefined && kind !== 'as-is') {
     if (kind === 'decimal') return scaleOf(s) >= 0 ? { kind: 'text', family: 'decimal', scale: scaleOf(s) } : { kind: 'string' }
     if (kind === 'uuid' && s.type !== 'string') return { kind: 'string' }
+    if (kind === 'duration-us') return { kind: 'long' }
     return textKinds[kind] ?? { kind: 'string' } // variable-decimal, json: strings
   }
   if (s.type === 'enum') return { kind: 'string' }

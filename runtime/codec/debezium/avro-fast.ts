@@ -6,12 +6,13 @@
  * (conform-plan.ts), builds `after` directly in the reader schema's shape.
  *
  * It is only an optimisation of compileAvroChange (with `withSource: false`) followed by conform.
- * Anything unusual in a record (truncated or trailing bytes, a bad union or enum index, a long
- * beyond 2^53, an int beyond int32, a value a semantic converter refuses, a row the plan refuses,
- * a truncate, an envelope that breaks its rules) makes the decoder throw, and the caller decodes
- * that record again on the exact path, which gives the same value or the canonical error. Schemas
- * it does not handle (recursive types) get no fast decoder.
+ * Anything unusual in a record (truncated or trailing bytes, a bad union or enum index, a varint
+ * beyond 64 bits, an int beyond int32, a string that is not UTF-8, a value a semantic converter
+ * refuses, a row the plan refuses, a truncate, an envelope that breaks its rules) makes the decoder
+ * throw, and the caller decodes that record again on the exact path, which gives the same value or
+ * the canonical error. Schemas it does not handle (recursive types) get no fast decoder.
  */
+import { isUtf8 } from '../values/utf8.ts'
 import { bytesToDecimalAt } from '../values/decimal.ts'
 import type { RowPlan, WriterField } from '../types/conform-plan.ts'
 import { Generator, READERS, Unsupported } from './avro-fast-gen.ts'
@@ -32,18 +33,19 @@ const metadataFields = new Set(['source', 'transaction', 'ts_us', 'ts_ns'])
 
 /**
  * `planAfter` receives the row's writer fields and may return how to build `after` in the reader's
- * shape. Returns undefined when the schema needs something the fast path does not do.
+ * shape. `local` names the row's zoneless timestamps to read as local (as compileAvroChange).
+ * Returns undefined when the schema needs something the fast path does not do.
  */
-export function compileFastChange(writerSchema: object, planAfter?: (fields: WriterField[]) => RowPlan | undefined): FastChange | undefined {
+export function compileFastChange(writerSchema: object, planAfter?: (fields: WriterField[]) => RowPlan | undefined, local?: ReadonlySet<string>): FastChange | undefined {
   try {
-    return generate(writerSchema, planAfter)
+    return generate(writerSchema, planAfter, local)
   } catch (e) {
     if (e instanceof Unsupported) return undefined
     throw e
   }
 }
 
-function generate(writerSchema: object, planAfter?: (fields: WriterField[]) => RowPlan | undefined): FastChange {
+function generate(writerSchema: object, planAfter?: (fields: WriterField[]) => RowPlan | undefined, local?: ReadonlySet<string>): FastChange {
   const { schema, named } = qualify(writerSchema as AvroSchema)
   if (!isObject(schema) || schema.type !== 'record' || !Array.isArray(schema.fields)) throw new Unsupported()
   const g = new Generator(named)
@@ -53,12 +55,12 @@ function generate(writerSchema: object, planAfter?: (fields: WriterField[]) => R
   for (const f of fields) {
     const name = String(f.name)
     const type = f.type as AvroSchema
-    if (name === 'before') body.push(g.rowUnion(type, 'before'))
+    if (name === 'before') body.push(g.rowUnion(type, 'before', undefined, local))
     else if (name === 'after') {
       const row = g.rowOf(type)
-      const plan = planAfter?.(g.describeFields(row))
+      const plan = planAfter?.(g.describeFields(row, local))
       conformed = plan !== undefined
-      body.push(g.rowUnion(type, 'after', plan))
+      body.push(g.rowUnion(type, 'after', plan, local))
     } else if (name === 'op') body.push(g.read(type, 'op'))
     else if (name === 'ts_ms') body.push(g.read(type, 'tsMs'))
     else if (metadataFields.has(name)) body.push(g.skip(type))
@@ -80,7 +82,7 @@ function generate(writerSchema: object, planAfter?: (fields: WriterField[]) => R
       return { op, before, after, source: null, tsMs }
     }`
   // eslint-disable-next-line no-new-func -- generated from the schema; names are JSON-quoted.
-  const decode = new Function('K', 'DECLINE', 'OPS', 'decimalAt', source)(g.consts, DECLINE, changeOps, bytesToDecimalAt) as FastChangeDecoder
+  const decode = new Function('K', 'DECLINE', 'OPS', 'decimalAt', 'isUtf8', source)(g.consts, DECLINE, changeOps, bytesToDecimalAt, isUtf8) as FastChangeDecoder
   return { decode, conformed }
 }
 

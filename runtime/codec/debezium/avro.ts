@@ -1,70 +1,19 @@
 /**
  * Debezium change events in Avro (Confluent AvroConverter). The envelope is decoded with plain avsc
- * (no logical types, unwrapped unions) so every semantic field arrives raw and is converted here,
- * once, by a converter compiled per writer schema.
- *
- * Longs: avsc's native long refuses values beyond 2^53, which is right for ordinary columns (a
- * decode error) but wrong for NanoTime/NanoTimestamp columns and for the `ts_ns` metadata of
- * Debezium 2.6+ (≈1.7e18 in every event). Only those fields get an exact long (a number when
- * safe, else a bigint); all others keep avsc's fast native decoding.
+ * (no logical types, unwrapped unions) and the exact primitive types of types/avro-types.ts (every
+ * long an int64 of the value model, strings checked for UTF-8), so every semantic field arrives raw
+ * and is converted here, once, by a converter compiled per writer schema.
  */
 import avro from 'avsc'
 import type { Type } from 'avsc'
-import { isNanoKind } from './semantic.ts'
-import { compileAvro, kindOfAvro } from './avro-convert.ts'
+import { exactTypeHook, Utf8Error } from '../types/avro-types.ts'
+import { formatPath } from '../types/describe.ts'
+import { findIllFormed } from '../values/utf8.ts'
+import { compileAvro } from './avro-convert.ts'
 import { deref, isObject, qualify, standalone, type AvroObject, type AvroSchema } from './avro-names.ts'
 import { envelopeError, toChangeEvent } from './envelope.ts'
-import { FieldError, type ChangeEvent, type RecordRef } from './types.ts'
+import { describeRef, FieldError, type ChangeEvent, type RecordRef } from './types.ts'
 import { TributaryError } from '../../errors.ts'
-
-const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER)
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
-const MIN_LONG = -(1n << 63n)
-const MAX_LONG = (1n << 63n) - 1n
-
-const narrow = (n: bigint): number | bigint => (n >= MIN_SAFE && n <= MAX_SAFE ? Number(n) : n)
-
-const isExactLong = (v: unknown): boolean =>
-  (typeof v === 'number' && Number.isSafeInteger(v)) || (typeof v === 'bigint' && v >= MIN_LONG && v <= MAX_LONG)
-
-/** A long that decodes to a number when safe and to a bigint otherwise, and encodes either. */
-export const exactLongType: Type = avro.types.LongType.__with({
-  fromBuffer: (buf: Buffer) => narrow(buf.readBigInt64LE(0)),
-  toBuffer: (v: number | bigint) => {
-    const buf = Buffer.alloc(8)
-    buf.writeBigInt64LE(BigInt(v))
-    return buf
-  },
-  fromJSON: (v: unknown) => narrow(BigInt(v as string | number)),
-  toJSON: (v: number | bigint) => (typeof v === 'bigint' ? v.toString() : v),
-  isValid: isExactLong,
-  compare: (a: number | bigint, b: number | bigint) => (a < b ? -1 : a > b ? 1 : 0),
-})
-
-/** Marks a long for the exact type; an attribute avsc ignores and our typeHook looks for. */
-const EXACT = 'tributary.exactLong'
-
-const typeHook = (schema: unknown): Type | undefined => {
-  if (!isObject(schema) || schema.type !== 'long') return undefined
-  if (schema[EXACT] === true || isNanoKind(kindOfAvro(schema))) return exactLongType
-  return undefined
-}
-
-const markExact = (t: unknown): unknown => {
-  if (t === 'long') return { type: 'long', [EXACT]: true }
-  if (Array.isArray(t)) return t.map(markExact)
-  return t
-}
-
-/** Marks `ts_ns` among a record's direct fields (the envelope's, the source block's). */
-function markNanoMetadata(record: AvroObject): AvroObject {
-  const fields = (record.fields as AvroObject[]).map((f) => {
-    if (f.name === 'ts_ns') return { ...f, type: markExact(f.type) }
-    if (f.name === 'source' && isObject(f.type) && Array.isArray(f.type.fields)) return { ...f, type: markNanoMetadata(f.type) }
-    return f
-  })
-  return { ...record, fields }
-}
 
 function envelopeRecord(writerSchema: object): AvroObject {
   const s = writerSchema as AvroSchema
@@ -86,20 +35,20 @@ const nameOf = (s: unknown): string => (isObject(s) && typeof s.name === 'string
 
 /**
  * The avsc type to decode a Debezium envelope with: plain avsc, `wrapUnions: false`, no logical
- * types, exact longs where needed. Decoded records are avsc record objects with raw wire values.
+ * types, exact primitives. Decoded records are avsc record objects with raw wire values.
  */
-export function createEnvelopeType(writerSchema: object): Type {
-  return parse(markNanoMetadata(envelopeRecord(writerSchema)))
+export function createEnvelopeType(writerSchema: object, utf8: 'throw' | 'escape' = 'throw'): Type {
+  return parse(envelopeRecord(writerSchema), utf8)
 }
 
-/** An avsc type for any other Debezium-written schema (e.g. the key), with the same long handling. */
+/** An avsc type for any other Debezium-written schema (e.g. the key), with the same primitives. */
 export function createPlainType(writerSchema: object): Type {
-  return parse(writerSchema)
+  return parse(writerSchema, 'throw')
 }
 
-function parse(schema: object): Type {
+function parse(schema: object, utf8: 'throw' | 'escape'): Type {
   try {
-    return avro.Type.forSchema(schema as avro.Schema, { wrapUnions: false, typeHook })
+    return avro.Type.forSchema(schema as avro.Schema, { wrapUnions: false, typeHook: exactTypeHook(utf8) } as never)
   } catch (e) {
     throw new TributaryError('TRIB_DECODE_ENVELOPE', `Avro writer schema ${nameOf(schema)} cannot be used: ${(e as Error).message}`, { cause: e })
   }
@@ -149,9 +98,10 @@ const metadataFields = new Set(['source', 'transaction', 'ts_us', 'ts_ns'])
 /**
  * Compile once per writer schema (cache by schema id); `decode`/`convert` are the per-record hot
  * path. With `withSource: false` the source block and transaction metadata are skipped while
- * decoding (about a quarter of the decode time) and `source` is null in the events.
+ * decoding (about a quarter of the decode time) and `source` is null in the events. `local` names
+ * the row's zoneless timestamp columns to read as local date-times (see converterFor).
  */
-export function compileAvroChange(writerSchema: object, options: { withSource?: boolean } = {}): AvroChangeCodec {
+export function compileAvroChange(writerSchema: object, options: { withSource?: boolean; local?: ReadonlySet<string> } = {}): AvroChangeCodec {
   const withSource = options.withSource ?? true
   const type = createEnvelopeType(writerSchema)
   const { schema, named } = qualify(envelopeRecord(writerSchema) as AvroSchema)
@@ -159,8 +109,8 @@ export function compileAvroChange(writerSchema: object, options: { withSource?: 
   const row = rowOf(envelope, named)
   // Compiled per side so that errors name `before.price` or `after.price`.
   const converters = {
-    before: compileAvro(row, named, 'before'),
-    after: compileAvro(row, named, 'after'),
+    before: compileAvro(row, named, 'before', options.local),
+    after: compileAvro(row, named, 'after', options.local),
     source: withSource ? compileAvro(fieldType(envelope, 'source') ?? 'null', named, 'source') : undefined,
   }
   const convert = (decoded: unknown, at?: RecordRef) => toChangeEvent(decoded, converters, at)
@@ -172,7 +122,32 @@ export function compileAvroChange(writerSchema: object, options: { withSource?: 
     const resolver = reader.createResolver(type)
     read = (body) => reader.fromBuffer(body, resolver)
   }
-  return { type, rowSchema: standalone(row, named) as object, convert, decode: (body, at) => convert(read(body), at) }
+  const decode = (body: Buffer, at?: RecordRef): ChangeEvent => {
+    let decoded: unknown
+    try {
+      decoded = read(body)
+    } catch (e) {
+      if (e instanceof Utf8Error) throw utf8Error(writerSchema, body, at, e)
+      throw e
+    }
+    return convert(decoded, at)
+  }
+  return { type, rowSchema: standalone(row, named) as object, convert, decode }
+}
+
+/** TRIB_DECODE_UTF8 naming the field, found by reading the body again with strings that keep bad bytes (values/utf8.ts). */
+function utf8Error(writerSchema: object, body: Buffer, at: RecordRef | undefined, cause: unknown): TributaryError {
+  let field: string | undefined
+  try {
+    const path = findIllFormed(createEnvelopeType(writerSchema, 'escape').fromBuffer(body))
+    if (path) field = formatPath(path)
+  } catch {
+    // unnamed; the code still says what is wrong
+  }
+  return new TributaryError('TRIB_DECODE_UTF8', `${describeRef(at)}: ${field ? `field ${field}` : 'a string'} is not valid UTF-8`, {
+    cause,
+    details: { ...at, ...(field ? { field } : {}) },
+  })
 }
 
 export interface AvroValueCodec {

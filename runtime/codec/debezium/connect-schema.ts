@@ -1,13 +1,11 @@
 /**
  * Compiles a Kafka Connect JSON schema (the `schema` half of a `{schema, payload}` message written
  * by JsonConverter with schemas.enable=true) into a converter from the JSON payload to canonical
- * values. Bytes arrive base64-encoded, Decimals as base64 two's-complement bytes, int64 possibly
- * as bigints (see json-exact.ts).
- *
- * `strictLongs`: rows must hold safe integers in int64 fields unless the field is a nano type (an
- * unsafe one is a decode error, as in Avro); metadata (source, envelope) keeps bigints.
+ * values. Bytes arrive base64-encoded, Decimals as base64 two's-complement bytes, int64 beyond
+ * 2^53 as bigints (json/exact.ts), float NaN and infinities as the strings Jackson writes for
+ * them ("NaN", "Infinity", "-Infinity"), float32 as the decimal text of the float.
  */
-import { FieldError } from './types.ts'
+import { FieldError, leaf } from './types.ts'
 import { bigintFromTwosComplement, converterFor, formatUnscaled, kindOfConnectName, type Convert } from './semantic.ts'
 
 export interface ConnectSchema {
@@ -32,24 +30,22 @@ function fromBase64(v: unknown): Buffer {
   return Buffer.from(v, 'base64')
 }
 
-function leaf(convert: Convert, path: string): Convert {
-  return (v) => {
-    try {
-      return convert(v)
-    } catch (e) {
-      if (e instanceof FieldError) throw e
-      throw new FieldError(path, e instanceof Error ? e.message : String(e), { cause: e })
-    }
+const FLOAT_WORDS: Record<string, number> = { NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, '-Infinity': Number.NEGATIVE_INFINITY }
+
+const float =
+  (bits: 32 | 64): Convert =>
+  (v) => {
+    const n = typeof v === 'string' ? FLOAT_WORDS[v] : v
+    if (typeof n !== 'number') throw new Error(`expected a number (or "NaN", "Infinity", "-Infinity"), got ${typeof v}`)
+    // The text Jackson wrote is the float's shortest decimal form: its nearest float is the float.
+    return bits === 32 ? Math.fround(n) : n
   }
-}
 
-const unsafeLong: Convert = (v) => {
-  if (typeof v === 'bigint') throw new Error(`int64 value ${v} is beyond 2^53 and cannot be represented exactly`)
-  return v
-}
-
-/** undefined means identity. Null values never reach a returned converter. */
-export function compileConnect(schema: unknown, path: string, strictLongs: boolean): Convert | undefined {
+/**
+ * undefined means identity. Null values never reach a returned converter. `local` names the
+ * top-level fields whose zoneless timestamps read as local date-times (see converterFor).
+ */
+export function compileConnect(schema: unknown, path: string, local?: ReadonlySet<string>): Convert | undefined {
   if (!isObj(schema) || typeof schema.type !== 'string') throw new FieldError(path, 'schema has no `type`')
   const s = schema as unknown as ConnectSchema
   const kind = kindOfConnectName(s.name)
@@ -68,7 +64,7 @@ export function compileConnect(schema: unknown, path: string, strictLongs: boole
     return leaf((v) => decimal(fromBase64(v)), path)
   }
   if (kind !== undefined) {
-    const c = converterFor(kind)
+    const c = converterFor(kind, 0, local?.has(path.slice(path.indexOf('.') + 1)) ?? false)
     if (c === undefined) return undefined
     return leaf(c, path)
   }
@@ -76,12 +72,13 @@ export function compileConnect(schema: unknown, path: string, strictLongs: boole
   switch (s.type) {
     case 'bytes':
       return leaf(fromBase64, path)
-    case 'int64':
-      return strictLongs ? leaf(unsafeLong, path) : undefined
+    case 'float32':
+    case 'float64':
+      return leaf(float(s.type === 'float32' ? 32 : 64), path)
     case 'struct':
-      return struct(s, path, strictLongs)
+      return struct(s, path, local)
     case 'array': {
-      const item = compileConnect(s.items, `${path}[]`, strictLongs)
+      const item = compileConnect(s.items, `${path}[]`)
       if (item === undefined) return undefined
       return leaf((v) => {
         if (!Array.isArray(v)) throw new Error('expected an array')
@@ -89,17 +86,17 @@ export function compileConnect(schema: unknown, path: string, strictLongs: boole
       }, path)
     }
     case 'map':
-      return map(s, path, strictLongs)
+      return map(s, path)
     default:
-      return undefined // int8..int32, float32/64, boolean, string: JSON already holds the canonical value
+      return undefined // int8..int64, boolean, string: JSON already holds the canonical value
   }
 }
 
-function struct(s: ConnectSchema, path: string, strictLongs: boolean): Convert | undefined {
+function struct(s: ConnectSchema, path: string, local: ReadonlySet<string> | undefined): Convert | undefined {
   const fields: Array<[string, Convert]> = []
   for (const f of s.fields ?? []) {
     if (typeof f.field !== 'string') throw new FieldError(path, 'struct field without a `field` name')
-    const c = compileConnect(f, path === '' ? f.field : `${path}.${f.field}`, strictLongs)
+    const c = compileConnect(f, path === '' ? f.field : `${path}.${f.field}`, path.includes('.') ? undefined : local)
     if (c !== undefined) fields.push([f.field, c])
   }
   if (fields.length === 0) return undefined
@@ -115,9 +112,9 @@ function struct(s: ConnectSchema, path: string, strictLongs: boolean): Convert |
 }
 
 /** JsonConverter writes string-keyed maps as objects and other maps as [[key, value], ...]. */
-function map(s: ConnectSchema, path: string, strictLongs: boolean): Convert | undefined {
-  const key = compileConnect(s.keys, `${path}{key}`, strictLongs)
-  const value = compileConnect(s.values, `${path}{}`, strictLongs)
+function map(s: ConnectSchema, path: string): Convert | undefined {
+  const key = compileConnect(s.keys, `${path}{key}`)
+  const value = compileConnect(s.values, `${path}{}`)
   return leaf((v) => {
     const out: Record<string, unknown> = {}
     if (Array.isArray(v)) {

@@ -3,16 +3,15 @@
  * tombstones. The builders of Debezium events (sample data, tests) live in products/sample-data/debezium.
  */
 export type { ChangeEvent, ChangeOp, RecordRef } from './types.ts'
-export { parseJsonChange, parseJsonText } from './json.ts'
+export { JsonChangeReader, parseJsonChange } from './json.ts'
+export { parseJsonText } from './connect-json.ts'
 export {
   compileAvroChange,
   compileAvroValue,
   createEnvelopeType,
   createPlainType,
-  exactLongType,
   rowSchemaOf,
   type AvroChangeCodec,
   type AvroValueCodec,
 } from './avro.ts'
-export { canonicalKeyString, isTombstone, keyFromMessage, keyOf } from './keys.ts'
-export { parseExact, stringifyExact } from '../json/exact.ts'
+export { isTombstone, keyFromMessage, keyOf } from './keys.ts'

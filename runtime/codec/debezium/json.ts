@@ -2,63 +2,29 @@
  * Debezium change events in JSON (Kafka Connect JsonConverter), with the `{schema, payload}`
  * wrapper (schemas.enable=true) or as a bare payload (schemas.enable=false).
  *
- * With the wrapper the Connect schema drives conversion to canonical values. Without it nothing is
- * known about the columns, so values pass through as given (ints stay ints, base64 stays a
- * string, an unsafe integer stays a bigint) and the port's reader schema judges them later.
+ * With the wrapper the Connect schema drives conversion to canonical values. Without it the port's
+ * reader schema does (bare.ts), when there is one; without either, values pass through as given
+ * (ints stay ints, base64 stays a string, an unsafe integer stays a bigint) and whoever reads them
+ * judges them. Bytes are checked for UTF-8 and integers stay exact (json/read.ts).
  */
-import { TributaryError } from '../../errors.ts'
+import type { Type } from 'avsc'
+import { parseJsonBytes } from '../json/read.ts'
+import { isUtf8 } from '../values/utf8.ts'
+import { isSchemaWrapper, parseJsonText } from './connect-json.ts'
+import { compileBare } from './bare.ts'
 import { compileConnect } from './connect-schema.ts'
 import type { Convert } from './semantic.ts'
 import { envelopeError, toChangeEvent, type EnvelopeConverters } from './envelope.ts'
-import { parseExact, skipValue } from '../json/exact.ts'
-import { describeRef, FieldError, type ChangeEvent, type RecordRef } from './types.ts'
+import { keyFromMessage } from './keys.ts'
+import { skipValue } from '../json/exact.ts'
+import { FieldError, type ChangeEvent, type RecordRef } from './types.ts'
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-
-/** Parses JSON text or bytes; TRIB_DECODE_JSON when it is not JSON. Big integers stay exact. */
-export function parseJsonText(value: Buffer | string, at?: RecordRef): unknown {
-  const text = typeof value === 'string' ? value : value.toString('utf8')
-  try {
-    return parseExact(text)
-  } catch (e) {
-    throw new TributaryError('TRIB_DECODE_JSON', `${describeRef(at)}: value is not valid JSON (${(e as Error).message})`, {
-      cause: e,
-      details: { ...at },
-    })
-  }
-}
-
-/** A `{schema, payload}` message as JsonConverter writes it with schemas.enable=true. */
-export function isSchemaWrapper(v: unknown): v is { schema: Record<string, unknown>; payload: unknown } {
-  return isObj(v) && 'payload' in v && isObj(v.schema) && typeof v.schema.type === 'string'
-}
 
 // The schema repeats in every message of a table and is most of its bytes. The wrapper is split
 // textually so that a schema already seen costs one map lookup: it is neither parsed nor compiled
 // again, and only the payload goes through the exact parser. Bounded: evicts the oldest entry.
 const CACHE_LIMIT = 256
-const compiled = new Map<string, EnvelopeConverters>()
-
-function convertersFor(schemaText: string, schema: Record<string, unknown> | undefined, at: RecordRef | undefined): EnvelopeConverters {
-  let hit = compiled.get(schemaText)
-  if (hit !== undefined) return hit
-  const s = schema ?? (parseJsonText(schemaText, at) as Record<string, unknown>)
-  const fields = Array.isArray(s.fields) ? (s.fields as unknown[]) : []
-  const fieldSchema = (name: string): unknown => fields.find((f) => isObj(f) && f.field === name)
-  const side = (name: string, strict: boolean): Convert | undefined => {
-    const f = fieldSchema(name)
-    return f === undefined ? undefined : compileConnect(f, name, strict)
-  }
-  try {
-    hit = { before: side('before', true), after: side('after', true), source: side('source', false) }
-  } catch (e) {
-    if (e instanceof FieldError) throw envelopeError(at, `schema of field ${e.message}`, e.path, e)
-    throw e
-  }
-  if (compiled.size >= CACHE_LIMIT) compiled.delete(compiled.keys().next().value!)
-  compiled.set(schemaText, hit)
-  return hit
-}
 
 const wrapperStart = /^\s*\{\s*"schema"\s*:\s*/y
 const payloadStart = /\s*,\s*"payload"\s*:\s*/y
@@ -74,50 +40,108 @@ function splitWrapper(text: string): [schemaText: string, payload: unknown] | un
   if (!payloadStart.test(text)) return undefined
   const close = text.lastIndexOf('}')
   try {
-    return [text.slice(schemaFrom, schemaTo), parseExact(text.slice(payloadStart.lastIndex, close))]
+    const payload = parseJsonBytes(text.slice(payloadStart.lastIndex, close), '')
+    return [text.slice(schemaFrom, schemaTo), payload]
   } catch {
-    return undefined // not the exact shape; the full parse below decides and reports
+    return undefined // not the exact shape (or a bad string); the full parse below decides and reports
   }
 }
 
 /**
- * One Debezium JSON change event -> ChangeEvent. Throws TRIB_DECODE_JSON (not JSON) or
- * TRIB_DECODE_ENVELOPE (JSON but not a change event; the message names the field). A null Kafka
- * value is a tombstone and must be handled before calling this (see isTombstone).
+ * Reads one input port's Debezium JSON: change events and message keys, with the compiled Connect
+ * schemas cached (per reader, so two runtimes never share them). `reader` is the port's reader
+ * schema: it converts bare payloads, and a zoneless timestamp column it declares
+ * `local-timestamp-*` is read as a local date-time, without the 'Z'.
  */
-export function parseJsonChange(value: Buffer | string, at?: RecordRef): ChangeEvent {
-  const text = typeof value === 'string' ? value : value.toString('utf8')
-  const split = splitWrapper(text)
-  if (split !== undefined) return fromWrapper(split[0], undefined, split[1], at)
-  const parsed = parseJsonText(text, at)
-  if (isSchemaWrapper(parsed)) return fromWrapper(JSON.stringify(parsed.schema), parsed.schema, parsed.payload, at)
-  return toChangeEvent(parsed, {}, at)
-}
+export class JsonChangeReader {
+  readonly #converters = new Map<string, EnvelopeConverters>()
+  readonly #keys = new Map<string, Convert | null>()
+  readonly #bare: EnvelopeConverters
+  readonly #local: ReadonlySet<string> | undefined
 
-function fromWrapper(schemaText: string, schema: Record<string, unknown> | undefined, payload: unknown, at: RecordRef | undefined): ChangeEvent {
-  if (payload === null) throw envelopeError(at, 'field `payload` is null', 'payload')
-  return toChangeEvent(payload, convertersFor(schemaText, schema, at), at)
-}
+  constructor(options: { reader?: Type | undefined } = {}) {
+    const bare = options.reader ? compileBare(options.reader) : undefined
+    this.#bare = bare ? { before: bare, after: bare } : {}
+    this.#local = options.reader ? localTimestampFields(options.reader) : undefined
+  }
 
-const compiledKeys = new Map<string, Convert | null>()
+  /**
+   * One Debezium JSON change event -> ChangeEvent. Throws TRIB_DECODE_JSON (not JSON),
+   * TRIB_DECODE_UTF8 or TRIB_DECODE_ENVELOPE (JSON but not a change event; the message names the
+   * field). A null Kafka value is a tombstone and must be handled before calling this (see isTombstone).
+   */
+  read(value: Buffer | string, at?: RecordRef): ChangeEvent {
+    // A bad byte anywhere goes the long way, which names the field.
+    const text = typeof value === 'string' ? value : value.toString('utf8')
+    const valid = typeof value === 'string' || text.indexOf('\uFFFD') < 0 || isUtf8(value)
+    const split = valid ? splitWrapper(text) : undefined
+    if (split !== undefined) return this.#fromWrapper(split[0], undefined, split[1], at)
+    const parsed = parseJsonText(value, at)
+    if (isSchemaWrapper(parsed)) return this.#fromWrapper(JSON.stringify(parsed.schema), parsed.schema, parsed.payload, at)
+    return toChangeEvent(parsed, this.#bare, at)
+  }
 
-/**
- * Converts a `{schema, payload}` value that is not an envelope (a Debezium key) to canonical values.
- * Key columns are row data, so int64 values must be safe integers.
- */
-export function convertWrapped(wrapper: { schema: Record<string, unknown>; payload: unknown }, at?: RecordRef): unknown {
-  if (wrapper.payload == null) return null
-  try {
-    const cacheKey = JSON.stringify(wrapper.schema)
-    let convert = compiledKeys.get(cacheKey)
-    if (convert === undefined) {
-      convert = compileConnect(wrapper.schema, '', true) ?? null
-      if (compiledKeys.size >= CACHE_LIMIT) compiledKeys.delete(compiledKeys.keys().next().value!)
-      compiledKeys.set(cacheKey, convert)
+  /**
+   * The canonical key from a message key: JSON (wrapped: converted with its Connect schema; bare:
+   * as given), an already decoded value as it is, text that is not JSON as a string; null for an
+   * absent or empty key. See keys.ts.
+   */
+  key(value: unknown, at?: RecordRef): unknown {
+    return keyFromMessage(value, at, (wrapper) => this.#convertWrapped(wrapper, at))
+  }
+
+  #fromWrapper(schemaText: string, schema: Record<string, unknown> | undefined, payload: unknown, at: RecordRef | undefined): ChangeEvent {
+    if (payload === null) throw envelopeError(at, 'field `payload` is null', 'payload')
+    return toChangeEvent(payload, this.#convertersFor(schemaText, schema, at), at)
+  }
+
+  #convertersFor(schemaText: string, schema: Record<string, unknown> | undefined, at: RecordRef | undefined): EnvelopeConverters {
+    let hit = this.#converters.get(schemaText)
+    if (hit !== undefined) return hit
+    const s = schema ?? (parseJsonText(schemaText, at) as Record<string, unknown>)
+    const fields = Array.isArray(s.fields) ? (s.fields as unknown[]) : []
+    const fieldSchema = (name: string): unknown => fields.find((f) => isObj(f) && f.field === name)
+    const side = (name: string, local?: ReadonlySet<string>): Convert | undefined => {
+      const f = fieldSchema(name)
+      return f === undefined ? undefined : compileConnect(f, name, local)
     }
-    return convert === null ? wrapper.payload : convert(wrapper.payload)
-  } catch (e) {
-    if (e instanceof FieldError) throw envelopeError(at, `key field ${e.message}`, e.path, e)
-    throw e
+    try {
+      hit = { before: side('before', this.#local), after: side('after', this.#local), source: side('source') }
+    } catch (e) {
+      if (e instanceof FieldError) throw envelopeError(at, `schema of field ${e.message}`, e.path, e)
+      throw e
+    }
+    if (this.#converters.size >= CACHE_LIMIT) this.#converters.delete(this.#converters.keys().next().value!)
+    this.#converters.set(schemaText, hit)
+    return hit
   }
+
+  /** A `{schema, payload}` value that is not an envelope (a Debezium key) to canonical values. */
+  #convertWrapped(wrapper: { schema: Record<string, unknown>; payload: unknown }, at?: RecordRef): unknown {
+    if (wrapper.payload == null) return null
+    try {
+      const cacheKey = JSON.stringify(wrapper.schema)
+      let convert = this.#keys.get(cacheKey)
+      if (convert === undefined) {
+        convert = compileConnect(wrapper.schema, '') ?? null
+        if (this.#keys.size >= CACHE_LIMIT) this.#keys.delete(this.#keys.keys().next().value!)
+        this.#keys.set(cacheKey, convert)
+      }
+      return convert === null ? wrapper.payload : convert(wrapper.payload)
+    } catch (e) {
+      if (e instanceof FieldError) throw envelopeError(at, `key field ${e.message}`, e.path, e)
+      throw e
+    }
+  }
+}
+
+/** One change event read on its own (tests, tools): a reader without a reader schema. */
+export const parseJsonChange = (value: Buffer | string, at?: RecordRef): ChangeEvent => new JsonChangeReader().read(value, at)
+
+/** The top-level fields a reader schema declares local-timestamp-* (nullable or not). */
+export function localTimestampFields(reader: Type): ReadonlySet<string> {
+  const fields = (reader as unknown as { fields?: Array<{ name: string; type: Type }> }).fields ?? []
+  const isLocal = (t: Type): boolean =>
+    t.typeName === 'logical:local-timestamp-millis' || t.typeName === 'logical:local-timestamp-micros' || (t.typeName === 'union:unwrapped' && ((t as unknown as { types: Type[] }).types ?? []).some(isLocal))
+  return new Set(fields.filter((f) => isLocal(f.type)).map((f) => f.name))
 }

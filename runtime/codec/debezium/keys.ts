@@ -11,21 +11,38 @@
  * delete of the key, which makes replaying a compacted topic, where only the tombstone survived,
  * converge to the same table.
  */
+import { compileConnect } from './connect-schema.ts'
 import { envelopeError } from './envelope.ts'
-import { convertWrapped, isSchemaWrapper, parseJsonText } from './json.ts'
-import { stringifyExact } from '../json/exact.ts'
-import type { ChangeEvent, RecordRef } from './types.ts'
+import { isSchemaWrapper, parseJsonText } from './connect-json.ts'
+import { FieldError, type ChangeEvent, type RecordRef } from './types.ts'
+import { isUtf8 } from '../values/utf8.ts'
 
 /** A Kafka record value that is null (or absent) is a tombstone. An empty buffer is not: it is a value. */
 export const isTombstone = (value: unknown): value is null | undefined => value === null || value === undefined
+
+type Wrapper = { schema: Record<string, unknown>; payload: unknown }
+
+/** A wrapped key converted with its Connect schema, compiled each time (JsonChangeReader caches it). */
+function convertOnce(wrapper: Wrapper, at?: RecordRef): unknown {
+  if (wrapper.payload == null) return null
+  try {
+    const convert = compileConnect(wrapper.schema, '')
+    return convert === undefined ? wrapper.payload : convert(wrapper.payload)
+  } catch (e) {
+    if (e instanceof FieldError) throw envelopeError(at, `key field ${e.message}`, e.path, e)
+    throw e
+  }
+}
 
 /**
  * The canonical key from a message key: JSON bytes/text (wrapped: converted with its Connect
  * schema; bare: as given), or an already decoded value (Avro keys: decode them first and convert
  * them with compileAvroValue) which is returned as is. Empty or absent keys give null. Key bytes
- * that are not JSON are taken as a plain string key (StringConverter).
+ * that are not JSON are taken as a plain string key (StringConverter), or as bytes when they are not
+ * UTF-8. `convertWrapped` is the
+ * caller's cached conversion of wrapped keys (see JsonChangeReader.key).
  */
-export function keyFromMessage(keyValue: unknown, at?: RecordRef): unknown {
+export function keyFromMessage(keyValue: unknown, at?: RecordRef, convertWrapped: (wrapper: Wrapper, at?: RecordRef) => unknown = convertOnce): unknown {
   if (keyValue === null || keyValue === undefined) return null
   let value: unknown = keyValue
   if (typeof keyValue === 'string' || keyValue instanceof Uint8Array) {
@@ -37,7 +54,8 @@ export function keyFromMessage(keyValue: unknown, at?: RecordRef): unknown {
     try {
       value = parseJsonText(buf ?? (keyValue as string), at)
     } catch {
-      return buf === null ? keyValue : buf.toString('utf8')
+      // Not JSON: text when it is UTF-8, else the bytes themselves (text would change them).
+      return buf === null ? keyValue : isUtf8(buf) ? buf.toString('utf8') : buf
     }
   }
   return isSchemaWrapper(value) ? convertWrapped(value, at) : value
@@ -58,30 +76,4 @@ export function keyOf(event: ChangeEvent, messageKey: unknown, keyFields?: reado
   const key: Record<string, unknown> = {}
   for (const f of keyFields) key[f] = row[f] ?? null
   return key
-}
-
-/**
- * The one string that identifies a key in state stores, lookups and snapshot upserts:
- * - a record with one field -> that field's value as below (so {id: 42} and 42 agree: '42');
- * - a primitive -> String(value) (bigints as digits, null -> 'null');
- * - bytes -> base64;
- * - a record with several fields -> JSON of the record with fields in declared order (the order
- *   the decoder produced them; bytes as base64, bigints as bare digits), e.g. '{"tenant":"a","id":7}'.
- * Nested values (arrays, records) inside a single-field key are written as JSON the same way.
- */
-export function canonicalKeyString(key: unknown): string {
-  if (key !== null && typeof key === 'object' && !Buffer.isBuffer(key) && !Array.isArray(key) && !(key instanceof Date)) {
-    const fields = Object.keys(key)
-    if (fields.length === 1) return scalar((key as Record<string, unknown>)[fields[0]!])
-    return stringifyExact(key)
-  }
-  return scalar(key)
-}
-
-function scalar(v: unknown): string {
-  if (v === null || v === undefined) return 'null'
-  if (Buffer.isBuffer(v)) return v.toString('base64')
-  if (v instanceof Date) return v.toISOString()
-  if (typeof v === 'object') return stringifyExact(v)
-  return String(v)
 }

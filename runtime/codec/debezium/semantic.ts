@@ -1,11 +1,16 @@
 /**
  * Wire -> canonical conversions for Debezium / Kafka Connect semantic types and plain Avro logical
  * types. Each converter takes the wire value (already decoded from Avro, or from JSON with bytes
- * already turned into Buffers) and returns the canonical value from the brief. They throw plain
- * Errors; the schema compilers add the field path.
+ * already turned into Buffers) and returns the canonical value of the value model (../VALUES.md).
+ * They throw plain Errors; the schema compilers add the field path.
+ *
+ * Counts are int64s, exact: a timestamp after 2262 in nanos or 2255 in micros is a bigint on the
+ * wire and stays exact. PostgreSQL's infinite dates and timestamps arrive as the extreme values
+ * Debezium puts in their place (SENTINELS below); they become 'infinity' and '-infinity'.
  */
+import { INT64_MAX, INT64_MIN, isInt64, type Int64 } from '../values/long.ts'
 import { bytesToBigInt, bytesToDecimal } from '../values/decimal.ts'
-import { formatDate, formatTime as formatTimeOfDay, formatTimestamp } from '../values/temporal.ts'
+import { DATE_INFINITY, formatDate, formatTime as formatTimeOfDay, formatTimestamp, INFINITY, NEG_INFINITY, parseDate } from '../values/temporal.ts'
 
 /** What a field means, independent of whether it came from a Connect `name` or an Avro `logicalType`. */
 export type SemanticKind =
@@ -23,6 +28,8 @@ export type SemanticKind =
   | 'variable-decimal'
   | 'json'
   | 'uuid'
+  /** Debezium's MicroDuration (PostgreSQL interval): an int64 count, its extremes refused (microDuration). */
+  | 'duration-us'
   /** Already canonical on the wire (ZonedTimestamp, ZonedTime, Enum): recognised, left as is. */
   | 'as-is'
 
@@ -44,6 +51,7 @@ const byConnectName: Record<string, SemanticKind> = {
   'io.debezium.data.VariableScaleDecimal': 'variable-decimal',
   'io.debezium.data.Json': 'json',
   'io.debezium.data.Uuid': 'uuid',
+  'io.debezium.time.MicroDuration': 'duration-us',
   'io.debezium.data.Enum': 'as-is',
 }
 
@@ -68,35 +76,81 @@ export const kindOfConnectName = (name: unknown): SemanticKind | undefined =>
 export const kindOfLogicalType = (logicalType: unknown): SemanticKind | undefined =>
   typeof logicalType === 'string' ? byLogicalType[logicalType] : undefined
 
-/** Kinds whose wire value is a long that may exceed 2^53 and must then be read as a bigint. */
-export const isNanoKind = (kind: SemanticKind | undefined): boolean =>
-  kind === 'time-ns' || kind === 'ts-ns' || kind === 'local-ts-ns'
-
 export type Convert = (value: unknown) => unknown
 
-/** The converter for a kind; `scale` is used by 'decimal' only. undefined for 'as-is'. */
-export function converterFor(kind: SemanticKind, scale = 0): Convert | undefined {
+/**
+ * What Debezium's PostgreSQL connector sends for `infinity` and `-infinity` (its versions differ):
+ * dates as days of +5877611-06-21 / -5877611-06-22 (older releases overflowed +infinity to
+ * -5877611-06-21), timestamps as PgJDBC's DATE_POSITIVE_INFINITY / DATE_NEGATIVE_INFINITY read in
+ * the column's unit, or the int64 extremes; the int32 and int64 extremes also stand for them, as
+ * PostgreSQL and DuckDB store infinities so.
+ *
+ * A date read by the snapshot (JDBC) is PgJDBC's java.sql.Date for infinity, turned into days by
+ * java.sql.Date.toLocalDate (local time, Julian calendar, year of era) and cast to int32: the
+ * counts below, one day later when the connector's JVM runs east of UTC. No PostgreSQL date is
+ * that far from 1970 (its range starts at 4713 BC, day −2440588).
+ */
+export const SENTINELS = {
+  date: {
+    positive: [parseDate('+5877611-06-21')!, -2_147_472_692, DATE_INFINITY, -622_191_234, -622_191_233],
+    negative: [parseDate('-5877611-06-22')!, -DATE_INFINITY, -(2 ** 31), -625_821_272, -625_821_271],
+  },
+  3: { positive: [9_223_372_036_825_200n], negative: [-9_223_372_036_832_400n] },
+  6: { positive: [9_223_372_036_825_200_000n], negative: [-9_223_372_036_832_400_000n] },
+  9: { positive: [], negative: [] },
+} as const
+const INT64_EXTREMES = { positive: INT64_MAX, negative: INT64_MIN }
+
+/** 'infinity' or '-infinity' when a date's day count stands for one. */
+export function dateInfinity(days: number): string | undefined {
+  if ((SENTINELS.date.positive as readonly number[]).includes(days)) return INFINITY
+  if ((SENTINELS.date.negative as readonly number[]).includes(days)) return NEG_INFINITY
+  return undefined
+}
+
+/** 'infinity' or '-infinity' when a timestamp's count (in 10^-digits seconds) stands for one. */
+export function timestampInfinity(v: Int64, digits: 3 | 6 | 9): string | undefined {
+  if (typeof v === 'number') return undefined // the sentinels are all beyond 2^53
+  if (v === INT64_EXTREMES.positive || (SENTINELS[digits].positive as readonly bigint[]).includes(v)) return INFINITY
+  if (v === INT64_EXTREMES.negative || (SENTINELS[digits].negative as readonly bigint[]).includes(v)) return NEG_INFINITY
+  return undefined
+}
+
+const timestamp = (digits: 3 | 6 | 9, utc: boolean): Convert => (v) => {
+  const n = long(v)
+  return timestampInfinity(n, digits) ?? formatTimestamp(n, digits, utc)
+}
+
+/**
+ * The converter for a kind; `scale` is used by 'decimal' only. undefined for 'as-is'. `local`:
+ * Debezium's zoneless timestamps (PostgreSQL `timestamp`) are read as local date-times, without
+ * the 'Z' they get by default, for a reader field declared `local-timestamp-*`.
+ */
+export function converterFor(kind: SemanticKind, scale = 0, local = false): Convert | undefined {
   switch (kind) {
     case 'date':
-      return (v) => formatDate(inRange(int(v) * 86_400_000, 3) / 86_400_000)
+      return (v) => {
+        const days = int(v)
+        return dateInfinity(days) ?? formatDate(days)
+      }
     case 'time-ms':
       return (v) => formatTime(int(v), 3)
     case 'time-us':
-      return (v) => formatTime(int(v), 6)
+      return (v) => formatTime(long(v), 6)
     case 'time-ns':
       return (v) => formatTime(long(v), 9)
     case 'ts-ms':
-      return (v) => formatTimestamp(inRange(int(v), 3), 3, true)
+      return timestamp(3, !local)
     case 'ts-us':
-      return (v) => formatTimestamp(inRange(int(v), 6), 6, true)
+      return timestamp(6, !local)
     case 'ts-ns':
-      return (v) => formatTimestamp(long(v), 9, true)
+      return timestamp(9, !local)
     case 'local-ts-ms':
-      return (v) => formatTimestamp(inRange(int(v), 3), 3, false)
+      return timestamp(3, false)
     case 'local-ts-us':
-      return (v) => formatTimestamp(inRange(int(v), 6), 6, false)
+      return timestamp(6, false)
     case 'local-ts-ns':
-      return (v) => formatTimestamp(long(v), 9, false)
+      return timestamp(9, false)
     case 'decimal':
       return scale >= 0 ? (v) => bytesToDecimal(decimalBytes(v), scale) : (v) => formatUnscaled(bytesToBigInt(decimalBytes(v)), scale)
     case 'variable-decimal':
@@ -110,6 +164,8 @@ export function converterFor(kind: SemanticKind, scale = 0): Convert | undefined
       }
     case 'uuid':
       return (v) => str(v).toLowerCase()
+    case 'duration-us':
+      return microDuration
     case 'as-is':
       return undefined
   }
@@ -120,19 +176,13 @@ export function converterFor(kind: SemanticKind, scale = 0): Convert | undefined
 const kind = (v: unknown): string => (Buffer.isBuffer(v) ? 'bytes' : v === null ? 'null' : typeof v)
 
 function int(v: unknown): number {
-  if (typeof v === 'number' && Number.isSafeInteger(v)) return v
-  throw new Error(`expected a safe integer, got ${kind(v)} ${String(v)}`)
+  if (typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31) return v
+  throw new Error(`expected a 32-bit integer, got ${kind(v)}`)
 }
 
-/** JS dates reach ±8.64e15 ms; canonical text is only defined inside that range. */
-function inRange(v: number, digits: 3 | 6): number {
-  if (Math.abs(v) > 8.64e15 * 10 ** (digits - 3)) throw new Error(`${v} is outside the supported date range`)
-  return v
-}
-
-function long(v: unknown): number | bigint {
-  if (typeof v === 'bigint') return v
-  return int(v)
+function long(v: unknown): Int64 {
+  if (isInt64(v)) return v
+  throw new Error(`expected a 64-bit integer, got ${kind(v)}`)
 }
 
 function str(v: unknown): string {
@@ -143,6 +193,18 @@ function str(v: unknown): string {
 function decimalBytes(v: unknown): Uint8Array {
   if (v instanceof Uint8Array) return v
   throw new Error(`expected decimal bytes, got ${kind(v)}`)
+}
+
+/**
+ * Debezium computes a MicroDuration in floating point and casts it to int64, which saturates: the
+ * int64 extremes stand for an interval beyond ±292,271 years (PostgreSQL's reach 178,000,000),
+ * not for a value, so they are refused rather than kept as a different interval.
+ */
+export function microDuration(v: unknown): Int64 {
+  const n = long(v)
+  if (n === INT64_EXTREMES.positive || n === INT64_EXTREMES.negative)
+    throw new Error('an interval beyond the int64 microseconds of a MicroDuration (Debezium sends the int64 limit in its place)')
+  return n
 }
 
 function variableScaleDecimal(v: unknown): string {
@@ -160,8 +222,8 @@ export { formatDate, formatTimestamp } from '../values/temporal.ts'
 export function formatTime(value: number | bigint, digits: 3 | 6 | 9): string {
   const n = Number(value)
   const perDay = 86_400 * 10 ** digits
-  if (!(n >= 0 && n <= perDay)) throw new Error(`${String(value)} is not a time of day`)
-  return n === perDay ? `24:00:00.${'0'.repeat(digits)}` : formatTimeOfDay(n, digits)
+  if (!(n >= 0 && n <= perDay)) throw new Error(`a value beyond 24:00:00 (or below 0) is not a time of day`)
+  return formatTimeOfDay(n, digits)
 }
 
 /** Big-endian two's complement (Java BigInteger.toByteArray, Avro decimal) -> bigint. */

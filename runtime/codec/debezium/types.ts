@@ -45,3 +45,15 @@ export class FieldError extends Error {
     this.name = 'FieldError'
   }
 }
+
+/** A converter that adds the field path to whatever it throws. */
+export function leaf(convert: (value: unknown) => unknown, path: string): (value: unknown) => unknown {
+  return (v) => {
+    try {
+      return convert(v)
+    } catch (e) {
+      if (e instanceof FieldError) throw e
+      throw new FieldError(path, e instanceof Error ? e.message : String(e), { cause: e })
+    }
+  }
+}

@@ -1,16 +1,18 @@
 /**
- * JSON that keeps integers beyond 2^53 exact. Debezium 2.6+ puts `ts_ns` (≈1.7e18) in every event
- * and NanoTimestamp columns exceed 2^53 too; JSON.parse would silently round them. Integers that
- * are not safe become bigints; everything else parses as JSON.parse would.
+ * JSON that keeps integers beyond 2^53 exact (the int64 of the value model). Debezium 2.6+ puts
+ * `ts_ns` (≈1.7e18) in every event and NanoTimestamp columns exceed 2^53 too; JSON.parse would
+ * silently round them. Integers that are not safe become bigints; a number too large for a double
+ * (1e400) is refused rather than read as Infinity; everything else parses as JSON.parse would.
  *
- * The native parser is used whenever the text has no run of 16+ digits (no unsafe integer can
- * hide there); otherwise a small recursive-descent parser runs. Both reject the same inputs.
+ * The native parser is used whenever the text has no run of 16+ digits and no exponent of three
+ * digits (nothing unsafe can hide there); otherwise a small recursive-descent parser runs. Both
+ * reject the same inputs.
  */
 
-const longDigitRun = /\d{16}/
+const needsExact = /\d{16}|[eE][+-]?\d{3}/
 
 export function parseExact(text: string): unknown {
-  if (!longDigitRun.test(text)) return JSON.parse(text) as unknown
+  if (!needsExact.test(text)) return JSON.parse(text) as unknown
   const parser = new Parser(text)
   parser.ws()
   const value = parser.value()
@@ -85,8 +87,10 @@ class Parser {
     numberToken.lastIndex = this.pos
     const m = numberToken.exec(this.text)
     if (m === null) this.fail('unexpected token')
+    const n = Number(m[0])
+    if (!Number.isFinite(n)) this.fail(`number ${m[0].slice(0, 40)} is beyond the range of a double`)
     this.pos = numberToken.lastIndex
-    return Number(m[0])
+    return n
   }
 
   private string(): string {
@@ -193,33 +197,4 @@ function escapedQuote(text: string, at: number): boolean {
   let n = 0
   for (let i = at - 1; text.charCodeAt(i) === 92; i--) n++
   return n % 2 === 1
-}
-
-/**
- * JSON.stringify that writes bigints as bare integers (how Kafka Connect writes int64) and Buffers
- * as base64 (how Kafka Connect writes bytes). Used to build Debezium JSON messages.
- */
-export function stringifyExact(value: unknown): string {
-  if (value === null || value === undefined) return 'null'
-  switch (typeof value) {
-    case 'bigint':
-      return value.toString()
-    case 'number':
-      return Number.isFinite(value) ? String(value) : 'null'
-    case 'string':
-    case 'boolean':
-      return JSON.stringify(value)
-    case 'object':
-      break
-    default:
-      throw new TypeError(`cannot write a ${typeof value} as JSON`)
-  }
-  if (Buffer.isBuffer(value)) return `"${value.toString('base64')}"`
-  if (Array.isArray(value)) return `[${value.map(stringifyExact).join(',')}]`
-  if (value instanceof Date) return JSON.stringify(value.toISOString())
-  const parts: string[] = []
-  for (const [k, v] of Object.entries(value)) {
-    if (v !== undefined) parts.push(`${JSON.stringify(k)}:${stringifyExact(v)}`)
-  }
-  return `{${parts.join(',')}}`
 }

@@ -14,14 +14,15 @@ import { CanonicalType, DateType, DecimalType, UuidType } from './logical-types.
 
 /** What a writer field's canonical values look like. `text` values are formatted by us, hence canonical. */
 export type Produces =
-  | { kind: 'null' | 'boolean' | 'int' | 'long' | 'number' | 'string' | 'bytes' | 'other' }
+  | { kind: 'null' | 'boolean' | 'int' | 'long' | 'float' | 'double' | 'string' | 'bytes' | 'other' }
   | { kind: 'text'; family: 'date' | 'time' | 'timestamp' | 'local-timestamp' | 'decimal' | 'uuid'; digits?: number; scale?: number }
 
 /**
  * One writer field. Guarantees the producer must keep: `int` values are in the int32 range,
- * `long` values are safe integers, `bytes` are Buffers, `text` comes from the registry's formatters
- * (temporal.ts, decimal.ts) with `digits` fraction digits or at `scale`, and `uuid` text is the
- * canonical lowercase 8-4-4-4-12 form.
+ * `long` values are int64s in the model's form (a safe number, else a bigint), `float` values are
+ * float32s, `string` values are well formed (decoded from valid UTF-8), `bytes` are Buffers, `text`
+ * comes from the value formatters (temporal.ts, decimal.ts) with `digits` fraction digits or at
+ * `scale`, and `uuid` text is the canonical lowercase 8-4-4-4-12 form.
  */
 export interface WriterField {
   name: string
@@ -89,8 +90,11 @@ function identical(reader: Type, p: Produces): boolean {
     case 'int':
       return p.kind === 'int' || (p.kind === 'long' && reader.typeName === 'long')
     case 'float':
+      // The reader rounds to 32 bits, which only a float leaves as it is.
+      return p.kind === 'float'
     case 'double':
-      return p.kind === 'int' || p.kind === 'long' || p.kind === 'number'
+      // A long becomes the nearest double, which is not the long.
+      return p.kind === 'int' || p.kind === 'float' || p.kind === 'double'
     case 'boolean':
     case 'bytes':
     case 'null':

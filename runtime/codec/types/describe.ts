@@ -1,5 +1,7 @@
 import avro from 'avsc'
 import type { Type } from 'avsc'
+import { INT64_MAX, INT64_MIN } from '../values/long.ts'
+import { isWellFormed } from '../values/utf8.ts'
 import { CanonicalType } from './logical-types.ts'
 
 /**
@@ -18,8 +20,10 @@ export function kindOf(value: unknown): string {
   if (typeof value === 'number') {
     if (Number.isNaN(value)) return 'NaN'
     if (!Number.isInteger(value)) return 'non-integer number'
-    return Number.isSafeInteger(value) ? 'number' : 'number beyond 2^53'
+    return Number.isSafeInteger(value) ? 'number' : 'number beyond 2^53 (not exact: give a bigint)'
   }
+  if (typeof value === 'bigint') return value < INT64_MIN || value > INT64_MAX ? 'bigint beyond 64 bits' : 'bigint'
+  if (typeof value === 'string' && !isWellFormed(value)) return 'string with a lone surrogate (not valid Unicode)'
   return typeof value
 }
 
@@ -31,7 +35,7 @@ export function typeLabel(type: Type): string {
     case 'int':
       return 'int (32-bit integer)'
     case 'long':
-      return 'long (integer within 2^53)'
+      return 'long (64-bit integer: a safe integer number, or a bigint)'
     case 'record':
     case 'error':
       return `record ${type.name ?? ''}`.trim()
@@ -49,7 +53,7 @@ export function typeLabel(type: Type): string {
 
 const shortName = (type: Type): string => type.name ?? (avro.Type.isType(type, 'logical') ? type.typeName.slice(8) : type.typeName)
 
-/** Dotted path; array indices in brackets. */
+/** Dotted path; array indices in brackets; '' for the value itself. */
 export function formatPath(segments: readonly (string | number)[]): string {
   let out = ''
   for (const s of segments) {

@@ -1,15 +1,30 @@
 import avro from 'avsc'
 import type { Schema, Type } from 'avsc'
 import { TributaryError, messageOf } from '../../errors.ts'
+import { parseExact } from '../json/exact.ts'
+import { toInt64 } from '../values/long.ts'
 import { bytesToDecimal, decimalToBytes, maxPrecisionForSize } from '../values/decimal.ts'
-import { type Digits, formatDate, formatTime, formatTimestamp, isCanonicalDate, parseCanonicalTimestamp, parseDate, parseTime, parseTimestamp } from '../values/temporal.ts'
+import {
+  type Digits,
+  formatDate,
+  formatTime,
+  formatTimestamp,
+  isCanonicalDate,
+  isTimeOfDay,
+  parseCanonicalTimestamp,
+  parseDate,
+  parseTime,
+  parseTimestamp,
+} from '../values/temporal.ts'
+import { exactTypeHook } from './avro-types.ts'
 
 /**
- * avsc logical types that hold the canonical in-memory values of common.md: dates, times and
- * timestamps as ISO strings, decimals as exact strings, uuids as lowercase strings. Encoding also
- * accepts natural alternatives (a Date for dates and timestamps, a number in the wire unit), never
- * a number for a decimal. A logical type whose parameters are invalid falls back to its underlying
- * type, as the Avro spec requires (avsc does this when the constructor throws).
+ * avsc logical types that hold the canonical in-memory values of the value model (../VALUES.md):
+ * dates, times and timestamps as ISO strings, decimals as exact strings, uuids as lowercase
+ * strings. Encoding also accepts natural alternatives (a Date for dates and timestamps, a count in
+ * the wire unit, a bigint for counts beyond 2^53), never a number for a decimal. A logical type
+ * whose schema does not fit it (another underlying type, bad parameters) is its underlying type,
+ * as the Avro spec requires (`accepts`, and avsc when a constructor throws).
  *
  * Resolution (reading data written with another schema): a plain writer of a compatible underlying
  * type is read as the reader's unit, as the spec says. A writer of the same family is converted
@@ -22,6 +37,14 @@ type SchemaObject = Record<string, unknown>
 
 const DAY_MS = 86_400_000
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+type Underlying = 'int' | 'long' | 'string' | 'bytes' | 'fixed'
+/** The underlying Avro type of a logical type's schema: `{type: 'long', …}` or `{type: {type: 'fixed', …}}`. */
+const underlyingOf = (schema: SchemaObject): unknown => (typeof schema.type === 'object' && schema.type !== null ? (schema.type as SchemaObject).type : schema.type)
+const on =
+  (...allowed: Underlying[]) =>
+  (schema: SchemaObject): boolean =>
+    allowed.includes(underlyingOf(schema) as Underlying)
 
 export abstract class CanonicalType extends avro.types.LogicalType {
   abstract readonly family: Family
@@ -76,11 +99,14 @@ export abstract class CanonicalType extends avro.types.LogicalType {
   }
 }
 
-/** date (int days) <-> 'YYYY-MM-DD'. */
+const INT32 = 2 ** 31
+
+/** date (int days) <-> 'YYYY-MM-DD', 'infinity', '-infinity'. */
 export class DateType extends CanonicalType {
+  static accepts = on('int')
   readonly family = 'date'
   describe(): string {
-    return 'date string YYYY-MM-DD'
+    return "date string YYYY-MM-DD (or 'infinity')"
   }
   protected override isCanonical(text: string): boolean {
     return isCanonicalDate(text)
@@ -90,12 +116,13 @@ export class DateType extends CanonicalType {
   }
   protected override _toValue(value: unknown): number | undefined {
     if (typeof value === 'string') return parseDate(value)
-    if (typeof value === 'number') return Number.isInteger(value) ? value : undefined
+    if (typeof value === 'number') return Number.isInteger(value) && value >= -INT32 && value < INT32 ? value : undefined
     if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : Math.floor(value.getTime() / DAY_MS)
     return undefined
   }
 }
 
+/** time-millis (int) and time-micros (long) <-> 'HH:MM:SS.fff…', from 00:00:00 up to and including 24:00:00. */
 abstract class TimeType extends CanonicalType {
   readonly family = 'time'
   abstract readonly digits: 3 | 6
@@ -103,23 +130,27 @@ abstract class TimeType extends CanonicalType {
     return this.digits
   }
   describe(): string {
-    return `time string HH:MM:SS.${'s'.repeat(this.digits)}`
+    return `time string HH:MM:SS.${'s'.repeat(this.digits)} (up to 24:00:00)`
   }
-  protected override _fromValue(value: number): string {
+  protected override _fromValue(value: number | bigint): string {
+    // Another writer may have put anything in the int or long: only times of day are times.
+    if (typeof value !== 'number' || !isTimeOfDay(value, this.digits)) throw new Error(`a ${this.digits === 3 ? 'time-millis' : 'time-micros'} beyond 24:00:00 (or below 0) is not a time of day`)
     return formatTime(value, this.digits)
   }
   protected override _toValue(value: unknown): number | undefined {
     if (typeof value === 'string') return parseTime(value, this.digits)
-    if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 && value < 86_400 * 10 ** this.digits ? value : undefined
+    if (typeof value === 'number') return isTimeOfDay(value, this.digits) ? value : undefined
     return undefined
   }
 }
 
 export class TimeMillisType extends TimeType {
+  static accepts = on('int')
   readonly digits = 3
 }
 
 export class TimeMicrosType extends TimeType {
+  static accepts = on('long')
   readonly digits = 6
 }
 
@@ -138,12 +169,12 @@ abstract class TimestampType extends CanonicalType {
   protected override isCanonical(text: string): boolean {
     return parseCanonicalTimestamp(text, this.digits, this.utc) !== undefined
   }
-  protected override _fromValue(value: number): string {
+  protected override _fromValue(value: number | bigint): string {
     return formatTimestamp(value, this.digits as Digits, this.utc)
   }
-  protected override _toValue(value: unknown): number | undefined {
+  protected override _toValue(value: unknown): number | bigint | undefined {
     if (typeof value === 'string') return parseTimestamp(value, this.digits, this.utc)
-    if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined
+    if (typeof value === 'number' || typeof value === 'bigint') return toInt64(value)
     if (value instanceof Date) {
       const ms = value.getTime()
       return Number.isNaN(ms) ? undefined : ms * 10 ** (this.digits - 3)
@@ -153,24 +184,29 @@ abstract class TimestampType extends CanonicalType {
 }
 
 export class TimestampMillisType extends TimestampType {
+  static accepts = on('long')
   readonly digits = 3
   readonly utc = true
 }
 export class TimestampMicrosType extends TimestampType {
+  static accepts = on('long')
   readonly digits = 6
   readonly utc = true
 }
 export class LocalTimestampMillisType extends TimestampType {
+  static accepts = on('long')
   readonly digits = 3
   readonly utc = false
 }
 export class LocalTimestampMicrosType extends TimestampType {
+  static accepts = on('long')
   readonly digits = 6
   readonly utc = false
 }
 
 /** decimal on bytes or fixed <-> string with exactly `scale` fraction digits. */
 export class DecimalType extends CanonicalType {
+  static accepts = on('bytes', 'fixed')
   readonly family = 'decimal'
   readonly precision: number
   readonly scale: number
@@ -229,6 +265,7 @@ export class DecimalType extends CanonicalType {
 
 /** uuid on string (or fixed(16)) <-> lowercase 8-4-4-4-12 string. */
 export class UuidType extends CanonicalType {
+  static accepts = on('string', 'fixed')
   readonly family = 'uuid'
   readonly #fixed: boolean
 
@@ -287,20 +324,26 @@ export const typeOptions = { logicalTypes, wrapUnions: false, omitRecordMethods:
 
 /**
  * An avsc Type for a schema (object or JSON text) with the canonical representation: logical types
- * above, unions unwrapped, records without avsc's helper methods. Throws TRIB_SCHEMA_INVALID, e.g.
- * for a union whose branches cannot be told apart once unwrapped (two records, int and long).
+ * above, the exact primitives of avro-types.ts, unions unwrapped, records without avsc's helper
+ * methods. Throws TRIB_SCHEMA_INVALID, e.g. for a union whose branches cannot be told apart once
+ * unwrapped (two records, int and long). `utf8: 'escape'` is for locating invalid strings only.
  */
-export function createType(schema: string | object): Type {
+export function createType(schema: string | object, options: { wrapUnions?: 'auto'; utf8?: 'escape' } = {}): Type {
   try {
     const json = typeof schema === 'string' ? schemaFromText(schema) : schema
-    return avro.Type.forSchema(json as Schema, { ...typeOptions, logicalTypes: { ...logicalTypes } } as never)
+    return avro.Type.forSchema(json as Schema, {
+      ...typeOptions,
+      logicalTypes: { ...logicalTypes },
+      ...(options.wrapUnions ? { wrapUnions: options.wrapUnions } : {}),
+      typeHook: exactTypeHook(options.utf8 ?? 'throw'),
+    } as never)
   } catch (e) {
     throw new TributaryError('TRIB_SCHEMA_INVALID', `cannot use Avro schema: ${messageOf(e)}`, { cause: e })
   }
 }
 
-/** JSON schema text, or a bare type name such as `long` (avsc accepts names, JSON does not). */
+/** JSON schema text (integers exact, for long defaults), or a bare type name such as `long` (avsc accepts names, JSON does not). */
 function schemaFromText(text: string): unknown {
   const trimmed = text.trim()
-  return /^[A-Za-z_][A-Za-z0-9_.]*$/.test(trimmed) ? trimmed : (JSON.parse(text) as unknown)
+  return /^[A-Za-z_][A-Za-z0-9_.]*$/.test(trimmed) ? trimmed : parseExact(text)
 }

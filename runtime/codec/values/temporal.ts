@@ -1,19 +1,33 @@
 /**
- * Dates, times and timestamps as the canonical strings of common.md, and back. `digits` is the
- * number of fraction digits of the unit: 3 (millis), 6 (micros), 9 (nanos). Parsing is exact: a
- * string with more precision than the unit holds is refused unless the extra digits are zeros.
- * Formatting takes numbers (millis, micros) or bigints (nanos beyond 2^53).
+ * Dates, times and timestamps as the canonical strings of the value model (../VALUES.md), and
+ * back. `digits` is the number of fraction digits of the unit: 3 (millis), 6 (micros), 9 (nanos).
+ * Parsing is exact: a string with more precision than the unit holds is refused unless the extra
+ * digits are zeros. Counts are int64 in the model's form (a number while safe, else a bigint), so
+ * timestamps after 2255 in micros (or 2262 in nanos) and years beyond 9999 stay exact.
+ *
+ * Years outside 0000..9999 are written as JavaScript writes them (a sign and six digits, seven for
+ * the far dates an int32 day count reaches), so `new Date(text)` reads every timestamp a JS Date
+ * can hold; other signed forms ('-0043', Java's) are read too. PostgreSQL's `infinity` and
+ * `-infinity` are values of their own, stored as the largest count of the unit and its negation
+ * (as DuckDB stores them).
  */
 
 export type Digits = 3 | 6 | 9
+
+export const INFINITY = 'infinity'
+export const NEG_INFINITY = '-infinity'
+/** Day counts that mean 'infinity' and '-infinity'. */
+export const DATE_INFINITY = 2 ** 31 - 1
+/** Unit counts (any unit) that mean 'infinity' and '-infinity'. */
+export const TIMESTAMP_INFINITY = 2n ** 63n - 1n
 
 const SECONDS_PER_DAY = 86_400
 const UNIT = { 3: 1_000, 6: 1_000_000, 9: 1_000_000_000 } as const
 const UNIT_BIG = { 3: 1_000n, 6: 1_000_000n, 9: 1_000_000_000n } as const
 
-const DATE_RE = /^(-?\d{4,6})-(\d{2})-(\d{2})$/
+const DATE_RE = /^([+-]?\d{4,7})-(\d{2})-(\d{2})$/
 const TIME_RE = /^(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$/
-const TIMESTAMP_RE = /^(-?\d{4,6})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/i
+const TIMESTAMP_RE = /^([+-]?\d{4,7})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/i
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0')
 // Formatting runs per field per record: table lookups instead of number-to-string-and-pad.
@@ -26,8 +40,9 @@ const DATE_SLOTS = 1 << 15
 const memoDays = new Float64Array(DATE_SLOTS).fill(Number.NaN)
 const memoDates: string[] = new Array<string>(DATE_SLOTS).fill('')
 
-/** 'YYYY-MM-DD' for days since 1970-01-01 (proleptic Gregorian, like JS Date). */
+/** 'YYYY-MM-DD' for days since 1970-01-01 (proleptic Gregorian, like JS Date); 'infinity' for DATE_INFINITY. */
 export function formatDate(days: number): string {
+  if (days === DATE_INFINITY || days === -DATE_INFINITY) return days > 0 ? INFINITY : NEG_INFINITY
   const slot = days & (DATE_SLOTS - 1)
   if (memoDays[slot] === days) return memoDates[slot]!
   const text = civilDate(days)
@@ -42,14 +57,17 @@ function civilDate(days: number): string {
   return `${year}-${pad(m, 2)}-${pad(d, 2)}`
 }
 
-/** Days since 1970-01-01 for 'YYYY-MM-DD', or undefined when it is not a real date. */
+/** Days since 1970-01-01 for 'YYYY-MM-DD' (or 'infinity'), or undefined when it is not a real date. */
 export function parseDate(text: string): number | undefined {
   if (text.length === 10) {
     const fast = canonicalDays(text, 0)
     if (fast !== undefined) return fast
   }
+  if (text === INFINITY || text === NEG_INFINITY) return text === INFINITY ? DATE_INFINITY : -DATE_INFINITY
   const m = DATE_RE.exec(text)
-  return m ? civilDays(Number(m[1]), Number(m[2]), Number(m[3])) : undefined
+  const days = m ? civilDays(Number(m[1]), Number(m[2]), Number(m[3])) : undefined
+  // The infinities' counts are not dates, and a day count is an int32.
+  return days !== undefined && Math.abs(days) < DATE_INFINITY ? days : undefined
 }
 
 function civilDays(year: number, month: number, day: number): number | undefined {
@@ -71,7 +89,8 @@ function daysFromCivil(year: number, month: number, day: number): number {
   return era * 146097 + doe - 719468
 }
 
-function civilFromDays(days: number): [number, number, number] {
+/** [year, month, day] of days since 1970-01-01 (proleptic Gregorian, with a year 0). */
+export function civilFromDays(days: number): [number, number, number] {
   const z = days + 719468
   const era = Math.floor(z / 146097)
   const doe = z - era * 146097
@@ -83,7 +102,10 @@ function civilFromDays(days: number): [number, number, number] {
   return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d]
 }
 
-/** 'HH:MM:SS.fff' for a time of day counted in 10^-digits seconds since midnight. */
+/**
+ * 'HH:MM:SS.fff' for a time of day counted in 10^-digits seconds since midnight, up to and
+ * including 24:00:00 (PostgreSQL's end of day); the caller checks the range.
+ */
 export function formatTime(value: number | bigint, digits: Digits): string {
   // A day holds 8.64e13 nanoseconds, well within a safe integer.
   const n = Number(value)
@@ -95,24 +117,28 @@ export function formatTime(value: number | bigint, digits: Digits): string {
   return `${pad(hh, 2)}:${pad(mm, 2)}:${pad(seconds % 60, 2)}.${fraction.toString().padStart(digits, '0')}`
 }
 
-/** The time of day in 10^-digits seconds for 'HH:MM:SS[.f…]', or undefined. */
+/** The time of day in 10^-digits seconds for 'HH:MM:SS[.f…]' (24:00:00 included), or undefined. */
 export function parseTime(text: string, digits: 3 | 6): number | undefined {
   const m = TIME_RE.exec(text)
   if (!m) return undefined
   const hh = Number(m[1])
   const mm = Number(m[2])
   const ss = Number(m[3])
-  if (hh > 23 || mm > 59 || ss > 59) return undefined
   const fraction = parseFraction(m[4], digits)
-  if (fraction === undefined) return undefined
+  if (fraction === undefined || mm > 59 || ss > 59) return undefined
+  if (hh > 23 && !(hh === 24 && mm === 0 && ss === 0 && fraction === 0)) return undefined
   return (hh * 3600 + mm * 60 + ss) * UNIT[digits] + fraction
 }
 
+/** The time of day values a unit holds: 0 up to and including 24:00:00. */
+export const isTimeOfDay = (n: number, digits: Digits): boolean => Number.isSafeInteger(n) && n >= 0 && n <= SECONDS_PER_DAY * UNIT[digits]
+
 /**
  * ISO 8601 for an instant counted in 10^-digits seconds since the epoch: 'YYYY-MM-DDTHH:MM:SS.fffZ',
- * without the 'Z' for local timestamps.
+ * without the 'Z' for local timestamps; 'infinity' for TIMESTAMP_INFINITY.
  */
 export function formatTimestamp(value: number | bigint, digits: Digits, utc: boolean): string {
+  if (typeof value === 'bigint' && (value === TIMESTAMP_INFINITY || value === -TIMESTAMP_INFINITY)) return value > 0n ? INFINITY : NEG_INFINITY
   let seconds: number
   let fraction: string
   if (typeof value === 'number' && digits !== 9) {
@@ -142,12 +168,14 @@ export function formatTimestamp(value: number | bigint, digits: Digits, utc: boo
 }
 
 /**
- * The instant in 10^-digits seconds for an ISO 8601 timestamp, or undefined. `utc` timestamps need
- * a zone ('Z' or an offset, which is applied); local timestamps must not have one.
+ * The instant in 10^-digits seconds for an ISO 8601 timestamp (or 'infinity'), or undefined. `utc`
+ * timestamps need a zone ('Z' or an offset, which is applied); local timestamps must not have one.
+ * A number while safe, a bigint beyond; undefined beyond 64 bits.
  */
-export function parseTimestamp(text: string, digits: 3 | 6, utc: boolean): number | undefined {
-  const fast = parseCanonicalTimestamp(text, digits, utc)
+export function parseTimestamp(text: string, digits: Digits, utc: boolean): number | bigint | undefined {
+  const fast = digits === 9 ? undefined : parseCanonicalTimestamp(text, digits, utc)
   if (fast !== undefined) return fast
+  if (text === INFINITY || text === NEG_INFINITY) return text === INFINITY ? TIMESTAMP_INFINITY : -TIMESTAMP_INFINITY
   const m = TIMESTAMP_RE.exec(text)
   if (!m) return undefined
   const zone = m[8]
@@ -161,8 +189,12 @@ export function parseTimestamp(text: string, digits: 3 | 6, utc: boolean): numbe
   if (fraction === undefined) return undefined
   const offset = zone === undefined ? 0 : offsetSeconds(zone)
   if (offset === undefined) return undefined
-  const value = (days * SECONDS_PER_DAY + hh * 3600 + mm * 60 + ss - offset) * UNIT[digits] + fraction
-  return Number.isSafeInteger(value) ? value : undefined
+  const seconds = days * SECONDS_PER_DAY + hh * 3600 + mm * 60 + ss - offset
+  const value = seconds * UNIT[digits] + fraction
+  if (Number.isSafeInteger(value)) return value
+  const big = BigInt(seconds) * UNIT_BIG[digits] + BigInt(fraction)
+  // The infinities' counts are not instants.
+  return big > -TIMESTAMP_INFINITY && big < TIMESTAMP_INFINITY ? big : undefined
 }
 
 function offsetSeconds(zone: string): number | undefined {
@@ -176,7 +208,7 @@ function offsetSeconds(zone: string): number | undefined {
 }
 
 // Fraction digits as a count of the unit; undefined when digits beyond the unit are not zeros.
-function parseFraction(text: string | undefined, digits: 3 | 6): number | undefined {
+function parseFraction(text: string | undefined, digits: Digits): number | undefined {
   if (text === undefined) return 0
   if (text.length > digits && /[1-9]/.test(text.slice(digits))) return undefined
   return Number(text.slice(0, digits).padEnd(digits, '0'))

@@ -94,13 +94,17 @@ export const fileTableOperations = (id: TableIdentifier, storage: LakeStorage): 
 
 /** One table's versions: exclusive create of v<N+1> on top of v<N>, read back when in doubt. */
 class FileTableOperations implements TableOperations {
+  /** The newest version this table read or wrote: reused while no newer one exists. */
+  #known: LoadedMetadata | undefined
+
   constructor(
     readonly identifier: TableIdentifier,
     readonly storage: LakeStorage,
   ) {}
 
   async current(): Promise<LoadedMetadata> {
-    const loaded = await loadLatest(this.storage)
+    const loaded = await loadLatest(this.storage, this.#known)
+    this.#known = loaded
     if (!loaded) {
       throw new TributaryError('TRIB_LAKE_NOT_FOUND', `no Iceberg table ${formatIdentifier(this.identifier)} at ${this.storage.root} (no metadata/v<N>.metadata.json)`, {
         details: { table: formatIdentifier(this.identifier), location: this.storage.root },
@@ -113,6 +117,7 @@ class FileTableOperations implements TableOperations {
     const metadata = applyCommit(base.metadata, commit, { nowMs: Date.now(), baseMetadataFile: base.file })
     const version = versionOf(base.file) + 1
     if (!(await createVersion(this.storage, version, serializeMetadata(metadata)))) return undefined
-    return { metadata, file: this.storage.uri(metadataPath(version)) }
+    this.#known = { metadata, file: this.storage.uri(metadataPath(version)) }
+    return this.#known
   }
 }

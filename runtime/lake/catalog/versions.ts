@@ -22,10 +22,42 @@ export function versionOf(file: string): number {
   return Number(m[1])
 }
 
-/** The latest metadata version of the table rooted at `storage`, or undefined when there is none. */
-export async function loadLatest(storage: LakeStorage): Promise<LoadedMetadata | undefined> {
+/**
+ * The latest metadata version of the table rooted at `storage`, or undefined when there is none;
+ * `known`, a version read or written before, is returned as it is when it is still the latest
+ * (no read, no parse: a table's commit loop re-checks the latest version often). An unreadable
+ * latest version is TRIB_LAKE_CORRUPT naming it, and saying which earlier version is
+ * intact when one is (versions are immutable, so the intact one is the table before that commit).
+ */
+export async function loadLatest(storage: LakeStorage, known?: LoadedMetadata): Promise<LoadedMetadata | undefined> {
   const version = await latestVersion(storage)
-  return version === undefined ? undefined : readVersion(storage, version)
+  if (version === undefined) return undefined
+  // A version file never changes once created: the one `known` was read from (or written as) still holds it.
+  if (known !== undefined && versionOf(known.file) === version) return known
+  try {
+    return await readVersion(storage, version)
+  } catch (e) {
+    if (!isTributaryError(e, 'TRIB_LAKE_CORRUPT')) throw e
+    const intact = await newestIntact(storage, version - 1)
+    if (intact === undefined) throw e
+    const message = `${e.message}; ${metadataPath(intact).replace('metadata/', '')} is intact${intact === version - 1 ? ' (the version before it)' : ''}`
+    throw new TributaryError('TRIB_LAKE_CORRUPT', message, { cause: e.cause, details: { ...e.details, intactVersion: storage.uri(metadataPath(intact)) } })
+  }
+}
+
+/** How far back an unreadable latest version looks for an intact one (each look is one read). */
+const INTACT_LOOKBACK = 10
+
+async function newestIntact(storage: LakeStorage, from: number): Promise<number | undefined> {
+  for (let v = from; v >= 1 && v > from - INTACT_LOOKBACK; v--) {
+    try {
+      await readVersion(storage, v)
+      return v
+    } catch (e) {
+      if (!isTributaryError(e, 'TRIB_LAKE_CORRUPT') && !isTributaryError(e, 'TRIB_LAKE_FILE_NOT_FOUND')) throw e
+    }
+  }
+  return undefined
 }
 
 export async function readVersion(storage: LakeStorage, version: number): Promise<LoadedMetadata> {

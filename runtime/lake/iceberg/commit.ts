@@ -1,6 +1,7 @@
 import { TributaryError } from '../../errors.ts'
+import { toSnapshotId } from './ids.ts'
 import { maxFieldId, sameSchema } from './schema.ts'
-import type { MetadataLogEntry, PartitionSpec, Schema, Snapshot, SnapshotRef, SortOrder, TableMetadata } from './types.ts'
+import type { MetadataLogEntry, PartitionSpec, Schema, Snapshot, SnapshotId, SnapshotRef, SortOrder, TableMetadata } from './types.ts'
 import { MAIN_BRANCH } from './types.ts'
 import { maxOf } from '../../util/arrays.ts'
 
@@ -24,7 +25,7 @@ export type TableUpdate =
   | { action: 'set-default-sort-order'; 'sort-order-id': number }
   | { action: 'add-snapshot'; snapshot: Snapshot }
   | ({ action: 'set-snapshot-ref'; 'ref-name': string } & SnapshotRef)
-  | { action: 'remove-snapshots'; 'snapshot-ids': number[] }
+  | { action: 'remove-snapshots'; 'snapshot-ids': SnapshotId[] }
   | { action: 'remove-snapshot-ref'; 'ref-name': string }
   | { action: 'set-properties'; updates: Record<string, string> }
   | { action: 'remove-properties'; removals: string[] }
@@ -33,7 +34,7 @@ export type TableRequirement =
   | { type: 'assert-create' }
   | { type: 'assert-table-uuid'; uuid: string }
   /** `snapshot-id: null` asserts that the ref does not exist. */
-  | { type: 'assert-ref-snapshot-id'; ref: string; 'snapshot-id': number | null }
+  | { type: 'assert-ref-snapshot-id'; ref: string; 'snapshot-id': SnapshotId | null }
   | { type: 'assert-current-schema-id'; 'current-schema-id': number }
   | { type: 'assert-last-assigned-field-id'; 'last-assigned-field-id': number }
   | { type: 'assert-last-assigned-partition-id'; 'last-assigned-partition-id': number }
@@ -131,9 +132,11 @@ export function applyCommit(base: TableMetadata | undefined, commit: TableCommit
   const invalid = (why: string, update: TableUpdate): never => {
     throw new TributaryError('TRIB_LAKE_INVALID_UPDATE', `commit to ${where}: ${update.action}: ${why}`, { details: { location: base?.location, update } })
   }
+  /** Ids in an update as the metadata holds them (ids.ts): a commit from outside may spell them otherwise. */
+  const snapshotIdIn = (v: unknown, update: TableUpdate): SnapshotId => toSnapshotId(v) ?? invalid(`snapshot id ${String(v)} is not a 64-bit integer`, update)
   let lastAddedSchema: number | undefined
   let lastAddedSpec: number | undefined
-  const addedSnapshots = new Set<number>()
+  const addedSnapshots = new Set<SnapshotId>()
 
   for (const u of commit.updates) {
     switch (u.action) {
@@ -181,20 +184,23 @@ export function applyCommit(base: TableMetadata | undefined, commit: TableCommit
         md['default-sort-order-id'] = u['sort-order-id']
         break
       case 'add-snapshot': {
-        const s = u.snapshot
+        const s = structuredClone(u.snapshot)
+        s['snapshot-id'] = snapshotIdIn(s['snapshot-id'], u)
+        if (s['parent-snapshot-id'] !== undefined) s['parent-snapshot-id'] = snapshotIdIn(s['parent-snapshot-id'], u)
         if (md.snapshots.some((x) => x['snapshot-id'] === s['snapshot-id'])) invalid(`snapshot ${s['snapshot-id']} already exists`, u)
         if (s['sequence-number'] <= md['last-sequence-number']) {
           invalid(`sequence number ${s['sequence-number']} is not above the table's last sequence number ${md['last-sequence-number']}`, u)
         }
         const parent = s['parent-snapshot-id']
         if (parent !== undefined && !md.snapshots.some((x) => x['snapshot-id'] === parent)) invalid(`parent snapshot ${parent} does not exist`, u)
-        md.snapshots.push(structuredClone(s))
+        md.snapshots.push(s)
         md['last-sequence-number'] = s['sequence-number']
         addedSnapshots.add(s['snapshot-id'])
         break
       }
       case 'set-snapshot-ref': {
         const { action: _a, 'ref-name': name, ...ref } = u
+        ref['snapshot-id'] = snapshotIdIn(ref['snapshot-id'], u)
         const snapshot = md.snapshots.find((x) => x['snapshot-id'] === ref['snapshot-id'])
         if (!snapshot) invalid(`snapshot ${ref['snapshot-id']} does not exist`, u)
         if (name === MAIN_BRANCH && ref.type !== 'branch') invalid('main must be a branch', u)
@@ -216,8 +222,14 @@ export function applyCommit(base: TableMetadata | undefined, commit: TableCommit
         }
         md.snapshots = md.snapshots.filter((s) => !ids.has(s['snapshot-id']))
         // The spec: drop every snapshot-log entry up to the last one whose snapshot is gone.
-        const lastGone = md['snapshot-log'].findLastIndex((e) => !md.snapshots.some((s) => s['snapshot-id'] === e['snapshot-id']))
+        const left = new Set(md.snapshots.map((s) => s['snapshot-id']))
+        const lastGone = md['snapshot-log'].findLastIndex((e) => !left.has(e['snapshot-id']))
         if (lastGone >= 0) md['snapshot-log'] = md['snapshot-log'].slice(lastGone + 1)
+        // Statistics files of removed snapshots go with them (fields kept as another writer wrote them).
+        for (const key of ['statistics', 'partition-statistics']) {
+          const list = (md as unknown as Record<string, unknown>)[key]
+          if (Array.isArray(list)) (md as unknown as Record<string, unknown>)[key] = list.filter((x: { 'snapshot-id'?: SnapshotId }) => !ids.has(x['snapshot-id'] as SnapshotId))
+        }
         break
       }
       case 'remove-snapshot-ref':

@@ -1,3 +1,4 @@
+import { TributaryError, isTributaryError } from '../../errors.ts'
 import { readManifest, readManifestList } from './manifest.ts'
 import { schemaById } from './metadata.ts'
 import { specById } from './partition.ts'
@@ -15,12 +16,20 @@ export interface SnapshotFiles {
 }
 
 export async function snapshotFiles(storage: LakeStorage, md: TableMetadata, snapshot: Snapshot): Promise<SnapshotFiles> {
-  const manifests = await readManifestList(storage, snapshot['manifest-list'])
+  /** A missing manifest list or manifest: named with its table and snapshot (never retriable: it will not come back). */
+  const missing = (what: string) => (e: unknown): never => {
+    if (!isTributaryError(e, 'TRIB_LAKE_FILE_NOT_FOUND')) throw e
+    throw new TributaryError('TRIB_LAKE_FILE_NOT_FOUND', `table ${md.location}: the ${what} of snapshot ${snapshot['snapshot-id']} is missing (${e.message})`, {
+      cause: e,
+      details: { ...e.details, location: md.location, snapshotId: snapshot['snapshot-id'] },
+    })
+  }
+  const manifests = await readManifestList(storage, snapshot['manifest-list']).catch(missing('manifest list'))
   const data: LiveFile[] = []
   const deletes: LiveFile[] = []
   // The current schema decodes partition values of every spec (ids never change meaning).
   const schema = schemaById(md, md['current-schema-id'])
-  const entries = await Promise.all(manifests.map((m) => readManifest(storage, m, specById(md['partition-specs'], m.partitionSpecId), schema)))
+  const entries = await Promise.all(manifests.map((m) => readManifest(storage, m, specById(md['partition-specs'], m.partitionSpecId), schema).catch(missing('manifest'))))
   for (const list of entries) {
     for (const e of list) {
       if (e.status === 2) continue

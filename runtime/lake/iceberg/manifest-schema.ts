@@ -106,6 +106,7 @@ export function manifestEntrySchema(spec: PartitionSpec, schema: Schema): object
             { name: 'split_offsets', type: optional({ type: 'array', items: 'long', 'element-id': 133 }), default: null, 'field-id': 132 },
             { name: 'equality_ids', type: optional({ type: 'array', items: 'int', 'element-id': 136 }), default: null, 'field-id': 135 },
             { name: 'sort_order_id', type: optional('int'), default: null, 'field-id': 140 },
+            { name: 'referenced_data_file', type: optional('string'), default: null, 'field-id': 143 },
           ],
         },
       },

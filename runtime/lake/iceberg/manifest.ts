@@ -4,13 +4,22 @@ import { decodeAvroFile, encodeAvroFile } from './avro-file.ts'
 import { toBound, type InternalValue } from './bounds.ts'
 import { MANIFEST_LIST_SCHEMA, decimalBytes, manifestEntrySchema, partitionFields } from './manifest-schema.ts'
 import { parseDecimalType } from './schema.ts'
+import { quantity, shown, toSnapshotId, type SnapshotId } from './ids.ts'
 import type { LakeStorage } from '../storage.ts'
 import type { DataFile, IcebergType, LiveFile, ManifestEntry, ManifestFile, PartitionFieldSummary, PartitionSpec, Schema } from './types.ts'
-import { minOf } from '../../util/arrays.ts'
 
 /**
  * Writing and reading manifests (one Avro file of data-file or delete-file entries, all of one
  * partition spec) and manifest lists (one per snapshot, listing its manifests).
+ *
+ * Written as Iceberg's Java writers write them, since Java readers dereference what Java always
+ * writes: partition summaries carry `contains_nan` (false unless a value is NaN; Spark's
+ * `all_manifests` throws on null), data files `sort_order_id` 0 (unsorted; Trino's `$entries`
+ * throws on null) and position delete files none (Java refuses one). Read exactly: every int64
+ * (snapshot ids beyond 2^53) as ids.ts holds it, and every field of a foreign writer's entry
+ * (column sizes, split offsets, key metadata, equality ids, referenced data file) kept, so a
+ * manifest this runtime rewrites loses nothing. A malformed file is TRIB_LAKE_CORRUPT naming it,
+ * the entry and the field.
  */
 
 export interface WrittenManifest {
@@ -23,7 +32,7 @@ export interface WrittenManifest {
 export async function writeManifest(
   storage: LakeStorage,
   path: string,
-  args: { schema: Schema; spec: PartitionSpec; content: 0 | 1; snapshotId: number; entries: ManifestEntry[] },
+  args: { schema: Schema; spec: PartitionSpec; content: 0 | 1; snapshotId: SnapshotId; entries: ManifestEntry[] },
 ): Promise<WrittenManifest> {
   const { schema, spec, content, entries } = args
   const fields = partitionFields(spec, schema)
@@ -45,7 +54,8 @@ export async function writeManifest(
   await storage.write(path, bytes)
   const count = (status: number): number => entries.filter((e) => e.status === status).length
   const rows = (status: number): number => entries.filter((e) => e.status === status).reduce((n, e) => n + e.dataFile.recordCount, 0)
-  const explicit = entries.filter((e) => e.status !== 2 && e.sequenceNumber !== null).map((e) => e.sequenceNumber as number)
+  let minExplicit: number | undefined
+  for (const e of entries) if (e.status !== 2 && e.sequenceNumber !== null && (minExplicit === undefined || e.sequenceNumber < minExplicit)) minExplicit = e.sequenceNumber
   return {
     file: {
       manifestPath: storage.uri(path),
@@ -61,7 +71,7 @@ export async function writeManifest(
       deletedRowsCount: rows(2),
       partitions: summarize(entries, fields),
     },
-    minExplicitSequence: explicit.length ? minOf(explicit) : undefined,
+    minExplicitSequence: minExplicit,
     hasAdded: entries.some((e) => e.status === 1 && e.sequenceNumber === null),
   }
 }
@@ -79,18 +89,22 @@ function dataFileRecord(f: DataFile, fields: PField[]): Record<string, unknown> 
     partition,
     record_count: f.recordCount,
     file_size_in_bytes: f.fileSizeInBytes,
-    column_sizes: null,
+    column_sizes: map(f.columnSizes),
     value_counts: map(f.valueCounts),
     null_value_counts: map(f.nullValueCounts),
     nan_value_counts: map(f.nanValueCounts),
     lower_bounds: map(f.lowerBounds),
     upper_bounds: map(f.upperBounds),
-    key_metadata: null,
-    split_offsets: null,
-    equality_ids: null,
-    sort_order_id: f.sortOrderId ?? null,
+    key_metadata: f.keyMetadata ?? null,
+    split_offsets: f.splitOffsets ?? null,
+    equality_ids: f.equalityIds ?? null,
+    sort_order_id: f.sortOrderId !== undefined ? f.sortOrderId : f.content === 0 ? UNSORTED : null,
+    referenced_data_file: f.referencedDataFile ?? null,
   }
 }
+
+/** Sort order 0: unsorted (spec), what Java writers give every data file that names no order. */
+const UNSORTED = 0
 
 function toAvroPartition(type: IcebergType, value: unknown): unknown {
   if (value === null || value === undefined) return null
@@ -106,16 +120,23 @@ function fromAvroPartition(type: IcebergType, value: unknown): DataFile['partiti
   return value as DataFile['partition'][string]
 }
 
+/** Per partition field: nulls, NaNs and bounds over every entry (as Java's PartitionSummary: deleted ones too). */
 function summarize(entries: ManifestEntry[], fields: PField[]): PartitionFieldSummary[] {
   return fields.map((p) => {
-    const values = entries.filter((e) => e.status !== 2).map((e) => e.dataFile.partition[p.name] ?? null)
-    const present = values.filter((v) => v !== null) as InternalValue[]
-    const summary: PartitionFieldSummary = { containsNull: present.length < values.length, containsNan: null, lowerBound: null, upperBound: null }
-    if (present.length > 0) {
-      const sorted = [...present].sort(compareInternal)
-      summary.lowerBound = toBound(p.type, sorted[0] as InternalValue) ?? null
-      summary.upperBound = toBound(p.type, sorted[sorted.length - 1] as InternalValue) ?? null
+    const summary: PartitionFieldSummary = { containsNull: false, containsNan: false, lowerBound: null, upperBound: null }
+    let lower: InternalValue | undefined
+    let upper: InternalValue | undefined
+    for (const e of entries) {
+      const v = e.dataFile.partition[p.name] ?? null
+      if (v === null) summary.containsNull = true
+      else if (typeof v === 'number' && Number.isNaN(v)) summary.containsNan = true
+      else {
+        if (lower === undefined || compareInternal(v, lower) < 0) lower = v
+        if (upper === undefined || compareInternal(v, upper) > 0) upper = v
+      }
     }
+    if (lower !== undefined) summary.lowerBound = toBound(p.type, lower) ?? null
+    if (upper !== undefined) summary.upperBound = toBound(p.type, upper) ?? null
     return summary
   })
 }
@@ -131,7 +152,7 @@ export async function writeManifestList(
   storage: LakeStorage,
   path: string,
   manifests: ManifestFile[],
-  meta: { snapshotId: number; parentSnapshotId: number | undefined; sequenceNumber: number },
+  meta: { snapshotId: SnapshotId; parentSnapshotId: SnapshotId | undefined; sequenceNumber: number },
 ): Promise<string> {
   const records = manifests.map((m) => ({
     manifest_path: m.manifestPath,
@@ -147,8 +168,9 @@ export async function writeManifestList(
     added_rows_count: m.addedRowsCount,
     existing_rows_count: m.existingRowsCount,
     deleted_rows_count: m.deletedRowsCount,
-    partitions: m.partitions.map((p) => ({ contains_null: p.containsNull, contains_nan: p.containsNan ?? null, lower_bound: p.lowerBound ?? null, upper_bound: p.upperBound ?? null })),
-    key_metadata: null,
+    // A summary read from another writer's list keeps its contains_nan, null included.
+    partitions: m.partitions.map((p) => ({ contains_null: p.containsNull, contains_nan: p.containsNan === undefined ? false : p.containsNan, lower_bound: p.lowerBound ?? null, upper_bound: p.upperBound ?? null })),
+    key_metadata: m.keyMetadata ?? null,
   }))
   await storage.write(
     path,
@@ -173,31 +195,58 @@ function decode(bytes: Buffer, file: string): Record<string, unknown>[] {
   }
 }
 
+/** Reads the fields of one Avro record of a manifest or list, naming file, entry and field when one is wrong. */
+class Fields {
+  constructor(
+    private readonly file: string,
+    private readonly where: string,
+    private readonly r: Record<string, unknown>,
+  ) {}
+
+  fail(field: string, what: string): never {
+    throw corrupt(this.file, `has ${this.where} with ${field} ${shown(this.r[field])}, not ${what}`)
+  }
+  has(field: string): boolean {
+    return this.r[field] !== null && this.r[field] !== undefined
+  }
+  /** A quantity (ids.ts); `fallback` for an absent optional field. */
+  count(field: string, fallback?: number): number {
+    if (fallback !== undefined && !this.has(field)) return fallback
+    return quantity(this.r[field]) ?? this.fail(field, 'an integer within 2^53')
+  }
+  id(field: string): SnapshotId {
+    return toSnapshotId(this.r[field]) ?? this.fail(field, 'a 64-bit integer')
+  }
+}
+
 export async function readManifestList(storage: LakeStorage, uri: string): Promise<ManifestFile[]> {
-  return decode(await storage.read(uri), uri).map((r) => {
-    if (typeof r.manifest_path !== 'string') throw corrupt(uri, 'has an entry without manifest_path')
+  return decode(await storage.read(uri), uri).map((r, i) => {
+    const f = new Fields(uri, `manifest ${i}`, r)
+    const manifestPath = typeof r.manifest_path === 'string' ? r.manifest_path : f.fail('manifest_path', 'a string')
     const parts = (r.partitions as Record<string, unknown>[] | null) ?? []
-    return {
-      manifestPath: r.manifest_path,
-      manifestLength: Number(r.manifest_length),
-      partitionSpecId: Number(r.partition_spec_id),
-      content: (Number(r.content ?? 0) as 0 | 1),
-      sequenceNumber: Number(r.sequence_number ?? 0),
-      minSequenceNumber: Number(r.min_sequence_number ?? 0),
-      addedSnapshotId: Number(r.added_snapshot_id),
-      addedFilesCount: Number(r.added_files_count ?? 0),
-      existingFilesCount: Number(r.existing_files_count ?? 0),
-      deletedFilesCount: Number(r.deleted_files_count ?? 0),
-      addedRowsCount: Number(r.added_rows_count ?? 0),
-      existingRowsCount: Number(r.existing_rows_count ?? 0),
-      deletedRowsCount: Number(r.deleted_rows_count ?? 0),
+    const out: ManifestFile = {
+      manifestPath,
+      manifestLength: f.count('manifest_length'),
+      partitionSpecId: f.count('partition_spec_id'),
+      content: f.count('content', 0) as 0 | 1,
+      sequenceNumber: f.count('sequence_number', 0),
+      minSequenceNumber: f.count('min_sequence_number', 0),
+      addedSnapshotId: f.id('added_snapshot_id'),
+      addedFilesCount: f.count('added_files_count', 0),
+      existingFilesCount: f.count('existing_files_count', 0),
+      deletedFilesCount: f.count('deleted_files_count', 0),
+      addedRowsCount: f.count('added_rows_count', 0),
+      existingRowsCount: f.count('existing_rows_count', 0),
+      deletedRowsCount: f.count('deleted_rows_count', 0),
       partitions: parts.map((p) => ({
         containsNull: Boolean(p.contains_null),
-        containsNan: (p.contains_nan as boolean | null) ?? null,
+        containsNan: (p.contains_nan as boolean | null | undefined) ?? null,
         lowerBound: (p.lower_bound as Buffer | null) ?? null,
         upperBound: (p.upper_bound as Buffer | null) ?? null,
       })),
     }
+    if (Buffer.isBuffer(r.key_metadata)) out.keyMetadata = r.key_metadata
+    return out
   })
 }
 
@@ -209,39 +258,48 @@ export async function readManifestList(storage: LakeStorage, uri: string): Promi
 export async function readManifest(storage: LakeStorage, manifest: ManifestFile, spec: PartitionSpec, schema: Schema): Promise<(ManifestEntry & LiveFile)[]> {
   const file = manifest.manifestPath
   const fields = partitionFields(spec, schema)
-  return decode(await storage.read(file), file).map((r) => {
+  return decode(await storage.read(file), file).map((r, i) => {
     const df = r.data_file as Record<string, unknown> | undefined
-    if (!df || typeof df.file_path !== 'string') throw corrupt(file, 'has an entry without data_file.file_path')
-    const status = Number(r.status) as 0 | 1 | 2
-    const inherit = (v: unknown): number | null => (v === null || v === undefined ? (status === 1 || manifest.sequenceNumber === 0 ? manifest.sequenceNumber : null) : Number(v))
-    const snapshotId = r.snapshot_id === null || r.snapshot_id === undefined ? manifest.addedSnapshotId : Number(r.snapshot_id)
-    const sequenceNumber = inherit(r.sequence_number)
-    const fileSequenceNumber = inherit(r.file_sequence_number)
-    if (sequenceNumber === null || fileSequenceNumber === null) throw corrupt(file, `entry ${df.file_path} (status ${status}) has no sequence number and cannot inherit one`)
+    if (!df || typeof df.file_path !== 'string') throw corrupt(file, `has entry ${i} without data_file.file_path`)
+    const entry = new Fields(file, `entry ${i} (${df.file_path})`, r)
+    const f = new Fields(file, `entry ${i} (${df.file_path})`, df)
+    const status = entry.count('status') as 0 | 1 | 2
+    const inherit = (field: string): number | null => (entry.has(field) ? entry.count(field) : status === 1 || manifest.sequenceNumber === 0 ? manifest.sequenceNumber : null)
+    const snapshotId = entry.has('snapshot_id') ? entry.id('snapshot_id') : manifest.addedSnapshotId
+    const sequenceNumber = inherit('sequence_number')
+    const fileSequenceNumber = inherit('file_sequence_number')
+    if (sequenceNumber === null || fileSequenceNumber === null) throw corrupt(file, `entry ${i} (${df.file_path}, status ${status}) has no sequence number and cannot inherit one`)
     const rawPartition = (df.partition as Record<string, unknown> | null) ?? {}
     const partition: DataFile['partition'] = {}
     for (const p of fields) partition[p.name] = fromAvroPartition(p.type, rawPartition[p.name])
-    const toMap = <V>(v: unknown): Map<number, V> | undefined => (Array.isArray(v) ? new Map(v.map((kv: { key: number; value: V }) => [kv.key, kv.value])) : undefined)
     const dataFile: DataFile = {
-      content: Number(df.content ?? 0) as 0 | 1 | 2,
+      content: f.count('content', 0) as 0 | 1 | 2,
       filePath: df.file_path,
       fileFormat: String(df.file_format).toUpperCase() as DataFile['fileFormat'],
       partition,
-      recordCount: Number(df.record_count),
-      fileSizeInBytes: Number(df.file_size_in_bytes),
+      recordCount: f.count('record_count'),
+      fileSizeInBytes: f.count('file_size_in_bytes'),
     }
-    const optionalMaps: [keyof DataFile, string][] = [
-      ['valueCounts', 'value_counts'],
-      ['nullValueCounts', 'null_value_counts'],
-      ['nanValueCounts', 'nan_value_counts'],
-      ['lowerBounds', 'lower_bounds'],
-      ['upperBounds', 'upper_bounds'],
-    ]
-    for (const [key, name] of optionalMaps) {
-      const m = toMap(df[name])
-      if (m) (dataFile as unknown as Record<string, unknown>)[key] = key.endsWith('Counts') ? new Map([...m].map(([k, v]) => [k, Number(v)])) : m
+    const counts = (name: string): Map<number, number> | undefined => {
+      if (!Array.isArray(df[name])) return undefined
+      return new Map((df[name] as { key: number; value: unknown }[]).map((kv) => [kv.key, quantity(kv.value) ?? f.fail(name, 'a map of integers within 2^53')]))
     }
-    if (df.sort_order_id !== null && df.sort_order_id !== undefined) dataFile.sortOrderId = Number(df.sort_order_id)
+    const bounds = (name: string): Map<number, Buffer> | undefined => (Array.isArray(df[name]) ? new Map((df[name] as { key: number; value: Buffer }[]).map((kv) => [kv.key, kv.value])) : undefined)
+    const set = <K extends keyof DataFile>(key: K, value: DataFile[K] | undefined): void => {
+      if (value !== undefined) dataFile[key] = value
+    }
+    set('columnSizes', counts('column_sizes'))
+    set('valueCounts', counts('value_counts'))
+    set('nullValueCounts', counts('null_value_counts'))
+    set('nanValueCounts', counts('nan_value_counts'))
+    set('lowerBounds', bounds('lower_bounds'))
+    set('upperBounds', bounds('upper_bounds'))
+    if (Buffer.isBuffer(df.key_metadata)) dataFile.keyMetadata = df.key_metadata
+    if (Array.isArray(df.split_offsets)) dataFile.splitOffsets = df.split_offsets.map((o) => quantity(o) ?? f.fail('split_offsets', 'a list of integers within 2^53'))
+    if (Array.isArray(df.equality_ids)) dataFile.equalityIds = df.equality_ids.map(Number)
+    // Kept as read, null included, so a rewritten manifest says what the original said.
+    if ('sort_order_id' in df) dataFile.sortOrderId = f.has('sort_order_id') ? f.count('sort_order_id') : null
+    if (typeof df.referenced_data_file === 'string') dataFile.referencedDataFile = df.referenced_data_file
     return { status, snapshotId, sequenceNumber, fileSequenceNumber, dataFile, specId: manifest.partitionSpecId }
   })
 }

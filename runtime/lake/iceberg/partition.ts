@@ -1,6 +1,6 @@
-import { TributaryError } from '../../errors.ts'
+import { TributaryError, isTributaryError } from '../../errors.ts'
 import { bigIntToBytes } from '../../codec/values/decimal.ts'
-import { formatDate, formatTimestamp } from '../../codec/values/temporal.ts'
+import { civilFromDays, formatDate, formatTimestamp } from '../../codec/values/temporal.ts'
 import type { InternalValue } from './bounds.ts'
 import { murmur3 } from './murmur3.ts'
 import { fieldsById, parseDecimalType } from './schema.ts'
@@ -8,7 +8,8 @@ import type { IcebergType, PartitionField, PartitionSpec, PrimitiveType, Schema 
 
 /**
  * Partition specs and transforms (spec: "Partition Transforms"): identity, year, month, day, hour
- * and bucket[N]. Values are in the internal form of bounds.ts (dates as days, timestamps as micros).
+ * and bucket[N]. Values are in the internal form of bounds.ts (dates as days, timestamps as micros,
+ * a number while safe and a bigint beyond), and transforms are exact over the whole int64 range.
  */
 
 export type PartitionValue = InternalValue | null
@@ -87,6 +88,7 @@ function parseFieldInput(text: string): { source: string; transform: string; nam
 
 const MICROS_PER_DAY = 86_400_000_000
 const MICROS_PER_HOUR = 3_600_000_000
+const INT32_MAX = 2 ** 31 - 1
 
 /** Applies a transform to one internal source value. */
 export function applyTransform(transform: string, sourceType: IcebergType, value: PartitionValue): PartitionValue {
@@ -101,18 +103,31 @@ function applyParsed(t: ParsedTransform, sourceType: IcebergType, value: Partiti
     case 'void':
       return null
     case 'day':
-      return sourceType === 'date' ? Number(value) : Math.floor(Number(value) / MICROS_PER_DAY)
-    case 'hour':
-      return Math.floor(Number(value) / MICROS_PER_HOUR)
+      return daysOf(sourceType, value)
+    case 'hour': {
+      const hours = floorDiv(value as number | bigint, MICROS_PER_HOUR)
+      // Iceberg's hour is an int: beyond year 246,953 there is none (Java's would overflow).
+      if (Math.abs(hours) > INT32_MAX) throw new TributaryError('TRIB_LAKE_ROW_INVALID', `hour(${String(value)} µs) is beyond the int an hour partition holds`, { details: { transform: 'hour' } })
+      return hours
+    }
     case 'year':
     case 'month': {
-      const days = sourceType === 'date' ? Number(value) : Math.floor(Number(value) / MICROS_PER_DAY)
-      const [y, m] = formatDate(days).split('-').map(Number) as [number, number]
+      const [y, m] = civilFromDays(daysOf(sourceType, value))
       return t.kind === 'year' ? y - 1970 : (y - 1970) * 12 + m - 1
     }
     case 'bucket':
       return (murmur3(bucketBytes(sourceType, value)) & 0x7fffffff) % t.n
   }
+}
+
+const daysOf = (sourceType: IcebergType, value: InternalValue): number => (sourceType === 'date' ? Number(value) : floorDiv(value as number | bigint, MICROS_PER_DAY))
+
+/** ⌊count / unit⌋ of an int64 count: in doubles while it is safe (exact there), in bigint beyond. */
+function floorDiv(count: number | bigint, unit: number): number {
+  if (typeof count === 'number') return Math.floor(count / unit)
+  const u = BigInt(unit)
+  const q = count / u
+  return Number(count % u < 0n ? q - 1n : q)
 }
 
 /** The bytes the bucket transform hashes (spec appendix B). */
@@ -130,10 +145,19 @@ export function bucketBytes(type: IcebergType, value: InternalValue): Uint8Array
 export function partitioner(spec: PartitionSpec, schema: Schema): (valueOf: (sourceId: number) => PartitionValue) => PartitionTuple {
   const byId = fieldsById(schema)
   // Parsed once here: the returned function runs for every row written.
-  const fields = spec.fields.map((f) => ({ name: f.name, sourceId: f['source-id'], transform: parseTransform(f.transform), type: byId.get(f['source-id'])?.type }))
+  const fields = spec.fields.map((f) => ({ name: f.name, sourceId: f['source-id'], transform: parseTransform(f.transform), source: byId.get(f['source-id']) }))
   return (valueOf) => {
     const out: PartitionTuple = {}
-    for (const f of fields) out[f.name] = f.type === undefined ? null : applyParsed(f.transform, f.type, valueOf(f.sourceId))
+    for (const f of fields) {
+      if (f.source === undefined) out[f.name] = null
+      else
+        try {
+          out[f.name] = applyParsed(f.transform, f.source.type, valueOf(f.sourceId))
+        } catch (e) {
+          // A value the partition cannot hold: the caller names the row.
+          throw isTributaryError(e) ? new TributaryError(e.code, `${f.source.name}: ${e.message}`, { cause: e, details: { ...e.details, field: f.source.name } }) : e
+        }
+    }
     return out
   }
 }
@@ -153,12 +177,13 @@ export function partitionPath(spec: PartitionSpec, schema: Schema, tuple: Partit
 function humanValue(transform: string, source: IcebergType, value: PartitionValue): string {
   if (value === null) return 'null'
   const t = parseTransform(transform)
-  if (t.kind === 'day') return formatDate(Number(value))
-  if (t.kind === 'hour') return formatTimestamp(Number(value) * MICROS_PER_HOUR, 6, false).slice(0, 13).replace('T', '-')
-  if (t.kind === 'month') return `${1970 + Math.floor(Number(value) / 12)}-${String((Number(value) % 12) + 1).padStart(2, '0')}`
-  if (t.kind === 'year') return String(1970 + Number(value))
-  if (t.kind === 'identity' && source === 'date') return formatDate(Number(value))
-  if (t.kind === 'identity' && (source === 'timestamp' || source === 'timestamptz')) return formatTimestamp(Number(value), 6, source === 'timestamptz')
+  const n = Number(value)
+  if (t.kind === 'day') return formatDate(n)
+  if (t.kind === 'hour') return `${formatDate(Math.floor(n / 24))}-${String(n - Math.floor(n / 24) * 24).padStart(2, '0')}`
+  if (t.kind === 'month') return `${1970 + Math.floor(n / 12)}-${String(n - Math.floor(n / 12) * 12 + 1).padStart(2, '0')}`
+  if (t.kind === 'year') return String(1970 + n)
+  if (t.kind === 'identity' && source === 'date') return formatDate(n)
+  if (t.kind === 'identity' && (source === 'timestamp' || source === 'timestamptz')) return formatTimestamp(value as number | bigint, 6, source === 'timestamptz')
   if (Buffer.isBuffer(value)) return value.toString('hex')
   return String(value)
 }

@@ -5,7 +5,8 @@ import { readManifest, readManifestList, writeManifest, writeManifestList, type 
 import { currentSchema, currentSnapshot, schemaById, snapshotById, type LoadedMetadata } from './metadata.ts'
 import { specById } from './partition.ts'
 import type { LakeStorage } from '../storage.ts'
-import type { DataFile, ManifestEntry, ManifestFile, Snapshot, SnapshotSummary, TableMetadata } from './types.ts'
+import { newSnapshotId } from './ids.ts'
+import type { DataFile, ManifestEntry, ManifestFile, Snapshot, SnapshotId, SnapshotSummary } from './types.ts'
 import { pushAll } from '../../util/arrays.ts'
 
 /**
@@ -27,34 +28,27 @@ export interface SnapshotChanges {
    * The snapshot the branch must be at (null: the branch must not exist yet). Undefined: a pure
    * append rebases onto whatever the branch head is; anything else pins the head seen first.
    */
-  expectedParent?: number | null
+  expectedParent?: SnapshotId | null
 }
 
 export interface SnapshotProducer {
-  readonly snapshotId: number
+  /** 0 until the first `prepare`. */
+  readonly snapshotId: SnapshotId
   prepare(base: LoadedMetadata | undefined): Promise<TableCommit>
   /** Removes the manifests and manifest lists of attempts that did not commit. */
   cleanup(committed: boolean): Promise<void>
-}
-
-/** Snapshot ids are random positive integers below 2^53, so they stay exact in JSON and JS. */
-export function newSnapshotId(md: TableMetadata | undefined): number {
-  for (;;) {
-    const id = Math.floor(Math.random() * (Number.MAX_SAFE_INTEGER - 1)) + 1
-    if (!md?.snapshots.some((s) => s['snapshot-id'] === id)) return id
-  }
 }
 
 export function snapshotProducer(storage: LakeStorage, changes: SnapshotChanges, now: () => number = Date.now): SnapshotProducer {
   const written: string[] = []
   const lists: string[] = []
   let newManifests: WrittenManifest[] | undefined
-  let snapshotId = 0
-  let pinned: number | null | undefined = changes.expectedParent
+  let snapshotId: SnapshotId = 0
+  let pinned: SnapshotId | null | undefined = changes.expectedParent
   const removing = new Set(changes.removeFiles ?? [])
   const pureAppend = removing.size === 0 && (changes.addDeleteFiles?.length ?? 0) === 0
 
-  async function writeNew(md: TableMetadata): Promise<WrittenManifest[]> {
+  async function writeNew(md: LoadedMetadata['metadata']): Promise<WrittenManifest[]> {
     const schema = currentSchema(md)
     const out: WrittenManifest[] = []
     for (const [content, files] of [[0, changes.addDataFiles ?? []], [1, changes.addDeleteFiles ?? []]] as const) {
@@ -82,7 +76,7 @@ export function snapshotProducer(storage: LakeStorage, changes: SnapshotChanges,
       if (!loaded) throw new TributaryError('TRIB_LAKE_NOT_FOUND', `no table at ${storage.root} to add a snapshot to`, { details: { location: storage.root } })
       const md = loaded.metadata
       if (snapshotId === 0 || md.snapshots.some((s) => s['snapshot-id'] === snapshotId)) {
-        snapshotId = newSnapshotId(md)
+        snapshotId = newSnapshotId((id) => md.snapshots.some((s) => s['snapshot-id'] === id))
         newManifests = undefined
       }
       // A new branch starts from main's current snapshot (as Iceberg's Java writers do).
@@ -141,7 +135,7 @@ export function snapshotProducer(storage: LakeStorage, changes: SnapshotChanges,
   }
 
   /** The parent's manifests: unchanged ones as they are, those holding removed files rewritten. */
-  async function carryOver(md: TableMetadata, head: Snapshot | undefined, sequenceNumber: number): Promise<{ manifests: ManifestFile[]; removed: DataFile[] }> {
+  async function carryOver(md: LoadedMetadata['metadata'], head: Snapshot | undefined, sequenceNumber: number): Promise<{ manifests: ManifestFile[]; removed: DataFile[] }> {
     if (!head) return { manifests: [], removed: [] }
     const manifests = await readManifestList(storage, head['manifest-list'])
     const out: ManifestFile[] = []
@@ -178,35 +172,48 @@ export function snapshotProducer(storage: LakeStorage, changes: SnapshotChanges,
   }
 }
 
+/**
+ * The snapshot summary Java writers give (added/deleted figures and running totals). Totals carry
+ * on from the parent's summary in bigint arithmetic, so they are never rounded; as in Java, a total
+ * the parent does not have is left out rather than restarted from zero (it would be wrong).
+ */
 function summarize(changes: SnapshotChanges, parent: Snapshot | undefined, removed: DataFile[]): SnapshotSummary {
-  const prev = (key: string): number => Number(parent?.summary[key] ?? 0) || 0
+  const prev = (key: string): bigint | undefined => {
+    if (!parent) return 0n
+    const v = parent.summary[key]
+    return v !== undefined && /^-?\d+$/.test(v) ? BigInt(v) : undefined
+  }
+  const total = (key: string, change: bigint): bigint | undefined => {
+    const p = prev(key)
+    return p === undefined ? undefined : p + change
+  }
   const added = (changes.addDataFiles ?? []).map((f) => f.file)
   const addedDeletes = (changes.addDeleteFiles ?? []).map((f) => f.file)
   const removedData = removed.filter((f) => f.content === 0)
   const removedDeletes = removed.filter((f) => f.content !== 0)
-  const sum = (files: DataFile[], key: 'recordCount' | 'fileSizeInBytes'): number => files.reduce((n, f) => n + f[key], 0)
-  const figures: Record<string, number> = {
-    'added-data-files': added.length,
+  const sum = (files: DataFile[], key: 'recordCount' | 'fileSizeInBytes'): bigint => files.reduce((n, f) => n + BigInt(f[key]), 0n)
+  const figures: Record<string, bigint> = {
+    'added-data-files': BigInt(added.length),
     'added-records': sum(added, 'recordCount'),
     'added-files-size': sum(added, 'fileSizeInBytes') + sum(addedDeletes, 'fileSizeInBytes'),
-    'added-delete-files': addedDeletes.length,
-    'added-position-delete-files': addedDeletes.length,
+    'added-delete-files': BigInt(addedDeletes.length),
+    'added-position-delete-files': BigInt(addedDeletes.length),
     'added-position-deletes': sum(addedDeletes, 'recordCount'),
-    'deleted-data-files': removedData.length,
+    'deleted-data-files': BigInt(removedData.length),
     'deleted-records': sum(removedData, 'recordCount'),
-    'removed-delete-files': removedDeletes.length,
+    'removed-delete-files': BigInt(removedDeletes.length),
     'removed-position-deletes': sum(removedDeletes, 'recordCount'),
     'removed-files-size': sum(removed, 'fileSizeInBytes'),
   }
-  const totals: Record<string, number> = {
-    'total-data-files': prev('total-data-files') + added.length - removedData.length,
-    'total-records': prev('total-records') + figures['added-records']! - figures['deleted-records']!,
-    'total-delete-files': prev('total-delete-files') + addedDeletes.length - removedDeletes.length,
-    'total-position-deletes': prev('total-position-deletes') + figures['added-position-deletes']! - figures['removed-position-deletes']!,
-    'total-equality-deletes': 0,
-    'total-files-size': prev('total-files-size') + figures['added-files-size']! - figures['removed-files-size']!,
+  const totals: Record<string, bigint | undefined> = {
+    'total-data-files': total('total-data-files', figures['added-data-files']! - figures['deleted-data-files']!),
+    'total-records': total('total-records', figures['added-records']! - figures['deleted-records']!),
+    'total-delete-files': total('total-delete-files', figures['added-delete-files']! - figures['removed-delete-files']!),
+    'total-position-deletes': total('total-position-deletes', figures['added-position-deletes']! - figures['removed-position-deletes']!),
+    'total-equality-deletes': total('total-equality-deletes', 0n),
+    'total-files-size': total('total-files-size', figures['added-files-size']! - figures['removed-files-size']!),
   }
   const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries({ ...figures, ...totals })) if (v !== 0 || k.startsWith('total-')) out[k] = String(v)
+  for (const [k, v] of Object.entries({ ...figures, ...totals })) if (v !== undefined && (v !== 0n || k.startsWith('total-'))) out[k] = String(v)
   return { ...out, ...(changes.summary ?? {}), operation: changes.operation }
 }

@@ -1,8 +1,13 @@
+import type { SnapshotId } from './ids.ts'
+
 /**
  * Iceberg v2 table metadata as it appears in `v<N>.metadata.json` (field names are the spec's JSON
  * keys). Everything here is plain data: it is serialized as is, and commits build new values rather
- * than mutating old ones. https://iceberg.apache.org/spec/#table-metadata-fields
+ * than mutating old ones. Snapshot ids are exact int64s (ids.ts); fields this runtime does not
+ * model (statistics, a foreign writer's extras) are kept as read and written back unchanged.
+ * https://iceberg.apache.org/spec/#table-metadata-fields
  */
+export type { SnapshotId } from './ids.ts'
 
 export type PrimitiveType =
   | 'boolean'
@@ -87,8 +92,8 @@ export interface SortOrder {
 export type SnapshotSummary = { operation: 'append' | 'replace' | 'overwrite' | 'delete' } & Record<string, string>
 
 export interface Snapshot {
-  'snapshot-id': number
-  'parent-snapshot-id'?: number
+  'snapshot-id': SnapshotId
+  'parent-snapshot-id'?: SnapshotId
   'sequence-number': number
   'timestamp-ms': number
   'manifest-list': string
@@ -97,19 +102,22 @@ export interface Snapshot {
 }
 
 export interface SnapshotRef {
-  'snapshot-id': number
+  'snapshot-id': SnapshotId
   type: 'branch' | 'tag'
   /** Branches only: snapshots of the branch that expiry always keeps. */
   'min-snapshots-to-keep'?: number
-  /** Branches only: how old a snapshot of the branch may get before expiry may remove it. */
-  'max-snapshot-age-ms'?: number
+  /**
+   * Branches only: how old a snapshot of the branch may get before expiry may remove it. Ages are
+   * int64s kept as written (a writer may say Long.MAX_VALUE for "forever"); compared as numbers.
+   */
+  'max-snapshot-age-ms'?: number | bigint
   /** How long the ref itself lives (never for main). */
-  'max-ref-age-ms'?: number
+  'max-ref-age-ms'?: number | bigint
 }
 
 export interface SnapshotLogEntry {
   'timestamp-ms': number
-  'snapshot-id': number
+  'snapshot-id': SnapshotId
 }
 
 export interface MetadataLogEntry {
@@ -132,7 +140,7 @@ export interface TableMetadata {
   'default-sort-order-id': number
   'sort-orders': SortOrder[]
   properties: Record<string, string>
-  'current-snapshot-id'?: number
+  'current-snapshot-id'?: SnapshotId
   snapshots: Snapshot[]
   'snapshot-log': SnapshotLogEntry[]
   'metadata-log': MetadataLogEntry[]
@@ -160,7 +168,18 @@ export interface DataFile {
   /** Single-value binary serialization (spec appendix D). */
   lowerBounds?: Map<number, Buffer>
   upperBounds?: Map<number, Buffer>
-  sortOrderId?: number
+  /**
+   * Undefined: what Java writers write (0, unsorted, for data files; none for position deletes).
+   * null: the manifest said none (a foreign file, kept so when its manifest is rewritten).
+   */
+  sortOrderId?: number | null
+  /** Fields this runtime never writes for its own files, kept from foreign manifests when they are rewritten. */
+  columnSizes?: Map<number, number>
+  keyMetadata?: Buffer
+  splitOffsets?: number[]
+  equalityIds?: number[]
+  /** A position delete file whose every row points at one data file may name it (field 143). */
+  referencedDataFile?: string
 }
 
 /** 0 existing, 1 added, 2 deleted. */
@@ -169,7 +188,7 @@ export type EntryStatus = 0 | 1 | 2
 export interface ManifestEntry {
   status: EntryStatus
   /** null: inherited from the manifest list (only for status added). */
-  snapshotId: number | null
+  snapshotId: SnapshotId | null
   sequenceNumber: number | null
   fileSequenceNumber: number | null
   dataFile: DataFile
@@ -183,7 +202,7 @@ export interface ManifestFile {
   content: 0 | 1
   sequenceNumber: number
   minSequenceNumber: number
-  addedSnapshotId: number
+  addedSnapshotId: SnapshotId
   addedFilesCount: number
   existingFilesCount: number
   deletedFilesCount: number
@@ -191,6 +210,8 @@ export interface ManifestFile {
   existingRowsCount: number
   deletedRowsCount: number
   partitions: PartitionFieldSummary[]
+  /** Encryption key metadata of the manifest (field 519), kept as read. */
+  keyMetadata?: Buffer
 }
 
 export interface PartitionFieldSummary {
@@ -204,7 +225,7 @@ export interface PartitionFieldSummary {
 export interface LiveFile {
   dataFile: DataFile
   specId: number
-  snapshotId: number
+  snapshotId: SnapshotId
   /** Data sequence number: when the rows were logically written. */
   sequenceNumber: number
   fileSequenceNumber: number

@@ -4,7 +4,7 @@ import { snapshotFiles } from '../iceberg/files.ts'
 import { currentSnapshot, snapshotById, snapshotSchema } from '../iceberg/metadata.ts'
 import { tupleKey } from '../iceberg/partition.ts'
 import type { LakeStorage } from '../storage.ts'
-import type { DataFile, LiveFile, Schema, Snapshot, TableMetadata } from '../iceberg/types.ts'
+import type { DataFile, LiveFile, Schema, Snapshot, SnapshotId, TableMetadata } from '../iceberg/types.ts'
 
 /**
  * Scan planning: which data files a snapshot holds and which delete files apply to each. A
@@ -12,7 +12,7 @@ import type { DataFile, LiveFile, Schema, Snapshot, TableMetadata } from '../ice
  * (or the table is unpartitioned), its data sequence number is at least the data file's (spec:
  * "Scan Planning"), and its file_path bounds, when present, include the data file's path.
  */
-export type ScanSelector = { snapshotId: number } | { ref: string } | { asOfTimestampMs: number } | Record<string, never>
+export type ScanSelector = { snapshotId: SnapshotId } | { ref: string } | { asOfTimestampMs: number } | Record<string, never>
 
 export interface ScanTask {
   dataFile: DataFile

@@ -1,7 +1,12 @@
 import { TributaryError } from '../../errors.ts'
-import { FlatColumn, flatPhysical } from './parquet-flat.ts'
+import { isUtf8 } from '../../codec/values/utf8.ts'
+import { readLong, type Cursor } from '../../codec/values/long.ts'
+import { TIMESTAMP_INFINITY } from '../../codec/values/temporal.ts'
+import { ColumnBatch, type FlatColumn } from './parquet-flat.ts'
 import { parseDecimalType } from '../iceberg/schema-types.ts'
 import type { PrimitiveType, Schema } from '../iceberg/types.ts'
+
+export { ColumnBatch }
 
 /**
  * The columnar lake path: Avro binary bodies decoded straight into Parquet columns, with no row
@@ -23,8 +28,12 @@ interface FieldStep {
   column: number
   /** Multiply longs by this (1000: millis → micros). */
   scale: number
+  /** A timestamp: -2^63, below '-infinity', is no instant the table holds (the canonical writer refuses it). */
+  instant?: true
   /** The canonical value is the decoded int, long or string itself (usable as a key). */
   plain: boolean
+  /** Text the canonical path reads as a string: checked to be UTF-8 (a uuid also lowercased, as its type reads it). */
+  text?: 'string' | 'uuid'
   symbols?: Buffer[]
   /** Decimals: the fixed size (0 for bytes) and the bound of the unscaled value (10^precision). */
   fixed?: number
@@ -39,35 +48,6 @@ export interface ColumnarPlan {
    * fields (a key), or undefined when one is not a plain int, long, string or enum symbol.
    */
   values(buf: Buffer, start: number, end: number, names: readonly string[]): unknown[] | undefined
-}
-
-/** The columns of one file being filled, in table field order. */
-export class ColumnBatch {
-  readonly columns: FlatColumn[]
-  rows = 0
-  readonly #marks: Int32Array
-
-  constructor(schema: Schema) {
-    this.columns = schema.fields.map((f) => new FlatColumn(f))
-    this.#marks = new Int32Array(this.columns.length * 2)
-  }
-
-  /** Can a table schema be written column by column at all? */
-  static fits(schema: Schema): boolean {
-    return schema.fields.every((f) => flatPhysical(f.type) !== undefined)
-  }
-
-  mark(): void {
-    const { columns } = this
-    for (let i = 0; i < columns.length; i++) {
-      this.#marks[i * 2] = columns[i]!.nonNull
-      this.#marks[i * 2 + 1] = columns[i]!.values.len
-    }
-  }
-
-  reset(): void {
-    this.columns.forEach((c, i) => c.truncate(this.rows, this.#marks[i * 2]!, this.#marks[i * 2 + 1]!))
-  }
 }
 
 type AvroSchema = string | AvroObject | AvroSchema[]
@@ -136,7 +116,7 @@ function stepFor(name: string, type: AvroSchema, column: number, table: Schema):
   const o: AvroObject = typeof t === 'string' ? { type: t } : (t as AvroObject)
   if (typeof o.type !== 'string' || Object.keys(o).some((k) => k.startsWith('connect.'))) return undefined
   const logical = o.logicalType
-  const base = { name, nullBranch, column, scale: 1, plain: false }
+  const base: FieldStep = { name, nullBranch, column, scale: 1, plain: false, read: 'long' }
   let read: Read
   let produces: PrimitiveType
   if (logical === 'decimal' && (o.type === 'bytes' || o.type === 'fixed')) {
@@ -188,13 +168,15 @@ function stepFor(name: string, type: AvroSchema, column: number, table: Schema):
       return undefined
   }
   const scale = logical?.endsWith('-millis') ? 1000 : 1
+  if (produces === 'timestamp' || produces === 'timestamptz') base.instant = true
   const plain = (read === 'int' || read === 'long' || read === 'bytes') && produces !== 'binary' && (logical === undefined || logical === 'uuid')
-  if (column < 0) return { ...base, read, scale, plain }
+  const text = produces !== 'string' ? {} : { text: logical === 'uuid' ? ('uuid' as const) : ('string' as const) }
+  if (column < 0) return { ...base, read, scale, plain, ...text }
   const target = table.fields[column]!.type
   // Promotions the table may have had: int → long, float → double.
   const promoted = (produces === 'int' && target === 'long') || (produces === 'float' && target === 'double')
   if (!promoted && !matches(table, column, produces, nullBranch)) return undefined
-  return { ...base, read: promoted ? (produces === 'int' ? 'long' : 'double') : read, scale, plain }
+  return { ...base, read: promoted ? (produces === 'int' ? 'long' : 'double') : read, scale, plain, ...text }
 }
 
 const matches = (table: Schema, column: number, type: PrimitiveType, nullBranch: number): boolean =>
@@ -202,12 +184,14 @@ const matches = (table: Schema, column: number, type: PrimitiveType, nullBranch:
 
 const TWO_53 = 2 ** 53
 const TWO_53_BIG = 2n ** 53n
+const INT64_MIN = -(2n ** 63n)
 
 class Plan implements ColumnarPlan {
   readonly #steps: FieldStep[]
   readonly #missing: number[]
   #pos = 0
   #end = 0
+  readonly #cursor: Cursor = { buf: Buffer.alloc(0), pos: 0 }
   readonly #slots = new Map<readonly string[], Int32Array>()
 
   /** Appending fills no key: every step's slot is -1. */
@@ -233,8 +217,12 @@ class Plan implements ColumnarPlan {
 
   values(buf: Buffer, start: number, end: number, names: readonly string[]): unknown[] | undefined {
     const out: unknown[] = new Array(names.length)
-    // A key field the writer lacks stays undefined: no key from this path.
-    return this.#walk(buf, start, end, undefined, this.#slotsFor(names), out) && !out.includes(undefined) ? out : undefined
+    try {
+      // A key field the writer lacks stays undefined: no key from this path.
+      return this.#walk(buf, start, end, undefined, this.#slotsFor(names), out) && !out.includes(undefined) ? out : undefined
+    } catch (e) {
+      throw e instanceof TributaryError ? e : this.#bad((e as Error).message)
+    }
   }
 
   /**
@@ -245,31 +233,42 @@ class Plan implements ColumnarPlan {
     this.#pos = start
     this.#end = end
     let plain = true
+    // A value that decodes but the table cannot hold: refused once the whole body has decoded, as the
+    // reference decodes first and the lake's writer refuses after (so a broken body keeps its own code).
+    let unfit: string | undefined
     for (let i = 0; i < this.#steps.length; i++) {
       const s = this.#steps[i]!
       const slot = slots[i]!
       const col = columns !== undefined && s.column >= 0 ? columns[s.column] : undefined
-      if (s.nullBranch >= 0 && this.#long(buf) === s.nullBranch) {
-        col?.appendNull()
-        if (slot >= 0) plain = false
-        continue
+      if (s.nullBranch >= 0) {
+        const branch = this.#long(buf)
+        if (branch === s.nullBranch) {
+          col?.appendNull()
+          if (slot >= 0) plain = false
+          continue
+        }
+        if (branch !== 1 - s.nullBranch) throw this.#bad(`field ${s.name}: union branch ${branch} does not exist`)
       }
       let v: unknown
       switch (s.read) {
-        case 'boolean': {
-          const b = buf[this.#pos++]
-          if (b !== 0 && b !== 1) throw this.#bad(`field ${s.name}: byte ${b} is not a boolean`)
-          col?.appendBoolean(b === 1)
+        case 'boolean':
+          this.#need(1)
+          // Any byte but 0 is true, as the reference (avsc) and the Debezium decoder read it.
+          col?.appendBoolean(buf[this.#pos] !== 0)
+          this.#pos++
           break
-        }
         case 'int':
-          v = this.#long(buf)
+          v = this.#int(buf, s)
           col?.appendInt32(v as number)
           break
         case 'long': {
           const n = this.#long(buf)
-          if (col) col.appendInt64(s.scale === 1 ? n : typeof n === 'number' && Math.abs(n) < TWO_53 / s.scale ? n * s.scale : BigInt(n) * BigInt(s.scale))
           v = n
+          if (!col) break
+          const scaled = s.scale === 1 ? n : typeof n === 'number' && Math.abs(n) < TWO_53 / s.scale ? n * s.scale : this.#scaled(n, s)
+          if (scaled === undefined) unfit ??= `field ${s.name}: ${n} millis is beyond the 64-bit microseconds the table holds`
+          else if (s.instant && scaled === INT64_MIN) unfit ??= `field ${s.name}: -2^63 is below '-infinity', no timestamp`
+          else col.appendInt64(scaled)
           break
         }
         case 'float':
@@ -283,16 +282,43 @@ class Plan implements ColumnarPlan {
           this.#pos += 8
           break
         case 'bytes': {
-          const n = this.#long(buf) as number
+          const n = this.#int(buf, s)
           if (n < 0) throw this.#bad(`field ${s.name}: negative length ${n}`)
           this.#need(n)
-          col?.appendBytes(buf, this.#pos, this.#pos + n)
-          if (slot >= 0) v = buf.toString('utf8', this.#pos, this.#pos + n)
-          this.#pos += n
+          const from = this.#pos
+          const to = from + n
+          this.#pos = to
+          if (s.text === undefined) {
+            col?.appendBytes(buf, from, to)
+            break
+          }
+          if (s.text === 'string' && col) {
+            // The copy says whether the value has non-ASCII bytes; only those can be invalid UTF-8 (the throw drops the copy).
+            if (col.appendBytes(buf, from, to) && !isUtf8(buf.subarray(from, to))) throw this.#notUtf8(s)
+            if (slot >= 0) v = buf.toString('utf8', from, to)
+            break
+          }
+          // Scanned by hand: most strings are ASCII, and only non-ASCII bytes can be invalid or need lowercasing.
+          let plainAscii = true
+          for (let i = from; i < to; i++) {
+            const c = buf[i]!
+            if (c >= 0x80 || (s.text === 'uuid' && c >= 0x41 && c <= 0x5a)) {
+              plainAscii = false
+              break
+            }
+          }
+          if (!plainAscii && !isUtf8(buf.subarray(from, to))) throw this.#notUtf8(s)
+          if (s.text === 'uuid' && !plainAscii) {
+            v = buf.toString('utf8', from, to).toLowerCase()
+            col?.appendString(v as string)
+          } else {
+            col?.appendBytes(buf, from, to)
+            if (slot >= 0) v = buf.toString('utf8', from, to)
+          }
           break
         }
         case 'enum': {
-          const symbol = s.symbols![this.#long(buf) as number]
+          const symbol = s.symbols![this.#int(buf, s)]
           if (!symbol) throw this.#bad(`field ${s.name}: enum index out of range`)
           col?.appendBytes(symbol, 0, symbol.length)
           if (slot >= 0) v = symbol.toString('utf8')
@@ -300,7 +326,8 @@ class Plan implements ColumnarPlan {
         }
         case 'decimal': {
           const d = this.#decimal(buf, s)
-          if (col?.physical === 1) col.appendInt32(d as number)
+          if (d === undefined) unfit ??= `field ${s.name}: decimal has more than ${String(s.limit!).length - 1} digits`
+          else if (col?.physical === 1) col.appendInt32(d as number)
           else col?.appendInt64(d)
           break
         }
@@ -311,6 +338,7 @@ class Plan implements ColumnarPlan {
       }
     }
     if (this.#pos !== end) throw this.#bad(this.#pos < end ? `${end - this.#pos} trailing byte(s) after the record` : 'value is truncated')
+    if (unfit !== undefined) throw this.#bad(unfit)
     return plain
   }
 
@@ -324,7 +352,17 @@ class Plan implements ColumnarPlan {
     return slots
   }
 
-  /** A zigzag varint: a number when it is safe, else a bigint. */
+  /** A zigzag varint that must be an int (values, lengths, enum indexes), as the reference reads it. */
+  #int(buf: Buffer, s: FieldStep): number {
+    const n = this.#long(buf)
+    if (typeof n !== 'number' || n < -(2 ** 31) || n >= 2 ** 31) throw this.#bad(`field ${s.name}: varint beyond 32 bits`)
+    return n
+  }
+
+  /**
+   * A zigzag varint: a number when it is safe, else a bigint. Up to seven bytes (< 2^49) summed
+   * here, exactly; longer ones by the codec's exact reader.
+   */
   #long(buf: Buffer): number | bigint {
     let pos = this.#pos
     let b = buf[pos++]
@@ -332,35 +370,38 @@ class Plan implements ColumnarPlan {
     let n = b & 0x7f
     let mul = 0x80
     while (b >= 0x80) {
-      if (mul > 2 ** 49) return this.#bigLong(buf)
+      if (mul === 2 ** 49) return this.#bigLong(buf)
       b = buf[pos++]
       if (b === undefined) throw this.#bad('value is truncated')
       n += (b & 0x7f) * mul
       mul *= 0x80
     }
+    if (pos > this.#end) throw this.#bad('value is truncated')
     this.#pos = pos
     return n % 2 === 0 ? n / 2 : -(n + 1) / 2
   }
 
   #bigLong(buf: Buffer): number | bigint {
-    let n = 0n
-    let shift = 0n
-    let b: number
-    do {
-      if (shift > 63n) throw this.#bad('varint longer than 64 bits')
-      const byte = buf[this.#pos++]
-      if (byte === undefined) throw this.#bad('value is truncated')
-      b = byte
-      n |= BigInt(b & 0x7f) << shift
-      shift += 7n
-    } while (b >= 0x80)
-    const v = (n >> 1n) ^ -(n & 1n)
-    return v >= -BigInt(Number.MAX_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : BigInt.asIntN(64, v)
+    const c = this.#cursor
+    c.buf = buf
+    c.pos = this.#pos
+    const n = readLong(c)
+    if (c.pos > this.#end) throw this.#bad('value is truncated')
+    this.#pos = c.pos
+    return n
   }
 
-  /** A decimal's unscaled value (big-endian two's complement), checked against its precision. */
-  #decimal(buf: Buffer, s: FieldStep): number | bigint {
-    const n = s.fixed || (this.#long(buf) as number)
+  /** A long count scaled exactly (millis → micros): infinity stays infinity; undefined beyond 64 bits. */
+  #scaled(n: number | bigint, s: FieldStep): bigint | undefined {
+    const big = BigInt(n)
+    if (big === TIMESTAMP_INFINITY || big === -TIMESTAMP_INFINITY) return big
+    const scaled = big * BigInt(s.scale)
+    return BigInt.asIntN(64, scaled) === scaled ? scaled : undefined
+  }
+
+  /** A decimal's unscaled value (big-endian two's complement), or undefined when it has more digits than its precision. */
+  #decimal(buf: Buffer, s: FieldStep): number | bigint | undefined {
+    const n = s.fixed || this.#int(buf, s)
     if (n < 0) throw this.#bad(`field ${s.name}: negative length ${n}`)
     this.#need(n)
     let v: number | bigint
@@ -373,8 +414,11 @@ class Plan implements ColumnarPlan {
     this.#pos += n
     const limit = s.limit!
     // Below 16 digits the bound is an exact number; above, no safe number reaches it.
-    if (typeof v === 'number' ? Math.abs(v) >= Number(limit) : v >= limit || v <= -limit) throw this.#bad(`field ${s.name}: decimal has more than ${String(limit).length - 1} digits`)
-    return v
+    return (typeof v === 'number' ? Math.abs(v) >= Number(limit) : v >= limit || v <= -limit) ? undefined : v
+  }
+
+  #notUtf8(s: FieldStep): TributaryError {
+    return new TributaryError('TRIB_DECODE_UTF8', `bytes do not decode into the table's columns: field ${s.name} is not valid UTF-8`, { details: { field: s.name } })
   }
 
   #need(n: number): void {

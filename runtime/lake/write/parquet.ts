@@ -4,22 +4,27 @@ import os from 'node:os'
 import path from 'node:path'
 import { DuckDBDataChunk, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api'
 import { TributaryError } from '../../errors.ts'
+import { narrow } from '../../codec/values/long.ts'
 import { toBound, truncateLower, truncateUpper, type InternalValue } from '../iceberg/bounds.ts'
 import { duckdbType, fieldIdsOption, quoteIdent, quoteString } from '../duckdb.ts'
 import type { LakeResources } from '../resources.ts'
-import { partitionPath, partitioner, tupleKey, type PartitionTuple } from '../iceberg/partition.ts'
+import { partitionPath, type PartitionTuple } from '../iceberg/partition.ts'
 import type { LakeStorage } from '../storage.ts'
 import type { DataFile, NestedField, PartitionSpec, Schema } from '../iceberg/types.ts'
 import { columnConverter } from './values.ts'
-import type { ColumnBatch } from './avro-columns.ts'
-import { writeFlatParquet } from './parquet-flat.ts'
+import { ColumnBatch, writeFlatParquet } from './parquet-flat.ts'
+import { partitionRows, rowAppender, rowsToBatches } from './rows.ts'
 
 /**
- * Parquet data files through DuckDB: rows of canonical values are converted column by column into
- * DuckDB data chunks (no per-value SQL), appended to a temporary table, and copied to Parquet with
- * the Iceberg field ids in the file schema (readers resolve columns by id; without them DuckDB and
- * pyiceberg read NULLs). Column statistics come from one aggregate query over the same table.
- * One file per partition tuple.
+ * Parquet data and delete files, one per partition tuple, with the Iceberg field ids in the file
+ * schema (readers resolve columns by id; without them DuckDB and pyiceberg read NULLs) and Iceberg
+ * column statistics. Two writers:
+ * - tables of top-level primitive columns (every table an Avro record of primitives makes, and
+ *   position deletes): the flat writer (parquet-flat.ts), filled from canonical rows (rows.ts) or
+ *   straight from Avro bodies (avro-columns.ts), statistics gathered while filling;
+ * - nested tables: rows converted column by column into DuckDB data chunks (no per-value SQL),
+ *   appended to a temporary table and copied to Parquet; statistics from one aggregate query.
+ *   DuckDB (1.5) writes every column optional, required or not (duckdb/duckdb#23051).
  */
 
 export interface WriteFilesOptions {
@@ -41,36 +46,41 @@ export interface WriteFilesOptions {
 const CHUNK_ROWS = 2048
 
 export async function writeParquetFiles(lake: LakeResources, storage: LakeStorage, options: WriteFilesOptions): Promise<DataFile[]> {
-  const { schema, spec, rows } = options
-  if (rows.length === 0) return []
-  const table = options.table ?? storage.root
-  const fields = schema.fields
-  const converters = fields.map((f) => columnConverter(f, table))
-  const groups = new Map<string, { tuple: PartitionTuple; rows: number[] }>()
-  if (spec.fields.length === 0) {
-    groups.set('', { tuple: {}, rows: rows.map((_, i) => i) })
-  } else {
-    const indexOf = new Map(fields.map((f, i) => [f.id, i]))
-    const partitionOf = partitioner(spec, schema)
-    for (let r = 0; r < rows.length; r++) {
-      const row = rows[r] as Record<string, unknown>
-      const tuple = partitionOf((sourceId) => {
-        const i = indexOf.get(sourceId)
-        return i === undefined ? null : (converters[i] as (typeof converters)[number]).internal(row[(fields[i] as NestedField).name], r)
-      })
-      const key = tupleKey(tuple)
-      let g = groups.get(key)
-      if (!g) groups.set(key, (g = { tuple, rows: [] }))
-      g.rows.push(r)
-    }
+  if (options.rows.length === 0) return []
+  return ColumnBatch.fits(options.schema) ? writeFlatFiles(lake, storage, options) : writeDuckDBFiles(lake, storage, options)
+}
+
+/** writeParquetFiles for a schema the flat writer stores. */
+async function writeFlatFiles(lake: LakeResources, storage: LakeStorage, options: WriteFilesOptions): Promise<DataFile[]> {
+  const { schema, spec } = options
+  const out: DataFile[] = []
+  for (const g of rowsToBatches(schema, spec, options.rows, options.table ?? storage.root)) {
+    const dir = [options.dir ?? 'data', partitionPath(spec, schema, g.tuple)].filter(Boolean).join('/')
+    const target = `${dir}/${randomUUID()}${options.content === 1 ? '-deletes' : ''}.parquet`
+    const file = await writeBatchFile(lake, storage, g.batch, target, options.fullStringBounds === true)
+    const described = { ...file, content: options.content ?? 0, partition: g.tuple }
+    options.onFile?.(described, g.indexes)
+    out.push(described)
   }
+  return out
+}
+
+/**
+ * writeParquetFiles through DuckDB, for any schema: what nested tables take, and the reference the
+ * flat writer is tested against.
+ */
+export async function writeDuckDBFiles(lake: LakeResources, storage: LakeStorage, options: WriteFilesOptions): Promise<DataFile[]> {
+  const { schema, spec, rows } = options
+  const table = options.table ?? storage.root
+  const converters = schema.fields.map((f) => columnConverter(f, table))
+  const groups = partitionRows(schema, spec, rows, table)
   const conn = await lake.duckdb.connect()
   try {
     const out: DataFile[] = []
-    for (const g of groups.values()) {
+    for (const g of groups) {
       const dir = [options.dir ?? 'data', partitionPath(spec, schema, g.tuple)].filter(Boolean).join('/')
-      const file = await writeOne(lake, storage, conn, options, converters, g.rows, g.tuple, `${dir}/${randomUUID()}${options.content === 1 ? '-deletes' : ''}.parquet`)
-      options.onFile?.(file, g.rows)
+      const file = await writeOne(lake, storage, conn, options, converters, g.indexes, g.tuple, `${dir}/${randomUUID()}${options.content === 1 ? '-deletes' : ''}.parquet`)
+      options.onFile?.(file, g.indexes)
       out.push(file)
     }
     return out
@@ -147,17 +157,45 @@ export async function copyToDataFile(
 }
 
 /**
+ * The rows of a DuckDB query (columns named and typed as the schema's fields) as one Parquet data
+ * file at `target`: through the flat writer when it stores the schema (each value read from its
+ * exact DuckDB type, so the file marks required columns required), else with copyToDataFile.
+ * Rewrites use it; the file is described as copyToDataFile describes it.
+ */
+export async function queryToDataFile(lake: LakeResources, storage: LakeStorage, conn: DuckDBConnection, selectSql: string, schema: Schema, target: string): Promise<DataFile> {
+  if (!ColumnBatch.fits(schema)) return copyToDataFile(lake, storage, conn, selectSql, schema.fields, target)
+  const batch = new ColumnBatch(schema)
+  const append = rowAppender(schema)
+  const result = await conn.stream(selectSql)
+  const values: Array<InternalValue | null> = new Array(schema.fields.length)
+  for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+    const columns = schema.fields.map((_, c) => chunk!.getColumnValues(c))
+    for (let r = 0; r < chunk.rowCount; r++) {
+      for (let c = 0; c < columns.length; c++) values[c] = internalOf(columns[c]![r] ?? null) ?? null
+      append(batch, values)
+    }
+  }
+  return writeBatchFile(lake, storage, batch, target, false)
+}
+
+/**
  * Writes a filled column batch (the columnar path, avro-columns.ts) as one unpartitioned Parquet
  * data file, with the statistics gathered while filling it.
  */
 export async function writeColumnBatch(lake: LakeResources, storage: LakeStorage, batch: ColumnBatch): Promise<DataFile> {
-  const target = `data/${randomUUID()}.parquet`
+  return writeBatchFile(lake, storage, batch, `data/${randomUUID()}.parquet`, false)
+}
+
+/** A column batch as the Parquet file `target` (content 0, no partition: the caller sets those). */
+async function writeBatchFile(lake: LakeResources, storage: LakeStorage, batch: ColumnBatch, target: string, fullStringBounds: boolean): Promise<DataFile> {
+  // The DuckDB path refuses through its closed instance; this one uses no DuckDB, so it asks.
+  lake.assertOpen()
   const local = storage.localPath(target)
   const staging = stagingPath(local)
   try {
     if (local) await fs.mkdir(path.dirname(local), { recursive: true })
     await fs.writeFile(staging, await writeFlatParquet(batch.columns, batch.rows))
-    return await publishStaged(lake, storage, staging, target, { recordCount: batch.rows, ...flatStats(batch) })
+    return await publishStaged(lake, storage, staging, target, { recordCount: batch.rows, ...flatStats(batch, fullStringBounds) })
   } catch (e) {
     throw await stagingFailed(storage, staging, target, e)
   }
@@ -188,7 +226,7 @@ async function stagingFailed(storage: LakeStorage, staging: string, target: stri
 }
 
 /** Iceberg column statistics from what a column batch kept while filling. */
-function flatStats(batch: ColumnBatch): Stats {
+function flatStats(batch: ColumnBatch, fullStrings: boolean): Stats {
   return icebergStats(
     batch.rows,
     batch.columns.map((c) => {
@@ -196,28 +234,40 @@ function flatStats(batch: ColumnBatch): Stats {
       const [min, max] = c.minBytes ? [valueAt(c.minBytes, c.minStart, c.minEnd), valueAt(c.maxBytes, c.maxStart, c.maxEnd)] : [c.min, c.max]
       return { field: c.field, nonNull: c.nonNull, nans: c.nans, min, max }
     }),
-    false,
+    fullStrings,
   )
 }
 
 type Stats = Pick<DataFile, 'valueCounts' | 'nullValueCounts' | 'nanValueCounts' | 'lowerBounds' | 'upperBounds'>
 
-/** Value, null and NaN counts and bounds for the top-level primitive columns, in one query. */
+/**
+ * Value, null and NaN counts and bounds for the top-level primitive columns, in one query. DuckDB
+ * takes -0 and 0 as equal, so for floating columns the zeros of each sign are counted and the
+ * bounds follow Iceberg's order (-0 < 0), as the flat writer's do.
+ */
 async function columnStats(conn: DuckDBConnection, table: string, fields: NestedField[], fullStrings: boolean): Promise<{ recordCount: number; stats: Stats }> {
   const primitive = fields.filter((f) => typeof f.type === 'string')
+  const floating = (f: NestedField) => f.type === 'float' || f.type === 'double'
   const select = primitive.flatMap((f) => {
     const c = quoteIdent(f.name)
-    const floating = f.type === 'float' || f.type === 'double'
-    return floating
-      ? [`count(${c})`, `min(${c}) FILTER (WHERE NOT isnan(${c}))`, `max(${c}) FILTER (WHERE NOT isnan(${c}))`, `count(*) FILTER (WHERE isnan(${c}))`]
-      : [`count(${c})`, `min(${c})`, `max(${c})`, '0']
+    return floating(f)
+      ? [`count(${c})`, `min(${c}) FILTER (WHERE NOT isnan(${c}))`, `max(${c}) FILTER (WHERE NOT isnan(${c}))`, `count(*) FILTER (WHERE isnan(${c}))`, `count(*) FILTER (WHERE ${c} = 0 AND signbit(${c}))`, `count(*) FILTER (WHERE ${c} = 0 AND NOT signbit(${c}))`]
+      : [`count(${c})`, `min(${c})`, `max(${c})`]
   })
   const result = await conn.runAndReadAll(`SELECT ${['count(*)', ...select].join(', ')} FROM ${table}`)
   const row = result.getRows()[0] as DuckDBValue[]
   const total = Number(row[0])
-  const summaries = primitive.map((field, i) => {
-    const [count, min, max, nans] = row.slice(1 + i * 4, 5 + i * 4)
-    return { field, nonNull: Number(count), nans: Number(nans), min: internalOf(min ?? null), max: internalOf(max ?? null) }
+  let at = 1
+  const summaries = primitive.map((field) => {
+    const [count, min, max] = row.slice(at, (at += 3))
+    const summary: ColumnSummary = { field, nonNull: Number(count), nans: 0, min: internalOf(min ?? null), max: internalOf(max ?? null) }
+    if (floating(field)) {
+      const [nans, negativeZeros, zeros] = row.slice(at, (at += 3)).map(Number) as [number, number, number]
+      summary.nans = nans
+      if (summary.min === 0) summary.min = negativeZeros > 0 ? -0 : 0
+      if (summary.max === 0) summary.max = zeros > 0 ? 0 : -0
+    }
+    return summary
   })
   return { recordCount: total, stats: icebergStats(total, summaries, fullStrings) }
 }
@@ -258,14 +308,17 @@ function icebergStats(total: number, summaries: ColumnSummary[], fullStrings: bo
   return stats
 }
 
-/** A DuckDB aggregate result as an internal value (days, micros, unscaled bigint, bytes…). */
+/** A DuckDB value of a primitive column as an internal value (days, micros, unscaled bigint, bytes…), exactly. */
 function internalOf(v: DuckDBValue): InternalValue | undefined {
   if (v === null || v === undefined) return undefined
-  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return v
+  if (typeof v === 'bigint') return narrow(v)
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v
   const o = v as unknown as Record<string, unknown>
   if ('days' in o) return o.days as number
-  if ('micros' in o) return Number(o.micros)
+  // Exact: a micros count beyond 2^53 (before 1684, after 2255, infinity) stays a bigint.
+  if ('micros' in o) return narrow(BigInt(o.micros as bigint | number))
   if ('value' in o && typeof o.value === 'bigint') return o.value
   if ('bytes' in o) return Buffer.from(o.bytes as Uint8Array)
   return undefined
 }
+

@@ -11,7 +11,8 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api'
 import { TributaryError } from '../../errors.ts'
-import { parseDecimal } from '../../codec/values/decimal.ts'
+import { parseDecimal, smallCanonical } from '../../codec/values/decimal.ts'
+import { narrow } from '../../codec/values/long.ts'
 import { parseCanonicalTimestamp, parseDate, parseTime, parseTimestamp } from '../../codec/values/temporal.ts'
 import { parseDecimalType } from '../iceberg/schema.ts'
 import type { IcebergType, NestedField } from '../iceberg/types.ts'
@@ -35,7 +36,7 @@ export function columnConverter(field: NestedField, table: string): ColumnConver
     throw new TributaryError('TRIB_LAKE_ROW_INVALID', `table ${table}: row ${row}, field ${field.name}: ${why}`, { details: { table, row, field: field.name } })
   }
   const toDuckDB = compile(field.type, field.required, field.name, fail)
-  const internal = compileInternal(field.type, field.required, fail)
+  const internal = compileInternal(field.type, field.required, field.name, fail)
   return { toDuckDB, internal }
 }
 
@@ -45,14 +46,11 @@ const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v)
 
 function compile(type: IcebergType, required: boolean, path: string, fail: Fail): Conv {
   const inner = compileNonNull(type, path, fail)
-  return (value, row) => {
-    if (value === null || value === undefined) {
-      if (required) fail(row, `${path} is required but got ${value === null ? 'null' : 'nothing'}`)
-      return null
-    }
-    return inner(value, row)
-  }
+  return (value, row) => (value === null || value === undefined ? missing(required, path, value, row, fail) : inner(value, row))
 }
+
+const missing = (required: boolean, path: string, value: null | undefined, row: number, fail: Fail): null =>
+  required ? fail(row, `${path} is required but got ${value === null ? 'null' : 'nothing'}`) : null
 
 function compileNonNull(type: IcebergType, path: string, fail: Fail): Conv {
   if (typeof type !== 'string') {
@@ -95,17 +93,20 @@ function compileNonNull(type: IcebergType, path: string, fail: Fail): Conv {
       return (v, row) => new DuckDBBlobValue(toInternal(v, row) as Buffer)
   }
   const dec = parseDecimalType(type)
-  if (dec) return (v, row) => new DuckDBDecimalValue(toInternal(v, row) as bigint, dec.precision, dec.scale)
+  if (dec) return (v, row) => new DuckDBDecimalValue(BigInt(toInternal(v, row) as number | bigint), dec.precision, dec.scale)
   return toInternal as Conv
 }
 
 type Internal = (value: unknown, row: number) => number | bigint | string | boolean | Buffer | null
 
-function compileInternal(type: IcebergType, required: boolean, fail: Fail): Internal {
+function compileInternal(type: IcebergType, required: boolean, path: string, fail: Fail): Internal {
   if (typeof type !== 'string') return () => null
-  const inner = internalNonNull(type, '', fail)
-  return (value, row) => (value === null || value === undefined ? (required ? fail(row, 'is required') : null) : inner(value, row))
+  const inner = internalNonNull(type, path, fail)
+  return (value, row) => (value === null || value === undefined ? missing(required, path, value, row, fail) : inner(value, row))
 }
+
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
+/** An int64 in the value model's form: a number while safe. */
 
 const INT_MIN = -(2 ** 31)
 const INT_MAX = 2 ** 31 - 1
@@ -119,13 +120,14 @@ function internalNonNull(type: string, path: string, fail: Fail): (value: unknow
     case 'int':
       return (v, row) => (typeof v === 'number' && Number.isInteger(v) && v >= INT_MIN && v <= INT_MAX ? v : bad(row, v, 'a 32-bit integer'))
     case 'long':
-      return (v, row) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : typeof v === 'bigint' && BigInt.asIntN(64, v) === v ? v : bad(row, v, 'a safe integer or a 64-bit bigint'))
+      return (v, row) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : typeof v === 'bigint' && BigInt.asIntN(64, v) === v ? narrow(v) : bad(row, v, 'a safe integer or a 64-bit bigint'))
     case 'float':
     case 'double':
       return (v, row) => (typeof v === 'number' ? v : bad(row, v, 'a number'))
     case 'string':
     case 'uuid':
-      return (v, row) => (typeof v === 'string' ? v : bad(row, v, 'a string'))
+      // A lone surrogate has no UTF-8 form: writing it would put U+FFFD in its place.
+      return (v, row) => (typeof v === 'string' ? (isWellFormed(v) ? v : bad(row, v, 'a string without lone surrogates')) : bad(row, v, 'a string'))
     case 'binary':
       return (v, row) => (Buffer.isBuffer(v) ? v : v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.length) : bad(row, v, 'a Buffer'))
     case 'date':
@@ -149,10 +151,10 @@ function internalNonNull(type: string, path: string, fail: Fail): (value: unknow
           const micros = parseCanonicalTimestamp(v, 6, utc)
           if (micros !== undefined) return micros
           const millis = parseCanonicalTimestamp(v, 3, utc)
-          if (millis !== undefined) return millis * 1000
+          if (millis !== undefined) return micros1000(millis)
           return parseTimestamp(v, 6, utc) ?? bad(row, v, what)
         }
-        if (v instanceof Date && !Number.isNaN(v.getTime())) return v.getTime() * 1000
+        if (v instanceof Date && !Number.isNaN(v.getTime())) return micros1000(v.getTime())
         return typeof v === 'number' && Number.isSafeInteger(v) ? v : bad(row, v, what)
       }
     }
@@ -160,7 +162,13 @@ function internalNonNull(type: string, path: string, fail: Fail): (value: unknow
   const dec = parseDecimalType(type)
   if (dec) {
     const limit = 10n ** BigInt(dec.precision)
+    // Most decimals are short canonical strings: read as a safe number (smallCanonical), no bigint.
+    const smallLimit = dec.precision <= 15 ? 10 ** dec.precision : Number.POSITIVE_INFINITY
     return (v, row) => {
+      if (typeof v === 'string') {
+        const small = smallCanonical(v, dec.scale)
+        if (small !== undefined && Math.abs(small) < smallLimit) return small || 0 // '-0.00' is 0
+      }
       const unscaled = typeof v === 'string' ? parseDecimal(v, dec.scale) : undefined
       if (unscaled === undefined) return bad(row, v, `a decimal string with at most ${dec.scale} fraction digits`)
       if (unscaled >= limit || unscaled <= -limit) return bad(row, v, `a decimal of at most ${dec.precision} digits`)
@@ -169,3 +177,6 @@ function internalNonNull(type: string, path: string, fail: Fail): (value: unknow
   }
   return (v, row) => bad(row, v, `a value of type ${type} (not writable)`)
 }
+
+/** Millis to micros exactly: beyond 2^53 micros (before 1684, after 2255) a double would round. */
+const micros1000 = (ms: number): number | bigint => (Math.abs(ms) < 9_007_199_254_740 ? ms * 1000 : BigInt(ms) * 1000n)

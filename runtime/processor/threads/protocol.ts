@@ -1,5 +1,5 @@
 import type { Config } from '../../config/schema.ts'
-import type { MetricsSnapshot } from '../metrics.ts'
+import type { MetricsSnapshot } from '../../observability/metrics.ts'
 
 export type { MetricsSnapshot }
 

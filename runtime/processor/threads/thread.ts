@@ -1,11 +1,10 @@
 import { parentPort } from 'node:worker_threads'
 import { TributaryError, messageOf } from '../../errors.ts'
 import { setLogLevel } from '../../logger.ts'
-import { loadProduct, loadTransform } from '../../product/load.ts'
+import { loadProduct } from '../../product/load.ts'
 import { openRuntime, type Runtime } from '../../runtime.ts'
-import { decoderFor } from '../decoders.ts'
-import type { ProductMetrics } from '../metrics.ts'
-import { Processor } from '../processor.ts'
+import type { ProductMetrics } from '../../observability/metrics.ts'
+import { Processor, runtimeOptions } from '../processor.ts'
 import type { FromThread, MetricsSnapshot, ToThread } from './protocol.ts'
 
 /**
@@ -27,15 +26,7 @@ async function handle(msg: ToThread): Promise<void> {
       setLogLevel(msg.config.logLevel)
       runtime = await openRuntime(msg.config)
       const product = loadProduct(msg.productDir, { schemaDirs: msg.config.schemaDirs })
-      const rt = runtime
-      processor = new Processor(product, await loadTransform(product), {
-        log: rt.log,
-        serde: rt.serde,
-        stateDir: rt.stateDir,
-        piiSalt: rt.config.pii.salt,
-        decoderFor: (p) => decoderFor(p, rt.serde),
-        member: msg.member,
-      })
+      processor = new Processor(product, { ...runtimeOptions(runtime), member: msg.member })
       await processor.start()
       send({ type: 'started' })
       return
@@ -71,7 +62,8 @@ async function handle(msg: ToThread): Promise<void> {
       return
     case 'close':
       processor?.requestStop()
-      await running
+      // A run that failed was reported then; closing must still release the store and consumer.
+      await running?.catch(() => undefined)
       await processor?.close()
       await runtime?.close()
       send({ type: 'closed' })

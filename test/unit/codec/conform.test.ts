@@ -104,18 +104,21 @@ describe('conform', () => {
   it('error paths name the field, with array indices and map keys', () => {
     expect(errorOf({ ...minimal, address: { city: 42 } }).message).toBe('address.city: expected string, got number')
     expect(errorOf({ ...minimal, previous: [{ city: 'a' }, { city: null }] }).message).toBe('previous[1].city: expected string, got null')
-    expect(errorOf({ ...minimal, attrs: { logins: 'many' } }).message).toBe('attrs.logins: expected long (integer within 2^53), got string')
+    expect(errorOf({ ...minimal, attrs: { logins: 'many' } }).message).toBe('attrs.logins: expected long (64-bit integer: a safe integer number, or a bigint), got string')
     expect(errorOf({ ...minimal, tags: ['a', 1] }).message).toBe('tags[1]: expected string, got number')
     const missing = errorOf({ id: 1, address: { city: 'x' } })
     expect(missing.message).toBe('name: required field is missing (it has no default)')
     expect(missing.details.path).toBe('name')
   })
 
-  it('checks numbers: int range and integers, longs within 2^53', () => {
+  it('checks numbers: int range and integers, longs exact (a number only while safe, a bigint beyond)', () => {
     expect(errorOf({ ...minimal, age: 3.5 }).message).toBe('age: expected int (32-bit integer), got non-integer number')
     expect(errorOf({ ...minimal, age: 2 ** 31 }).message).toMatch(/^age: /)
-    expect(errorOf({ ...minimal, id: 2 ** 60 }).message).toBe('id: expected long (integer within 2^53), got number beyond 2^53')
-    expect(errorOf({ ...minimal, id: '1' }).message).toBe('id: expected long (integer within 2^53), got string')
+    expect(errorOf({ ...minimal, id: 2 ** 60 }).message).toBe('id: expected long (64-bit integer: a safe integer number, or a bigint), got number beyond 2^53 (not exact: give a bigint)')
+    expect(errorOf({ ...minimal, id: 2n ** 63n }).message).toBe('id: expected long (64-bit integer: a safe integer number, or a bigint), got bigint beyond 64 bits')
+    expect(errorOf({ ...minimal, id: '1' }).message).toBe('id: expected long (64-bit integer: a safe integer number, or a bigint), got string')
+    expect((conform(customer, { ...minimal, id: 2n ** 63n - 1n }) as { id: unknown }).id).toBe(2n ** 63n - 1n)
+    expect((conform(customer, { ...minimal, id: -(2n ** 53n) + 1n }) as { id: unknown }).id).toBe(-(2 ** 53) + 1)
     expect((conform(customer, { ...minimal, score: 7 }) as { score: number }).score).toBe(7)
   })
 

@@ -81,7 +81,11 @@ describe('dates and times', () => {
     expect(ts.isValid('2023-11-14T22:13:20.1230Z')).toBe(true) // trailing zero is exact
     expect(ts.isValid('yesterday')).toBe(false)
     expect(createType(date).isValid('2023-13-01')).toBe(false)
-    expect(createType(timeMillis).isValid('24:00:00')).toBe(false)
+    // PostgreSQL's end of day is a time of day; nothing after it is.
+    expect(createType(timeMillis).isValid('24:00:00')).toBe(true)
+    expect(createType(timeMillis).isValid('24:00:00.001')).toBe(false)
+    expect(createType(timeMillis).isValid('25:00:00')).toBe(false)
+    expect(createType(timeMicros).isValid(86_400_000_001)).toBe(false)
   })
 })
 

@@ -1,64 +1,18 @@
-import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import { parse as parseYaml } from 'yaml'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../../runtime/config/load.ts'
 import { envVars } from '../../../runtime/config/schema.ts'
+import { compose, envOf, onHost, products, services, tributaries } from '../../helpers/compose.ts'
 import { repoRoot } from '../../helpers/runtime.ts'
 
 /**
  * docker-compose.yml and the Dockerfile, checked without a container engine: every TRIBUTARY_*
  * variable is real configuration that loads, services and volumes referred to exist, host ports do
  * not collide, products point at product folders, the image has its stages, user, health check and
- * entry point, and the commands the containers run work on this tree as they are written.
+ * entry point. The Compose client's own check and the containers' commands run in
+ * test/e2e/containers.test.ts.
  */
-
-interface Service {
-  image?: string
-  build?: unknown
-  environment?: Record<string, string | number | boolean | null> | string[]
-  depends_on?: string[] | Record<string, { condition?: string }>
-  ports?: Array<string | number | { published?: string | number; target: number }>
-  volumes?: Array<string | { type?: string; source?: string }>
-  healthcheck?: { test: unknown }
-  entrypoint?: string | string[]
-  command?: string | string[]
-  profiles?: string[]
-}
-
-const composeFile = path.join(repoRoot, 'docker-compose.yml')
-const compose = parseYaml(fs.readFileSync(composeFile, 'utf8'), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown> }
-const services = Object.entries(compose.services)
-const envOf = (s: Service): Record<string, string> =>
-  Array.isArray(s.environment)
-    ? Object.fromEntries(s.environment.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]))
-    : Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v === null ? '' : String(v)]))
-/** Services that run the Tributary image. */
-const tributaries = services.filter(([, s]) => s.build !== undefined)
-const products = tributaries.filter(([, s]) => envOf(s).TRIBUTARY_PRODUCTS !== undefined)
-const scratch: string[] = []
-const tempDir = () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-compose-'))
-  scratch.push(dir)
-  return dir
-}
-afterAll(() => {
-  for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true })
-})
-
-/** The image's /app is this repository: map container paths onto it. */
-const onHost = (value: string): string => value.replace(/(^|[,\s'"])\/app\//g, `$1${repoRoot}/`)
-
-/** The environment a container would have, for running its commands here (state in a temp dir). */
-const hostEnv = (s: Service): NodeJS.ProcessEnv => ({
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  ...Object.fromEntries(Object.entries(envOf(s)).map(([k, v]) => [k, onHost(v)])),
-  TRIBUTARY_DATA_DIR: tempDir(),
-  TRIBUTARY_LOG_LEVEL: 'warn',
-})
 
 describe('docker-compose.yml', () => {
   it('runs the Tributary image for every example product and the sample-data loader', () => {
@@ -146,54 +100,6 @@ describe('docker-compose.yml', () => {
       }
     }
     expect(published.size).toBeGreaterThanOrEqual(7)
-  })
-
-  it('passes `docker compose config` (the Compose schema; no engine needed)', () => {
-    const candidates: Array<[string, string[]]> = [
-      ['docker', ['compose', '-f', composeFile, 'config', '-q']],
-      ['docker-compose', ['-f', composeFile, 'config', '-q']],
-    ]
-    const usable = candidates.find(([bin, args]) => spawnSync(bin, [...args.slice(0, args.indexOf('-f')), 'version'], { stdio: 'ignore' }).status === 0)
-    expect(usable, 'neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)').toBeDefined()
-    const [bin, args] = usable!
-    const run = spawnSync(bin, args, { encoding: 'utf8', cwd: repoRoot })
-    expect(run.stderr + run.stdout, `${bin} ${args.join(' ')}`).toBe('')
-    expect(run.status).toBe(0)
-  })
-})
-
-describe('commands the containers run, on this tree', () => {
-  const cli = path.join(repoRoot, 'runtime/cli/bin.js')
-
-  it("the image's health check and `validate` pass with each product service's environment", () => {
-    for (const [name, s] of products) {
-      const env = hostEnv(s)
-      const printed = JSON.parse(execFileSync('node', [cli, 'config', '--print'], { env, cwd: repoRoot, encoding: 'utf8', timeout: 60_000 })) as {
-        registry: { kind: string }
-        products: string[]
-      }
-      expect(printed.registry.kind, name).toBe('confluent')
-      expect(printed.products, name).toEqual([onHost(envOf(s).TRIBUTARY_PRODUCTS!)])
-      const validated = JSON.parse(execFileSync('node', [cli, 'validate', '--format', 'json'], { env, cwd: repoRoot, encoding: 'utf8', timeout: 60_000 })) as Array<{
-        product: string
-        ok: boolean
-      }>
-      expect(validated, name).toEqual([expect.objectContaining({ product: name, ok: true })])
-    }
-  })
-
-  it('the sample-data loader feeds the input topics (here on the embedded backends)', () => {
-    const s = compose.services['sample-data']!
-    const [bin, ...args] = [...[s.entrypoint ?? []].flat(), ...[s.command ?? []].flat()].map(onHost)
-    expect(bin).toBe('node')
-    // Same script, embedded backends: the production ones need the servers the compose file starts.
-    const env = Object.fromEntries(Object.entries(hostEnv(s)).filter(([k]) => !/^TRIBUTARY_(TRANSPORT|REGISTRY|LAKE_URI|S3_|KAFKA_)/.test(k)))
-    const out = execFileSync('node', args, { env, cwd: repoRoot, encoding: 'utf8', timeout: 120_000 })
-    const summary = JSON.parse(out.trim().split('\n').at(-1)!) as { records: Record<string, number> }
-    expect(summary.records['registration.public.users']).toBeGreaterThan(100)
-    expect(summary.records['podcast.plays']).toBeGreaterThan(1000)
-    const topics = fs.readdirSync(path.join(env.TRIBUTARY_DATA_DIR!), { recursive: true }).map(String)
-    expect(topics.some((t) => t.includes('registration.public.users')), topics.slice(0, 20).join(' ')).toBe(true)
   })
 })
 

@@ -7,7 +7,7 @@ import { repoRoot } from '../../helpers/runtime.ts'
 describe('error codes', () => {
   const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8')
   const table = readme.slice(readme.indexOf('## Error codes'))
-  const rows = new Map([...table.matchAll(/^\| `(TRIB_[A-Z_]+)` \| (yes|no) \| (.+) \|$/gm)].map((m) => [m[1]!, { retriable: m[2] === 'yes', summary: m[3]! }]))
+  const rows = new Map([...table.matchAll(/^\| `(TRIB_[A-Z0-9_]+)` \| (yes|no) \| (.+) \|$/gm)].map((m) => [m[1]!, { retriable: m[2] === 'yes', summary: m[3]! }]))
 
   it('lists every code in the README with its retriable flag and summary', () => {
     for (const [code, { retriable, summary }] of Object.entries(errorCodes)) {

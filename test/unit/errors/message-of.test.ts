@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { messageOf } from '../../../runtime/errors.ts'
-import { createProcessors, runProcessors } from '../../../runtime/processor/runner.ts'
+import { createRunnables, runProducts } from '../../../runtime/runner.ts'
 import { loadProduct } from '../../../runtime/product/load.ts'
 import { readTopic, tempDir, tempRuntime } from '../../helpers/runtime.ts'
 
@@ -51,7 +51,7 @@ describe('a transform that throws something unprintable', () => {
     const { runtime, cleanup } = await tempRuntime()
     try {
       await runtime.log.append([1, 2, 3].map((n) => ({ topic: 'unprintable.in', key: null, value: Buffer.from(JSON.stringify({ n })) })))
-      await runProcessors(await createProcessors(runtime, [loadProduct(dir)]), { untilIdle: true })
+      await runProducts(await createRunnables(runtime, [loadProduct(dir)]), { untilIdle: true })
       expect(await readTopic(runtime.log, 'unprintable.out')).toHaveLength(2)
       const [dead] = await readTopic(runtime.log, 'unprintable.dlq')
       expect(dead!.headers['tributary.error.code']!.toString()).toBe('TRIB_TRANSFORM_FAILED')

@@ -62,7 +62,8 @@ describe('manifests and manifest lists', () => {
     const w = await writeManifest(storage, 'metadata/m1.avro', { schema, spec, content: 0, snapshotId: 7, entries })
     expect(w.file).toMatchObject({ addedFilesCount: 1, existingFilesCount: 1, deletedFilesCount: 1, addedRowsCount: 10, existingRowsCount: 10, deletedRowsCount: 10 })
     expect(w.minExplicitSequence).toBe(2)
-    expect(w.file.partitions[0]).toMatchObject({ containsNull: true, lowerBound: Buffer.from([0x38, 0x4a, 0, 0]), upperBound: Buffer.from([0x38, 0x4a, 0, 0]) })
+    // As Java's PartitionSummary: every entry counts, the deleted one too; contains_nan is false, never null.
+    expect(w.file.partitions[0]).toEqual({ containsNull: true, containsNan: false, lowerBound: Buffer.from([0x38, 0x4a, 0, 0]), upperBound: Buffer.from([0x39, 0x4a, 0, 0]) })
 
     const raw = decodeAvroFile(fs.readFileSync(path.join(dir, 'metadata/m1.avro')))
     assertIds(raw.schema)
@@ -80,7 +81,8 @@ describe('manifests and manifest lists', () => {
     expect(back).toEqual(manifest)
     const read = await readManifest(storage, back as ManifestFile, spec, schema)
     expect(read.map((e) => [e.status, e.snapshotId, e.sequenceNumber, e.fileSequenceNumber])).toEqual([[1, 7, 4, 4], [0, 5, 2, 3], [2, 7, 1, 1]])
-    expect(read[0]?.dataFile).toEqual(entries[0]?.dataFile)
+    // Written as Java writes a data file that names no order: sort order 0 (unsorted).
+    expect(read[0]?.dataFile).toEqual({ ...entries[0]?.dataFile, sortOrderId: 0 })
     expect(read[1]?.dataFile.partition).toEqual({ ts_day: null, id_bucket: 1, amount: -5n })
   })
 
@@ -88,5 +90,65 @@ describe('manifests and manifest lists', () => {
     const storage = openFileStorage(dir)
     fs.writeFileSync(path.join(dir, 'metadata/bad.avro'), 'Obj\x01 not really')
     await expect(readManifestList(storage, 'metadata/bad.avro')).rejects.toMatchObject({ code: 'TRIB_LAKE_CORRUPT', message: expect.stringContaining('metadata/bad.avro') })
+  })
+
+  it('writes the optional fields Java writers always write (Spark and Trino dereference them)', async () => {
+    const storage = openFileStorage(dir)
+    const deletes: DataFile = { ...file('d', 19000, 1n), content: 1 }
+    const w = await writeManifest(storage, 'metadata/java.avro', {
+      schema,
+      spec,
+      content: 0,
+      snapshotId: 9,
+      entries: [{ status: 1, snapshotId: 9, sequenceNumber: null, fileSequenceNumber: null, dataFile: file('a', 19000, 1n) }],
+    })
+    const raw = decodeAvroFile(fs.readFileSync(path.join(dir, 'metadata/java.avro')))
+    // Trino's $entries throws on a null sort_order_id: data files say 0 (unsorted), as Java's DataFiles.Builder.
+    expect((raw.records[0]?.data_file as Record<string, unknown>).sort_order_id).toBe(0)
+    await writeManifest(storage, 'metadata/java-deletes.avro', { schema, spec, content: 1, snapshotId: 9, entries: [{ status: 1, snapshotId: 9, sequenceNumber: null, fileSequenceNumber: null, dataFile: deletes }] })
+    const rawDeletes = decodeAvroFile(fs.readFileSync(path.join(dir, 'metadata/java-deletes.avro')))
+    // Java refuses a sort order on a position delete file (FileMetadata.Builder): none.
+    expect((rawDeletes.records[0]?.data_file as Record<string, unknown>).sort_order_id).toBeNull()
+    // Spark's all_manifests throws on a null contains_nan: false, as Java's PartitionSummary.
+    await writeManifestList(storage, 'metadata/snap-9.avro', [{ ...w.file, sequenceNumber: 1, minSequenceNumber: 1 }], { snapshotId: 9, parentSnapshotId: undefined, sequenceNumber: 1 })
+    const list = decodeAvroFile(fs.readFileSync(path.join(dir, 'metadata/snap-9.avro')))
+    const summaries = list.records[0]?.partitions as Record<string, unknown>[]
+    expect(summaries).toHaveLength(3)
+    for (const p of summaries) expect(p.contains_nan).toBe(false)
+    expect(list.metadata['parent-snapshot-id']).toBe('null')
+  })
+
+  it('says contains_nan true for a NaN partition value and keeps NaN out of the bounds', async () => {
+    const storage = openFileStorage(dir)
+    const { schema: dschema } = avroToIcebergSchema({ type: 'record', name: 'D', fields: [{ name: 'x', type: 'double' }] })
+    const { spec: dspec } = buildPartitionSpec(dschema, ['x'], 0, 999)
+    const at = (x: number | null, name: string): ManifestEntry => ({ status: 1, snapshotId: 1, sequenceNumber: null, fileSequenceNumber: null, dataFile: { ...file(name, null, 0n), partition: { x } } })
+    const w = await writeManifest(storage, 'metadata/nan.avro', { schema: dschema, spec: dspec, content: 0, snapshotId: 1, entries: [at(NaN, 'n'), at(-2.5, 'lo'), at(7, 'hi'), at(null, 'z')] })
+    const double = (v: number): Buffer => {
+      const b = Buffer.alloc(8)
+      b.writeDoubleLE(v)
+      return b
+    }
+    expect(w.file.partitions).toEqual([{ containsNull: true, containsNan: true, lowerBound: double(-2.5), upperBound: double(7) }])
+  })
+
+  it('keeps every field of another writer\'s entry when it rewrites the manifest', async () => {
+    const storage = openFileStorage(dir)
+    const foreign: DataFile = {
+      ...file('foreign', 19002, 3n),
+      columnSizes: new Map([[1, 40], [2, 44]]),
+      splitOffsets: [4, 1_000_000],
+      keyMetadata: Buffer.from('key'),
+      sortOrderId: null,
+      referencedDataFile: 'file:///elsewhere.parquet',
+    }
+    await writeManifest(storage, 'metadata/foreign.avro', { schema, spec, content: 0, snapshotId: 3, entries: [{ status: 0, snapshotId: 3, sequenceNumber: 1, fileSequenceNumber: 1, dataFile: foreign }] })
+    const manifest: ManifestFile = { manifestPath: `file://${dir}/metadata/foreign.avro`, manifestLength: 1, partitionSpecId: 0, content: 0, sequenceNumber: 1, minSequenceNumber: 1, addedSnapshotId: 3, addedFilesCount: 0, existingFilesCount: 1, deletedFilesCount: 0, addedRowsCount: 0, existingRowsCount: 10, deletedRowsCount: 0, partitions: [] }
+    const [read] = await readManifest(storage, manifest, spec, schema)
+    expect(read?.dataFile).toEqual(foreign)
+    // Rewritten (as a snapshot that removes it does: status deleted), then read again: nothing lost.
+    await writeManifest(storage, 'metadata/foreign-2.avro', { schema, spec, content: 0, snapshotId: 4, entries: [{ ...read!, status: 2, snapshotId: 4 }] })
+    const [again] = await readManifest(storage, { ...manifest, manifestPath: `file://${dir}/metadata/foreign-2.avro` }, spec, schema)
+    expect(again?.dataFile).toEqual(foreign)
   })
 })

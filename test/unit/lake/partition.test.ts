@@ -3,6 +3,7 @@ import { murmur3 } from '../../../runtime/lake/iceberg/murmur3.ts'
 import { applyTransform, bucketBytes, buildPartitionSpec, partitionPath } from '../../../runtime/lake/iceberg/partition.ts'
 import { avroToIcebergSchema } from '../../../runtime/lake/iceberg/schema.ts'
 import type { IcebergType } from '../../../runtime/lake/iceberg/types.ts'
+import { parseDate } from '../../../runtime/codec/values/temporal.ts'
 
 describe('partition transforms', () => {
   // The hash values listed in the Iceberg spec, appendix B.
@@ -49,5 +50,26 @@ describe('partition transforms', () => {
     expect(() => buildPartitionSpec(schema, ['day(id)'], 0, 999)).toThrow(expect.objectContaining({ code: 'TRIB_LAKE_INVALID_UPDATE' }))
     expect(() => buildPartitionSpec(schema, ['day(nope)'], 0, 999)).toThrow(/not a top-level field/)
     expect(() => buildPartitionSpec(schema, ['truncate[3](c)'], 0, 999)).toThrow(/not supported/)
+  })
+
+  it('is exact over the whole int64 range and before year 0', () => {
+    const floorDiv = (a: bigint, b: bigint) => (a % b < 0n ? a / b - 1n : a / b)
+    for (const micros of [2n ** 63n - 1n, 2n ** 63n - 2n, -(2n ** 63n), 2n ** 53n + 1n, -(2n ** 53n) - 1n, 86_400_000_000n * 104_249_991n - 1n, -86_400_000_000n * 104_249_991n]) {
+      expect(applyTransform('day', 'timestamptz', micros), String(micros)).toBe(Number(floorDiv(micros, 86_400_000_000n)))
+      const hours = floorDiv(micros, 3_600_000_000n)
+      if (hours <= 2n ** 31n - 1n && hours >= -(2n ** 31n) + 1n) expect(applyTransform('hour', 'timestamp', micros), String(micros)).toBe(Number(hours))
+      else expect(() => applyTransform('hour', 'timestamp', micros)).toThrow(expect.objectContaining({ code: 'TRIB_LAKE_ROW_INVALID' }))
+    }
+    // 1 µs before midnight of a day beyond 2^53 µs still belongs to that day.
+    const day = 120_000
+    expect(applyTransform('day', 'timestamptz', BigInt(day + 1) * 86_400_000_000n - 1n)).toBe(day)
+    // 44 BC (year -43, with a year 0): year and month from the calendar, not from a string.
+    const ides = parseDate('-0043-03-15')!
+    expect(applyTransform('year', 'date', ides)).toBe(-43 - 1970)
+    expect(applyTransform('month', 'date', ides)).toBe((-43 - 1970) * 12 + 2)
+    expect(applyTransform('year', 'timestamptz', BigInt(ides) * 86_400_000_000n)).toBe(-43 - 1970)
+    const { schema } = avroToIcebergSchema({ type: 'record', name: 'R', fields: [{ name: 'ts', type: { type: 'long', logicalType: 'timestamp-micros' } }] })
+    const { spec } = buildPartitionSpec(schema, ['month(ts)', 'hour(ts)'], 0, 999)
+    expect(partitionPath(spec, schema, { ts_month: -1, ts_hour: -1 })).toBe('ts_month=1969-12/ts_hour=1969-12-31-23')
   })
 })

@@ -8,6 +8,7 @@ import { fileTableOperations } from '../../../runtime/lake/catalog/file.ts'
 import { loadLatest, versionOf } from '../../../runtime/lake/catalog/versions.ts'
 import { snapshotFiles } from '../../../runtime/lake/iceberg/files.ts'
 import { ancestry } from '../../../runtime/lake/iceberg/metadata.ts'
+import { compareIds, parseSnapshotId } from '../../../runtime/lake/iceberg/ids.ts'
 import type { LakeStorage } from '../../../runtime/lake/storage.ts'
 import { Table } from '../../../runtime/lake/table.ts'
 import { tempLakes, type LakeFixture } from './support.ts'
@@ -55,9 +56,10 @@ describe('committing metadata versions', () => {
     const worker = path.join(import.meta.dirname, 'fixtures/append-worker.ts')
     const spawn = (w: number) => run(process.execPath, ['--import', 'tsx', worker, lake.root, 't.main', String(w), '6'], { cwd: path.resolve(import.meta.dirname, '../../..') })
     const outs = await Promise.all([spawn(1), spawn(2)])
-    const reported = outs.flatMap((o) => o.stdout.trim().split('\n').map(Number))
+    // Printed in decimal; read back exactly (ids are 63-bit, as Java and pyiceberg draw them).
+    const reported = outs.flatMap((o) => o.stdout.trim().split('\n').map((text) => parseSnapshotId(text)))
     const t = await lake.load()
-    expect(t.metadata.snapshots.map((s) => s['snapshot-id']).sort()).toEqual(reported.sort())
+    expect(t.metadata.snapshots.map((s) => s['snapshot-id']).sort(compareIds)).toEqual(reported.sort((a, b) => compareIds(a!, b!)))
     expect(await allIds(lake)).toEqual([...[0, 1, 2, 3, 4, 5].map((i) => 1000 + i), ...[0, 1, 2, 3, 4, 5].map((i) => 2000 + i)])
   }, 120_000)
 

@@ -50,11 +50,15 @@ describe('dates and times', () => {
     expect(formatTimestamp(9_007_199_254_740_991, 6, true)).toBe('2255-06-05T23:47:34.740991Z')
   })
 
-  it('rejects out-of-range and non-integer wire values', () => {
-    expect(() => conv('ts-us')(1.5)).toThrow(/safe integer/)
-    expect(() => conv('ts-us')(2n ** 60n)).toThrow(/safe integer/) // only nano kinds take bigints
-    expect(() => conv('ts-ms')(8.64e15 + 1000)).toThrow(/outside the supported date range/)
-    expect(() => conv('date')('2023-11-14')).toThrow(/safe integer/)
+  it('rejects non-integer wire values and reads every int64 exactly', () => {
+    expect(() => conv('ts-us')(1.5)).toThrow(/64-bit integer/)
+    expect(() => conv('ts-us')(2 ** 60)).toThrow(/64-bit integer/) // a number beyond 2^53 may be rounded already
+    expect(() => conv('ts-us')(2n ** 63n)).toThrow(/64-bit integer/)
+    expect(() => conv('date')('2023-11-14')).toThrow(/32-bit integer/)
+    // Timestamps after 2262 (nanos) and 2255 (micros) are exact, as bigints on the wire.
+    expect(conv('ts-us')(2n ** 60n)).toBe('+038504-08-17T21:30:06.846976Z') // JS Date: +038504-08-17T21:30:06.846Z
+    expect(conv('ts-ns')(2n ** 62n)).toBe('2116-02-20T23:53:38.427387904Z')
+    expect(conv('ts-ms')(8.64e15 + 1000)).toBe('+275760-09-13T00:00:01.000Z')
   })
 
   it('parses canonical text back to wire units (build direction)', () => {
@@ -95,7 +99,7 @@ describe('decimals', () => {
   it('reads a VariableScaleDecimal struct', () => {
     expect(conv('variable-decimal')({ scale: 4, value: Buffer.from('7ab7', 'hex') })).toBe('3.1415')
     expect(toVariableScaleDecimal('3.1415')).toEqual({ scale: 4, value: Buffer.from('7ab7', 'hex') })
-    expect(() => conv('variable-decimal')({ scale: 'x', value: Buffer.alloc(1) })).toThrow(/safe integer/)
+    expect(() => conv('variable-decimal')({ scale: 'x', value: Buffer.alloc(1) })).toThrow(/32-bit integer/)
   })
 
   it('round-trips random values through two’s complement', () => {
@@ -117,7 +121,8 @@ describe('other semantic types', () => {
     expect(kindOfConnectName('io.debezium.time.NanoTimestamp')).toBe('ts-ns')
     expect(kindOfConnectName('org.apache.kafka.connect.data.Timestamp')).toBe('ts-ms')
     expect(kindOfConnectName('io.debezium.time.ZonedTimestamp')).toBe('as-is')
-    expect(kindOfConnectName('io.debezium.time.MicroDuration')).toBeUndefined()
+    expect(kindOfConnectName('io.debezium.time.MicroDuration')).toBe('duration-us')
+    expect(kindOfConnectName('io.debezium.time.Interval')).toBeUndefined()
     expect(kindOfLogicalType('timestamp-micros')).toBe('ts-us')
     expect(converterFor('as-is')).toBeUndefined()
   })

@@ -1,0 +1,1 @@
+export { openMemoryLog, type MemoryLog } from './log.ts'
