@@ -16,7 +16,7 @@ const kafka = z.strictObject({
   clientId: z.string().min(1).default('tributary'),
   client: z
     .enum(['kafkajs', 'platformatic'])
-    .default('kafkajs')
+    .default('platformatic')
     .describe('the client library under the Kafka adapter: kafkajs, or @platformatic/kafka (see the dependency notes)'),
   ssl: z.boolean().default(false).describe('TLS to the brokers (system CAs)'),
   sasl: z

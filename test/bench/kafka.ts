@@ -87,7 +87,7 @@ export async function benchKafka(users = 60_000): Promise<Record<string, unknown
     const equal: Record<string, unknown> = {}
     for (let round = 0; round < ROUNDS; round++) {
       for (const g of ['exactly-once', 'at-least-once'] as const) {
-        const job: Job = { kind: 'tributary', guarantee: g, passes: 1, records: n, broker, input: usersTopic, dataDir: dir }
+        const job: Job = { kind: 'tributary', guarantee: g, passes: 1, records: n, broker, input: usersTopic, dataDir: dir, flags: { 'transport.kafka.client': 'kafkajs' } }
         add(g, 'tributaryCold', await attempt(runNode(job)))
         const warm = await attempt(runNode({ ...job, passes: 2 }))
         add(g, 'tributaryWarm', warm)
