@@ -7,7 +7,7 @@ import pino, { type Logger } from 'pino'
  * JSON lines otherwise.
  */
 function createRoot(): Logger {
-  const wanted = process.env.TRIBUTARY_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info')
+  const wanted = process.env.TRIBUTARY_LOG_LEVEL ?? 'info'
   // An unknown level must not crash the import with pino's stack: configuration loading reports it.
   const level = wanted === 'silent' || wanted in pino.levels.values ? wanted : 'info'
   if (process.stderr.isTTY) {

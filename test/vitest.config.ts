@@ -16,7 +16,7 @@ export default defineConfig({
         env: { ...tier.env },
         globalSetup: ['test/global-setup.ts'],
         // Unit tests must not reach a server: the guard fails a test that tries.
-        setupFiles: name === 'unit' ? ['test/helpers/no-network.ts'] : [],
+        setupFiles: ['test/helpers/quiet-logs.ts', ...(name === 'unit' ? ['test/helpers/no-network.ts'] : [])],
         testTimeout: 60_000,
         hookTimeout: 120_000,
         pool: 'forks' as const,

@@ -41,6 +41,11 @@ export interface RecordDecoder {
   decode(record: LogRecord): Decoded
   /** A message key as this port reads keys (lenient: a key in no known form is kept as it came, never refused). */
   decodeKey(key: Buffer | null): unknown
+  /**
+   * Under `evolution: additive`: the columns the port's reader gained from newer writer schemas so
+   * far, by name, with their optional Avro types (types/additive.ts). Grows as writers arrive.
+   */
+  readonly added?: ReadonlyMap<string, unknown>
 }
 
 /** Hears which path decoded or encoded each record (the metric tributary_codec_records_total). */
@@ -52,6 +57,12 @@ export interface DecoderSpec {
   envelope: string
   /** The port's reader schema (Avro, as JSON); absent: Avro values keep the writer's shape, JSON is taken as it is. */
   readerSchema?: object | undefined
+  /**
+   * `additive`: a writer schema's fields the reader schema lacks are read too, as optional fields
+   * typed from the writer (types/additive.ts); without a writer schema (JSON), such a field is
+   * refused (TRIB_DECODE_INCOMPATIBLE, naming it). Needs a reader schema.
+   */
+  evolution?: 'none' | 'additive' | undefined
 }
 
 /** What every decoder and encoder works with: the schema cache over the registry, the fast-path switch. */

@@ -23,6 +23,7 @@ import { storedValues } from './stored-values.ts'
 import { PartialRows, type Pending } from './partial-rows.ts'
 import { deadLetterRow, type SnapshotTarget } from './targets.ts'
 import { pushAll } from '../util/arrays.ts'
+import { addFields, recordOf, type RecordSchema } from '../codec/types/additive.ts'
 
 import { AUDIT_BRANCH, DEAD_LETTERS_PROPERTY, OFFSETS_PROPERTY, TOPIC_PROPERTY, resumePoint } from './resume.ts'
 
@@ -70,6 +71,10 @@ export class SnapshotCompactor implements Sink {
   #db: StateDb | undefined
   #index: KeyIndex | undefined
   #readerType: Type | undefined
+  /** The schema rows are read with: the port's, plus what evolution: additive added since start. */
+  #readerSchema: RecordSchema | undefined
+  /** evolution: additive on the port: the writer schema ids already compared with the reader. */
+  #writers: Set<number> | undefined
   #keyOf: ((row: Row) => unknown) | undefined
   /** Snapshot id at the head of the audit branch (null: the branch does not exist yet). */
   #head: SnapshotId | null = null
@@ -134,8 +139,10 @@ export class SnapshotCompactor implements Sink {
     this.#idle = false
     if (target.kind === 'port') {
       this.#readerType = createType(target.avroSchema)
+      this.#readerSchema = recordOf(target.avroSchema, `schema of ${target.name}`)
       const port = this.product.outputs.find((o) => o.spec.name === target.port)!
       this.#keyOf = keyExtractor(port)
+      this.#writers = port.spec.evolution === 'additive' ? new Set() : undefined
     }
     if (target.mode === 'upsert') {
       this.#db = StateDb.open(path.join(this.#opts.stateDir, this.product.name, 'lake'))
@@ -194,7 +201,8 @@ export class SnapshotCompactor implements Sink {
       const names = new Set(table.schema().fields.map((f) => f.name))
       const fields = (target.avroSchema.fields as Array<{ name: string }>).map((f) => f.name)
       if (fields.some((f) => !names.has(f))) {
-        await table.evolveSchema(target.avroSchema)
+        // An additive port keeps the columns its outputs added at run time.
+        await table.evolveSchema(target.avroSchema, this.#writers ? { keepColumns: true } : {})
         this.#logger.info({ added: fields.filter((f) => !names.has(f)) }, 'table schema evolved')
       }
       return table
@@ -265,9 +273,18 @@ export class SnapshotCompactor implements Sink {
 
   async #take(records: LogRecord[]): Promise<void> {
     const ids = new Set<number>()
+    const valueIds = new Set<number>()
     if (this.target.kind === 'port')
-      for (const r of records) for (const b of [r.key, r.value]) if (b) { const id = peekSchemaId(b); if (id !== undefined) ids.add(id) }
+      for (const r of records)
+        for (const b of [r.key, r.value])
+          if (b) {
+            const id = peekSchemaId(b)
+            if (id === undefined || id === null) continue
+            ids.add(id)
+            if (b === r.value) valueIds.add(id)
+          }
     await this.#opts.serde.prefetch(ids)
+    if (this.#writers) await this.#followWriters(valueIds)
     this.stats.read += records.length
     for (const [r, truncate] of this.target.kind === 'dlq' ? records.map((r) => [r, false] as const) : this.#barrier.take(records)) {
       this.#offsets.set(r.partition, r.offset + 1)
@@ -389,6 +406,42 @@ export class SnapshotCompactor implements Sink {
     return found
   }
 
+  /**
+   * evolution: additive: a writer schema (a new version the output port registered) with fields
+   * the reader lacks adds them to the reader, and to the table when it lacks them: what is pending
+   * commits first (read with the schema before), then the schema change commits on its own, so a
+   * reader sees the new column from the snapshot whose rows carry it; earlier rows read null.
+   */
+  async #followWriters(ids: ReadonlySet<number>): Promise<void> {
+    const seen = this.#writers!
+    const reader = this.#readerSchema!
+    const incoming: Array<{ name: string; type: unknown }> = []
+    for (const id of ids) {
+      if (seen.has(id)) continue
+      seen.add(id)
+      const text = this.#opts.serde.writerSchema(id)
+      let writer
+      try {
+        writer = text === undefined ? undefined : recordOf(text, `writer schema id ${id}`)
+      } catch {
+        continue // not a record: its records are dead letters when decoded
+      }
+      for (const f of writer?.fields ?? []) if (!reader.fields.some((r) => r.name === f.name)) incoming.push(f)
+    }
+    if (incoming.length === 0) return
+    const { schema, added } = addFields(reader, incoming, { code: 'TRIB_LAKE_SCHEMA_INCOMPATIBLE', where: `table ${this.name}` })
+    const table = this.#table!
+    const columns = new Set(table.schema().fields.map((f) => f.name))
+    if (added.some((f) => !columns.has(f.name))) {
+      await this.commit()
+      await table.evolveSchema(schema, { keepColumns: true })
+      this.#logger.info({ added: added.filter((f) => !columns.has(f.name)).map((f) => f.name) }, 'table schema evolved: columns an output schema version added')
+    }
+    this.#readerSchema = schema
+    this.#readerType = createType(schema)
+    this.#plans.clear()
+  }
+
   /** The columnar plan for a framed value's writer schema, if its rows can take that path. */
   #planFor(value: Buffer): ColumnarPlan | undefined {
     const id = peekSchemaId(value)
@@ -397,7 +450,7 @@ export class SnapshotCompactor implements Sink {
     if (plan === undefined) {
       const table = this.#table!
       const text = this.#opts.serde.writerSchema(id)
-      plan = (text !== undefined && table.spec().fields.length === 0 && columnarPlan(JSON.parse(text), table.schema(), this.target.avroSchema)) || null
+      plan = (text !== undefined && table.spec().fields.length === 0 && columnarPlan(JSON.parse(text), table.schema(), this.#readerSchema ?? this.target.avroSchema)) || null
       this.#plans.set(id, plan)
     }
     return plan ?? undefined

@@ -337,13 +337,18 @@ export class Table {
     return refSnapshot(md, branch) as Snapshot
   }
 
-  /** Adopts a new Avro schema: ids kept by name, new optional fields added (see schema.ts). */
-  async evolveSchema(avroSchema: unknown, options: { identifierFields?: string[] } = {}): Promise<Schema> {
+  /**
+   * Adopts a new Avro schema: ids kept by name, new optional fields added (see schema.ts). With
+   * `keepColumns`, top-level columns the new schema lacks stay in the table (an additive change:
+   * another writer's columns are not dropped); without it they leave the current schema.
+   */
+  async evolveSchema(avroSchema: unknown, options: { identifierFields?: string[]; keepColumns?: boolean } = {}): Promise<Schema> {
     const md = await this.commit((base) => {
       const m = base?.metadata as TableMetadata
       const previous = currentSchema(m)
       const ids = options.identifierFields ?? previous['identifier-field-ids']?.map((id) => previous.fields.find((f) => f.id === id)?.name as string)
       const { schema, lastColumnId } = avroToIcebergSchema(avroSchema, { previous, lastColumnId: m['last-column-id'], ...(ids ? { identifierFields: ids } : {}) })
+      if (options.keepColumns) for (const f of previous.fields) if (!schema.fields.some((n) => n.name === f.name)) schema.fields.push(f)
       return {
         requirements: [{ type: 'assert-current-schema-id', 'current-schema-id': m['current-schema-id'] }],
         updates: [

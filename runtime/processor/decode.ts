@@ -7,6 +7,6 @@ export interface PortDecoder extends RecordDecoder {
 }
 
 export function portDecoder(port: InputPort, codec: Codec, count?: PathCount): PortDecoder {
-  const { format, envelope } = port.spec
-  return { port, ...codec.decoder({ format, envelope, readerSchema: port.schema?.schema }, count) }
+  const { format, envelope, evolution } = port.spec
+  return { port, ...codec.decoder({ format, envelope, readerSchema: port.schema?.schema, evolution }, count) }
 }

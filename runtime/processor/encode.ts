@@ -8,6 +8,21 @@ import { compileContract, type ContractCheck } from './contract.ts'
 import { compilePolicy, type PiiAction, type Redact } from './policy.ts'
 import { keyExtractor, keySchemaOf } from '../product/keys.ts'
 import { truncateHeaders, UNAVAILABLE_FROM_HEADER, UNAVAILABLE_HEADER, unavailableHeader } from '../log/change-headers.ts'
+import { addFields, recordOf, type RecordSchema } from '../codec/types/additive.ts'
+
+/** The type of a field an input port added (evolution: additive), or undefined. */
+export type AddedFieldType = (field: string) => unknown
+
+/**
+ * Thrown by `encode` when an output of a port with `evolution: additive` carries fields its
+ * schema lacks: `apply()` evolves the schema (registers the new version), after which the same
+ * output encodes. Not an error: the processor applies it and encodes again.
+ */
+export class SchemaChange extends Error {
+  constructor(readonly apply: () => Promise<void>) {
+    super('the output schema evolves first')
+  }
+}
 
 /**
  * Turns a transform output into a log record for its port: PII policy, the port's contract rules,
@@ -17,7 +32,11 @@ export class PortEncoder {
   readonly port: OutputPort
   #redact: Redact
   readonly #check: ContractCheck
-  readonly #value: FrameEncoder
+  #value: FrameEncoder
+  /** The value schema the port writes with now: the declared one, or what evolution made of it. */
+  #schema: RecordSchema
+  /** evolution: additive: its field names, and how the codec and the added fields' types are reached. */
+  readonly #evolve: { names: Set<string>; codec: Codec; typeOf: AddedFieldType } | undefined
   readonly #key: FrameEncoder | undefined
   readonly #extractKey: ((v: Record<string, unknown>) => unknown) | undefined
   readonly #salt: string
@@ -26,8 +45,10 @@ export class PortEncoder {
   /** The output topic's partitions: a truncate goes into each (see TruncateBarrier). */
   readonly #partitions: number
 
-  private constructor(port: OutputPort, value: FrameEncoder, key: FrameEncoder | undefined, salt: string, partitions: number, count: PathCount | undefined) {
+  private constructor(port: OutputPort, value: FrameEncoder, key: FrameEncoder | undefined, salt: string, partitions: number, count: PathCount | undefined, evolve: { codec: Codec; typeOf: AddedFieldType } | undefined) {
     this.port = port
+    this.#schema = recordOf(port.schema.schema, `schema ${port.schema.fullName}`)
+    this.#evolve = evolve && { ...evolve, names: new Set(this.#schema.fields.map((f) => f.name)) }
     this.#partitions = partitions
     this.#salt = salt
     this.#count = count && ((path) => count('encode', path))
@@ -38,11 +59,46 @@ export class PortEncoder {
     this.#extractKey = keyExtractor(port)
   }
 
-  /** `count` hears which codec path wrote each value (the metric). */
-  static async create(port: OutputPort, codec: Codec, salt: string, options: { partitions?: number; count?: PathCount } = {}): Promise<PortEncoder> {
+  /**
+   * `count` hears which codec path wrote each value (the metric). `addedType` gives the type of a
+   * field an input port added, for a port with `evolution: additive`.
+   */
+  static async create(port: OutputPort, codec: Codec, salt: string, options: { partitions?: number; count?: PathCount; addedType?: AddedFieldType } = {}): Promise<PortEncoder> {
     const value = await codec.encoder('avro', valueSubject(port.spec.topic), port.schema.schema)
     const key = port.keyFields.length > 0 ? await codec.encoder('avro', keySubject(port.spec.topic), JSON.stringify(keySchemaOf(port))) : undefined
-    return new PortEncoder(port, value, key, salt, options.partitions ?? port.spec.partitions, options.count)
+    const evolve = port.spec.evolution === 'additive' ? { codec, typeOf: options.addedType ?? (() => undefined) } : undefined
+    return new PortEncoder(port, value, key, salt, options.partitions ?? port.spec.partitions, options.count, evolve)
+  }
+
+  /** The value schema the port writes with now (evolution: additive may have added fields). */
+  get schema(): RecordSchema {
+    return this.#schema
+  }
+
+  /**
+   * evolution: additive: fields of `value` the schema lacks make a SchemaChange that adds them,
+   * typed as the input port that added them reads them. A field no input added cannot be typed:
+   * TRIB_ENCODE_FAILED naming it (never dropped).
+   */
+  #checkFields(value: Record<string, unknown>): void {
+    const evolve = this.#evolve!
+    let extra: string[] | undefined
+    for (const name in value) if (!evolve.names.has(name) && value[name] !== undefined) (extra ??= []).push(name)
+    if (extra === undefined) return
+    const where = `output port ${this.port.spec.name}`
+    const fields = extra.map((name) => {
+      const type = evolve.typeOf(name)
+      if (type === undefined)
+        throw new TributaryError('TRIB_ENCODE_FAILED', `${where}: field ${name} is not in schema ${this.port.schema.fullName}, and no input port added it (evolution: additive follows the columns an input adds): declare it`, { details: { field: name } })
+      return { name, type }
+    })
+    throw new SchemaChange(async () => {
+      const { schema } = addFields(this.#schema, fields, { code: 'TRIB_ENCODE_FAILED', where })
+      // Registered as a new version of the subject; the registry checks its compatibility.
+      this.#value = await evolve.codec.encoder('avro', valueSubject(this.port.spec.topic), schema)
+      this.#schema = schema
+      for (const f of fields) evolve.names.add(f.name)
+    })
   }
 
   /** Policies can change while running (control port); they apply to records encoded afterwards. */
@@ -69,6 +125,7 @@ export class PortEncoder {
       if (typeof out.value !== 'object')
         throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `output for port ${port.spec.name}: value must be an object or null`)
       const raw = out.value as Record<string, unknown>
+      if (this.#evolve) this.#checkFields(raw)
       if (out.unavailable !== undefined) unavailable = this.#unavailable(out.unavailable)
       if (keyValue === undefined && this.#extractKey) keyValue = this.#extractKey(raw)
       const redacted = this.#redact(raw)
@@ -98,7 +155,7 @@ export class PortEncoder {
     const names = [...fields]
     if (names.length === 0) return undefined
     for (const name of names) {
-      const field = (this.port.schema.schema.fields as Array<{ name: string; type: unknown }>).find((f) => f.name === name)
+      const field = this.#schema.fields.find((f) => f.name === name)
       if (!field || !(Array.isArray(field.type) && field.type.includes('null')))
         throw new TributaryError('TRIB_TRANSFORM_OUTPUT', `output for port ${this.port.spec.name}: unavailable field ${name} is not a nullable field of ${this.port.schema.fullName}`)
     }

@@ -14,7 +14,7 @@ import { ProductMetrics } from '../observability/metrics.ts'
 import type { SloCounts, SloFigures } from '../observability/slo.ts'
 import { parseDuration } from '../util/duration.ts'
 import { CallDeadline } from './deadline.ts'
-import { PortEncoder } from './encode.ts'
+import { PortEncoder, SchemaChange } from './encode.ts'
 import type { PiiAction } from './policy.ts'
 import { RecordState } from './record-state.ts'
 import type { Runtime } from '../runtime.ts'
@@ -127,7 +127,7 @@ export class Processor implements ProcessorRunnable {
     const { log, codec, piiSalt } = this.#opts
     await ensureOutputs(this.product, log)
     for (const port of this.product.outputs) {
-      const encoder = await PortEncoder.create(port, codec, piiSalt, { partitions: (await log.describeTopic(port.spec.topic))?.partitions.length, count: this.#count })
+      const encoder = await PortEncoder.create(port, codec, piiSalt, { partitions: (await log.describeTopic(port.spec.topic))?.partitions.length, count: this.#count, addedType: (field) => this.#addedType(field) })
       const pii = this.#policies.get(port.spec.name)
       if (pii) encoder.setPolicy(pii)
       this.#encoders.set(port.spec.name, { encoder, emitted: 0 })
@@ -327,8 +327,7 @@ export class Processor implements ProcessorRunnable {
     }
     if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function')
       return this.#settle(result as Promise<unknown>, record, input.port, outputs)
-    this.#emit(record, input.port, result, outputs)
-    return undefined
+    return this.#emit(record, input.port, result, outputs)
   }
 
   /** An asynchronous call, bounded by processing.transformTimeout (see deadline.ts). */
@@ -392,8 +391,20 @@ export class Processor implements ProcessorRunnable {
     return undefined
   }
 
-  /** All outputs of one input encode, or the input goes to the dead-letter topic with none of them. */
-  #emit(record: LogRecord, port: string, result: unknown, outputs: OutgoingRecord[]): void {
+  /** The type of a field a stream input port added under evolution: additive (the first port that has it). */
+  #addedType(field: string): unknown {
+    for (const stream of this.#streams.values()) {
+      const type = stream.decoder.added?.get(field)
+      if (type !== undefined) return type
+    }
+    return undefined
+  }
+
+  /**
+   * All outputs of one input encode, or the input goes to the dead-letter topic with none of them.
+   * An output whose port's schema evolves first (SchemaChange) makes this asynchronous once.
+   */
+  #emit(record: LogRecord, port: string, result: unknown, outputs: OutgoingRecord[]): Promise<void> | undefined {
     const start = outputs.length
     let single: OutputPort | undefined
     try {
@@ -402,15 +413,26 @@ export class Processor implements ProcessorRunnable {
       else if (result !== undefined && result !== null) single = this.#encodeOne(result, record, outputs)
     } catch (e) {
       outputs.length = start
+      if (e instanceof SchemaChange)
+        return e.apply().then(
+          () => this.#emit(record, port, result, outputs),
+          (failure: unknown) => {
+            // A registry that cannot be reached fails the batch (retried); a refused version is this record's.
+            if (!(failure instanceof TributaryError) || failure.retriable) throw failure
+            this.#recordState!.discard()
+            this.#deadLetter(record, port, 'encode', failure, outputs)
+          },
+        )
       this.#recordState!.discard()
       const stage = e instanceof TributaryError && e.code !== 'TRIB_ENCODE_FAILED' && e.code !== 'TRIB_VALIDATE_RULE' ? 'transform' : 'encode'
       this.#deadLetter(record, port, stage, e, outputs)
-      return
+      return undefined
     }
     this.#recordState!.keep()
     // Counted only once every output of the input encoded.
     if (single) single.emitted++
     else if (Array.isArray(result)) for (const out of result as OutputRecord[]) this.#encoders.get(out.port)!.emitted++
+    return undefined
   }
 
   #encodeOne(out: unknown, record: LogRecord, outputs: OutgoingRecord[]): OutputPort {

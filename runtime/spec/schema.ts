@@ -21,6 +21,10 @@ const duration = z
   .string()
   .refine((s) => parseDuration(s) !== undefined, 'a duration such as 500ms, 10s, 5m, 2h or 7d')
 
+const evolution = z
+  .enum(['none', 'additive'])
+  .default('none')
+
 /** Per-record rules checked after the Avro type, before the transform (ODCS-style). */
 const fieldRule = z.strictObject({
   required: z.boolean().optional().describe('the field must be present and not null'),
@@ -64,6 +68,9 @@ const inputPort = z.strictObject({
     .describe("reader schema: an Avro full name from schemas/, or a path to an .avsc file; for debezium, the row's schema"),
   key: fieldPath.optional().describe('table mode: take the key from this value field instead of the message key'),
   contract: contract.optional(),
+  evolution: evolution.describe(
+    'additive: fields of a newer writer schema (a column added to a CDC source) that the reader schema lacks are read too, as optional fields typed from the writer; anything else a writer changes is refused as before',
+  ),
 })
 export type InputPortSpec = z.infer<typeof inputPort>
 
@@ -126,6 +133,9 @@ const outputPort = z.strictObject({
   snapshot: snapshot.optional(),
   policies: policies.optional(),
   tags: z.array(z.string()).default([]),
+  evolution: evolution.describe(
+    'additive: an output carrying fields an input port added (evolution: additive there) evolves the schema: the fields are added as optional, registered as a new version, and the lake table gains the columns',
+  ),
 })
 export type OutputPortSpec = z.infer<typeof outputPort>
 
@@ -198,6 +208,8 @@ export const productSpecSchema = z
     spec.inputPorts.forEach((p, i) => {
       if (p.format === 'json' && !p.schema)
         ctx.addIssue({ code: 'custom', path: ['inputPorts', i, 'schema'], message: 'a json port needs a reader schema to validate against' })
+      if (p.evolution === 'additive' && !p.schema)
+        ctx.addIssue({ code: 'custom', path: ['inputPorts', i, 'evolution'], message: 'additive evolution extends a reader schema: the port needs a schema' })
       if (p.key && p.mode !== 'table')
         ctx.addIssue({ code: 'custom', path: ['inputPorts', i, 'key'], message: 'key applies to table-mode ports only' })
     })

@@ -30,7 +30,7 @@ export async function benchProbes(users = 20_000, plays = 200_000, seconds = 45)
     const [port, probePort] = [await freePort(), await freePort()]
     const child = spawn(process.execPath, [path.join(repoRoot, 'runtime/cli/bin.js'), '--data-dir', dataDir, 'serve', '--port', String(port), '--probe-port', String(probePort), '--host', '127.0.0.1'], {
       cwd: repoRoot,
-      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', VITEST: '' },
+      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'ignore'],
     })
     const exited = new Promise((resolve) => child.once('exit', resolve))

@@ -46,7 +46,7 @@ type Who = keyof typeof as
 const root = tempDir('trib-access-e2e-')
 const analystFile = path.join(root, 'analyst.token')
 const configFile = path.join(root, 'tributary.yaml')
-const env = { ...process.env, TRIBUTARY_CONFIG: configFile, OWNER_TOKEN: secrets.owner, TRIBUTARY_LOG_LEVEL: 'debug', VITEST: '' }
+const env = { ...process.env, TRIBUTARY_CONFIG: configFile, OWNER_TOKEN: secrets.owner, TRIBUTARY_LOG_LEVEL: 'debug' }
 /** Every response body and header the tests saw, and every server's log, for the secret scan. */
 const seen: string[] = []
 const serverLogs: Array<{ text: string }> = []

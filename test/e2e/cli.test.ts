@@ -15,7 +15,7 @@ function cli(args: string[], options: { input?: string; dir?: string } = {}) {
     cwd: repoRoot,
     input: options.input,
     encoding: 'utf8',
-    env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', VITEST: '' },
+    env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn' },
   })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
@@ -140,7 +140,7 @@ describe('tributary CLI', () => {
     const tty = tempDir('trib-tty-')
     // script(1) gives the command a real pseudo-terminal.
     const shell = `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} --data-dir ${JSON.stringify(tty)} demo --users 500 --plays 8000`
-    const onTty = spawnSync('script', ['-qec', shell, '/dev/null'], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, VITEST: '' } })
+    const onTty = spawnSync('script', ['-qec', shell, '/dev/null'], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn' } })
     expect(onTty.status).toBe(0)
     expect(onTty.stdout).toMatch(/\r\x1b\[2Kday 1 \[[#.]{24}\] \d+% [\d,]+\/[\d,]+ records/)
     const piped = cli(['demo', '--users', '500', '--plays', '8000'], { dir: tempDir('trib-piped-') })

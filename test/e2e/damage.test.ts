@@ -11,7 +11,7 @@ const dataDir = tempDir('trib-damage-')
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }))
 
 function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [bin, '--data-dir', dataDir, ...args], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', VITEST: '' } })
+  const r = spawnSync(process.execPath, [bin, '--data-dir', dataDir, ...args], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn' } })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 

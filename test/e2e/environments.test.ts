@@ -19,7 +19,7 @@ const bin = path.join(repoRoot, 'runtime/cli/bin.js')
 const dataDir = tempDir('trib-env-')
 const work = tempDir('trib-env-products-')
 const changed = path.join(work, 'user-profiles')
-const env = { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', VITEST: '', TRIBUTARY_PRODUCTS: path.join(productsDir, 'user-profiles') }
+const env = { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', TRIBUTARY_PRODUCTS: path.join(productsDir, 'user-profiles') }
 
 const cli = (args: string[]) => {
   const r = spawnSync(process.execPath, [bin, '--data-dir', dataDir, ...args], { cwd: repoRoot, encoding: 'utf8', env })

@@ -54,7 +54,7 @@ describe('the product container over HTTP (tributary serve)', () => {
     probes = `http://127.0.0.1:${probePort}`
     child = spawn(process.execPath, [bin, '--data-dir', dataDir, 'serve', '--port', String(port), '--probe-port', String(probePort), '--host', '127.0.0.1'], {
       cwd: repoRoot,
-      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', TRIBUTARY_HTTP_CONTROL_TOKEN: token, VITEST: '' },
+      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', TRIBUTARY_HTTP_CONTROL_TOKEN: token },
       stdio: ['ignore', 'ignore', 'pipe'],
     })
     child.stderr!.on('data', (c: Buffer) => (logs += c.toString()))
@@ -268,7 +268,7 @@ describe('the product container over HTTP (tributary serve)', () => {
     await new Promise((r) => setTimeout(r, 1500))
     expect(await stop()).toBe(0)
     // Whatever was left is processed by a later run; every play is in the demographics exactly once.
-    expect(spawnSync(process.execPath, [bin, '--data-dir', dataDir, 'run', '--until-idle'], { cwd: repoRoot, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', VITEST: '' } }).status).toBe(0)
+    expect(spawnSync(process.execPath, [bin, '--data-dir', dataDir, 'run', '--until-idle'], { cwd: repoRoot, env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn' } }).status).toBe(0)
     const rt = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))
     const plays = await readDecoded(rt.log, rt.codec.serde, playsTopic)
     const demographics = await readDecoded(rt.log, rt.codec.serde, 'podcast-listeners.demographics')

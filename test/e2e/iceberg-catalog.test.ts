@@ -33,7 +33,7 @@ type Who = keyof typeof as
 const root = tempDir('trib-iceberg-e2e-')
 const dataDir = path.join(root, 'data')
 const configFile = path.join(root, 'tributary.yaml')
-const env = { ...process.env, TRIBUTARY_CONFIG: configFile, TRIBUTARY_LOG_LEVEL: 'info', VITEST: '' }
+const env = { ...process.env, TRIBUTARY_CONFIG: configFile, TRIBUTARY_LOG_LEVEL: 'info' }
 const seen: string[] = []
 
 /** Every write of the protocol (views too): each is refused, for everyone. */

@@ -57,7 +57,7 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
     spawnSync(process.execPath, [bin, '--data-dir', dataDir, ...args], {
       cwd: repoRoot,
       encoding: 'utf8',
-      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', TRIBUTARY_PRODUCTS: productDir, VITEST: '' },
+      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', TRIBUTARY_PRODUCTS: productDir },
     })
 
   const run = async (): Promise<ProductRunnables[]> => {

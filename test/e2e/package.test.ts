@@ -15,7 +15,7 @@ let tarball = ''
 
 const npm = (args: string[], cwd: string) => execFileSync('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 const tributary = (args: string[]) => {
-  const r = spawnSync(path.join(product, 'node_modules/.bin/tributary'), args, { cwd: product, encoding: 'utf8', env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', VITEST: '' } })
+  const r = spawnSync(path.join(product, 'node_modules/.bin/tributary'), args, { cwd: product, encoding: 'utf8', env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn' } })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 

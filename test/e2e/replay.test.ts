@@ -10,7 +10,7 @@ const bin = path.join(repoRoot, 'runtime/cli/bin.js')
 const dataDir = tempDir('trib-replay-')
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }))
 const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [bin, '--data-dir', dataDir, ...args], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', VITEST: '' } })
+  spawnSync(process.execPath, [bin, '--data-dir', dataDir, ...args], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn' } })
 
 async function dailyPlays(): Promise<{ count: number; latest: Record<string, number> }> {
   const rt = await openRuntime(loadConfig({ env: testEnv(), flags: { dataDir } }))

@@ -14,7 +14,7 @@ function runChild(dataDir: string, killAfterStartMs: number | null, threads = 1)
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, '--data-dir', dataDir, 'run', '--until-idle'], {
       cwd: repoRoot,
-      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', TRIBUTARY_STREAM_THREADS: String(threads), VITEST: '' },
+      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', TRIBUTARY_STREAM_THREADS: String(threads) },
       stdio: ['ignore', 'ignore', 'pipe'],
     })
     let started = 0

@@ -19,7 +19,7 @@ function runWorker(args: string[], kill: { commits: number; delayMs: number } | 
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', worker, ...args], {
       cwd: repoRoot,
-      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', VITEST: '' },
+      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''

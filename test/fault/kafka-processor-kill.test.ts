@@ -72,7 +72,6 @@ function runChild(client: KafkaClient, dataDir: string, productDir: string, name
         // The broker's minimum: a killed instance's partitions move quickly to its successor.
         TRIBUTARY_KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS),
         TRIBUTARY_LAKE_ENABLED: 'false',
-        VITEST: '',
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     })

@@ -66,7 +66,7 @@ function runChild(dataDir: string, productDir: string, killAfterMs: number | nul
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, '--data-dir', dataDir, 'run', productDir, '--until-idle'], {
       cwd: repoRoot,
-      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'debug', VITEST: '' },
+      env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'debug' },
       stdio: ['ignore', 'ignore', 'pipe'],
     })
     let stderr = ''

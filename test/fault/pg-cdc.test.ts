@@ -14,7 +14,8 @@ import { kafkaBroker, openTestKafkaLog, resetKafka, unique } from '../integratio
  * snapshot keyed by the primary key (test/fixtures/products/pg-mirror). The source table has every
  * common PostgreSQL type with its limits and edge values; the workload is a snapshot, inserts,
  * updates (some leaving the TOASTed column alone), a primary-key change, deletes with tombstones, a
- * TRUNCATE, and a burst of thousands of changes with `tributary` SIGKILLed in the middle. Then the
+ * TRUNCATE, columns added to the table (followed at run time: `evolution: additive`), and a burst of
+ * thousands of changes with `tributary` SIGKILLed in the middle. Then the
  * lake table equals `SELECT *` of the source, column by column (read by pyiceberg and by
  * `tributary query`, both in Iceberg's physical terms: days, microseconds, unscaled text), and the
  * output topic, read read_committed, holds every change exactly once.
@@ -128,8 +129,9 @@ const insertEdges = (s: string) =>
  * Debezium's MicroDuration (a month is 30.4375 days), dates as days and times and timestamps as
  * microseconds since the epoch, bytea as hex.
  */
-const selectRaw = (s: string) => `
-SELECT coalesce(json_agg(json_build_object(
+const selectRaw = (s: string, added = false) => `
+SELECT coalesce(json_agg(json_build_object(${added ? `
+  'c_added', c_added, 'c_added_at', trunc(extract(epoch FROM c_added_at) * 1000000)::text,` : ''}
   'id', id::text, 'c_smallint', c_smallint::text, 'c_integer', c_integer::text, 'c_bigint', c_bigint::text,
   'c_numeric', c_numeric::text, 'c_numeric_free', trim_scale(c_numeric_free)::text, 'c_money', c_money::numeric::text,
   'c_real', c_real::float8::text, 'c_double', c_double::text,
@@ -146,8 +148,8 @@ SELECT coalesce(json_agg(json_build_object(
 ) ORDER BY id), '[]') FROM ${s}.everything;`
 
 /** The same through `tributary query` (DuckDB over the lake). */
-const queryRaw = (table: string) => `
-SELECT CAST(id AS VARCHAR) AS id, CAST(c_smallint AS VARCHAR) AS c_smallint, CAST(c_integer AS VARCHAR) AS c_integer, CAST(c_bigint AS VARCHAR) AS c_bigint,
+const queryRaw = (table: string, added = false) => `
+SELECT ${added ? 'c_added, CAST(epoch_us(c_added_at) AS VARCHAR) AS c_added_at, ' : ''}CAST(id AS VARCHAR) AS id, CAST(c_smallint AS VARCHAR) AS c_smallint, CAST(c_integer AS VARCHAR) AS c_integer, CAST(c_bigint AS VARCHAR) AS c_bigint,
   CAST(c_numeric AS VARCHAR) AS c_numeric, c_numeric_free, CAST(c_money AS VARCHAR) AS c_money,
   CAST(c_real AS VARCHAR) AS c_real, CAST(c_double AS VARCHAR) AS c_double,
   c_text, c_varchar, c_char, c_toast, lower(hex(c_bytea)) AS c_bytea, c_bool,
@@ -211,7 +213,6 @@ function runTributary(dataDir: string, productDir: string, args: string[], kill?
       TRIBUTARY_KAFKA_BROKERS: kafkaBroker,
       TRIBUTARY_KAFKA_CLIENT_ID: `${path.basename(productDir)}-instance`,
       TRIBUTARY_KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS),
-      VITEST: '',
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
@@ -235,19 +236,35 @@ function query(dataDir: string, productDir: string, sql: string): RawRow[] {
     cwd: repoRoot,
     encoding: 'utf8',
     maxBuffer: 256 * 2 ** 20,
-    env: { ...process.env, TRIBUTARY_PRODUCTS: productDir, TRIBUTARY_LOG_LEVEL: 'warn', VITEST: '' },
+    env: { ...process.env, TRIBUTARY_PRODUCTS: productDir, TRIBUTARY_LOG_LEVEL: 'warn' },
   })
   return JSON.parse(out) as RawRow[]
 }
 
-/** Copies the fixture product, renamed for this run (its product name, topics and lake table). */
-function productFor(id: string, sourceTopic: string): { dir: string; name: string; output: string } {
+/**
+ * Copies the fixture product, renamed for this run (its product name, topics and lake table).
+ * Without `evolve` its ports read and write the declared schema only (no `evolution: additive`).
+ */
+function productFor(id: string, sourceTopic: string, evolve: boolean): { dir: string; name: string; output: string } {
   const dir = tempDir('trib-pgcdc-product-')
   const name = `pg-mirror-${id}`
   for (const f of fs.readdirSync(fixture)) fs.copyFileSync(path.join(fixture, f), path.join(dir, f))
   const spec = path.join(dir, 'product.yaml')
-  fs.writeFileSync(spec, fs.readFileSync(spec, 'utf8').replace('name: pg-mirror', `name: ${name}`).replace('pgcdc.source.everything', sourceTopic).replace('pg-mirror.mirror', `${name}.mirror`))
+  let text = fs.readFileSync(spec, 'utf8').replace('name: pg-mirror', `name: ${name}`).replace('pgcdc.source.everything', sourceTopic).replace('pg-mirror.mirror', `${name}.mirror`)
+  if (!evolve) text = text.replace(/^ *evolution: additive.*\n/gm, '')
+  fs.writeFileSync(spec, text)
   return { dir, name, output: `${name}.mirror` }
+}
+
+/** The column names of a lake table's current schema, from its metadata (empty before the table exists). */
+function tableColumns(table: string): string[] {
+  const hint = path.join(table, 'metadata', 'version-hint.text')
+  if (!fs.existsSync(hint)) return []
+  const md = JSON.parse(fs.readFileSync(path.join(table, 'metadata', `v${fs.readFileSync(hint, 'utf8').trim()}.metadata.json`), 'utf8')) as {
+    'current-schema-id': number
+    schemas: Array<{ 'schema-id': number; fields: Array<{ name: string }> }>
+  }
+  return md.schemas.find((x) => x['schema-id'] === md['current-schema-id'])!.fields.map((f) => f.name)
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
@@ -322,8 +339,12 @@ describe('PostgreSQL → Debezium → Kafka → tributary → Iceberg (real serv
       const topicPrefix = `pgcdc_${id}`
       const sourceTopic = `${topicPrefix}.${s}.everything`
       const connector = `pgcdc_${id}`
-      const product = productFor(id, sourceTopic)
+      // With the wrapper each event says its columns' types, so the port follows an added column
+      // (evolution: additive); without it the port reads its declared columns (README).
+      const evolve = c.wrapper
+      const product = productFor(id, sourceTopic, evolve)
       const dataDir = tempDir('trib-pgcdc-data-')
+      const table = path.join(dataDir, 'lake', product.name, 'mirror')
       dirs.push(product.dir, dataDir)
 
       // The snapshot: rows before the connector starts.
@@ -359,10 +380,13 @@ describe('PostgreSQL → Debezium → Kafka → tributary → Iceberg (real serv
 UPDATE ${s}.everything SET c_toast = repeat(md5('new' || id), 70) WHERE id % 7 = 0;
 UPDATE ${s}.everything SET id = id + 500000 WHERE id IN (3, 6, 10);
 DELETE FROM ${s}.everything WHERE id % 11 = 0 OR id = 1000002;`)
-        // A column added to the source: Debezium sends a new writer schema mid-stream. The port's
-        // reader schema does not have the column, so it is not in the lake; the rest flows on.
-        await psql(`ALTER TABLE ${s}.everything ADD COLUMN c_added text DEFAULT 'added';
-UPDATE ${s}.everything SET c_added = 'set ' || id WHERE id % 13 = 0;`)
+        // Columns added to the source: Debezium sends a new writer schema mid-stream. With the
+        // wrapper the product follows it while it runs (no restart): the output schema gains a
+        // version and the lake table the columns before the burst (and its SIGKILL) starts.
+        // Without a DEFAULT: PostgreSQL fills a default into existing rows with no change event.
+        await psql(`ALTER TABLE ${s}.everything ADD COLUMN c_added text, ADD COLUMN c_added_at timestamp;
+UPDATE ${s}.everything SET c_added = 'set ' || id || ' ✓', c_added_at = TIMESTAMP '2001-02-03 04:05:06.789012' + id * interval '1 second' WHERE id % 13 = 0;`)
+        if (evolve) await waitFor('the lake table to gain the added columns while tributary runs', async () => (tableColumns(table).includes('c_added_at') ? true : undefined))
         // The burst: thousands of changes in many transactions, with tributary killed in the middle.
         burstStarted(1500)
         for (let b = 0; b < 6; b++) {
@@ -388,11 +412,11 @@ DELETE FROM ${s}.everything WHERE id BETWEEN ${from + 300} AND ${from + 350};`)
       if (first) await new Promise((r) => setTimeout(r, SESSION_TIMEOUT_MS + 1000))
       expect(await runTributary(dataDir, product.dir, ['--until-idle']).done).toBe('finished')
 
-      const expected = (JSON.parse(await psql(selectRaw(s))) as RawRow[]).map(normalise)
-      const table = path.join(dataDir, 'lake', product.name, 'mirror')
+      const added = evolve && c.workload === 'changes'
+      const expected = (JSON.parse(await psql(selectRaw(s, added))) as RawRow[]).map(normalise)
       const byId = (rows: RawRow[]) => [...rows].sort((a, b) => (BigInt(a.id as string) < BigInt(b.id as string) ? -1 : 1))
       const lake = byId((pyicebergRawRows(table) as RawRow[]).map(normalise))
-      const sql = byId(query(dataDir, product.dir, queryRaw(`"${product.name}".mirror`)).map(normalise))
+      const sql = byId(query(dataDir, product.dir, queryRaw(`"${product.name}".mirror`, added)).map(normalise))
       const counts = { source: expected.length, pyiceberg: lake.length, query: sql.length, changes: input.length }
       process.stderr.write(`pg-cdc ${JSON.stringify(c)}: ${JSON.stringify(counts)} in ${Math.round((Date.now() - started) / 1000)} s\n`)
       // Dead letters, summarised by reason, and by the source row they stand for.
@@ -432,6 +456,9 @@ DELETE FROM ${s}.everything WHERE id BETWEEN ${from + 300} AND ${from + 350};`)
       }
       expect([...reasons.keys()]).toEqual([])
       expect(lake.map((r) => r.id)).toEqual(expected.map((r) => r.id))
+      // The added columns are in the lake exactly when the product follows them (compared below).
+      expect(tableColumns(table).includes('c_added')).toBe(added)
+      if (added) expect(expected.filter((r) => r.c_added !== null).length).toBeGreaterThan(10)
       // Column by column: every difference, per reader and column, with the first row it shows in.
       expect(differences(expected, lake, 'pyiceberg')).toEqual([])
       expect(differences(expected, sql, 'tributary query')).toEqual([])

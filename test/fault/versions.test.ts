@@ -22,7 +22,7 @@ const v1 = path.join(repoRoot, 'products/user-profiles')
 const v2 = path.join(repoRoot, 'test/fixtures/versions/user-profiles-v2')
 const dataDir = tempDir('trib-versions-')
 const referenceDir = tempDir('trib-versions-ref-')
-const env = { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', VITEST: '', TRIBUTARY_PRODUCTS: `${v1},${v2}` }
+const env = { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', TRIBUTARY_PRODUCTS: `${v1},${v2}` }
 
 const cli = (args: string[], dir = dataDir) => {
   const r = spawnSync(process.execPath, [bin, '--data-dir', dir, ...args], { cwd: repoRoot, encoding: 'utf8', env })

@@ -91,7 +91,7 @@ async function serve(dataDir: string, productDir: string, env: Record<string, st
   let logs = ''
   const child = spawn(process.execPath, [bin, '--data-dir', dataDir, 'serve', productDir, '--port', String(port), '--host', '127.0.0.1'], {
     cwd: repoRoot,
-    env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', VITEST: '', ...env },
+    env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   child.stderr!.on('data', (c: Buffer) => (logs = (logs + c.toString()).slice(-200_000)))

@@ -92,7 +92,7 @@ async function produce(rows: Reading[]): Promise<void> {
 }
 
 function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, '--data-dir', dataDir, ...args], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn', VITEST: '' } })
+  const r = spawnSync(process.execPath, [bin, '--data-dir', dataDir, ...args], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'warn' } })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 

@@ -3,6 +3,9 @@ import type { DecoderFactory } from '../codec.ts'
 import { isUtf8 } from '../values/utf8.ts'
 import type { Serde } from './serde.ts'
 import { peekSchemaId } from './wire.ts'
+import type { Type } from 'avsc'
+import { evolutionOf } from '../debezium/decoder.ts'
+import { recordOf } from '../types/additive.ts'
 
 type Row = Record<string, unknown>
 
@@ -11,16 +14,32 @@ type Row = Record<string, unknown>
  * reader schema by Avro's rules (types/avro-types.ts keeps it exact). There is no fast path here:
  * every record takes avsc, the reference.
  */
-export const avroDecoder: DecoderFactory = (_spec, reader, ctx, count) => ({
-  schemaIds: frameIds,
-  decodeKey: (key) => avroKey(ctx.serde, key),
-  decode(record) {
-    const key = avroKey(ctx.serde, record.key)
-    if (record.value === null) return { key, value: null }
-    count('decode', 'reference')
-    return { key, value: ctx.serde.decode(record.value, reader).value as Row }
-  },
-})
+export const avroDecoder: DecoderFactory = (spec, declared, ctx, count) => {
+  const evolution = evolutionOf(spec, declared)
+  // Under evolution: additive, the reader per writer schema id (the declared one when it adds nothing).
+  const readers = new Map<number, Type | undefined>()
+  const readerFor = (id: number | undefined): Type | undefined => {
+    if (!evolution || id === undefined) return declared
+    if (!readers.has(id)) {
+      const text = ctx.serde.writerSchema(id)
+      // An unknown id: decode below reports it.
+      const fields = text === undefined ? [] : recordOf(text, `writer schema id ${id}`).fields.filter((f) => !evolution.declares(f.name))
+      readers.set(id, fields.length === 0 ? declared : evolution.readerFor(fields, `writer schema id ${id}`).type)
+    }
+    return readers.get(id)
+  }
+  return {
+    schemaIds: frameIds,
+    decodeKey: (key) => avroKey(ctx.serde, key),
+    decode(record) {
+      const key = avroKey(ctx.serde, record.key)
+      if (record.value === null) return { key, value: null }
+      count('decode', 'reference')
+      return { key, value: ctx.serde.decode(record.value, readerFor(peekSchemaId(record.value) ?? undefined)).value as Row }
+    },
+    ...(evolution ? { added: evolution.added } : {}),
+  }
+}
 
 /** The schema ids of a record's framed key and value. */
 export function frameIds(record: LogRecord, into: Set<number>): void {

@@ -8,6 +8,7 @@
  */
 import { TributaryError } from '../../errors.ts'
 import { changeOps, describeRef, FieldError, type ChangeEvent, type ChangeOp, type RecordRef } from './types.ts'
+import type { Type } from 'avsc'
 import type { Convert } from './semantic.ts'
 import { takeUnavailable } from './unavailable.ts'
 
@@ -15,6 +16,8 @@ export interface EnvelopeConverters {
   before?: Convert | undefined
   after?: Convert | undefined
   source?: Convert | undefined
+  /** Under evolution: additive, the reader of this writer schema's rows (see ChangeEvent.readerType). */
+  reader?: Type | undefined
 }
 
 export function envelopeError(at: RecordRef | undefined, message: string, field?: string, cause?: unknown): TributaryError {

@@ -8,16 +8,19 @@
  * judges them. Bytes are checked for UTF-8 and integers stay exact (json/read.ts).
  */
 import type { Type } from 'avsc'
+import { TributaryError } from '../../errors.ts'
 import { parseJsonBytes } from '../json/read.ts'
 import { isUtf8 } from '../values/utf8.ts'
 import { isSchemaWrapper, parseJsonText } from './connect-json.ts'
 import { compileBare } from './bare.ts'
-import { compileConnect } from './connect-schema.ts'
+import { compileConnect, type ConnectSchema } from './connect-schema.ts'
 import type { Convert } from './semantic.ts'
 import { envelopeError, toChangeEvent, type EnvelopeConverters } from './envelope.ts'
 import { keyFromMessage } from './keys.ts'
 import { skipValue } from '../json/exact.ts'
-import { FieldError, type ChangeEvent, type RecordRef } from './types.ts'
+import { describeRef, FieldError, type ChangeEvent, type RecordRef } from './types.ts'
+import type { ReaderEvolution } from '../types/additive.ts'
+import { readerTypeOfConnect } from './reader-types.ts'
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
@@ -51,18 +54,22 @@ function splitWrapper(text: string): [schemaText: string, payload: unknown] | un
  * Reads one input port's Debezium JSON: change events and message keys, with the compiled Connect
  * schemas cached (per reader, so two runtimes never share them). `reader` is the port's reader
  * schema: it converts bare payloads, and a zoneless timestamp column it declares
- * `local-timestamp-*` is read as a local date-time, without the 'Z'.
+ * `local-timestamp-*` is read as a local date-time, without the 'Z'. With `evolution`
+ * (`evolution: additive`), a wrapped event's columns the reader lacks are typed from their Connect
+ * schema (reader-types.ts) and the event says which reader it is read with (`readerType`).
  */
 export class JsonChangeReader {
   readonly #converters = new Map<string, EnvelopeConverters>()
   readonly #keys = new Map<string, Convert | null>()
   readonly #bare: EnvelopeConverters
   readonly #local: ReadonlySet<string> | undefined
+  readonly #evolution: ReaderEvolution | undefined
 
-  constructor(options: { reader?: Type | undefined } = {}) {
+  constructor(options: { reader?: Type | undefined; evolution?: ReaderEvolution | undefined } = {}) {
     const bare = options.reader ? compileBare(options.reader) : undefined
     this.#bare = bare ? { before: bare, after: bare } : {}
     this.#local = options.reader ? localTimestampFields(options.reader) : undefined
+    this.#evolution = options.evolution
   }
 
   /**
@@ -92,7 +99,10 @@ export class JsonChangeReader {
 
   #fromWrapper(schemaText: string, schema: Record<string, unknown> | undefined, payload: unknown, at: RecordRef | undefined): ChangeEvent {
     if (payload === null) throw envelopeError(at, 'field `payload` is null', 'payload')
-    return toChangeEvent(payload, this.#convertersFor(schemaText, schema, at), at)
+    const converters = this.#convertersFor(schemaText, schema, at)
+    const event = toChangeEvent(payload, converters, at)
+    if (converters.reader) event.readerType = converters.reader
+    return event
   }
 
   #convertersFor(schemaText: string, schema: Record<string, unknown> | undefined, at: RecordRef | undefined): EnvelopeConverters {
@@ -105,8 +115,11 @@ export class JsonChangeReader {
       const f = fieldSchema(name)
       return f === undefined ? undefined : compileConnect(f, name, local)
     }
+    const reader = this.#evolution ? this.#evolved(fieldSchema('after'), at) : undefined
+    // Added zoneless timestamps are declared local-timestamp-* (reader-types.ts), so they read as local too.
+    const local = reader ? localTimestampFields(reader) : this.#local
     try {
-      hit = { before: side('before', this.#local), after: side('after', this.#local), source: side('source') }
+      hit = { before: side('before', local), after: side('after', local), source: side('source'), ...(reader ? { reader } : {}) }
     } catch (e) {
       if (e instanceof FieldError) throw envelopeError(at, `schema of field ${e.message}`, e.path, e)
       throw e
@@ -114,6 +127,24 @@ export class JsonChangeReader {
     if (this.#converters.size >= CACHE_LIMIT) this.#converters.delete(this.#converters.keys().next().value!)
     this.#converters.set(schemaText, hit)
     return hit
+  }
+
+  /** The reader for a row struct's columns under evolution: additive; undefined when it adds none. */
+  #evolved(after: unknown, at: RecordRef | undefined): Type | undefined {
+    const evolution = this.#evolution!
+    const fields = isObj(after) && Array.isArray(after.fields) ? (after.fields as ConnectSchema[]) : []
+    const columns: Array<{ name: string; type: unknown }> = []
+    for (const f of fields) {
+      if (typeof f.field !== 'string' || evolution.declares(f.field)) continue
+      try {
+        columns.push({ name: f.field, type: readerTypeOfConnect(f, `after.${f.field}`) })
+      } catch (e) {
+        if (!(e instanceof FieldError)) throw e
+        throw new TributaryError('TRIB_DECODE_INCOMPATIBLE', `${describeRef(at)}: new column ${e.message}`, { cause: e, details: { ...at, field: f.field } })
+      }
+    }
+    if (columns.length === 0) return undefined
+    return evolution.readerFor(columns, `${describeRef(at)}: after`).type
   }
 
   /** A `{schema, payload}` value that is not an envelope (a Debezium key) to canonical values. */

@@ -1,3 +1,4 @@
+import type { Type } from 'avsc'
 import type { RecordPosition } from '../../log/log.ts'
 
 /**
@@ -22,6 +23,11 @@ export interface ChangeEvent {
   tsMs: number | null
   /** Columns of `after` the source did not send (see unavailable.ts); null there. Absent when none. */
   unavailable?: ReadonlySet<string>
+  /**
+   * Under `evolution: additive`, when the writer schema has columns the port's reader lacks: the
+   * reader for this event's row (the declared one plus those columns, types/additive.ts).
+   */
+  readerType?: Type
 }
 
 /** Where a record came from, for error messages; every part is optional because pure callers may not know it. */

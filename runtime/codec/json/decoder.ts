@@ -5,6 +5,7 @@ import { JsonChangeReader } from '../debezium/json.ts'
 import { describeRef } from '../debezium/types.ts'
 import { compileConformer } from '../types/conform.ts'
 import { parseJsonBytes } from './read.ts'
+import { evolutionOf, refuseUntyped } from '../debezium/decoder.ts'
 
 type Row = Record<string, unknown>
 
@@ -13,8 +14,9 @@ type Row = Record<string, unknown>
  * has one (types/conform.ts). Keys are JSON (a Kafka Connect `{schema, payload}` key is converted
  * with its schema), else text, else bytes.
  */
-export const jsonDecoder: DecoderFactory = (_spec, reader, _ctx, count) => {
+export const jsonDecoder: DecoderFactory = (spec, reader, _ctx, count) => {
   const conform = reader ? compileConformer(reader) : undefined
+  const evolution = evolutionOf(spec, reader)
   const keys = new JsonChangeReader()
   return {
     schemaIds: () => undefined,
@@ -26,8 +28,10 @@ export const jsonDecoder: DecoderFactory = (_spec, reader, _ctx, count) => {
       const value = parseJsonBytes(record.value, describeRef(record))
       if (value === null || typeof value !== 'object' || Array.isArray(value))
         throw new TributaryError('TRIB_VALIDATE_TYPE', `value: expected a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`)
+      if (evolution) refuseUntyped(evolution, value as Row, record, '')
       return { key, value: (conform ? conform(value) : value) as Row }
     },
+    ...(evolution ? { added: evolution.added } : {}),
   }
 }
 

@@ -267,6 +267,35 @@ export const columnArb: fc.Arbitrary<Column> = fc.oneof(
   fc.constantFrom<Column>({ kind: 'Enum', symbols: ['free', 'premium', 'family'] }, { kind: 'array', items: 'int' }, { kind: 'array', items: 'string' }, { kind: 'array', items: 'Date' }),
 )
 
+/** A Debezium envelope schema for the columns, as AvroConverter writes it (nullable columns, before/after). */
+export function envelopeSchema(columns: Array<{ name: string; column: Column; optional: boolean }>, table: string): object {
+  const row = {
+    type: 'record',
+    name: 'Value',
+    fields: columns.map((c, i) => {
+      const t = columnAvro(c.column, table, i)
+      return c.optional ? { name: c.name, type: ['null', t], default: null } : { name: c.name, type: t }
+    }),
+    'connect.name': `db.public.${table}.Value`,
+  }
+  return {
+    type: 'record',
+    name: 'Envelope',
+    namespace: `db.public.${table}`,
+    fields: [
+      { name: 'before', type: ['null', row], default: null },
+      { name: 'after', type: ['null', 'Value'], default: null },
+      {
+        name: 'source',
+        type: { type: 'record', name: 'Source', namespace: 'io.debezium.connector.postgresql', fields: [{ name: 'db', type: 'string' }, { name: 'ts_ns', type: ['null', 'long'], default: null }] },
+      },
+      { name: 'op', type: 'string' },
+      { name: 'ts_ms', type: ['null', 'long'], default: null },
+    ],
+    'connect.name': `db.public.${table}.Envelope`,
+  }
+}
+
 const connect = (name: string, type: string, extra: Record<string, unknown> = {}) => ({ type, 'connect.version': 1, ...extra, 'connect.name': name })
 
 /** The Avro type AvroConverter writes for a column (non-null). */

@@ -11,7 +11,7 @@ import { writeJson } from '../../../runtime/codec/json/write.ts'
 import { createType } from '../../../runtime/codec/types/logical-types.ts'
 import { isTributaryError } from '../../../runtime/errors.ts'
 import type { LogRecord } from '../../../runtime/log/log.ts'
-import { avroSchema, columnArb, columnAvro, memoryRegistry, readerArb, same, specArb, valueArb, wireArb, type Column } from './generators.ts'
+import { avroSchema, columnArb, envelopeSchema, memoryRegistry, readerArb, same, specArb, valueArb, wireArb, type Column } from './generators.ts'
 
 /**
  * The fast paths proven equal to the reference (VALUES.md, "Fast paths"): over random schemas and
@@ -90,35 +90,6 @@ describe('the generated Avro writer equals the reference (avsc with the exact ty
     )
   })
 })
-
-/** A Debezium envelope schema for the columns, as AvroConverter writes it (nullable columns, before/after). */
-function envelopeSchema(columns: Array<{ name: string; column: Column; optional: boolean }>, table: string): object {
-  const row = {
-    type: 'record',
-    name: 'Value',
-    fields: columns.map((c, i) => {
-      const t = columnAvro(c.column, table, i)
-      return c.optional ? { name: c.name, type: ['null', t], default: null } : { name: c.name, type: t }
-    }),
-    'connect.name': `db.public.${table}.Value`,
-  }
-  return {
-    type: 'record',
-    name: 'Envelope',
-    namespace: `db.public.${table}`,
-    fields: [
-      { name: 'before', type: ['null', row], default: null },
-      { name: 'after', type: ['null', 'Value'], default: null },
-      {
-        name: 'source',
-        type: { type: 'record', name: 'Source', namespace: 'io.debezium.connector.postgresql', fields: [{ name: 'db', type: 'string' }, { name: 'ts_ns', type: ['null', 'long'], default: null }] },
-      },
-      { name: 'op', type: 'string' },
-      { name: 'ts_ms', type: ['null', 'long'], default: null },
-    ],
-    'connect.name': `db.public.${table}.Envelope`,
-  }
-}
 
 const columnsArb = fc.uniqueArray(fc.record({ name: fc.stringMatching(/^[a-z][a-z0-9_]{0,7}$/), column: columnArb, optional: fc.boolean() }), {
   minLength: 1,
