@@ -1,20 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { backoffDelay, retry } from '../../runtime/util/retry.ts'
-import type { Admin as KafkajsAdmin } from 'kafkajs'
 import { TributaryError } from '../../runtime/errors.ts'
 import type { PartitionInfo, PartitionOffset, TopicInfo } from '../../runtime/log/log.ts'
-import { createClient, log } from './client.ts'
+import type { AdminWire, Driver } from './driver.ts'
 import { describe, hasType, isUnknownTopic, toTributaryError, type ClassifyOptions } from './errors.ts'
+import { log } from './logger.ts'
 import type { ResolvedKafkaOptions } from './options.ts'
 import { tpKey } from './positions.ts'
 
-/** Groups of consumers without a group (see consumer.ts): never listed, never committed to. */
+/** Groups of consumers without a group (see kafkajs/consumer.ts): never listed, never committed to. */
 export const PRIVATE_GROUP_PREFIX = 'tributary.private.'
 
 /** Waits between attempts to reach the brokers at start, and between retried admin requests. */
 const START_BACKOFF = { initialDelayMs: 250, maxDelayMs: 5_000 }
 export const REQUEST_BACKOFF = { initialDelayMs: 200, maxDelayMs: 5_000 }
-
 
 export interface Watermark {
   /** First offset still stored. */
@@ -24,14 +23,14 @@ export interface Watermark {
 }
 
 /**
- * Topic metadata, offsets and groups over one kafkajs admin client. End offsets come from a
- * read-committed ListOffsets, so `end` excludes records of transactions still open.
+ * Topic metadata, offsets and groups over one admin connection of the client library. End offsets
+ * come from a read-committed ListOffsets, so `end` excludes records of transactions still open.
  */
 export class KafkaAdmin {
   private readonly counts = new Map<string, { partitions: number; at: number }>()
 
   private constructor(
-    private readonly admin: KafkajsAdmin,
+    private readonly admin: AdminWire,
     private readonly options: ResolvedKafkaOptions,
   ) {}
 
@@ -39,18 +38,18 @@ export class KafkaAdmin {
    * Connects, retrying unreachable brokers with backoff until options.startTimeoutMs: each failed
    * attempt is logged with the broker list and the cause; rejected credentials fail at once.
    */
-  static async connect(options: ResolvedKafkaOptions): Promise<KafkaAdmin> {
+  static async connect(driver: Driver, options: ResolvedKafkaOptions): Promise<KafkaAdmin> {
     const brokers = options.kafka.brokers.join(',')
     await retry(
       async (attempt) => {
-        // A probe without kafkajs' own retries, so each attempt is quick and visible in our log.
-        const probe = createClient(options, 'probe', 0).admin()
+        // A probe without the library's own retries, so each attempt is quick and visible in our log.
+        const probe = driver.admin(options, 'probe', 0)
         try {
           await probe.connect()
           await probe.describeCluster()
           if (attempt > 1) log.info({ brokers, attempts: attempt }, 'Kafka brokers reachable')
         } finally {
-          await probe.disconnect().catch(() => undefined)
+          await probe.close().catch(() => undefined)
         }
       },
       {
@@ -67,7 +66,7 @@ export class KafkaAdmin {
           }),
       },
     )
-    const admin = createClient(options, 'admin').admin()
+    const admin = driver.admin(options, 'admin')
     try {
       await admin.connect()
     } catch (e) {
@@ -77,7 +76,7 @@ export class KafkaAdmin {
   }
 
   async close(): Promise<void> {
-    await this.admin.disconnect().catch(() => undefined)
+    await this.admin.close().catch(() => undefined)
   }
 
   /**
@@ -89,18 +88,15 @@ export class KafkaAdmin {
     return this.#settling(`ensuring topic ${name}`, name, async () => {
       const existing = await this.#describe(name)
       if (existing) return existing
-      const configEntries = [
-        ...(maxMessageBytes === undefined ? [] : [{ name: 'max.message.bytes', value: String(maxMessageBytes) }]),
-        ...(compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
-      ]
+      const configs: Record<string, string> = {
+        ...(maxMessageBytes === undefined ? {} : { 'max.message.bytes': String(maxMessageBytes) }),
+        ...(compacted ? { 'cleanup.policy': 'compact' } : {}),
+      }
       try {
-        await this.admin.createTopics({
-          topics: [{ topic: name, numPartitions: partitions, replicationFactor, configEntries }],
-          waitForLeaders: true,
-        })
+        await this.admin.createTopic(name, partitions, replicationFactor, configs)
       } catch (e) {
         // Another process may have created it meanwhile: that is fine, whatever its partitions.
-        // kafkajs' wait for leaders gives up on a controller that does not list the new topic yet.
+        // A client's wait for leaders may give up on a controller that does not list the new topic yet.
         if (!hasType(e, 'TOPIC_ALREADY_EXISTS')) throw toTributaryError(e, `creating topic ${name} with ${partitions} partitions`, { topic: name }, { topicExists: true })
       }
       const info = await this.#describe(name)
@@ -147,8 +143,7 @@ export class KafkaAdmin {
   /** Low and high (read-committed) watermarks per partition. */
   async watermarks(topic: string, classify: ClassifyOptions = {}): Promise<Map<number, Watermark>> {
     try {
-      const offsets = await this.admin.fetchTopicOffsets(topic)
-      return new Map(offsets.map((o) => [o.partition, { low: Number(o.low), high: Number(o.high) }]))
+      return await this.admin.watermarks(topic)
     } catch (e) {
       throw toTributaryError(e, `reading the offsets of topic ${topic}`, { topic }, classify)
     }
@@ -157,8 +152,8 @@ export class KafkaAdmin {
   async offsetsForTimestamp(topic: string, timestamp: number): Promise<PartitionOffset[]> {
     if (!(await this.exists(topic))) throw notFound(topic)
     try {
-      const found = await this.admin.fetchTopicOffsetsByTimestamp(topic, timestamp)
-      return found.map((o) => ({ topic, partition: o.partition, offset: Number(o.offset) })).sort((a, b) => a.partition - b.partition)
+      const found = await this.admin.offsetsForTimestamp(topic, timestamp)
+      return found.sort((a, b) => a.partition - b.partition)
     } catch (e) {
       throw toTributaryError(e, `finding offsets of topic ${topic} at ${new Date(timestamp).toISOString()}`, { topic, timestamp })
     }
@@ -169,8 +164,7 @@ export class KafkaAdmin {
     const cached = this.counts.get(topic)
     if (cached && Date.now() - cached.at < this.options.tuning.metadataMaxAgeMs) return cached.partitions
     try {
-      const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] })
-      const partitions = topics[0]?.partitions.length ?? 0
+      const partitions = await this.admin.partitionCount(topic)
       if (partitions === 0) return undefined
       this.counts.set(topic, { partitions, at: Date.now() })
       return partitions
@@ -191,7 +185,7 @@ export class KafkaAdmin {
     for (const n of names) if (await this.exists(n)) existing.push(n)
     if (existing.length === 0) return
     try {
-      await this.admin.deleteTopics({ topics: existing, timeout: this.options.kafka.requestTimeoutMs })
+      await this.admin.deleteTopics(existing, this.options.kafka.requestTimeoutMs)
     } catch (e) {
       if (!hasType(e, 'UNKNOWN_TOPIC_OR_PARTITION')) throw toTributaryError(e, `deleting topics ${existing.join(', ')}`)
     }
@@ -213,8 +207,8 @@ export class KafkaAdmin {
 
   async listGroups(): Promise<string[]> {
     try {
-      const { groups } = await this.admin.listGroups()
-      return groups.map((g) => g.groupId).filter((g) => !g.startsWith(PRIVATE_GROUP_PREFIX)).sort()
+      const groups = await this.admin.listGroups()
+      return groups.filter((g) => !g.startsWith(PRIVATE_GROUP_PREFIX)).sort()
     } catch (e) {
       throw toTributaryError(e, 'listing consumer groups')
     }
@@ -223,10 +217,8 @@ export class KafkaAdmin {
   /** Committed offsets of a group, for the given topics or all it has committed; sorted. */
   async committedOffsets(group: string, topics?: string[]): Promise<PartitionOffset[]> {
     try {
-      const found = await this.admin.fetchOffsets(topics ? { groupId: group, topics } : { groupId: group })
-      const out: PartitionOffset[] = []
-      for (const t of found) for (const p of t.partitions) if (Number(p.offset) >= 0) out.push({ topic: t.topic, partition: p.partition, offset: Number(p.offset) })
-      return out.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
+      const found = await this.admin.committedOffsets(group, topics)
+      return found.filter((o) => o.offset >= 0).sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
     } catch (e) {
       throw toTributaryError(e, `reading the committed offsets of group ${group}`, { group })
     }
@@ -235,9 +227,7 @@ export class KafkaAdmin {
   /** Live members of a group (0 for an empty or unknown group). */
   async groupMembers(group: string): Promise<{ state: string; members: number }> {
     try {
-      const { groups } = await this.admin.describeGroups([group])
-      const g = groups[0]
-      return { state: g?.state ?? 'Dead', members: g?.members.length ?? 0 }
+      return await this.admin.groupMembers(group)
     } catch (e) {
       throw toTributaryError(e, `describing consumer group ${group}`, { group })
     }

@@ -1,13 +1,19 @@
 import { TributaryError, type ErrorCode } from '../../runtime/errors.ts'
 
-/** What a kafkajs error carries, as far as we use it (kafkajs errors are plain JS classes). */
-interface KafkajsErrorLike {
+/**
+ * What the client libraries' errors carry, as far as we use it. Kafka's error name is `type` in
+ * kafkajs and `apiId` in @platformatic/kafka; both nest the real error: kafkajs as `cause`,
+ * platformatic in `errors` (a failed retry loop, or one error per partition of a response).
+ */
+interface KafkaErrorLike {
   name?: string
   message?: string
   type?: string
+  apiId?: string
   code?: number | string
   retriable?: boolean
   cause?: unknown
+  errors?: unknown[]
 }
 
 const AUTH_TYPES = new Set([
@@ -39,36 +45,47 @@ const METADATA_LAG_TYPES = new Set([
   'NOT_CONTROLLER',
 ])
 
-/** The innermost kafkajs error: retries and non-retriable wrappers keep the real one as `cause`. */
-function rootCause(e: unknown): KafkajsErrorLike {
-  let cur = e as KafkajsErrorLike
-  for (let i = 0; i < 8 && cur && typeof cur === 'object' && cur.cause && typeof cur.cause === 'object'; i++) cur = cur.cause as KafkajsErrorLike
-  return cur ?? {}
+const isObject = (x: unknown): x is KafkaErrorLike => x !== null && typeof x === 'object'
+
+/** The innermost error: the `cause` of wrappers, else the last of the errors a retry loop gathered. */
+function rootCause(e: unknown): KafkaErrorLike {
+  let cur = isObject(e) ? e : {}
+  for (let i = 0; i < 8; i++) {
+    const next = isObject(cur.cause) ? cur.cause : Array.isArray(cur.errors) ? cur.errors.findLast(isObject) : undefined
+    if (next === undefined) break
+    cur = next
+  }
+  return cur
 }
 
 /** Every error of the chain (wrappers first), for checks that any level may answer. */
-function chain(e: unknown): KafkajsErrorLike[] {
-  const out: KafkajsErrorLike[] = []
-  let cur = e as (KafkajsErrorLike & { errors?: unknown[] }) | undefined
-  while (cur && typeof cur === 'object' && out.length < 8) {
-    out.push(cur)
-    // KafkaJSAggregateError (createTopics) holds one error per topic.
-    if (Array.isArray(cur.errors)) for (const inner of cur.errors) if (inner && typeof inner === 'object') out.push(inner as KafkajsErrorLike)
-    cur = cur.cause as typeof cur
+function chain(e: unknown): KafkaErrorLike[] {
+  const out: KafkaErrorLike[] = []
+  const visit = (x: unknown, depth: number): void => {
+    if (!isObject(x) || depth > 8 || out.length > 64) return
+    out.push(x)
+    // KafkaJSAggregateError (createTopics) and platformatic's MultipleErrors hold several.
+    if (Array.isArray(x.errors)) for (const inner of x.errors) visit(inner, depth + 1)
+    visit(x.cause, depth + 1)
   }
+  visit(e, 0)
   return out
 }
 
-export const hasType = (e: unknown, type: string): boolean => chain(e).some((c) => c.type === type)
-export const isFenced = (e: unknown): boolean => chain(e).some((c) => FENCED_TYPES.has(c.type ?? '') || FENCED_CODES.has(Number(c.code)))
-export const isRebalance = (e: unknown): boolean => chain(e).some((c) => REBALANCE_TYPES.has(c.type ?? ''))
-export const isUnknownTopic = (e: unknown): boolean => hasType(e, 'UNKNOWN_TOPIC_OR_PARTITION')
-const isAuth = (e: unknown): boolean => chain(e).some((c) => AUTH_TYPES.has(c.type ?? '') || c.name === 'KafkaJSSASLAuthenticationError')
+/** Kafka's name of the error (kafkajs `type`, platformatic `apiId`). */
+const kafkaName = (c: KafkaErrorLike): string => c.type ?? c.apiId ?? ''
 
-/** A one-line description of a kafkajs error and its cause. */
+export const hasType = (e: unknown, type: string): boolean => chain(e).some((c) => kafkaName(c) === type)
+export const isFenced = (e: unknown): boolean => chain(e).some((c) => FENCED_TYPES.has(kafkaName(c)) || FENCED_CODES.has(Number(c.code)))
+export const isRebalance = (e: unknown): boolean => chain(e).some((c) => REBALANCE_TYPES.has(kafkaName(c)))
+export const isUnknownTopic = (e: unknown): boolean => hasType(e, 'UNKNOWN_TOPIC_OR_PARTITION')
+const isAuth = (e: unknown): boolean =>
+  chain(e).some((c) => AUTH_TYPES.has(kafkaName(c)) || c.name === 'KafkaJSSASLAuthenticationError' || c.code === 'PLT_KFK_AUTHENTICATION')
+
+/** A one-line description of a client error and its cause. */
 export function describe(e: unknown): string {
   const root = rootCause(e)
-  const top = e as KafkajsErrorLike
+  const top = e as KafkaErrorLike
   const inner = root !== top && root.message && root.message !== top.message ? ` (${root.message})` : ''
   return `${top?.message ?? String(e)}${inner}`
 }
@@ -85,26 +102,26 @@ export interface ClassifyOptions {
 }
 
 /**
- * Maps a kafkajs error to a TributaryError. `what` names the operation and its subject
+ * Maps a client library's error to a TributaryError. `what` names the operation and its subject
  * (topic-partition-offset, group…), so the message says what failed and where.
  */
 export function toTributaryError(e: unknown, what: string, details: Record<string, unknown> = {}, options: ClassifyOptions = {}): TributaryError {
   if (e instanceof TributaryError) return e
   const code = classify(e, options)
-  return new TributaryError(code, `${what}: ${describe(e)}`, { cause: e, details: { ...details, kafkaError: rootCause(e).type ?? rootCause(e).name } })
+  const root = rootCause(e)
+  return new TributaryError(code, `${what}: ${describe(e)}`, { cause: e, details: { ...details, kafkaError: root.type ?? root.apiId ?? root.name } })
 }
 
 function classify(e: unknown, { fallback = 'TRIB_KAFKA_UNAVAILABLE', topicExists = false }: ClassifyOptions): ErrorCode {
   if (isFenced(e)) return 'TRIB_KAFKA_FENCED'
   if (isAuth(e)) return 'TRIB_KAFKA_AUTH'
   if (isRebalance(e)) return 'TRIB_LOG_REBALANCED'
-  const c = chain(e)
-  if (c.some((x) => METADATA_LAG_TYPES.has(x.type ?? '') || (topicExists && x.type === 'UNKNOWN_TOPIC_OR_PARTITION'))) return fallback
-  if (c.some((x) => x.type === 'UNKNOWN_TOPIC_OR_PARTITION')) return 'TRIB_TOPIC_NOT_FOUND'
-  if (c.some((x) => x.type === 'INVALID_TOPIC_EXCEPTION' || x.type === 'INVALID_PARTITIONS' || x.type === 'INVALID_REPLICATION_FACTOR'))
-    return 'TRIB_TOPIC_INVALID'
-  if (c.some((x) => TOO_LARGE_TYPES.has(x.type ?? ''))) return 'TRIB_RECORD_TOO_LARGE'
-  if (c.some((x) => x.type === 'OFFSET_OUT_OF_RANGE')) return 'TRIB_OFFSET_OUT_OF_RANGE'
+  const names = new Set(chain(e).map(kafkaName))
+  if ([...METADATA_LAG_TYPES].some((t) => names.has(t)) || (topicExists && names.has('UNKNOWN_TOPIC_OR_PARTITION'))) return fallback
+  if (names.has('UNKNOWN_TOPIC_OR_PARTITION')) return 'TRIB_TOPIC_NOT_FOUND'
+  if (names.has('INVALID_TOPIC_EXCEPTION') || names.has('INVALID_PARTITIONS') || names.has('INVALID_REPLICATION_FACTOR')) return 'TRIB_TOPIC_INVALID'
+  if ([...TOO_LARGE_TYPES].some((t) => names.has(t))) return 'TRIB_RECORD_TOO_LARGE'
+  if (names.has('OFFSET_OUT_OF_RANGE')) return 'TRIB_OFFSET_OUT_OF_RANGE'
   // Connection, timeout, leader moves, exhausted retries: all worth trying again later.
   return fallback
 }

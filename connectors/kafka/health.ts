@@ -1,21 +1,22 @@
-import type { Admin } from 'kafkajs'
 import type { TransportHealth } from '../../runtime/log/log.ts'
-import { createClient, log } from './client.ts'
+import type { AdminWire, Driver } from './driver.ts'
 import { describe } from './errors.ts'
+import { log } from './logger.ts'
 import type { ResolvedKafkaOptions } from './options.ts'
 
 /**
- * Whether the brokers answer, for readiness: kafkajs rides a broker outage out inside its
- * consumers (their fetches return nothing, nothing fails), so the processor never sees one. A
+ * Whether the brokers answer, for readiness: a client library rides a broker outage out inside its
+ * consumers (kafkajs' fetches return nothing, nothing fails), so the processor never sees one. A
  * metadata request every `healthIntervalMs`, on a client of its own, bounded by `healthTimeoutMs`:
- * it tries each listed broker once at most (kafkajs moves to another seed broker on each retry),
+ * it tries each listed broker once at most (the libraries move to another seed broker on each retry),
  * so one broker of a larger cluster being down is not an outage. Two failed checks in a row make
  * the brokers unreachable (one alone may be a blip); one answer makes them reachable again.
  * Transitions are logged once each.
  */
 export class BrokerWatch {
+  readonly #driver: Driver
   readonly #options: ResolvedKafkaOptions
-  #admin: Admin | undefined
+  #admin: AdminWire | undefined
   #timer: NodeJS.Timeout | undefined
   #failures = 0
   #firstFailureAt = 0
@@ -23,7 +24,8 @@ export class BrokerWatch {
   #checking = false
   #closed = false
 
-  constructor(options: ResolvedKafkaOptions) {
+  constructor(driver: Driver, options: ResolvedKafkaOptions) {
+    this.#driver = driver
     this.#options = options
   }
 
@@ -56,7 +58,7 @@ export class BrokerWatch {
     this.#checking = true
     let timer: NodeJS.Timeout | undefined
     try {
-      this.#admin ??= createClient(this.#options, 'health', this.#options.kafka.brokers.length - 1, true).admin()
+      this.#admin ??= this.#driver.admin(this.#options, 'health', this.#options.kafka.brokers.length - 1, true)
       const admin = this.#admin
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${this.#options.tuning.healthTimeoutMs} ms`)), this.#options.tuning.healthTimeoutMs)
@@ -81,6 +83,6 @@ export class BrokerWatch {
   async #drop(): Promise<void> {
     const admin = this.#admin
     this.#admin = undefined
-    await admin?.disconnect().catch(() => undefined)
+    await admin?.close().catch(() => undefined)
   }
 }

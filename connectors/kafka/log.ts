@@ -1,17 +1,19 @@
 import { randomUUID } from 'node:crypto'
 import { TributaryError } from '../../runtime/errors.ts'
-import type { ConsumerOptions, Log, LogCapabilities, OutgoingRecord, PartitionOffset, RecordPosition, TopicInfo, TopicOptions, TransportHealth } from '../../runtime/log/log.ts'
+import type { Consumer, ConsumerOptions, Log, LogCapabilities, OutgoingRecord, PartitionOffset, RecordPosition, TopicInfo, TopicOptions, TransportHealth } from '../../runtime/log/log.ts'
 import { assertPartitionCount, assertTopicName } from '../../runtime/log/names.ts'
 import { KafkaAdmin } from './admin.ts'
-import { log } from './client.ts'
-import { KafkaConsumer, type ConsumerHost } from './consumer.ts'
+import { Appender } from './appender.ts'
+import type { ConsumerHost, Driver } from './driver.ts'
 import { BrokerWatch } from './health.ts'
+import { log } from './logger.ts'
 import type { ResolvedKafkaOptions } from './options.ts'
-import { Appender, Planner, type PartitionCounts } from './producer.ts'
+import { Planner, type PartitionCounts } from './planner.ts'
 import { TransactionalCommitter } from './transactions.ts'
 
 /**
- * The Log over a Kafka cluster. Differences from the embedded log, by design of Kafka:
+ * The Log over a Kafka cluster, through the client library of its driver (driver.ts). Differences
+ * from the embedded log, by design of Kafka:
  * - append is acknowledged by all in-sync replicas (acks=all, idempotent producer), but is not
  *   atomic when it spans several produce requests (see producer.ts); a consumer's commit is one
  *   transaction only with `exactlyOnce`.
@@ -27,26 +29,27 @@ export class KafkaLog implements Log, ConsumerHost {
   private readonly appender: Appender
   private offsetsTxn: TransactionalCommitter | undefined
   private watch: BrokerWatch | undefined
-  private readonly consumers = new Set<KafkaConsumer>()
+  private readonly consumers = new Set<Consumer>()
   /** Member indexes held by open consumers, per group (see ConsumerHost.memberIndex). */
   private readonly members = new Map<string, Set<number>>()
   private closed = false
 
   private constructor(
+    readonly driver: Driver,
     readonly options: ResolvedKafkaOptions,
     readonly admin: KafkaAdmin,
   ) {
-    this.planner = new Planner(options)
+    this.planner = new Planner(options, driver.message)
     // Appending to a missing topic creates it, as the embedded log does (Kafka's own
     // auto-creation is not relied on: brokers often disable it).
     this.counts = async (topic) => (await admin.partitionCount(topic)) ?? (await admin.ensureTopic(topic, options.defaultPartitions)).partitions.length
-    this.appender = new Appender(options, 'producer', this.planner, this.counts)
+    this.appender = new Appender(driver, options, 'producer', this.planner, this.counts)
   }
 
-  static async open(options: ResolvedKafkaOptions): Promise<KafkaLog> {
-    const admin = await KafkaAdmin.connect(options)
-    log.debug({ brokers: options.kafka.brokers }, 'Kafka log open')
-    return new KafkaLog(options, admin)
+  static async open(driver: Driver, options: ResolvedKafkaOptions): Promise<KafkaLog> {
+    const admin = await KafkaAdmin.connect(driver, options)
+    log.debug({ brokers: options.kafka.brokers, client: driver.name }, 'Kafka log open')
+    return new KafkaLog(driver, options, admin)
   }
 
   async ensureTopic(name: string, options: TopicOptions = {}): Promise<TopicInfo> {
@@ -82,9 +85,9 @@ export class KafkaLog implements Log, ConsumerHost {
     return this.admin.offsetsForTimestamp(topic, timestamp)
   }
 
-  consumer(options: ConsumerOptions): KafkaConsumer {
+  consumer(options: ConsumerOptions): Consumer {
     this.assertOpen()
-    const consumer = new KafkaConsumer(this, options)
+    const consumer = this.driver.consumer(this, options)
     this.consumers.add(consumer)
     return consumer
   }
@@ -122,7 +125,7 @@ export class KafkaLog implements Log, ConsumerHost {
         details: { group, members, state },
       })
     await this.validateOffsets(group, offsets)
-    this.offsetsTxn ??= new TransactionalCommitter(this.options, `${this.options.kafka.clientId}.offsets.${randomUUID()}`, this.planner, this.counts, this.admin)
+    this.offsetsTxn ??= new TransactionalCommitter(this, `${this.options.kafka.clientId}.offsets.${randomUUID()}`)
     const positions = await this.offsetsTxn.commit(group, records, offsets)
     // Readable on return, like the embedded log's commits (and a consumer started next reads them).
     await this.offsetsTxn.settled()
@@ -131,7 +134,7 @@ export class KafkaLog implements Log, ConsumerHost {
 
   health(): TransportHealth {
     if (this.closed) return { reachable: true }
-    this.watch ??= new BrokerWatch(this.options).start()
+    this.watch ??= new BrokerWatch(this.driver, this.options).start()
     return this.watch.health()
   }
 
@@ -148,7 +151,7 @@ export class KafkaLog implements Log, ConsumerHost {
     return index
   }
 
-  consumerClosed(consumer: KafkaConsumer, group: string | null, memberIndex: number | undefined): void {
+  consumerClosed(consumer: Consumer, group: string | null, memberIndex: number | undefined): void {
     this.consumers.delete(consumer)
     if (group !== null && memberIndex !== undefined) this.members.get(group)?.delete(memberIndex)
   }

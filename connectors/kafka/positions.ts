@@ -1,6 +1,7 @@
+import { TributaryError } from '../../runtime/errors.ts'
 import type { PartitionOffset, StartFrom, TopicPartition } from '../../runtime/log/log.ts'
 import type { KafkaAdmin } from './admin.ts'
-import { log } from './client.ts'
+import { log } from './logger.ts'
 
 export const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`
 
@@ -12,7 +13,7 @@ export interface Part extends TopicPartition {
   end: number
   /** A seek waits for a fresh end offset; the partition is paused meanwhile. */
   seeking: number
-  /** Set by a seek until kafkajs starts its next fetch: reports of batches fetched before are stale. */
+  /** Set by a seek until the next fetch starts: what was fetched before is stale. */
   stale: boolean
   /** The group's last known committed offset, else where reading started: a failed commit rewinds here. */
   base: number
@@ -39,7 +40,8 @@ export interface Start {
  * (group consumers: uncommitted records are delivered again, at-least-once), else the position
  * this consumer had reached (consumers without a group keep reading where they were), else
  * `from`. Always within [low, high]: kafkajs answers an out-of-range fetch by committing its
- * default offset for the group, which must never happen behind our back.
+ * default offset for the group, which must never happen behind our back, and a fetch outside the
+ * log fails.
  */
 export async function startOffsets(admin: KafkaAdmin, input: StartInput): Promise<Map<string, Start>> {
   const topics = [...new Set(input.parts.map((p) => p.topic))]
@@ -78,3 +80,12 @@ function decided(p: Part, input: StartInput, committed: Map<string, number>): bo
 }
 
 export const formatOffsets = (a: readonly PartitionOffset[]): string => a.map((o) => `${o.topic}-${o.partition}@${o.offset}`).join(' ')
+
+/** The error of a commit for a partition this consumer no longer owns. */
+export function rebalanced(o: TopicPartition, group: string | null): TributaryError {
+  return new TributaryError(
+    'TRIB_LOG_REBALANCED',
+    `${o.topic}-${o.partition} is not assigned to this consumer of group ${group} any more (the group rebalanced); its uncommitted records are delivered again`,
+    { details: { topic: o.topic, partition: o.partition, group } },
+  )
+}

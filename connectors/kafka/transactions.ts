@@ -1,26 +1,11 @@
-import type { Producer } from 'kafkajs'
 import { TributaryError } from '../../runtime/errors.ts'
 import type { OutgoingRecord, PartitionOffset, RecordPosition } from '../../runtime/log/log.ts'
 import { CommitQueue, type CommitPolicy } from './commit-queue.ts'
-import type { KafkaAdmin } from './admin.ts'
-import { createClient, log } from './client.ts'
+import type { ConsumerHost, GroupMember, Transaction, TransactionWire } from './driver.ts'
 import { describe, isFenced, toTributaryError } from './errors.ts'
-import type { ResolvedKafkaOptions } from './options.ts'
+import { log } from './logger.ts'
 import { formatOffsets } from './positions.ts'
-import { describeFailure, producerFor, sendChunks, type PartitionCounts, type Planner } from './producer.ts'
-
-/** kafkajs' sendOffsets shape: offsets are strings, grouped by topic. */
-function byTopic(offsets: readonly PartitionOffset[]): Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }> {
-  const topics = new Map<string, Array<{ partition: number; offset: string }>>()
-  for (const o of offsets) {
-    let list = topics.get(o.topic)
-    if (list === undefined) topics.set(o.topic, (list = []))
-    list.push({ partition: o.partition, offset: String(o.offset) })
-  }
-  return [...topics].map(([topic, partitions]) => ({ topic, partitions }))
-}
-
-type Transaction = Awaited<ReturnType<Producer['transaction']>>
+import { describeFailure, sendChunks } from './planner.ts'
 
 /**
  * Outputs and group offsets in one Kafka transaction (KIP-98): begin, produce, sendOffsets,
@@ -40,31 +25,29 @@ type Transaction = Awaited<ReturnType<Producer['transaction']>>
  * that keeps its partitions does not wait for it.
  */
 export class TransactionalCommitter {
-  private producer: Promise<Producer> | undefined
-  private readonly queue: CommitQueue<Transaction>
+  private producer: Promise<TransactionWire<unknown>> | undefined
+  private readonly queue: CommitQueue<Transaction<unknown>>
   private fenced: TributaryError | undefined
   private closed = false
   private visible: Promise<unknown> = Promise.resolve()
 
   /**
-   * `check` runs just before each commit request and may throw to abort (the consumer uses it to
-   * refuse a commit after losing its group membership).
+   * `check` runs before the offsets go into a transaction and again just before its commit
+   * request, and may throw to abort it (the consumer refuses a commit after losing its group
+   * membership); it names the member the offsets are committed for, when the client sends it.
    */
   constructor(
-    private readonly options: ResolvedKafkaOptions,
+    private readonly host: Pick<ConsumerHost, 'driver' | 'options' | 'planner' | 'counts' | 'admin'>,
     readonly transactionalId: string,
-    private readonly planner: Planner,
-    private readonly counts: PartitionCounts,
-    private readonly admin: KafkaAdmin,
     policy: CommitPolicy = { intervalMs: 0, maxRecords: Infinity },
-    private readonly check?: (offsets: readonly PartitionOffset[]) => void,
+    private readonly check?: (offsets: readonly PartitionOffset[]) => GroupMember | undefined,
   ) {
-    this.queue = new CommitQueue<Transaction>(
+    this.queue = new CommitQueue<Transaction<unknown>>(
       {
         open: () => this.begin(),
         send: async (txn, records) => {
           try {
-            return await sendChunks(txn, await this.planner.plan(records, this.counts), records.length)
+            return await sendChunks((chunk) => txn.send(chunk), await this.host.planner.plan(records, this.host.counts), records.length)
           } catch (e) {
             // Named here, where the records are known: the broker refused the largest one.
             const tooLarge = describeFailure(e, records, `transaction ${this.transactionalId}:`)
@@ -118,27 +101,27 @@ export class TransactionalCommitter {
     this.closed = true
     const p = this.producer
     this.producer = undefined
-    await p?.then((x) => x.disconnect()).catch(() => undefined)
+    await p?.then((x) => x.close()).catch(() => undefined)
   }
 
-  private async begin(): Promise<Transaction> {
+  private async begin(): Promise<Transaction<unknown>> {
     if (this.fenced) throw this.fenced
     if (this.closed) throw new TributaryError('TRIB_LOG_CLOSED', `transactional producer ${this.transactionalId} is closed`)
-    return (await this.connect()).transaction()
+    return (await this.connect()).begin()
   }
 
-  private async end(txn: Transaction, group: string, offsets: readonly PartitionOffset[]): Promise<void> {
-    if (offsets.length > 0) await txn.sendOffsets({ consumerGroupId: group, topics: byTopic(offsets) })
+  private async end(txn: Transaction<unknown>, group: string, offsets: readonly PartitionOffset[]): Promise<void> {
+    if (offsets.length > 0) await txn.sendOffsets(group, offsets, this.check?.(offsets))
     this.check?.(offsets)
     await txn.commit()
     if (offsets.length > 0) {
-      const check = this.admin.waitOffsetsVisible(group, [...offsets]).catch((e: unknown) => log.warn({ group, cause: describe(e) }, 'could not read back committed offsets'))
+      const check = this.host.admin.waitOffsetsVisible(group, [...offsets]).catch((e: unknown) => log.warn({ group, cause: describe(e) }, 'could not read back committed offsets'))
       // Chained, not Promise.all([visible, check]): that would nest one array per commit, forever.
       this.visible = this.visible.then(() => check)
     }
   }
 
-  private async failed(txn: Transaction | undefined, e: unknown, group: string, records: number, offsets: readonly PartitionOffset[]): Promise<TributaryError> {
+  private async failed(txn: Transaction<unknown> | undefined, e: unknown, group: string, records: number, offsets: readonly PartitionOffset[]): Promise<TributaryError> {
     // Built only on failure: a commit per batch should not pay for its error message.
     const where = `transaction ${this.transactionalId} of group ${group} (${records} records, offsets ${formatOffsets(offsets)})`
     if (txn?.isActive()) await txn.abort().catch((abortError: unknown) => log.debug({ cause: describe(abortError) }, `abort of ${where} failed`))
@@ -157,17 +140,11 @@ export class TransactionalCommitter {
     return toTributaryError(e, `${where} aborted`, { transactionalId: this.transactionalId, group }, { fallback: 'TRIB_KAFKA_TRANSACTION', topicExists: true })
   }
 
-  private connect(): Promise<Producer> {
+  private connect(): Promise<TransactionWire<unknown>> {
     if (this.fenced) return Promise.reject(this.fenced)
     if (this.producer === undefined) {
-      const producer = producerFor(createClient(this.options, 'txn'), this.options, this.transactionalId)
-      // kafkajs registers the transactional id (InitProducerId, which fences older holders and
-      // settles what they left open) only at the first transaction: begin an empty one now.
-      const connecting = producer
-        .connect()
-        .then(() => producer.transaction())
-        .then((t) => t.abort())
-        .then(() => producer)
+      const producer = this.host.driver.transactional(this.host.options, this.transactionalId)
+      const connecting = producer.init().then(() => producer)
       this.producer = connecting
       connecting.catch(() => {
         if (this.producer === connecting) this.producer = undefined
@@ -175,7 +152,7 @@ export class TransactionalCommitter {
     }
     return this.producer.catch((e: unknown) => {
       if (isFenced(e)) throw new TributaryError('TRIB_KAFKA_FENCED', `transactional id ${this.transactionalId} is held by a newer producer (${describe(e)})`, { cause: e })
-      throw toTributaryError(e, `initializing transactional id ${this.transactionalId} on ${this.options.kafka.brokers.join(',')}`, {
+      throw toTributaryError(e, `initializing transactional id ${this.transactionalId} on ${this.host.options.kafka.brokers.join(',')}`, {
         transactionalId: this.transactionalId,
       })
     })
@@ -184,6 +161,6 @@ export class TransactionalCommitter {
   private reset(): void {
     const p = this.producer
     this.producer = undefined
-    p?.then((x) => x.disconnect()).catch(() => undefined)
+    p?.then((x) => x.close()).catch(() => undefined)
   }
 }

@@ -14,6 +14,10 @@ export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 's
 const kafka = z.strictObject({
   brokers: z.array(z.string().regex(/^[^\s:]+:\d+$/, 'host:port')).default([]).describe('bootstrap brokers, host:port'),
   clientId: z.string().min(1).default('tributary'),
+  client: z
+    .enum(['kafkajs', 'platformatic'])
+    .default('platformatic')
+    .describe('the client library under the Kafka adapter: kafkajs, or @platformatic/kafka (see the dependency notes)'),
   ssl: z.boolean().default(false).describe('TLS to the brokers (system CAs)'),
   sasl: z
     .strictObject({
@@ -174,6 +178,7 @@ export const envVars = {
   TRIBUTARY_DEFAULT_PARTITIONS: { path: 'transport.defaultPartitions', type: 'number' },
   TRIBUTARY_KAFKA_BROKERS: { path: 'transport.kafka.brokers', type: 'list' },
   TRIBUTARY_KAFKA_CLIENT_ID: { path: 'transport.kafka.clientId', type: 'string' },
+  TRIBUTARY_KAFKA_CLIENT: { path: 'transport.kafka.client', type: 'string' },
   TRIBUTARY_KAFKA_SSL: { path: 'transport.kafka.ssl', type: 'boolean' },
   TRIBUTARY_KAFKA_SASL_MECHANISM: { path: 'transport.kafka.sasl.mechanism', type: 'string' },
   TRIBUTARY_KAFKA_SASL_USERNAME: { path: 'transport.kafka.sasl.username', type: 'string' },

@@ -29,7 +29,8 @@ const PLATFORMATIC_VERSION = '1.35.0'
 const streamsPom = path.join(repoRoot, 'test/bench/kafka-streams/pom.xml')
 
 type Guarantee = Job['guarantee']
-type Contender = 'tributaryCold' | 'tributaryWarm' | 'kafkaStreamsCold' | 'kafkaStreamsWarm' | 'bareKafkajsWarm'
+type Contender = 'tributaryCold' | 'tributaryWarm' | 'tributaryPlatformaticCold' | 'tributaryPlatformaticWarm' | 'kafkaStreamsCold' | 'kafkaStreamsWarm' | 'bareKafkajsWarm'
+const CONTENDERS: readonly Contender[] = ['tributaryCold', 'tributaryWarm', 'tributaryPlatformaticCold', 'tributaryPlatformaticWarm', 'kafkaStreamsCold', 'kafkaStreamsWarm', 'bareKafkajsWarm']
 interface Run {
   perSec: number
   cpuPer100k: number
@@ -39,7 +40,8 @@ interface Run {
  * user-profiles in Kafka mode against a Kafka Streams 3.9 application doing the same job
  * (test/bench/kafka-streams: decode the Debezium envelope, the input port's contract rules, the
  * profile mapping, Confluent-framed Avro out, keyed) and against a bare kafkajs pass-through of the
- * same messages (no decoding), on the real broker and the same input (user-profiles' Avro Debezium
+ * same messages (no decoding); Tributary runs over each client library (`tributary*` on kafkajs,
+ * `tributaryPlatformatic*` on @platformatic/kafka, `transport.kafka.client`), on the real broker and the same input (user-profiles' Avro Debezium
  * CDC from products/sample-data, 6 partitions), one thread each, exactly-once and at-least-once.
  *
  * Every run is a fresh process. Cold: one pass. Warm: one untimed full pass first, in the same
@@ -85,10 +87,16 @@ export async function benchKafka(users = 60_000): Promise<Record<string, unknown
     const equal: Record<string, unknown> = {}
     for (let round = 0; round < ROUNDS; round++) {
       for (const g of ['exactly-once', 'at-least-once'] as const) {
-        const job: Job = { kind: 'tributary', guarantee: g, passes: 1, records: n, broker, input: usersTopic, dataDir: dir }
+        const job: Job = { kind: 'tributary', guarantee: g, passes: 1, records: n, broker, input: usersTopic, dataDir: dir, flags: { 'transport.kafka.client': 'kafkajs' } }
         add(g, 'tributaryCold', await attempt(runNode(job)))
         const warm = await attempt(runNode({ ...job, passes: 2 }))
         add(g, 'tributaryWarm', warm)
+        // The platformatic runs append to the same output topic: the kafkajs pass's outputs end here.
+        const warmUntil = Object.fromEntries(((await log.describeTopic(outputTopic))?.partitions ?? []).map((x) => [x.partition, x.end]))
+        const platformatic: Job = { ...job, flags: { 'transport.kafka.client': 'platformatic' } }
+        add(g, 'tributaryPlatformaticCold', await attempt(runNode(platformatic)))
+        const platformaticWarm = await attempt(runNode({ ...platformatic, passes: 2 }))
+        add(g, 'tributaryPlatformaticWarm', platformaticWarm)
         const streamsOut = unique(`bench-streams-out`)
         const dlq = unique('bench-streams-dlq')
         await createTopics([streamsOut, `${streamsOut}.warmup`], product.outputs[0]!.spec.partitions)
@@ -97,7 +105,9 @@ export async function benchKafka(users = 60_000): Promise<Record<string, unknown
         const streamsWarm = await attempt(runStreams(classpath, server.url, g, 2, n, outputTopic, streamsOut, dlq))
         add(g, 'kafkaStreamsWarm', streamsWarm)
         if (equal[g] === undefined && warm !== undefined && streamsWarm !== undefined)
-          equal[g] = compareOutputs(await readFrom(log, outputTopic, warm.outputFrom!, n), await readFrom(log, streamsOut, {}, n))
+          equal[g] = compareOutputs(await readFrom(log, outputTopic, warm.outputFrom!, n, warmUntil), await readFrom(log, streamsOut, {}, n))
+        if (equal[`${g}/platformatic`] === undefined && platformaticWarm !== undefined && streamsWarm !== undefined)
+          equal[`${g}/platformatic`] = compareOutputs(await readFrom(log, outputTopic, platformaticWarm.outputFrom!, n), await readFrom(log, streamsOut, {}, n))
         const bareOut = unique('bench-bare-out')
         await createTopics([bareOut, `${bareOut}.warmup`])
         add(g, 'bareKafkajsWarm', await attempt(runNode({ kind: 'kafkajs', guarantee: g, passes: 2, records: n, broker, input: usersTopic, output: bareOut })))
@@ -106,12 +116,17 @@ export async function benchKafka(users = 60_000): Promise<Record<string, unknown
     const figures = (g: Guarantee): Record<string, unknown> => {
       const m = (c: Contender, f: keyof Run): number => median((runs.get(`${g}/${c}`) ?? []).map((r) => r[f]))
       const out: Record<string, unknown> = {}
-      for (const c of ['tributaryCold', 'tributaryWarm', 'kafkaStreamsCold', 'kafkaStreamsWarm', 'bareKafkajsWarm'] as const)
+      for (const c of CONTENDERS)
         out[c] = { perSec: Math.round(m(c, 'perSec')), cpuSecondsPer100k: round3(m(c, 'cpuPer100k')) }
       out.ratioWarmToKafkaStreams = round3(m('tributaryWarm', 'perSec') / m('kafkaStreamsWarm', 'perSec'))
       out.ratioColdToKafkaStreams = round3(m('tributaryCold', 'perSec') / m('kafkaStreamsCold', 'perSec'))
       out.ratioWarmToBareKafkajs = round3(m('tributaryWarm', 'perSec') / m('bareKafkajsWarm', 'perSec'))
+      out.platformaticWarmToKafkaStreams = round3(m('tributaryPlatformaticWarm', 'perSec') / m('kafkaStreamsWarm', 'perSec'))
+      out.platformaticColdToKafkaStreams = round3(m('tributaryPlatformaticCold', 'perSec') / m('kafkaStreamsCold', 'perSec'))
+      out.platformaticWarmToBareKafkajs = round3(m('tributaryPlatformaticWarm', 'perSec') / m('bareKafkajsWarm', 'perSec'))
+      out.platformaticWarmToKafkajsWarm = round3(m('tributaryPlatformaticWarm', 'perSec') / m('tributaryWarm', 'perSec'))
       out.outputs = equal[g]
+      out.outputsPlatformatic = equal[`${g}/platformatic`]
       return out
     }
     const result: Record<string, unknown> = { events: n, partitions: PARTITIONS, rounds: ROUNDS, threads: 1, exactlyOnce: figures('exactly-once'), atLeastOnce: figures('at-least-once'), failedRuns: failed }
@@ -199,7 +214,8 @@ function runStreams(classpath: string, registry: string, g: Guarantee, passes: n
 }
 
 /** The records of a topic after the given offsets (all partitions; absent means 0), up to `limit` of them per topic. */
-async function readFrom(log: Log, topic: string, from: Record<number, number>, limit: number): Promise<LogRecord[]> {
+/** The records of a topic from the `from` offsets, up to the `until` offsets (exclusive) where given. */
+async function readFrom(log: Log, topic: string, from: Record<number, number>, limit: number, until?: Record<number, number>): Promise<LogRecord[]> {
   const consumer = log.consumer({ group: null, topics: [topic], from: { kind: 'earliest' } })
   const info = await log.describeTopic(topic)
   for (const p of info?.partitions ?? []) consumer.seek({ topic, partition: p.partition, offset: from[p.partition] ?? 0 })
@@ -207,7 +223,7 @@ async function readFrom(log: Log, topic: string, from: Record<number, number>, l
   try {
     while (out.length < limit) {
       const batch = await consumer.poll({ maxRecords: 5000, maxWaitMs: 0 })
-      out.push(...batch)
+      for (const r of batch) if (until === undefined || r.offset < (until[r.partition] ?? Infinity)) out.push(r)
       if (batch.length === 0 && consumer.caughtUp()) break
     }
     return out

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isTributaryError } from '../../runtime/errors.ts'
 import { nextOffsets, type Log } from '../../runtime/log/log.ts'
 import { openKafkaLog } from '../../connectors/kafka/index.ts'
-import { kafkaOptions, requireKafka, unique } from '../integration/kafka-support.ts'
+import { kafkaClients, kafkaOptions, requireKafka, unique } from '../integration/kafka-support.ts'
 import { PrivateBroker } from '../integration/kafka-private-broker.ts'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -12,13 +12,13 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * The broker restarted here is a private one (same jars and settings as infra.sh, its own ports
  * and data): restarting the shared broker would break the other test files running meanwhile.
  */
-describe('Kafka broker restart mid-run (real broker)', () => {
+describe.each(kafkaClients)('Kafka broker restart mid-run (real broker) [%s]', (client) => {
   let log: Log
   let broker: PrivateBroker
   beforeAll(async () => {
     await requireKafka() // infra:up fetched the jars
     broker = await PrivateBroker.create()
-    log = await openKafkaLog(kafkaOptions({}, broker.address))
+    log = await openKafkaLog(kafkaOptions({}, broker.address, client))
   }, 180_000)
   afterAll(async () => {
     await log?.close()

@@ -5,7 +5,7 @@ import { openKafkaLog } from '../../connectors/kafka/index.ts'
 import { isTributaryError } from '../../runtime/errors.ts'
 import type { Consumer, Log, LogRecord } from '../../runtime/log/log.ts'
 import { repoRoot } from '../helpers/runtime.ts'
-import { kafkaBroker, kafkaOptions, openTestKafkaLog, unique } from '../integration/kafka-support.ts'
+import { kafkaClients, kafkaBroker, kafkaOptions, openTestKafkaLog, unique } from '../integration/kafka-support.ts'
 
 const worker = path.join(repoRoot, 'test/fault/fixtures/kafka-eos-worker.ts')
 
@@ -41,10 +41,10 @@ function runWorker(args: string[], kill: { commits: number; delayMs: number } | 
   })
 }
 
-describe('exactly-once on Kafka under SIGKILL (real broker)', () => {
+describe.each(kafkaClients)('exactly-once on Kafka under SIGKILL (real broker) [%s]', (client) => {
   let log: Log
   beforeAll(async () => {
-    log = await openTestKafkaLog()
+    log = await openTestKafkaLog({}, client)
   })
   afterAll(async () => {
     await log?.close()
@@ -65,7 +65,7 @@ describe('exactly-once on Kafka under SIGKILL (real broker)', () => {
     for (let i = 0; i < n; i += 2000)
       await log.append(Array.from({ length: 2000 }, (_, k) => ({ topic: input, key: Buffer.from(`k${(i + k) % 101}`), value: Buffer.from(String(i + k)) })))
 
-    const args = [kafkaBroker, clientId, group, input, output, ...mode]
+    const args = [kafkaBroker, client, clientId, group, input, output, ...mode]
     let kills = 0
     let seed = 7
     while (kills < 10) {
@@ -109,7 +109,7 @@ describe('exactly-once on Kafka under SIGKILL (real broker)', () => {
     await log.ensureTopic(output, { partitions: 1 })
     await log.append(Array.from({ length: 100 }, (_, i) => ({ topic: input, key: null, value: Buffer.from(String(i)) })))
     // Two processes configured alike (same clientId): both derive the same transactional id.
-    const options = kafkaOptions({ tuning: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 } })
+    const options = kafkaOptions({ tuning: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 } }, kafkaBroker, client)
     const first = await openKafkaLog(options)
     const second = await openKafkaLog(options)
     const step = (c: Consumer, records: LogRecord[]) =>

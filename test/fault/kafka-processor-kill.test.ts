@@ -4,7 +4,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Log } from '../../runtime/log/log.ts'
 import { readTopic, repoRoot, tempDir } from '../helpers/runtime.ts'
-import { kafkaBroker, openTestKafkaLog, unique } from '../integration/kafka-support.ts'
+import { kafkaBroker, kafkaClients, openTestKafkaLog, unique, type KafkaClient } from '../integration/kafka-support.ts'
 
 /**
  * `tributary run` of an exactly-once product on the real broker, SIGKILLed at random points ten
@@ -58,7 +58,7 @@ processing: { guarantee: exactly-once, batchSize: 100 }
 }
 
 /** Runs the product until idle; with a delay, SIGKILLs it that long after it started processing. */
-function runChild(dataDir: string, productDir: string, name: string, killAfterMs: number | null): Promise<'killed' | 'finished'> {
+function runChild(client: KafkaClient, dataDir: string, productDir: string, name: string, killAfterMs: number | null): Promise<'killed' | 'finished'> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, '--data-dir', dataDir, 'run', productDir, '--until-idle'], {
       cwd: repoRoot,
@@ -68,6 +68,7 @@ function runChild(dataDir: string, productDir: string, name: string, killAfterMs
         TRIBUTARY_TRANSPORT: 'kafka',
         TRIBUTARY_KAFKA_BROKERS: kafkaBroker,
         TRIBUTARY_KAFKA_CLIENT_ID: `${name}-instance`,
+        TRIBUTARY_KAFKA_CLIENT: client,
         // The broker's minimum: a killed instance's partitions move quickly to its successor.
         TRIBUTARY_KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS),
         TRIBUTARY_LAKE_ENABLED: 'false',
@@ -93,11 +94,11 @@ function runChild(dataDir: string, productDir: string, name: string, killAfterMs
   })
 }
 
-describe('an exactly-once product on Kafka under SIGKILL (tributary run, real broker)', () => {
+describe.each(kafkaClients)('an exactly-once product on Kafka under SIGKILL (tributary run, real broker) [%s]', (client) => {
   let log: Log
   const dirs: string[] = []
   beforeAll(async () => {
-    log = await openTestKafkaLog({ defaultPartitions: 3 })
+    log = await openTestKafkaLog({ defaultPartitions: 3 }, client)
   })
   afterAll(async () => {
     for (const c of children) c.kill('SIGKILL')
@@ -125,7 +126,7 @@ describe('an exactly-once product on Kafka under SIGKILL (tributary run, real br
     let finishedEarly = false
     while (kills < 10) {
       seed = (seed * 48271) % 2147483647
-      const outcome = await runChild(dataDir, productDir, name, 100 + (seed % 700))
+      const outcome = await runChild(client, dataDir, productDir, name, 100 + (seed % 700))
       if (outcome === 'killed') {
         kills++
         // Until the killed member's session expires the group may still hand it partitions, and a
@@ -139,7 +140,7 @@ describe('an exactly-once product on Kafka under SIGKILL (tributary run, real br
     expect(finishedEarly, 'the input ran out before 10 kills: make it larger').toBe(false)
     expect(kills).toBeGreaterThanOrEqual(10)
     const before = (await log.describeTopic(output))?.partitions.reduce((n, p) => n + p.end - p.start, 0) ?? 0
-    expect(await runChild(dataDir, productDir, name, null)).toBe('finished')
+    expect(await runChild(client, dataDir, productDir, name, null)).toBe('finished')
     // How far the killed runs got (transaction markers included): the margin before input runs out.
     process.stderr.write(`kafka kill test: ${kills} kills, output end offsets ${before} before the final run\n`)
 

@@ -2,15 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openKafkaLog } from '../../connectors/kafka/index.ts'
 import { isTributaryError } from '../../runtime/errors.ts'
 import { readTopic } from '../helpers/runtime.ts'
-import { kafkaOptions, requireKafka, unique } from './kafka-support.ts'
+import { kafkaClients, kafkaOptions, requireKafka, unique } from './kafka-support.ts'
 import { PrivateBroker } from './kafka-private-broker.ts'
 
 /** A private broker with a SASL/PLAIN listener: the configured credentials reach Kafka, and a wrong one is one clear error. */
-describe('Kafka with SASL (real broker)', () => {
+describe.each(kafkaClients)('Kafka with SASL (real broker) [%s]', (client) => {
   let broker: PrivateBroker
   const user = { username: 'tributary', password: 'right-secret-0123' }
   const withSasl = (password: string) => {
-    const o = kafkaOptions({ startTimeoutMs: 20_000 }, broker.saslAddress)
+    const o = kafkaOptions({ startTimeoutMs: 20_000 }, broker.saslAddress, client)
     return { ...o, kafka: { ...o.kafka, sasl: { mechanism: 'plain' as const, username: user.username, password } } }
   }
   beforeAll(async () => {

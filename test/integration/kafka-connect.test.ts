@@ -1,18 +1,18 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { log } from '../../connectors/kafka/client.ts'
+import { log } from '../../connectors/kafka/logger.ts'
 import { openKafkaLog } from '../../connectors/kafka/index.ts'
 import { isTributaryError } from '../../runtime/errors.ts'
 import { freePort } from '../helpers/runtime.ts'
-import { kafkaOptions } from './kafka-support.ts'
+import { kafkaClients, kafkaOptions } from './kafka-support.ts'
 
-describe('Kafka brokers unreachable at start', () => {
+describe.each(kafkaClients)('Kafka brokers unreachable at start [%s]', (client) => {
   afterEach(() => vi.restoreAllMocks())
 
   it('retries with backoff, logs every attempt with the broker list and cause, then gives up with a retriable error', async () => {
     const broker = `127.0.0.1:${await freePort()}`
     const warn = vi.spyOn(log, 'warn')
     const started = Date.now()
-    const error = await openKafkaLog(kafkaOptions({ startTimeoutMs: 3000 }, broker)).then(
+    const error = await openKafkaLog(kafkaOptions({ startTimeoutMs: 3000 }, broker, client)).then(
       () => undefined,
       (e: unknown) => e,
     )

@@ -1,10 +1,11 @@
 import net from 'node:net'
 import { afterAll, describe, expect, it } from 'vitest'
 import { BrokerWatch } from '../../connectors/kafka/health.ts'
+import { driverFor } from '../../connectors/kafka/index.ts'
 import { resolveOptions } from '../../connectors/kafka/options.ts'
 import { until } from '../helpers/products.ts'
 import { freePort } from '../helpers/runtime.ts'
-import { kafkaOptions, requireKafka } from './kafka-support.ts'
+import { kafkaClients, kafkaOptions, requireKafka, type KafkaClient } from './kafka-support.ts'
 
 /**
  * The Kafka adapter's broker watch (readiness during a broker outage): reachable against the real
@@ -12,12 +13,12 @@ import { kafkaOptions, requireKafka } from './kafka-support.ts'
  * and against a server that accepts them but never answers (a timeout). Recovery after a real
  * broker restart is asserted by test/fault/chaos.test.ts.
  */
-const watchOf = (...brokers: string[]) => {
-  const options = kafkaOptions({}, brokers[0])
-  return new BrokerWatch(resolveOptions({ ...options, kafka: { ...options.kafka, brokers, connectionTimeoutMs: 500 }, tuning: { healthIntervalMs: 100, healthTimeoutMs: 1_500 } })).start()
+const watchOf = async (client: KafkaClient, ...brokers: string[]) => {
+  const options = kafkaOptions({}, brokers[0], client)
+  return new BrokerWatch(await driverFor(client), resolveOptions({ ...options, kafka: { ...options.kafka, brokers, connectionTimeoutMs: 500 }, tuning: { healthIntervalMs: 100, healthTimeoutMs: 1_500 } })).start()
 }
 
-describe('the Kafka broker watch', () => {
+describe.each(kafkaClients)('the Kafka broker watch [%s]', (client) => {
   const watches: BrokerWatch[] = []
   const silent = net.createServer(() => undefined)
   afterAll(async () => {
@@ -27,7 +28,7 @@ describe('the Kafka broker watch', () => {
 
   it('stays reachable while the broker answers', async () => {
     await requireKafka()
-    const watch = watchOf(kafkaOptions().kafka.brokers[0]!)
+    const watch = await watchOf(client, kafkaOptions().kafka.brokers[0]!)
     watches.push(watch)
     await new Promise((resolve) => setTimeout(resolve, 1_000))
     expect(watch.health()).toEqual({ reachable: true })
@@ -35,7 +36,7 @@ describe('the Kafka broker watch', () => {
 
   it('one broker of the list down is not an outage: each check tries the others', async () => {
     await requireKafka()
-    const watch = watchOf(`127.0.0.1:${await freePort()}`, kafkaOptions().kafka.brokers[0]!)
+    const watch = await watchOf(client, `127.0.0.1:${await freePort()}`, kafkaOptions().kafka.brokers[0]!)
     watches.push(watch)
     for (let i = 0; i < 20; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100))
@@ -45,7 +46,7 @@ describe('the Kafka broker watch', () => {
 
   it('names a broker that refuses connections after two failed checks', async () => {
     const port = await freePort()
-    const watch = watchOf(`127.0.0.1:${port}`)
+    const watch = await watchOf(client, `127.0.0.1:${port}`)
     watches.push(watch)
     const started = Date.now()
     await until('unreachable', () => !watch.health().reachable, 10_000)
@@ -60,7 +61,7 @@ describe('the Kafka broker watch', () => {
     silent.listen(0, '127.0.0.1')
     await new Promise((resolve) => silent.once('listening', resolve))
     const { port } = silent.address() as net.AddressInfo
-    const watch = watchOf(`127.0.0.1:${port}`)
+    const watch = await watchOf(client, `127.0.0.1:${port}`)
     watches.push(watch)
     await until('unreachable', () => !watch.health().reachable, 15_000)
   })

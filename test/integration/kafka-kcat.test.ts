@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Log, LogRecord, OutgoingRecord } from '../../runtime/log/log.ts'
 import { partitionForKey } from '../../runtime/log/partitioner.ts'
 import { frame, unframe } from '../../runtime/codec/avro/wire.ts'
-import { kafkaBroker, openTestKafkaLog, unique } from './kafka-support.ts'
+import { kafkaClients, kafkaBroker, openTestKafkaLog, unique } from './kafka-support.ts'
 
 const run = promisify(execFile)
 
@@ -44,11 +44,11 @@ function parseKcat(out: Buffer): KcatRecord[] {
   return records
 }
 
-describe('kcat reads and writes Tributary topics on Kafka (real broker)', () => {
+describe.each(kafkaClients)('kcat reads and writes Tributary topics on Kafka (real broker) [%s]', (client) => {
   let log: Log
   beforeAll(async () => {
     if (spawnSync('kcat', ['-V']).status !== 0) throw new Error('kcat is not installed, and the set-up could not install it (test/infra/tools.sh ensure kcat says why)')
-    log = await openTestKafkaLog()
+    log = await openTestKafkaLog({}, client)
   })
   afterAll(async () => {
     await log?.close()

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { nextOffsets, type Consumer, type Log } from '../../runtime/log/log.ts'
-import { openTestKafkaLog, unique } from './kafka-support.ts'
+import { kafkaClients, openTestKafkaLog, unique } from './kafka-support.ts'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Next offsets to commit for a polled batch: last offset + 1 per partition. */
 
-describe('Kafka consumer group rebalance (real broker)', () => {
+describe.each(kafkaClients)('Kafka consumer group rebalance (real broker) [%s]', (client) => {
   let log: Log
   beforeAll(async () => {
-    log = await openTestKafkaLog()
+    log = await openTestKafkaLog({}, client)
   })
   afterAll(async () => {
     await log?.close()

@@ -26,15 +26,26 @@ export async function requireKafka(): Promise<void> {
   if (!(await portOpen(host!, Number(port)))) throw new Error(`no Kafka broker at ${kafkaBroker} (TRIBUTARY_TEST_KAFKA): run \`npm run infra:up\` first`)
 }
 
-/** The runtime's defaults for transport.kafka, pointed at the test broker. */
-export function kafkaOptions(overrides: Partial<KafkaLogOptions> = {}, broker = kafkaBroker): KafkaLogOptions {
-  const kafka = configSchema.parse({ transport: { kind: 'kafka', kafka: { brokers: [broker], clientId: unique('trib-test') } } }).transport.kafka
+export type KafkaClient = KafkaLogOptions['kafka']['client']
+
+/**
+ * The client libraries every Kafka suite runs against (`describe.each(kafkaClients)`);
+ * TRIBUTARY_TEST_KAFKA_CLIENTS (comma-separated) narrows the list.
+ */
+export const kafkaClients: KafkaClient[] = (process.env.TRIBUTARY_TEST_KAFKA_CLIENTS ?? 'kafkajs,platformatic')
+  .split(',')
+  .map((c) => c.trim())
+  .filter((c): c is KafkaClient => c === 'kafkajs' || c === 'platformatic')
+
+/** The runtime's defaults for transport.kafka, pointed at the test broker, over the given client library. */
+export function kafkaOptions(overrides: Partial<KafkaLogOptions> = {}, broker = kafkaBroker, client: KafkaClient = 'kafkajs'): KafkaLogOptions {
+  const kafka = configSchema.parse({ transport: { kind: 'kafka', kafka: { brokers: [broker], clientId: unique('trib-test'), client } } }).transport.kafka
   return { kafka, defaultPartitions: 1, ...overrides }
 }
 
-export async function openTestKafkaLog(overrides: Partial<KafkaLogOptions> = {}): Promise<Log> {
+export async function openTestKafkaLog(overrides: Partial<KafkaLogOptions> = {}, client: KafkaClient = 'kafkajs'): Promise<Log> {
   await requireKafka()
-  return openKafkaLog(kafkaOptions(overrides))
+  return openKafkaLog(kafkaOptions(overrides, kafkaBroker, client))
 }
 
 /**

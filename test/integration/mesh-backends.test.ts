@@ -10,7 +10,7 @@ import { openRuntime, type Runtime } from '../../runtime/runtime.ts'
 import { generateSampleData, playsTopic, usersTopic } from '../../products/sample-data/generate.ts'
 import { exampleMesh, readDecoded, readTopic, tempDir } from '../helpers/runtime.ts'
 import { registryClient } from '../interop/registry-python.ts'
-import { kafkaBroker, requireKafka, resetKafka } from './kafka-support.ts'
+import { kafkaBroker, kafkaClients, requireKafka, resetKafka } from './kafka-support.ts'
 import { S3_ENDPOINT, assertS3Reachable, createBucket } from './s3-server.ts'
 
 /**
@@ -62,7 +62,7 @@ const withoutPositions = (row: Record<string, unknown>): Record<string, unknown>
   return rest
 }
 
-describe('the example mesh on Kafka + a remote registry + S3 equals embedded mode', () => {
+describe.each(kafkaClients)('the example mesh on Kafka + a remote registry + S3 equals embedded mode [%s]', (client) => {
   let embeddedMode: ModeResult
   let kafkaMode: ModeResult
   let registry: EmbeddedRegistry
@@ -94,6 +94,7 @@ describe('the example mesh on Kafka + a remote registry + S3 equals embedded mod
             'transport.defaultPartitions': PARTITIONS,
             'transport.kafka.brokers': [kafkaBroker],
             'transport.kafka.clientId': 'trib-mesh-test',
+            'transport.kafka.client': client,
             'registry.kind': 'confluent',
             'registry.url': registryServer.url,
             'registry.username': registryWriter.username,

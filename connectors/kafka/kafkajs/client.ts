@@ -1,12 +1,10 @@
 import kafkajs from 'kafkajs'
 import type { KafkaConfig as KafkajsConfig, LogEntry, SASLOptions } from 'kafkajs'
-import { moduleLogger, type Logger } from '../../runtime/logger.ts'
-import type { ResolvedKafkaOptions } from './options.ts'
+import { log } from '../logger.ts'
+import type { ResolvedKafkaOptions } from '../options.ts'
 
 const { Kafka, logLevel } = kafkajs
 export type KafkaClient = InstanceType<typeof Kafka>
-
-export const log: Logger = moduleLogger('kafka')
 
 /**
  * kafkajs messages that are routine in our use and would otherwise read as failures: per-request

@@ -1,40 +1,21 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
-import { backoffDelay, retry } from '../../runtime/util/retry.ts'
 import { randomUUID } from 'node:crypto'
 import type { EachBatchPayload, IMemberAssignment } from 'kafkajs'
-import { TributaryError, isTributaryError } from '../../runtime/errors.ts'
-import type { Consumer, ConsumerOptions, LogRecord, OutgoingRecord, PartitionOffset, PollOptions, RecordPosition, StartFrom, TopicPartition } from '../../runtime/log/log.ts'
-import { Mutex } from '../shared/mutex.ts'
-import { assertTopicName } from '../../runtime/log/names.ts'
-import { Signal } from '../shared/signal.ts'
-import { PRIVATE_GROUP_PREFIX, REQUEST_BACKOFF, type KafkaAdmin } from './admin.ts'
-import { log } from './client.ts'
-import { describe, hasType, isRebalance, toTributaryError } from './errors.ts'
+import { TributaryError, isTributaryError } from '../../../runtime/errors.ts'
+import type { Consumer, ConsumerOptions, LogRecord, OutgoingRecord, PartitionOffset, PollOptions, RecordPosition, StartFrom, TopicPartition } from '../../../runtime/log/log.ts'
+import { backoffDelay, retry } from '../../../runtime/util/retry.ts'
+import { Mutex } from '../../shared/mutex.ts'
+import { Signal } from '../../shared/signal.ts'
+import { PRIVATE_GROUP_PREFIX, REQUEST_BACKOFF } from '../admin.ts'
+import { Committer } from '../committer.ts'
+import { checkCommitOffsets, checkConsumerOptions, checkSeekOffset, notAssigned, sortedAssignment } from '../consumer-checks.ts'
+import type { ConsumerHost } from '../driver.ts'
+import { describe, hasType, isRebalance, toTributaryError } from '../errors.ts'
+import { log } from '../logger.ts'
+import { fetchBytesFor } from '../options.ts'
+import { formatOffsets, rebalanced, startOffsets, tpKey, type Part } from '../positions.ts'
 import { Handoff, toLogRecords } from './handoff.ts'
-import { fetchBytesFor, type ResolvedKafkaOptions } from './options.ts'
-import { formatOffsets, startOffsets, tpKey, type Part } from './positions.ts'
-import { CommitQueue } from './commit-queue.ts'
-import { Appender, type PartitionCounts, type Planner } from './producer.ts'
 import { Session, type SessionEvents } from './session.ts'
-import { TransactionalCommitter } from './transactions.ts'
-
-/** What a consumer needs from its log. */
-export interface ConsumerHost {
-  readonly options: ResolvedKafkaOptions
-  readonly admin: KafkaAdmin
-  readonly planner: Planner
-  readonly counts: PartitionCounts
-  append(records: readonly OutgoingRecord[]): Promise<RecordPosition[]>
-  /** Records and offsets for a group with no live member, in one transaction (replay, setGroupOffsets). */
-  offlineCommit(group: string, records: readonly OutgoingRecord[], offsets: readonly PartitionOffset[]): Promise<RecordPosition[]>
-  /**
-   * Reserves a member index of the group in this process (a member's identity; an exactly-once
-   * consumer's transactional id derives from it): `member` when given, refused with TRIB_USAGE
-   * while another open consumer holds it; else the lowest free index.
-   */
-  memberIndex(group: string, member: number | undefined): number
-  consumerClosed(consumer: KafkaConsumer, group: string | null, memberIndex: number | undefined): void
-}
 
 const DEFAULT_MAX_WAIT_MS = 1000
 /** A poll waits this long for records it knows exist (position below end), even with maxWaitMs 0. */
@@ -63,7 +44,7 @@ const HEARTBEAT_MS = 1000
  * commit for a partition that is no longer assigned, or after the group expelled this member
  * (a processing stall beyond the rebalance timeout), fails with TRIB_LOG_REBALANCED.
  *
- * With `pipelined`, consecutive commits are grouped into one (commit-queue.ts: one transaction, or
+ * With `pipelined`, consecutive commits are grouped into one (committer.ts: one transaction, or
  * one offset commit, per commit interval), and a held batch is let go only once the group covering
  * its records committed, so the same holds for grouped commits.
  *
@@ -71,7 +52,7 @@ const HEARTBEAT_MS = 1000
  * from the broker, after settling an exactly-once transaction whose outcome is unknown), so a
  * caller that keeps polling gets the uncommitted records again instead of skipping them.
  */
-export class KafkaConsumer implements Consumer {
+export class KafkajsConsumer implements Consumer {
   readonly #host: ConsumerHost
   readonly #group: string | null
   readonly #groupId: string
@@ -79,10 +60,7 @@ export class KafkaConsumer implements Consumer {
   readonly #from: StartFrom
   readonly #maxBuffered: number
   readonly #fetch: { maxBytes: number; maxBytesPerPartition: number }
-  readonly #txn: TransactionalCommitter | undefined
-  readonly #memberIndex: number | undefined
-  /** At-least-once commits: records through an idempotent producer, then the offsets. */
-  readonly #plain: CommitQueue<Appender> | undefined
+  readonly #committer: Committer
   readonly #handoff = new Handoff()
   readonly #signal = new Signal()
   readonly #polling = new Mutex()
@@ -103,17 +81,11 @@ export class KafkaConsumer implements Consumer {
   #memberLost = false
   #fatal: TributaryError | undefined
   #rewind: TopicPartition[] | undefined
-  #appender: Appender | undefined
   #heartbeat: (() => Promise<void>) | undefined
   #heartbeatTimer: NodeJS.Timeout | undefined
 
   constructor(host: ConsumerHost, options: ConsumerOptions) {
-    for (const t of options.topics) assertTopicName(t)
-    if (options.group !== null && (typeof options.group !== 'string' || options.group.length === 0))
-      throw new TributaryError('TRIB_USAGE', `consumer group must be a non-empty string or null, got ${JSON.stringify(options.group)}`)
-    const m = options.member
-    if (m !== undefined && !(Number.isInteger(m.count) && m.count >= 1 && Number.isInteger(m.index) && m.index >= 0 && m.index < m.count))
-      throw new TributaryError('TRIB_USAGE', `consumer member ${m.index} of ${m.count} is not a valid static membership`)
+    checkConsumerOptions(options)
     const { options: opts } = host
     this.#host = host
     this.#group = options.group
@@ -122,31 +94,18 @@ export class KafkaConsumer implements Consumer {
     this.#from = options.from ?? { kind: 'earliest' }
     this.#maxBuffered = Math.max(1, options.maxBufferedRecords ?? 10_000)
     this.#fetch = fetchBytesFor(options.maxBufferedRecords, opts.tuning)
-    // Stable per group and member: a restarted member fences the one it replaces (transactions.ts).
-    // Instances of one product in different processes need different clientIds (e.g. the pod name).
-    // A pipelined caller (the processor) gets its commits grouped: see commit-queue.ts.
-    const policy = options.pipelined ? { intervalMs: opts.kafka.commitIntervalMs, maxRecords: opts.kafka.commitMaxRecords } : { intervalMs: 0, maxRecords: Infinity }
-    if (options.group !== null && (m !== undefined || options.exactlyOnce)) this.#memberIndex = host.memberIndex(options.group, m?.index)
-    if (options.exactlyOnce && options.group !== null) {
-      this.#txn = new TransactionalCommitter(opts, `${opts.kafka.clientId}.${options.group}.${this.#memberIndex}`, host.planner, host.counts, host.admin, policy, (offsets) => {
-        if (this.#memberLost && offsets.length > 0) throw this.#rebalanced(offsets[0]!)
-      })
-    } else if (options.group !== null) {
-      this.#plain = new CommitQueue<Appender>(
-        {
-          open: async () => this.#producer(),
-          send: (appender, records) => appender.append(records),
-          close: (_appender, _group, offsets) => this.#commitOffsets(offsets),
-          fail: async (_appender, e, group, records, offsets) => toTributaryError(e, `committing ${records} records and offsets ${formatOffsets(offsets)} of group ${group}`, { group }),
-        },
-        policy,
-      )
-    }
+    this.#committer = new Committer(host, options, {
+      check: (offsets) => {
+        if (this.#memberLost && offsets.length > 0) throw rebalanced(offsets[0]!, this.#group)
+        return undefined
+      },
+      commitOffsets: (offsets) => this.#commitOffsets(offsets),
+    })
   }
 
   async prepare(): Promise<void> {
     this.#assertOpen()
-    await this.#txn?.start()
+    await this.#committer.start()
   }
 
   poll(options: PollOptions = {}): Promise<LogRecord[]> {
@@ -188,13 +147,11 @@ export class KafkaConsumer implements Consumer {
 
   seek(position: PartitionOffset): void {
     this.#assertOpen()
+    checkSeekOffset(position)
     const { topic, partition, offset } = position
-    if (!Number.isSafeInteger(offset) || offset < 0)
-      throw new TributaryError('TRIB_OFFSET_OUT_OF_RANGE', `cannot seek ${topic}-${partition} to offset ${offset}`, { details: { ...position } })
     const key = tpKey(topic, partition)
     const part = this.#parts.get(key)
-    if (!this.#topics.includes(topic) || (this.#ready && part === undefined && !this.#missing.includes(topic)))
-      throw new TributaryError('TRIB_TOPIC_INVALID', `${topic}-${partition} is not assigned to this consumer`, { details: { ...position } })
+    if (!this.#topics.includes(topic) || (this.#ready && part === undefined && !this.#missing.includes(topic))) throw notAssigned(position)
     // Not positioned yet: the seek wins over the committed offset and `from` when it is.
     if (!this.#ready || part === undefined) {
       this.#seeks.set(key, offset)
@@ -223,9 +180,7 @@ export class KafkaConsumer implements Consumer {
   }
 
   assignment(): TopicPartition[] {
-    return [...this.#parts.values()]
-      .map((p) => ({ topic: p.topic, partition: p.partition }))
-      .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
+    return sortedAssignment(this.#parts.values())
   }
 
   async commit(step: { offsets: PartitionOffset[]; records?: OutgoingRecord[] }): Promise<RecordPosition[]> {
@@ -240,15 +195,11 @@ export class KafkaConsumer implements Consumer {
     }
     // Never polled, so never joined: a commit for a group without live members (replay).
     if (!this.#started) return this.#host.offlineCommit(group, records, offsets)
-    for (const o of offsets) {
-      if (!Number.isSafeInteger(o.offset) || o.offset < 0)
-        throw new TributaryError('TRIB_OFFSET_OUT_OF_RANGE', `group ${group}: offset ${o.offset} for ${o.topic}-${o.partition} is not valid`, { details: { ...o } })
-      if (!this.#parts.has(tpKey(o.topic, o.partition))) throw this.#rebalanced(o)
-    }
+    checkCommitOffsets(group, offsets, this.#parts)
     // Between generations (or expelled) the partitions may already be someone else's.
-    if ((this.#memberLost || !this.#ready) && offsets.length > 0) throw this.#rebalanced(offsets[0]!)
+    if ((this.#memberLost || !this.#ready) && offsets.length > 0) throw rebalanced(offsets[0]!, group)
     try {
-      const positions = await (this.#txn ?? this.#plain!).commit(group, records, offsets)
+      const positions = await this.#committer.commit(group, records, offsets)
       for (const o of offsets) {
         const part = this.#parts.get(tpKey(o.topic, o.partition))
         if (part) part.base = o.offset
@@ -264,7 +215,7 @@ export class KafkaConsumer implements Consumer {
 
   /** Makes every commit so far durable (or failed) now, instead of at the end of the commit interval. */
   flush(): Promise<void> {
-    return (this.#txn ?? this.#plain)?.flush() ?? Promise.resolve()
+    return this.#committer.flush()
   }
 
   caughtUp(): boolean {
@@ -286,9 +237,8 @@ export class KafkaConsumer implements Consumer {
     this.#session = undefined
     await session?.stop()
     await this.#starting?.catch(() => undefined)
-    await this.#txn?.close()
-    await this.#appender?.close()
-    this.#host.consumerClosed(this, this.#group, this.#memberIndex)
+    await this.#committer.close()
+    this.#host.consumerClosed(this, this.#group, this.#committer.memberIndex)
   }
 
   // ---- lifecycle ----
@@ -317,7 +267,7 @@ export class KafkaConsumer implements Consumer {
   async #openSession(): Promise<void> {
     const admin = this.#host.admin
     // First, so a restarted member fences its predecessor before reading the group's offsets.
-    await this.#txn?.start()
+    await this.#committer.start()
     const exists = await Promise.all(this.#topics.map((t) => admin.exists(t)))
     if (this.#closed) return
     const present = this.#topics.filter((_, i) => exists[i])
@@ -371,10 +321,7 @@ export class KafkaConsumer implements Consumer {
     const tps = this.#rewind!
     const group = this.#group!
     try {
-      // Ends what is pending, and settles a transaction whose outcome is unknown (committed or
-      // aborted), before reading offsets.
-      await this.#plain?.flush()
-      await this.#txn?.start()
+      await this.#committer.settle()
       const committed = await this.#host.admin.committedOffsets(group, [...new Set(tps.map((t) => t.topic))])
       const byKey = new Map(committed.map((o) => [tpKey(o.topic, o.partition), o.offset]))
       this.#rewind = undefined
@@ -384,8 +331,7 @@ export class KafkaConsumer implements Consumer {
         part.base = byKey.get(tpKey(topic, partition)) ?? part.base
         this.#applySeek(part, part.base)
       }
-      this.#txn?.recover()
-      this.#plain?.recover()
+      this.#committer.recover()
       log.info({ group, partitions: tps.map((t) => `${t.topic}-${t.partition}`) }, 'rewound to the committed offsets after a failed commit')
     } catch (e) {
       log.warn({ group, cause: describe(e) }, 'rewinding after a failed commit failed; retrying at the next poll')
@@ -401,7 +347,7 @@ export class KafkaConsumer implements Consumer {
     // A grouped commit never outlives the batches it covers: while they are held, kafkajs cannot
     // rejoin the group, so the partitions are still ours when it commits.
     await this.flush()
-    if (this.#txn) await this.#txn.settled()
+    await this.#committer.settled()
     if (all) this.#handoff.releaseAll()
     else this.#handoff.releaseTaken()
   }
@@ -413,25 +359,11 @@ export class KafkaConsumer implements Consumer {
     this.#session?.seek(part.topic, part.partition, offset)
   }
 
-  #rebalanced(o: TopicPartition): TributaryError {
-    return new TributaryError(
-      'TRIB_LOG_REBALANCED',
-      `${o.topic}-${o.partition} is not assigned to this consumer of group ${this.#group} any more (the group rebalanced); its uncommitted records are delivered again`,
-      { details: { topic: o.topic, partition: o.partition, group: this.#group } },
-    )
-  }
-
   /** At-least-once: the offsets, once the unit's records are acknowledged. */
   async #commitOffsets(offsets: readonly PartitionOffset[]): Promise<void> {
-    if (offsets.length === 0) return
     // kafkajs silently skips a commit while its runner is down (between generations).
-    if (!this.#ready || this.#session === undefined || this.#memberLost) throw this.#rebalanced(offsets[0]!)
+    if (!this.#ready || this.#session === undefined) throw rebalanced(offsets[0]!, this.#group)
     await this.#session.commitOffsets(offsets)
-  }
-
-  #producer(): Appender {
-    this.#appender ??= new Appender(this.#host.options, 'consumer-producer', this.#host.planner, this.#host.counts)
-    return this.#appender
   }
 
   // ---- kafkajs events ----

@@ -1,8 +1,9 @@
 import type { Consumer as KafkajsConsumer, EachBatchPayload, IMemberAssignment } from 'kafkajs'
-import type { PartitionOffset, TopicPartition } from '../../runtime/log/log.ts'
-import { createClient, log } from './client.ts'
-import { describe } from './errors.ts'
-import type { ResolvedKafkaOptions } from './options.ts'
+import type { PartitionOffset, TopicPartition } from '../../../runtime/log/log.ts'
+import { log } from '../logger.ts'
+import { createClient } from './client.ts'
+import { describe } from '../errors.ts'
+import type { ResolvedKafkaOptions } from '../options.ts'
 
 /** What a session reports to its consumer. Every callback but onBatch runs synchronously inside kafkajs. */
 export interface SessionEvents {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { Handoff, toLogRecords, type HeldBatch } from '../../../connectors/kafka/handoff.ts'
-import type { LogRecord } from '../../../runtime/log/log.ts'
+import { Handoff, toLogRecords, type HeldBatch } from '../../../../connectors/kafka/kafkajs/handoff.ts'
+import type { LogRecord } from '../../../../runtime/log/log.ts'
 
 const records = (partition: number, from: number, n: number): LogRecord[] =>
   Array.from({ length: n }, (_, i) => ({ topic: 't', partition, offset: from + i, timestamp: 0, key: null, value: Buffer.from(`${partition}:${from + i}`), headers: {} }))

@@ -1,5 +1,5 @@
 import type { KafkaMessage } from 'kafkajs'
-import type { Headers, LogRecord } from '../../runtime/log/log.ts'
+import type { Headers, LogRecord } from '../../../runtime/log/log.ts'
 
 /** Where a partition's reader stands; the hand-off moves it as records are handed out. */
 export interface Position {
