@@ -1,6 +1,7 @@
 import { TributaryError } from '../../runtime/errors.ts'
 import type { PartitionOffset, StartFrom, TopicPartition } from '../../runtime/log/log.ts'
 import type { KafkaAdmin } from './admin.ts'
+import { describe } from './errors.ts'
 import { log } from './logger.ts'
 
 export const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`
@@ -9,7 +10,7 @@ export const tpKey = (topic: string, partition: number): string => `${topic}\u00
 export interface Part extends TopicPartition {
   /** Next offset to hand out (-1 before the first assignment resolved it). */
   position: number
-  /** Read-committed end as last seen (ListOffsets or a fetch's high watermark). */
+  /** The log's end as last seen (ListOffsets, a fetch's high watermark, readEnds): a reader is caught up at it. */
   end: number
   /** A seek waits for a fresh end offset; the partition is paused meanwhile. */
   seeking: number
@@ -77,6 +78,31 @@ export async function startOffsets(admin: KafkaAdmin, input: StartInput): Promis
 function decided(p: Part, input: StartInput, committed: Map<string, number>): boolean {
   const key = tpKey(p.topic, p.partition)
   return input.seeks.has(key) || (input.group !== null ? committed.has(key) : p.position >= 0)
+}
+
+/**
+ * Reads the log's end of every partition in `parts` from the brokers into `end`; true when one
+ * moved. A poll that returns at once (a drain asking "is anything left?") does this before saying
+ * caught up: a consumer learns ends from its fetches, which may not have seen a commit acknowledged
+ * a moment ago. Fails quietly (false): the fetches still move the ends.
+ */
+export async function readEnds(admin: KafkaAdmin, parts: ReadonlyMap<string, Part>): Promise<boolean> {
+  const topics = [...new Set([...parts.values()].map((p) => p.topic))]
+  try {
+    const ends = new Map(await Promise.all(topics.map(async (t) => [t, await admin.logEnds(t)] as const)))
+    let moved = false
+    for (const p of parts.values()) {
+      const end = ends.get(p.topic)?.get(p.partition) ?? p.end
+      if (end > p.end) {
+        p.end = end
+        moved = true
+      }
+    }
+    return moved
+  } catch (e) {
+    log.debug({ topics, cause: describe(e) }, 'could not read the end offsets')
+    return false
+  }
 }
 
 export const formatOffsets = (a: readonly PartitionOffset[]): string => a.map((o) => `${o.topic}-${o.partition}@${o.offset}`).join(' ')

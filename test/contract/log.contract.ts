@@ -379,6 +379,29 @@ export function logContract(name: string, open: () => Promise<{ log: Log; cleanu
       expect(written.map((r) => text(r.value))).toEqual(['1!', '2!', '3!'])
     })
 
+    it('a poll with maxWaitMs 0 drains: after a commit resolves, a reader is caught up only once it has read its records', async () => {
+      // What `run --until-idle` relies on: a downstream reader asked right after its upstream's
+      // exactly-once commit must not answer "nothing left" while that commit's records settle.
+      const input = unique('drain-in')
+      const output = unique('drain-out')
+      await log.ensureTopic(input, { partitions: 1 })
+      await log.ensureTopic(output, { partitions: 1 })
+      const rounds = 12
+      await log.append(Array.from({ length: rounds }, (_, i) => ({ topic: input, key: null, value: b(`${i}`) })))
+      const writer = consumer({ group: unique('g-drain'), topics: [input], exactlyOnce: true })
+      expect(await pollUntil(writer, rounds)).toHaveLength(rounds)
+      const reader = consumer({ group: null, topics: [output] })
+      const deadline = Date.now() + 30_000
+      while (!reader.caughtUp() && Date.now() < deadline) await reader.poll({ maxWaitMs: 100 })
+      for (let i = 0; i < rounds; i++) {
+        await writer.commit({ offsets: [{ topic: input, partition: 0, offset: i + 1 }], records: [{ topic: output, key: null, value: b(`out ${i}`) }] })
+        const got: LogRecord[] = []
+        do got.push(...(await reader.poll({ maxWaitMs: 0 })))
+        while (!reader.caughtUp() && Date.now() < deadline)
+        expect(got.map((r) => text(r.value)), `round ${i}`).toEqual([`out ${i}`])
+      }
+    })
+
     it('maxBufferedRecords: no poll returns more, whatever its maxRecords, and every record still arrives in order', async () => {
       const topic = unique('buffered')
       await log.ensureTopic(topic, { partitions: 1 })

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Admin, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka'
+import { Admin, FetchIsolationLevels, ListOffsetTimestamps, type FetchIsolationLevelValue } from '@platformatic/kafka'
 import type { PartitionOffset } from '../../../runtime/log/log.ts'
 import type { Watermark } from '../admin.ts'
 import type { AdminWire } from '../driver.ts'
@@ -25,12 +25,12 @@ export function platformaticAdmin(options: ResolvedKafkaOptions, role: string, r
     }
   }
 
-  /** ListOffsets at a time (or EARLIEST/LATEST), read-committed, for every partition of the topic. */
-  async function offsetsAt(topic: string, timestamp: bigint): Promise<bigint[]> {
+  /** ListOffsets at a time (or EARLIEST/LATEST), read-committed unless told, for every partition of the topic. */
+  async function offsetsAt(topic: string, timestamp: bigint, isolationLevel: FetchIsolationLevelValue = FetchIsolationLevels.READ_COMMITTED): Promise<bigint[]> {
     const n = await partitionCount(topic)
     if (n === 0) throw Object.assign(new Error(`Unknown topic ${topic}.`), { apiId: 'UNKNOWN_TOPIC_OR_PARTITION' })
     const partitions = Array.from({ length: n }, (_, partitionIndex) => ({ partitionIndex, timestamp }))
-    const listed = await admin.listOffsets({ topics: [{ name: topic, partitions }], isolationLevel: FetchIsolationLevels.READ_COMMITTED })
+    const listed = await admin.listOffsets({ topics: [{ name: topic, partitions }], isolationLevel })
     const out: bigint[] = new Array(n).fill(-1n)
     for (const t of listed) for (const p of t.partitions) out[p.partitionIndex] = p.offset
     return out
@@ -60,6 +60,7 @@ export function platformaticAdmin(options: ResolvedKafkaOptions, role: string, r
       for (let p = 0; p < high.length; p++) out.set(p, { low: Number(low[p]), high: Number(high[p]) })
       return out
     },
+    logEnds: async (topic) => new Map((await offsetsAt(topic, ListOffsetTimestamps.LATEST, FetchIsolationLevels.READ_UNCOMMITTED)).map((o, p) => [p, Number(o)])),
     offsetsForTimestamp: async (topic, timestamp) => {
       const [at, high] = await Promise.all([offsetsAt(topic, BigInt(timestamp)), offsetsAt(topic, ListOffsetTimestamps.LATEST)])
       // -1: no record at or after the time; the end, as the Log contract says.
