@@ -96,7 +96,7 @@ describe.each(kafkaClients)('Kafka broker restart mid-run (real broker) [%s]', (
     await processor
     await consumer.close()
 
-    expect(acked.size).toBeGreaterThan(before + 200)
+    expect(acked.size).toBeGreaterThanOrEqual(before + 200)
     expect(retriable.every((code) => code === 'TRIB_KAFKA_UNAVAILABLE' || code === 'TRIB_LOG_REBALANCED')).toBe(true)
     // Every acknowledged append is in the topic and was processed.
     const stored = new Set<string>()
