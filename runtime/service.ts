@@ -106,8 +106,9 @@ export class ProductService {
 
   /**
    * Ready when every product runs: its processor and sinks started (consumers joined, stores and
-   * tables open) and none stopped, and the transport's servers answer (a Kafka broker outage is
-   * waited out inside the client, so the log's own watch names it). The reasons name what is not,
+   * tables open) and none stopped, and the transport's servers and a remote schema registry answer
+   * (a Kafka broker outage is waited out inside the client, and the registry is asked only for
+   * schemas not cached yet, so each one's own watch names it). The reasons name what is not,
    * and each product's state is listed (a runnable waiting to be restarted after a retriable
    * failure keeps its product ready).
    */
@@ -118,6 +119,8 @@ export class ProductService {
     const reasons: string[] = []
     const transport = this.runtime.log.health?.()
     if (transport && !transport.reachable) reasons.push(`transport: ${transport.message}`)
+    const registry = this.runtime.registry.health?.()
+    if (registry && !registry.reachable) reasons.push(`registry: ${registry.message}`)
     for (const s of status) {
       if (s.state === 'stopped') reasons.push(`${s.product}: stopped by ${s.stopped!.runnable}: ${s.stopped!.code}: ${s.stopped!.message}`)
       else if (s.state === 'starting')
@@ -137,7 +140,13 @@ export class ProductService {
         },
       ]),
     )
-    return { ready: reasons.length === 0, reasons, products, ...(transport && !transport.reachable ? { transport } : {}) }
+    return {
+      ready: reasons.length === 0,
+      reasons,
+      products,
+      ...(transport && !transport.reachable ? { transport } : {}),
+      ...(registry && !registry.reachable ? { registry } : {}),
+    }
   }
 
   live(product: string): LiveStatus | undefined {

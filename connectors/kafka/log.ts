@@ -5,7 +5,8 @@ import { assertPartitionCount, assertTopicName } from '../../runtime/log/names.t
 import { KafkaAdmin } from './admin.ts'
 import { Appender } from './appender.ts'
 import type { ConsumerHost, Driver } from './driver.ts'
-import { BrokerWatch } from './health.ts'
+import type { ReachabilityWatch } from '../../runtime/util/reachability.ts'
+import { brokerWatch } from './health.ts'
 import { log } from './logger.ts'
 import type { ResolvedKafkaOptions } from './options.ts'
 import { Planner, type PartitionCounts } from './planner.ts'
@@ -28,7 +29,7 @@ export class KafkaLog implements Log, ConsumerHost {
   readonly counts: PartitionCounts
   private readonly appender: Appender
   private offsetsTxn: TransactionalCommitter | undefined
-  private watch: BrokerWatch | undefined
+  private watch: ReachabilityWatch | undefined
   private readonly consumers = new Set<Consumer>()
   /** Member indexes held by open consumers, per group (see ConsumerHost.memberIndex). */
   private readonly members = new Map<string, Set<number>>()
@@ -134,7 +135,7 @@ export class KafkaLog implements Log, ConsumerHost {
 
   health(): TransportHealth {
     if (this.closed) return { reachable: true }
-    this.watch ??= new BrokerWatch(this.driver, this.options).start()
+    this.watch ??= brokerWatch(this.driver, this.options).start()
     return this.watch.health()
   }
 

@@ -38,6 +38,7 @@ export function createHttpHandler(service: ProductService, access: AccessControl
     supervision: () => service.supervision(),
     heap: service.heap,
     log: service.runtime.log,
+    registry: service.runtime.registry,
   })
   const streams = new Map<string, number>()
   const baseUrl = (req: IncomingMessage) => `http://${req.headers.host ?? `localhost:${config.http.port}`}`

@@ -1,4 +1,5 @@
 import { pushAll } from '../util/arrays.ts'
+import type { Reachability } from '../util/reachability.ts'
 
 /**
  * The log: topics of partitioned, offset-addressed records with keys, headers and timestamps, plus
@@ -195,7 +196,7 @@ export interface LogCapabilities {
 }
 
 /** Whether the transport's servers answer (Log.health). */
-export type TransportHealth = { reachable: true } | { reachable: false; since: number; message: string }
+export type TransportHealth = Reachability
 
 /**
  * After close(), every method but close() fails with TRIB_LOG_CLOSED, and the consumers it made

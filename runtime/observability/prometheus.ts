@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import type { Log } from '../log/log.ts'
+import type { SchemaRegistry } from '../registry/registry.ts'
 import type { HeapWatch } from './heap.ts'
 import type { Histogram } from './metrics.ts'
 import type { ProcessorRunnable } from '../processor/runnable.ts'
@@ -21,6 +22,7 @@ export interface MetricsSource {
   supervision(): { status(): ProductStatus[]; restarts(): RestartCount[] } | undefined
   heap?: HeapWatch | undefined
   log: Log
+  registry?: SchemaRegistry
 }
 
 /**
@@ -93,6 +95,9 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
   const log = source.log
   if (log.health)
     metric('tributary_transport_up', "Whether the transport's servers (the Kafka brokers) answer: 0 during an outage", 'gauge', () => [{ value: log.health!().reachable ? 1 : 0, labels: {} }])
+  const schemas = source.registry
+  if (schemas?.health)
+    metric('tributary_registry_up', 'Whether the schema registry answers: 0 during an outage', 'gauge', () => [{ value: schemas.health!().reachable ? 1 : 0, labels: {} }])
   const heap = source.heap
   if (heap) {
     metric('tributary_heap_used_ratio', 'Used V8 heap as a share of its limit (main thread)', 'gauge', () => [{ value: heap.usedRatio, labels: {} }])

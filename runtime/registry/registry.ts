@@ -1,3 +1,5 @@
+import type { Reachability } from '../util/reachability.ts'
+
 /**
  * A schema registry with Confluent semantics: subjects (`<topic>-value`, `<topic>-key`) hold
  * versions 1..n; every distinct schema gets a global id, stable forever; registration is checked
@@ -53,6 +55,12 @@ export interface SchemaRegistry {
   /** Soft delete (or permanent when asked); returns the deleted versions. */
   deleteSubject(subject: string, permanent?: boolean): Promise<number[]>
   deleteVersion(subject: string, version: number | 'latest', permanent?: boolean): Promise<number>
+  /**
+   * Optional, for a registry across the network: whether it answers now, for readiness. The first
+   * call starts the watch (periodic and cheap), close() stops it; a registry of local files has no
+   * such outage and no method.
+   */
+  health?(): Reachability
   close(): Promise<void>
 }
 

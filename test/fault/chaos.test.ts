@@ -24,7 +24,7 @@ import { S3_ENDPOINT, assertS3Reachable, createBucket, faultProxy, type Fault } 
  * second instance joining, the broker stopped and started again, the registry stopped and started
  * again, the second instance leaving. Afterwards every input id is in the output topics (read
  * committed) and in the lake: exactly once for `eo`, at least once for `alo`; no container exited
- * but by our hand; readiness named the broker outage and cleared; and the probe port answered
+ * but by our hand; readiness named the broker and registry outages and cleared; and the probe port answered
  * /healthz and /readyz within 100 ms at the 99th percentile throughout (a poller on a thread of
  * its own asks every 20 ms). On this 2-core machine shared with other suites, a bare Node HTTP
  * server in a process of its own, polled the same way, shows what the machine's load alone costs
@@ -295,14 +295,25 @@ describe('chaos on the real container: serve children through S3, broker, regist
     const clearedMs = Date.now() - upAt
     await waitReady(A)
 
-    // The registry goes away and comes back; A is killed meanwhile and starts without it.
+    // The registry goes away and comes back: B says so on /readyz (its watch, not a failed
+    // record: every schema is cached); A is killed meanwhile and starts without it.
     await feed(PER_PHASE)
+    const registryDownAt = Date.now()
     await stopRegistry()
     count('registry stopped and started')
-    await sleep(2_000)
+    let registryNamedMs = 0
+    await waitFor("b's readiness naming the registry outage", B.logs, async () => {
+      const r = await readyz(B)
+      const ok = r.status === 503 && r.body.reasons.some((x) => /^registry: schema registry \S+ unreachable/.test(x))
+      if (ok) registryNamedMs = Date.now() - registryDownAt
+      return ok
+    })
     await killMidBatch(A)
-    await sleep(5_000)
+    await sleep(3_000)
     await startRegistry()
+    const registryUpAt = Date.now()
+    await waitReady(B)
+    const registryClearedMs = Date.now() - registryUpAt
     await waitReady(A)
 
     // B leaves (SIGTERM: a clean exit), and A is killed right after, during that rebalance.
@@ -365,7 +376,7 @@ describe('chaos on the real container: serve children through S3, broker, regist
     console.info(
       `[figures] chaos on serve children (${Math.round(tookMs / 1000)} s, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}): ` +
         `faults ${Object.entries(faults).map(([k, v]) => `${k} ${v}`).join(', ')}; ${figures.join('; ')}; ` +
-        `readiness named the broker outage ${named.a} ms (a), ${named.b} ms (b) after its stop began (the broker took ${stopMs} ms to stop), cleared ${clearedMs} ms after it was back; ` +
+        `readiness named the broker outage ${named.a} ms (a), ${named.b} ms (b) after its stop began (the broker took ${stopMs} ms to stop), cleared ${clearedMs} ms after it was back; the registry outage ${registryNamedMs} ms (b) after its stop began, cleared ${registryClearedMs} ms after it was back; ` +
         `probe port: ${probe.n} answers (${probe.refused} refused while a container was down, ${probe.timeouts} timeouts, ${failedHealth} /healthz not 200), p50 ${probe.p50} ms, p99 ${probe.p99} ms, max ${probe.max} ms; ` +
         `a bare Node HTTP server beside them (the machine's own share): ${controlMs.length} answers, p50 ${percentile(controlMs, 50)} ms, p99 ${percentile(controlMs, 99)} ms, max ${percentile(controlMs, 100)} ms`,
     )

@@ -1,6 +1,7 @@
 import net from 'node:net'
 import { afterAll, describe, expect, it } from 'vitest'
-import { BrokerWatch } from '../../connectors/kafka/health.ts'
+import { brokerWatch } from '../../connectors/kafka/health.ts'
+import type { ReachabilityWatch } from '../../runtime/util/reachability.ts'
 import { driverFor } from '../../connectors/kafka/index.ts'
 import { resolveOptions } from '../../connectors/kafka/options.ts'
 import { until } from '../helpers/products.ts'
@@ -15,11 +16,11 @@ import { kafkaClients, kafkaOptions, requireKafka, type KafkaClient } from './ka
  */
 const watchOf = async (client: KafkaClient, ...brokers: string[]) => {
   const options = kafkaOptions({}, brokers[0], client)
-  return new BrokerWatch(await driverFor(client), resolveOptions({ ...options, kafka: { ...options.kafka, brokers, connectionTimeoutMs: 500 }, tuning: { healthIntervalMs: 100, healthTimeoutMs: 1_500 } })).start()
+  return brokerWatch(await driverFor(client), resolveOptions({ ...options, kafka: { ...options.kafka, brokers, connectionTimeoutMs: 500 }, tuning: { healthIntervalMs: 100, healthTimeoutMs: 1_500 } })).start()
 }
 
 describe.each(kafkaClients)('the Kafka broker watch [%s]', (client) => {
-  const watches: BrokerWatch[] = []
+  const watches: ReachabilityWatch[] = []
   const silent = net.createServer(() => undefined)
   afterAll(async () => {
     for (const w of watches) await w.close()

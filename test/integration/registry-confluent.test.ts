@@ -335,3 +335,42 @@ describe('transports', () => {
     expect([...authorizations]).toEqual([`Basic ${Buffer.from('wire:pa:ss').toString('base64')}`])
   })
 })
+
+describe('health (readiness)', () => {
+  const until = async (what: string, ok: () => boolean, timeoutMs = 10_000): Promise<void> => {
+    const deadline = Date.now() + timeoutMs
+    while (!ok()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+
+  it('is reachable while the registry answers, unreachable naming it after two failed checks (down, 5xx, refused credentials), and reachable again once it answers', async () => {
+    let mode: 'up' | 'down' | '503' | '401' = 'up'
+    const { url, hits } = await serve((req, res, pass) => {
+      if (mode === 'down') return req.socket.destroy()
+      if (mode === '503') return json(res, 503, { error_code: 50003, message: 'forwarding failed' })
+      if (mode === '401') return json(res, 401, { error_code: 401, message: 'Unauthorized' })
+      pass()
+    })
+    const registry = await openConfluentRegistry({ url, retries: 0, healthIntervalMs: 50, healthTimeoutMs: 1_000 })
+    expect(registry.health!()).toEqual({ reachable: true })
+    await until('a few checks', () => hits.filter((h) => h === 'GET /').length >= 4)
+    expect(registry.health!()).toEqual({ reachable: true })
+    for (const fault of ['down', '503', '401'] as const) {
+      mode = fault
+      await until(`unreachable (${fault})`, () => !registry.health!().reachable)
+      const h = registry.health!()
+      if (h.reachable) throw new Error('reachable')
+      expect(h.message, fault).toMatch(new RegExp(`^schema registry ${url.replace(/[.]/g, '\\.')} unreachable for \\d+ ms \\(\\d+ checks failed; last: .+\\)$`))
+      expect(h.since).toBeLessThanOrEqual(Date.now())
+      mode = 'up'
+      await until(`reachable after ${fault}`, () => registry.health!().reachable)
+    }
+    await registry.close()
+    // Closed: the watch stops asking.
+    const asked = hits.length
+    await new Promise((r) => setTimeout(r, 200))
+    expect(hits.length).toBe(asked)
+  })
+})

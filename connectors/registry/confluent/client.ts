@@ -3,6 +3,7 @@ import { moduleLogger } from '../../../runtime/logger.ts'
 import { type ApiResponse, type CallParams, type RegistryApi, openRegistryApi } from './api.ts'
 import { type FailedRequest, errorForResponse, isRetriableStatus, unexpectedBody } from './errors.ts'
 import type { ResolvedOptions } from './options.ts'
+import { type Reachability, ReachabilityWatch } from '../../../runtime/util/reachability.ts'
 import { retry } from '../../../runtime/util/retry.ts'
 
 /**
@@ -50,6 +51,7 @@ export class RegistryClient {
   readonly #options: ResolvedOptions
   readonly #api: RegistryApi
   readonly #closing = new AbortController()
+  #watch: ReachabilityWatch | undefined
 
   constructor(options: ResolvedOptions) {
     this.#options = options
@@ -95,22 +97,51 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * One request to the root, no retries, for the reachability watch: resolves when the registry
+   * answered; throws when it did not (within `timeoutMs`), answered 5xx, or refused the credentials.
+   */
+  async probe(timeoutMs: number): Promise<void> {
+    const outcome = await this.#attempt({ method: 'GET', route: '/' }, timeoutMs)
+    if (outcome.ok || !(isTributaryError(outcome.error, 'TRIB_REGISTRY_UNAVAILABLE') || isTributaryError(outcome.error, 'TRIB_REGISTRY_UNAUTHORIZED'))) return
+    throw outcome.error
+  }
+
+  /**
+   * Whether the registry answers now, for readiness: the first call starts a watch (one request to
+   * the root every healthIntervalMs). A product asks the registry only for schemas it has not
+   * cached, so an outage would otherwise show only when a new writer schema arrives.
+   */
+  health(): Reachability {
+    if (this.#closing.signal.aborted) return { reachable: true }
+    const { healthIntervalMs, healthTimeoutMs } = this.#options
+    this.#watch ??= new ReachabilityWatch({
+      what: `schema registry ${this.url}`,
+      intervalMs: healthIntervalMs,
+      timeoutMs: healthTimeoutMs,
+      check: () => this.probe(healthTimeoutMs),
+      logger: log,
+    }).start()
+    return this.#watch.health()
+  }
+
   /** Aborts requests in flight and their retries; later requests fail at once. */
   close(): void {
     this.#closing.abort()
+    void this.#watch?.close()
   }
 
-  async #attempt(req: RegistryRequest): Promise<Attempt> {
+  async #attempt(req: RegistryRequest, timeoutMs = this.#options.requestTimeoutMs): Promise<Attempt> {
     if (this.#closing.signal.aborted) throw this.#closedError(req)
     const failed: FailedRequest = { displayUrl: this.url, method: req.method, route: req.route, user: this.#options.user }
-    const timeout = AbortSignal.timeout(this.#options.requestTimeoutMs)
+    const timeout = AbortSignal.timeout(timeoutMs)
     const signal = AbortSignal.any([this.#closing.signal, timeout])
     let exchange: Exchange
     try {
       exchange = req.api ? await this.#viaLibrary(req.api, signal) : await this.#viaFetch(req, signal)
     } catch (e) {
       if (this.#closing.signal.aborted) throw this.#closedError(req)
-      const reason = timeout.aborted ? `no answer within ${this.#options.requestTimeoutMs} ms` : networkReason(e)
+      const reason = timeout.aborted ? `no answer within ${timeoutMs} ms` : networkReason(e)
       const error = new TributaryError('TRIB_REGISTRY_UNAVAILABLE', `schema registry ${this.url}: ${req.method} ${req.route} failed: ${reason}`, {
         cause: e,
         details: { url: this.url, method: req.method, route: req.route },

@@ -14,6 +14,10 @@ export interface ConfluentRegistryOptions extends Partial<Config['registry']> {
   maxRetryDelayMs?: number
   /** Check at open that the registry answers and accepts the credentials. Default true. */
   checkOnOpen?: boolean
+  /** The reachability watch (health(), for readiness): one request to the root this often. Default 2 s. */
+  healthIntervalMs?: number
+  /** A watch request without an answer by then failed. Default 5 s. */
+  healthTimeoutMs?: number
 }
 
 export interface ResolvedOptions {
@@ -30,6 +34,8 @@ export interface ResolvedOptions {
   initialRetryDelayMs: number
   maxRetryDelayMs: number
   checkOnOpen: boolean
+  healthIntervalMs: number
+  healthTimeoutMs: number
 }
 
 export function resolveOptions(options: ConfluentRegistryOptions): ResolvedOptions {
@@ -70,5 +76,7 @@ export function resolveOptions(options: ConfluentRegistryOptions): ResolvedOptio
     initialRetryDelayMs: options.initialRetryDelayMs ?? 100,
     maxRetryDelayMs: options.maxRetryDelayMs ?? 5_000,
     checkOnOpen: options.checkOnOpen ?? true,
+    healthIntervalMs: options.healthIntervalMs ?? 2_000,
+    healthTimeoutMs: options.healthTimeoutMs ?? 5_000,
   }
 }

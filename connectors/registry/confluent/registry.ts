@@ -1,6 +1,7 @@
 import { TributaryError, isTributaryError } from '../../../runtime/errors.ts'
 import { canonicalSchema } from '../../../runtime/registry/canonical.ts'
 import { type CompatibilityLevel, type RegisteredSchema, type SchemaRegistry, compatibilityLevels } from '../../../runtime/registry/registry.ts'
+import type { Reachability } from '../../../runtime/util/reachability.ts'
 import type { RegistryClient, RegistryRequest } from './client.ts'
 import { unexpectedBody } from './errors.ts'
 
@@ -154,6 +155,10 @@ export class ConfluentSchemaRegistry implements SchemaRegistry {
     const answer = await this.#call(req)
     if (!Number.isInteger(answer)) throw unexpectedBody(this.#failed(req), 'the deleted version', answer)
     return answer as number
+  }
+
+  health(): Reachability {
+    return this.#client.health()
   }
 
   async close(): Promise<void> {
