@@ -12,16 +12,11 @@ import type { ConsumerHost } from '../driver.ts'
 import { describe, toTributaryError } from '../errors.ts'
 import { log } from '../logger.ts'
 import { fetchBytesFor } from '../options.ts'
+import { PollWait, TOPIC_RECHECK_MS } from '../poll-wait.ts'
 import { formatOffsets, readEnds, rebalanced, startOffsets, tpKey } from '../positions.ts'
 import { baseOptions } from './client.ts'
 import { Fetcher, type FetchPart } from './fetcher.ts'
 import { GroupMembership } from './group.ts'
-
-const DEFAULT_MAX_WAIT_MS = 1000
-/** A poll waits this long for records it knows exist (position below end), even with maxWaitMs 0. */
-const FETCH_GRACE_MS = 1000
-const RECHECK_MS = 100
-const TOPIC_RECHECK_MS = 2000
 
 /**
  * A Log consumer over @platformatic/kafka's protocol layer: group membership (group.ts) and a
@@ -111,9 +106,7 @@ export class PlatformaticConsumer implements Consumer {
   async #poll(options: PollOptions): Promise<LogRecord[]> {
     this.#assertOpen()
     const cap = Math.max(1, Math.min(options.maxRecords ?? 1000, this.#maxBuffered))
-    const maxWait = Math.max(0, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS)
-    const began = Date.now()
-    let endsRead = false
+    const wait = new PollWait(options.maxWaitMs)
     if (!this.#started) this.#started = this.#needSession = true
     // A turn of the event loop per poll: records already fetched are handed out on promises alone,
     // which would starve I/O (sends and commits behind the caller) and timers (the commit interval).
@@ -128,19 +121,9 @@ export class PlatformaticConsumer implements Consumer {
       }
       // Nothing to hand out: what waits for the commit interval becomes durable while we wait.
       await this.flush()
-      const waited = Date.now() - began
-      if (waited >= maxWait && (waited >= FETCH_GRACE_MS || this.caughtUp())) {
-        // A poll that returns at once asks "is anything left?" (run --until-idle): the ends are
-        // read from the brokers first, so a commit acknowledged before it is never missed while the
-        // fetcher has not heard of it yet.
-        if (maxWait === 0 && !endsRead && waited < FETCH_GRACE_MS) {
-          endsRead = true
-          if (await readEnds(this.#host.admin, this.#parts)) continue
-        }
-        return []
-      }
-      const remaining = (waited < maxWait ? maxWait : FETCH_GRACE_MS) - waited
-      await this.#signal.wait(Math.max(1, Math.min(remaining, RECHECK_MS)))
+      const ms = await wait.next(() => this.caughtUp(), () => readEnds(this.#host.admin, this.#parts))
+      if (ms === 0) return []
+      await this.#signal.wait(ms)
     }
   }
 
