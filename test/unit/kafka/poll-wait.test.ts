@@ -36,7 +36,7 @@ describe('PollWait', () => {
     expect(still).toHaveBeenCalledTimes(1)
   })
 
-  it('a poll with a wait does not read the ends: only a drain's poll (maxWaitMs 0) asks', async () => {
+  it('a poll with a wait does not read the ends: only a drain poll (maxWaitMs 0) asks', async () => {
     vi.useFakeTimers({ now: 0 })
     try {
       const read = vi.fn(never)
