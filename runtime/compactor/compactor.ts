@@ -201,9 +201,12 @@ export class SnapshotCompactor implements Sink {
       const names = new Set(table.schema().fields.map((f) => f.name))
       const fields = (target.avroSchema.fields as Array<{ name: string }>).map((f) => f.name)
       if (fields.some((f) => !names.has(f))) {
-        // An additive port keeps the columns its outputs added at run time.
-        await table.evolveSchema(target.avroSchema, this.#writers ? { keepColumns: true } : {})
-        this.#logger.info({ added: fields.filter((f) => !names.has(f)) }, 'table schema evolved')
+        // Columns the declared schema lacks stay (optional): another writer's, those an additive
+        // port's outputs added at run time, a field the product stopped declaring. Dropping them
+        // from the current schema would hide committed values from every reader.
+        await table.evolveSchema(target.avroSchema, { keepColumns: true })
+        const kept = [...names].filter((n) => !fields.includes(n))
+        this.#logger.info({ added: fields.filter((f) => !names.has(f)), ...(kept.length > 0 ? { kept } : {}) }, 'table schema evolved')
       }
       return table
     } catch (e) {

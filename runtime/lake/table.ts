@@ -339,8 +339,9 @@ export class Table {
 
   /**
    * Adopts a new Avro schema: ids kept by name, new optional fields added (see schema.ts). With
-   * `keepColumns`, top-level columns the new schema lacks stay in the table (an additive change:
-   * another writer's columns are not dropped); without it they leave the current schema.
+   * `keepColumns`, top-level columns the new schema lacks stay in the table, optional from then on
+   * (rows written without them hold nulls): another writer's columns, or a field the product no
+   * longer declares, keep their history; without it they leave the current schema.
    */
   async evolveSchema(avroSchema: unknown, options: { identifierFields?: string[]; keepColumns?: boolean } = {}): Promise<Schema> {
     const md = await this.commit((base) => {
@@ -348,7 +349,7 @@ export class Table {
       const previous = currentSchema(m)
       const ids = options.identifierFields ?? previous['identifier-field-ids']?.map((id) => previous.fields.find((f) => f.id === id)?.name as string)
       const { schema, lastColumnId } = avroToIcebergSchema(avroSchema, { previous, lastColumnId: m['last-column-id'], ...(ids ? { identifierFields: ids } : {}) })
-      if (options.keepColumns) for (const f of previous.fields) if (!schema.fields.some((n) => n.name === f.name)) schema.fields.push(f)
+      if (options.keepColumns) for (const f of previous.fields) if (!schema.fields.some((n) => n.name === f.name)) schema.fields.push({ ...f, required: false })
       return {
         requirements: [{ type: 'assert-current-schema-id', 'current-schema-id': m['current-schema-id'] }],
         updates: [

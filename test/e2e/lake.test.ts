@@ -11,7 +11,7 @@ import { createRunnables, runProducts, type ProductRunnables } from '../../runti
 import { lakeTables, runQuery } from '../../runtime/query/query.ts'
 import { openRuntime, type Runtime } from '../../runtime/runtime.ts'
 import { repoRoot, tempDir, testEnv } from '../helpers/runtime.ts'
-import { pyicebergRows, pythonPath } from '../interop/python.ts'
+import { pyicebergRows, pyicebergWrite, pythonPath } from '../interop/python.ts'
 
 const bin = path.join(repoRoot, 'runtime/cli/bin.js')
 
@@ -125,20 +125,22 @@ describe('the lake: write-audit-publish, schema evolution, time travel, maintena
     ])
   })
 
-  it('evolves the table when the port schema gains an optional field; old rows read it as null', async () => {
+  it('evolves the table when the port schema gains an optional field; old rows read it as null; a column another engine added stays', async () => {
+    // pyiceberg adds a column of its own first: the product's evolution must not drop it.
+    pyicebergWrite(path.join(dataDir, 'lake'), 'sensors.latest', 'add_column', { name: 'note' })
     writeProduct(productDir, { maxValue: 100, withUnit: true })
     await send([{ sensor: 'd', value: 7, unit: 'C' }])
     await run()
     const table = await runtime.catalog.loadTable(tableId('sensors', 'latest'))
-    expect(table.schema().fields.map((f) => f.name)).toEqual(['sensor', 'value', 'at', 'unit'])
-    expect(await query('SELECT sensor, unit FROM sensors.latest ORDER BY sensor')).toEqual([
-      { sensor: 'a', unit: null },
-      { sensor: 'b', unit: null },
-      { sensor: 'c', unit: null },
-      { sensor: 'd', unit: 'C' },
+    expect(table.schema().fields.map((f) => f.name)).toEqual(['sensor', 'value', 'at', 'unit', 'note'])
+    expect(await query('SELECT sensor, unit, note FROM sensors.latest ORDER BY sensor')).toEqual([
+      { sensor: 'a', unit: null, note: null },
+      { sensor: 'b', unit: null, note: null },
+      { sensor: 'c', unit: null, note: null },
+      { sensor: 'd', unit: 'C', note: null },
     ])
     const py = pyicebergRows(table.metadataFile).sort((x, y) => String(x.sensor).localeCompare(String(y.sensor)))
-    expect(py.map((r) => [r.sensor, r.unit])).toEqual([['a', null], ['b', null], ['c', null], ['d', 'C']])
+    expect(py.map((r) => [r.sensor, r.unit, r.note])).toEqual([['a', null, null], ['b', null, null], ['c', null, null], ['d', 'C', null]])
   })
 
   it('travels back in time by tag, snapshot id and timestamp', async () => {

@@ -97,7 +97,7 @@ export const sortBy = (rows: Row[], key = 'id'): Row[] => [...rows].sort((a, b) 
 
 /**
  * pyiceberg committing to a table of a file-system lake as another engine would (write_table.py:
- * append, delete, overwrite, rewrite, expire, tag), with its own 63-bit snapshot ids, manifests and
+ * append, delete, overwrite, rewrite, expire, tag, add_column), with its own 63-bit snapshot ids, manifests and
  * data files. Returns the new metadata file and the snapshots the operation added.
  */
 export function pyicebergWrite(lakeRoot: string, table: string, operation: string, args: unknown = {}): { metadata: string; snapshots: SnapshotId[] } {

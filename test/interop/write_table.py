@@ -20,6 +20,7 @@ Operations (pyiceberg 0.12's public API unless said otherwise):
                                                its overwrite producer with the same rows
   expire     {"older_than_ms": N} | {"ids": [...]}   table.maintenance.expire_snapshots()
   tag        {"name": "t", "snapshot_id": N}   table.manage_snapshots().create_tag
+  add_column {"name": "c"}                     table.update_schema().add_column: an optional string
 
 Rows are JSON objects; timestamp fields are ISO 8601 strings. Prints
 {"metadata": <new metadata file>, "snapshots": [ids the operation added]} with ids as JSON integers.
@@ -34,7 +35,7 @@ from pyiceberg.catalog import MetastoreCatalog
 from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
 from pyiceberg.serializers import FromInputFile
 from pyiceberg.table import CommitTableResponse, Table
-from pyiceberg.types import TimestampType, TimestamptzType
+from pyiceberg.types import StringType, TimestampType, TimestamptzType
 
 VERSION = re.compile(r"^v(\d+)\.metadata\.json$")
 
@@ -153,6 +154,9 @@ def main():
         expire.commit()
     elif op == "tag":
         table.manage_snapshots().create_tag(int(args["snapshot_id"]), args["name"]).commit()
+    elif op == "add_column":
+        with table.update_schema() as update:
+            update.add_column(args["name"], StringType())
     else:
         sys.exit(f"unknown operation {op}")
     table = catalog.load_table(name)

@@ -38,6 +38,25 @@ describe('table facade', () => {
     expect(await ids(t)).toEqual([1, 2, 4])
   })
 
+  it('evolves keeping the columns the new schema lacks, optional from then on, with their values', async () => {
+    const t = await (await lakes()).create({ avroSchema: schema })
+    await t.newSnapshot({ addRows: [r(1, { note: 'kept' })] })
+    // A schema without `at` (required) and `note`: both stay, `at` no longer required.
+    const next = { ...schema, fields: [schema.fields[0], schema.fields[2], { name: 'extra', type: ['null', 'string'], default: null }] }
+    const evolved = await t.evolveSchema(next, { keepColumns: true })
+    expect(evolved.fields.map((f) => [f.name, f.required])).toEqual([['id', true], ['price', false], ['extra', false], ['at', false], ['note', false]])
+    await t.newSnapshot({ addRows: [{ id: 2, extra: 'x' }] })
+    const conn = await t.lake.duckdb.connect()
+    try {
+      const rows = (await conn.runAndReadAll(`SELECT id, note, extra FROM (${await t.sql()}) ORDER BY id`)).getRows()
+      expect(rows.map((row) => [Number(row[0]), row[1], row[2]])).toEqual([[1, 'kept', null], [2, null, 'x']])
+    } finally {
+      conn.closeSync()
+    }
+    // Without keepColumns they leave the current schema.
+    expect((await t.evolveSchema(next)).fields.map((f) => f.name)).toEqual(['id', 'price', 'extra'])
+  })
+
   it('pins the parent for exactly-once commits and refuses commits to tags', async () => {
     const t = await (await lakes()).create({ avroSchema: schema })
     await expect(t.newSnapshot({ addRows: [r(1)], expectedParent: 42 })).rejects.toMatchObject({ code: 'TRIB_LAKE_COMMIT_CONFLICT' })
