@@ -70,6 +70,8 @@ export class KafkajsConsumer implements Consumer {
   #ready = false
   #generation = 0
   #missing: string[] = []
+  /** Partitions per subscribed topic when the session opened. */
+  #partitionCounts = new Map<string, number>()
   #lastTopicCheck = 0
   #parts = new Map<string, Part>()
   readonly #seeks = new Map<string, number>()
@@ -254,7 +256,7 @@ export class KafkajsConsumer implements Consumer {
           this.#signal.notify()
         })
     }
-    if (this.#missing.length > 0 && this.#ready && this.#starting === undefined && now - this.#lastTopicCheck >= TOPIC_RECHECK_MS) await this.#checkTopics()
+    if (this.#ready && this.#starting === undefined && now - this.#lastTopicCheck >= TOPIC_RECHECK_MS) await this.#checkTopics()
     if (this.#rewind !== undefined && this.#ready) await this.#doRewind()
   }
 
@@ -267,6 +269,8 @@ export class KafkajsConsumer implements Consumer {
     const present = this.#topics.filter((_, i) => exists[i])
     this.#missing = this.#topics.filter((_, i) => !exists[i])
     this.#lastTopicCheck = Date.now()
+    this.#partitionCounts = new Map(await Promise.all(present.map(async (t) => [t, (await admin.partitionCount(t)) ?? 0] as const)))
+    if (this.#closed) return
     if (present.length === 0) {
       this.#parts = new Map()
       this.#ready = true
@@ -293,12 +297,20 @@ export class KafkajsConsumer implements Consumer {
     this.#retryAt = Date.now() + retryInMs
   }
 
+  /**
+   * Subscribed topics that appeared, and partitions added to a topic (metadata at most
+   * metadataMaxAgeMs old): the kafkajs consumer starts again on them (a group member joins again
+   * and the leader assigns the new partitions; positions elsewhere are kept).
+   */
   async #checkTopics(): Promise<void> {
     this.#lastTopicCheck = Date.now()
+    const admin = this.#host.admin
     try {
-      const exists = await Promise.all(this.#missing.map((t) => this.#host.admin.exists(t)))
-      if (!exists.some(Boolean) || this.#closed) return
-      log.debug({ topics: this.#missing.filter((_, i) => exists[i]) }, 'subscribed topics appeared: restarting the Kafka consumer')
+      const appeared = (await Promise.all(this.#missing.map(async (t) => ((await admin.exists(t)) ? t : undefined)))).filter((t) => t !== undefined)
+      const grown: string[] = []
+      for (const [topic, known] of this.#partitionCounts) if (((await admin.partitionCount(topic)) ?? 0) > known) grown.push(topic)
+      if ((appeared.length === 0 && grown.length === 0) || this.#closed || !this.#ready || this.#starting !== undefined) return
+      log.info({ group: this.#group, appeared, grown }, 'subscribed topics appeared or gained partitions: restarting the Kafka consumer on them')
       await this.#release(true)
       this.#ready = false
       const session = this.#session
@@ -392,6 +404,7 @@ export class KafkajsConsumer implements Consumer {
 
   /** A new generation: pause everything assigned until its start offsets are resolved and sought. */
   #onAssign(session: Session, assignment: IMemberAssignment): void {
+    const later = this.#generation > 0
     const gen = ++this.#generation
     this.#ready = false
     this.#rebalancing = false
@@ -401,6 +414,9 @@ export class KafkajsConsumer implements Consumer {
       for (const partition of partitions) {
         const key = tpKey(topic, partition)
         const prev = this.#parts.get(key)
+        // Without a group, a partition that appeared since the last session (a topic created, or
+        // partitions added to one) is read from its start: everything in it came after we looked.
+        if (later && prev === undefined && this.#group === null && !this.#seeks.has(key)) this.#seeks.set(key, 0)
         parts.set(key, { topic, partition, position: prev?.position ?? -1, end: prev?.end ?? 0, seeking: 0, stale: false, base: prev?.base ?? 0 })
       }
     }

@@ -52,6 +52,8 @@ export class PlatformaticConsumer implements Consumer {
   #parts = new Map<string, FetchPart>()
   readonly #seeks = new Map<string, number>()
   #missing: string[] = []
+  /** Partitions per subscribed topic when the session opened. */
+  #partitionCounts = new Map<string, number>()
   #lastTopicCheck = 0
   #starting: Promise<void> | undefined
   #needSession = false
@@ -235,7 +237,7 @@ export class PlatformaticConsumer implements Consumer {
   async #maintain(): Promise<void> {
     const now = Date.now()
     if (this.#ready && this.#starting === undefined && this.#rebalancePending()) await this.#leaveGeneration()
-    if (this.#missing.length > 0 && this.#ready && this.#starting === undefined && now - this.#lastTopicCheck >= TOPIC_RECHECK_MS) await this.#checkTopics()
+    if (this.#ready && this.#starting === undefined && now - this.#lastTopicCheck >= TOPIC_RECHECK_MS) await this.#checkTopics()
     if (this.#needSession && this.#starting === undefined && now >= this.#retryAt) {
       this.#needSession = false
       this.#starting = this.#openSession()
@@ -282,10 +284,16 @@ export class PlatformaticConsumer implements Consumer {
       }
     }
     if (this.#closed) return
+    this.#partitionCounts = new Map(await Promise.all(present.map(async (t) => [t, (await admin.partitionCount(t)) ?? 0] as const)))
+    if (this.#closed) return
+    const later = this.#generation > 0
     const gen = ++this.#generation
     const parts = new Map<string, FetchPart>()
     for (const { topic, partition } of assigned) {
       const prev = this.#parts.get(tpKey(topic, partition))
+      // Without a group, a partition that appeared since the last session (a topic created, or
+      // partitions added to one) is read from its start: everything in it came after we looked.
+      if (later && prev === undefined && this.#group === null && !this.#seeks.has(tpKey(topic, partition))) this.#seeks.set(tpKey(topic, partition), 0)
       parts.set(tpKey(topic, partition), {
         topic,
         partition,
@@ -328,15 +336,27 @@ export class PlatformaticConsumer implements Consumer {
   }
 
   /** Subscribed topics that appear are picked up by joining again (the leader assigns them then). */
+  /**
+   * Subscribed topics that appeared, and partitions added to a topic (metadata at most
+   * metadataMaxAgeMs old): a group member joins again (the leader assigns the new partitions), a
+   * consumer without a group takes them on, keeping its positions elsewhere.
+   */
   async #checkTopics(): Promise<void> {
     this.#lastTopicCheck = Date.now()
+    const admin = this.#host.admin
     try {
-      const exists = await Promise.all(this.#missing.map((t) => this.#host.admin.exists(t)))
-      if (!exists.some(Boolean) || this.#closed) return
-      log.debug({ topics: this.#missing.filter((_, i) => exists[i]) }, 'subscribed topics appeared: joining again')
-      await this.#leaveGeneration()
+      const appeared = (await Promise.all(this.#missing.map(async (t) => ((await admin.exists(t)) ? t : undefined)))).filter((t) => t !== undefined)
+      const grown: string[] = []
+      for (const [topic, known] of this.#partitionCounts) if (((await admin.partitionCount(topic)) ?? 0) > known) grown.push(topic)
+      if ((appeared.length === 0 && grown.length === 0) || this.#closed || !this.#ready || this.#starting !== undefined) return
+      log.info({ group: this.#group, appeared, grown }, 'subscribed topics appeared or gained partitions: taking them on')
+      if (this.#group !== null) return await this.#leaveGeneration()
+      // Positions stay in #parts for the next session; nothing is handed out until it is open.
+      this.#ready = false
+      this.#needSession = true
+      this.#retryAt = 0
     } catch (e) {
-      log.debug({ cause: describe(e) }, 'checking for subscribed topics failed')
+      log.debug({ cause: describe(e) }, 'checking the subscribed topics failed')
     }
   }
 
