@@ -149,11 +149,10 @@ export class KafkaAdmin {
     }
   }
 
-  /** The log's end per partition, open transactions included (the read-committed end where the driver cannot say). */
+  /** The log's end per partition, open transactions included. */
   async logEnds(topic: string): Promise<Map<number, number>> {
     try {
-      if (this.admin.logEnds) return await this.admin.logEnds(topic)
-      return new Map([...(await this.admin.watermarks(topic))].map(([p, w]) => [p, w.high]))
+      return await this.admin.logEnds(topic)
     } catch (e) {
       throw toTributaryError(e, `reading the end offsets of topic ${topic}`, { topic })
     }

@@ -48,11 +48,8 @@ export interface AdminWire {
   partitionCount(topic: string): Promise<number>
   /** Low watermark and read-committed end (last stable offset) per partition. */
   watermarks(topic: string): Promise<Map<number, Watermark>>
-  /**
-   * The log's end (high watermark) per partition: records of open or settling transactions
-   * included. Optional: a driver whose consumer learns the end from its fetches leaves it out.
-   */
-  logEnds?(topic: string): Promise<Map<number, number>>
+  /** The log's end (high watermark) per partition: records of open or settling transactions included. */
+  logEnds(topic: string): Promise<Map<number, number>>
   /** First offset at or after the time per partition; the end where there is none. */
   offsetsForTimestamp(topic: string, timestamp: number): Promise<PartitionOffset[]>
   /** Deletes existing topics; rejects with UNKNOWN_TOPIC_OR_PARTITION when one is gone meanwhile. */
