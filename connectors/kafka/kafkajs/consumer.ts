@@ -15,6 +15,7 @@ import { log } from '../logger.ts'
 import { fetchBytesFor } from '../options.ts'
 import { PollWait, TOPIC_RECHECK_MS } from '../poll-wait.ts'
 import { formatOffsets, readEnds, rebalanced, startOffsets, tpKey, type Part } from '../positions.ts'
+import { partitionCounts, topicChanges } from '../topic-changes.ts'
 import { Handoff, toLogRecords } from './handoff.ts'
 import { Session, type SessionEvents } from './session.ts'
 
@@ -269,7 +270,7 @@ export class KafkajsConsumer implements Consumer {
     const present = this.#topics.filter((_, i) => exists[i])
     this.#missing = this.#topics.filter((_, i) => !exists[i])
     this.#lastTopicCheck = Date.now()
-    this.#partitionCounts = new Map(await Promise.all(present.map(async (t) => [t, (await admin.partitionCount(t)) ?? 0] as const)))
+    this.#partitionCounts = await partitionCounts(admin, present)
     if (this.#closed) return
     if (present.length === 0) {
       this.#parts = new Map()
@@ -304,11 +305,8 @@ export class KafkajsConsumer implements Consumer {
    */
   async #checkTopics(): Promise<void> {
     this.#lastTopicCheck = Date.now()
-    const admin = this.#host.admin
     try {
-      const appeared = (await Promise.all(this.#missing.map(async (t) => ((await admin.exists(t)) ? t : undefined)))).filter((t) => t !== undefined)
-      const grown: string[] = []
-      for (const [topic, known] of this.#partitionCounts) if (((await admin.partitionCount(topic)) ?? 0) > known) grown.push(topic)
+      const { appeared, grown } = await topicChanges(this.#host.admin, this.#missing, this.#partitionCounts)
       if ((appeared.length === 0 && grown.length === 0) || this.#closed || !this.#ready || this.#starting !== undefined) return
       log.info({ group: this.#group, appeared, grown }, 'subscribed topics appeared or gained partitions: restarting the Kafka consumer on them')
       await this.#release(true)

@@ -14,6 +14,7 @@ import { log } from '../logger.ts'
 import { fetchBytesFor } from '../options.ts'
 import { PollWait, TOPIC_RECHECK_MS } from '../poll-wait.ts'
 import { formatOffsets, readEnds, rebalanced, startOffsets, tpKey } from '../positions.ts'
+import { partitionCounts, topicChanges } from '../topic-changes.ts'
 import { baseOptions } from './client.ts'
 import { Fetcher, type FetchPart } from './fetcher.ts'
 import { GroupMembership } from './group.ts'
@@ -284,7 +285,7 @@ export class PlatformaticConsumer implements Consumer {
       }
     }
     if (this.#closed) return
-    this.#partitionCounts = new Map(await Promise.all(present.map(async (t) => [t, (await admin.partitionCount(t)) ?? 0] as const)))
+    this.#partitionCounts = await partitionCounts(admin, present)
     if (this.#closed) return
     const later = this.#generation > 0
     const gen = ++this.#generation
@@ -343,11 +344,8 @@ export class PlatformaticConsumer implements Consumer {
    */
   async #checkTopics(): Promise<void> {
     this.#lastTopicCheck = Date.now()
-    const admin = this.#host.admin
     try {
-      const appeared = (await Promise.all(this.#missing.map(async (t) => ((await admin.exists(t)) ? t : undefined)))).filter((t) => t !== undefined)
-      const grown: string[] = []
-      for (const [topic, known] of this.#partitionCounts) if (((await admin.partitionCount(topic)) ?? 0) > known) grown.push(topic)
+      const { appeared, grown } = await topicChanges(this.#host.admin, this.#missing, this.#partitionCounts)
       if ((appeared.length === 0 && grown.length === 0) || this.#closed || !this.#ready || this.#starting !== undefined) return
       log.info({ group: this.#group, appeared, grown }, 'subscribed topics appeared or gained partitions: taking them on')
       if (this.#group !== null) return await this.#leaveGeneration()

@@ -36,7 +36,7 @@ const STALE = ['NOT_LEADER_OR_FOLLOWER', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_
 interface FetchResponse {
   responses: Array<{
     topicId: string
-    partitions: Array<{ partitionIndex: number; errorCode: number; highWatermark: bigint; lastStableOffset: bigint; abortedTransactions: AbortedTransaction[]; records?: FetchedBatch[] }>
+    partitions: Array<{ partitionIndex: number; errorCode: number; highWatermark: bigint; abortedTransactions: AbortedTransaction[]; records?: FetchedBatch[] }>
   }>
 }
 
@@ -207,7 +207,7 @@ export class Fetcher {
         }
         // The end is the log's, open transactions included (as kafkajs reports it): a reader is not
         // caught up while records it cannot see yet may still commit (a drain would stop early).
-        const end = Math.max(Number(r.highWatermark), Number(r.lastStableOffset))
+        const end = Number(r.highWatermark)
         if (end > part.end) part.end = end
         if (r.records === undefined || r.records.length === 0) continue
         const { records, next } = committedRecords(topic, r.partitionIndex, r.records, r.abortedTransactions, part.fetchAt)
